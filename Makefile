@@ -1,0 +1,31 @@
+# The README's two commands: `make run` (a local cluster) and `make test` (every test).
+# Both install missing Debian packages first (scripts/deps.sh), then build with CMake.
+#   build/      optimized binaries (build/bin/mezzo-master, mezzo-agent, mezzo-executor, mezzo)
+#   build-test/ the same with ASan+UBSan, used by the test suite
+JOBS ?= $(shell nproc)
+PYTHON ?= /usr/bin/python3
+PYTEST_ARGS ?=
+
+.PHONY: all deps build build-test run test unit clean
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+build: deps
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build -j $(JOBS)
+
+build-test: deps
+	@cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug -DMZ_SANITIZE=ON >/dev/null
+	@cmake --build build-test -j $(JOBS)
+
+run: build
+	@bash scripts/run-cluster.sh
+
+test: build build-test
+	@MEZZO_BIN=$(CURDIR)/build-test/bin $(PYTHON) -m pytest -q tests $(PYTEST_ARGS)
+
+clean:
+	rm -rf build build-test

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages mezzo needs to build and test, only when missing.
+# Called by `make run`, `make test` and .ci/run; safe to run again.
+set -euo pipefail
+PKGS=(build-essential cmake pkg-config libevent-dev libprotobuf-c-dev protobuf-c-compiler
+      libjansson-dev libsqlite3-dev libcurl4-openssl-dev libcmocka-dev libhttp-parser-dev
+      uthash-dev python3 python3-pytest curl procps)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q || true
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,108 @@
+/* resources: Mesos's resource model. A resource is a named quantity of one
+ * type: SCALAR (fixed point, 3 decimals, as Mesos: stored as int64 thousandths),
+ * RANGES (sorted, merged [begin-end] intervals) or SET (sorted unique strings),
+ * reserved for a role or unreserved ("*"), and in an offer allocated to a role.
+ * A mz_resources value is a list in which no two entries share an identity
+ * (name, type, reservation role, reservation kind, principal, allocation role):
+ * adding merges into the matching entry, so equality and containment are exact.
+ *
+ * Ownership: a mz_resources owns its entries and their strings; every
+ * function that returns one allocates it, to be released with mz_resources_free.
+ * Errors: functions return 0 / -1 (or NULL) and write a message into err. */
+#ifndef MZ_RESOURCES_H
+#define MZ_RESOURCES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct json_t;
+struct Mesos__V1__Resource;
+struct Mesos__V1__Attribute;
+
+#define MZ_SCALAR_UNIT 1000 /* fixed point: 1.0 == 1000 */
+#define MZ_SCALAR_MAX (INT64_MAX / 4) /* values above are refused ("too large") */
+#define MZ_RESOURCE_NAME_MAX 128
+#define MZ_ROLE_NAME_MAX 256
+
+typedef enum { MZ_RES_SCALAR = 0, MZ_RES_RANGES = 1, MZ_RES_SET = 2 } mz_res_type;
+typedef enum { MZ_RESV_NONE = 0, MZ_RESV_STATIC = 1, MZ_RESV_DYNAMIC = 2 } mz_resv_kind;
+
+typedef struct { uint64_t begin, end; } mz_range; /* inclusive */
+
+typedef struct {
+  char *name;
+  mz_res_type type;
+  char *role;           /* reservation role, "*" when unreserved; never NULL */
+  mz_resv_kind resv;    /* MZ_RESV_NONE iff role is "*" */
+  char *principal;      /* dynamic reservations: who reserved; NULL otherwise */
+  char *alloc_role;     /* AllocationInfo.role when allocated (offers, tasks); NULL otherwise */
+  int64_t scalar;       /* SCALAR: thousandths, >= 0 */
+  mz_range *ranges;     /* RANGES: sorted, non-overlapping, non-adjacent */
+  size_t nranges;
+  char **items;         /* SET: sorted, unique */
+  size_t nitems;
+} mz_resource;
+
+typedef struct {
+  mz_resource *v;
+  size_t n;
+} mz_resources;
+
+mz_resources *mz_resources_new(void);
+void mz_resources_free(mz_resources *r);
+mz_resources *mz_resources_copy(const mz_resources *r);
+void mz_resources_clear(mz_resources *r);
+
+/* "cpus:4;mem:2048;disk:10000;ports:[31000-32000];gpus:0;cpus(eng):2;zones:{a,b}"
+ * or a JSON array of Mesos Resource objects. Empty entries (zero scalars, empty
+ * ranges or sets) are dropped. NULL with err on any malformed, negative, NaN,
+ * infinite, too large or unknown-type value. */
+mz_resources *mz_resources_parse(const char *text, const char *default_role, char *err, size_t errlen);
+mz_resources *mz_resources_from_json(const struct json_t *array, char *err, size_t errlen);
+
+/* Conversion to and from protobuf-c messages (mesos.v1.Resource), validating input. */
+mz_resources *mz_resources_from_proto(struct Mesos__V1__Resource *const *res, size_t n, char *err, size_t errlen);
+/* Returns a malloc'd array of *n malloc'd messages; free with mz_resources_proto_free. */
+struct Mesos__V1__Resource **mz_resources_to_proto(const mz_resources *r, size_t *n);
+void mz_resources_proto_free(struct Mesos__V1__Resource **res, size_t n);
+
+/* a += b (merge). */
+int mz_resources_add(mz_resources *a, const mz_resources *b, char *err, size_t errlen);
+/* a -= b; -1 (and a unchanged) if b is not contained in a. Entries that become empty are removed. */
+int mz_resources_subtract(mz_resources *a, const mz_resources *b, char *err, size_t errlen);
+bool mz_resources_contains(const mz_resources *a, const mz_resources *b);
+bool mz_resources_equal(const mz_resources *a, const mz_resources *b);
+bool mz_resources_empty(const mz_resources *r);
+
+/* Filters (new values): entries whose reservation role is role (or "*" for unreserved);
+ * entries usable by role (unreserved or reserved to role or to an ancestor of it). */
+mz_resources *mz_resources_reserved_to(const mz_resources *r, const char *role);
+mz_resources *mz_resources_allocatable_to(const mz_resources *r, const char *role);
+/* Sets (or clears with NULL) the allocation role of every entry, in place. */
+void mz_resources_set_alloc_role(mz_resources *r, const char *role);
+
+/* Sum of a scalar resource by name over all roles, in thousandths (0 if absent). */
+int64_t mz_resources_scalar(const mz_resources *r, const char *name);
+/* Total number of values of a RANGES resource by name (e.g. how many ports). */
+uint64_t mz_resources_range_count(const mz_resources *r, const char *name);
+
+/* Text form as accepted by mz_resources_parse (malloc'd), e.g. "cpus:4;mem:2048;ports:[31000-32000]". */
+char *mz_resources_format(const mz_resources *r);
+/* Mesos /state style summary object: {"cpus":4.0,"mem":2048.0,"disk":0.0,"gpus":0.0,"ports":"[31000-32000]"};
+ * cpus, mem, disk and gpus are always present. New reference. */
+struct json_t *mz_resources_summary_json(const mz_resources *r);
+/* Full JSON array of Mesos Resource objects. New reference. */
+struct json_t *mz_resources_to_json(const mz_resources *r);
+
+/* ---------------------------------------------------------------- attributes */
+/* "rack:r1;zone:a;level:3;ids:[1-5];tags:{x,y}" -> Mesos attributes (TEXT, SCALAR,
+ * RANGES, SET by the value's form). Returns a malloc'd array of malloc'd
+ * messages (free with mz_attributes_free), or NULL with err (n = 0 and a
+ * non-NULL empty result for an empty string). */
+struct Mesos__V1__Attribute **mz_attributes_parse(const char *text, size_t *n, char *err, size_t errlen);
+void mz_attributes_free(struct Mesos__V1__Attribute **attrs, size_t n);
+/* Mesos /state style object {"rack":"r1","level":3} (new reference). */
+struct json_t *mz_attributes_json(struct Mesos__V1__Attribute *const *attrs, size_t n);
+
+#endif
