@@ -1,0 +1,39 @@
+/* util: small helpers shared by every binary: UUIDs (Mesos status update uuids
+ * and generated ids), clocks, bounded string copies. No state, no allocation
+ * except where a function says it returns a malloc'd value. */
+#ifndef MZ_UTIL_H
+#define MZ_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MZ_UUID_BYTES 16
+#define MZ_UUID_STR 37 /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" + NUL */
+
+/* Random (version 4) UUID from getrandom(2). */
+void mz_uuid_generate(uint8_t out[MZ_UUID_BYTES]);
+/* Lower-case 8-4-4-4-12 text form. */
+void mz_uuid_format(const uint8_t uuid[MZ_UUID_BYTES], char out[MZ_UUID_STR]);
+/* A fresh random UUID in text form. */
+void mz_uuid_string(char out[MZ_UUID_STR]);
+
+/* Seconds since the epoch (wall clock), with sub-second precision. */
+double mz_now(void);
+/* Seconds from an arbitrary fixed point (CLOCK_MONOTONIC), for durations and timeouts. */
+double mz_monotonic(void);
+
+/* Copies at most dstlen-1 bytes and always terminates; returns -1 if truncated. */
+int mz_strlcpy(char *dst, const char *src, size_t dstlen);
+/* strdup that aborts on out-of-memory (allocation failure is not a recoverable state here). */
+char *mz_strdup(const char *s);
+/* malloc/calloc/realloc that abort on out-of-memory. */
+void *mz_malloc(size_t n);
+void *mz_calloc(size_t n, size_t size);
+void *mz_realloc(void *p, size_t n);
+
+/* Ids are printable ASCII without '/' and not "." or "..": Mesos's rule for task,
+ * executor and framework ids (they become sandbox path components). Max length MZ_ID_MAX. */
+#define MZ_ID_MAX 255
+int mz_id_valid(const char *id, char *err, size_t errlen);
+
+#endif
