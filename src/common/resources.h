@@ -87,13 +87,54 @@ int64_t mz_resources_scalar(const mz_resources *r, const char *name);
 /* Total number of values of a RANGES resource by name (e.g. how many ports). */
 uint64_t mz_resources_range_count(const mz_resources *r, const char *name);
 
-/* Text form as accepted by mz_resources_parse (malloc'd), e.g. "cpus:4;mem:2048;ports:[31000-32000]". */
+/* Text form as accepted by mz_resources_parse (malloc'd), e.g. "cpus:4;mem:2048;ports:[31000-32000]".
+ * The text form has no place for dynamic reservations' kind and principal nor for
+ * allocation roles: those entries print as static "name(role)" (use JSON to keep them). */
 char *mz_resources_format(const mz_resources *r);
 /* Mesos /state style summary object: {"cpus":4.0,"mem":2048.0,"disk":0.0,"gpus":0.0,"ports":"[31000-32000]"};
  * cpus, mem, disk and gpus are always present. New reference. */
 struct json_t *mz_resources_summary_json(const mz_resources *r);
 /* Full JSON array of Mesos Resource objects. New reference. */
 struct json_t *mz_resources_to_json(const mz_resources *r);
+
+/* ------------------------------------------------- helpers shared by modules */
+#define MZ_RESOURCE_ITEMS_MAX 4096    /* ranges or set items in one input entry */
+#define MZ_RESOURCES_ENTRIES_MAX 1024 /* entries in one parsed input (text, JSON, proto) */
+#define MZ_SET_ITEM_MAX 256           /* bytes in one set item */
+
+/* Role names as Mesos: not "", ".", "..", no leading '-', no '/' first or last,
+ * each '/'-separated part itself valid, no whitespace, backslash or control
+ * characters, at most MZ_ROLE_NAME_MAX bytes. "*" is accepted only if allow_star. */
+int mz_role_valid(const char *role, bool allow_star, char *err, size_t errlen);
+/* Resource (and attribute) names: 1..MZ_RESOURCE_NAME_MAX printable bytes, none of
+ * whitespace ";:()[]{},\"". */
+int mz_resource_name_valid(const char *name, char *err, size_t errlen);
+/* Double -> thousandths, rounded to nearest; -1 for NaN, infinite, negative or too large. */
+int mz_scalar_from_double(double v, int64_t *out, char *err, size_t errlen);
+/* Thousandths -> double. */
+double mz_scalar_to_double(int64_t v);
+/* "4", "0.5", "1.125" (no trailing zeros) into buf (>= 32 bytes). */
+void mz_scalar_format(int64_t v, char *buf, size_t buflen);
+/* Adds one entry (deep-copied; its ranges and items need not be sorted or merged)
+ * to r, merging into the entry of the same identity; an empty value is dropped.
+ * -1 for a type conflict with an entry of the same name, invalid fields, or overflow. */
+int mz_resources_add_entry(mz_resources *r, const mz_resource *e, char *err, size_t errlen);
+
+/* As mz_resources_from_json, entries with neither "role" nor "reservations" reserved
+ * statically to default_role (NULL or "*": unreserved), as the agent's --resources. */
+mz_resources *mz_resources_from_json_default(const struct json_t *array, const char *default_role, char *err,
+                                             size_t errlen);
+
+/* Value grammar of the text forms (shared by resources and attributes); s need not be
+ * NUL-terminated at len. Scalar: a non-negative decimal number ("4", "0.5", "1e3").
+ * Ranges: "[b-e,...]" (unsorted, unmerged, malloc'd). Set: "{x,...}" (malloc'd strings). */
+int mz_value_parse_scalar(const char *s, size_t len, double *out, char *err, size_t errlen);
+int mz_value_parse_ranges(const char *s, size_t len, mz_range **out, size_t *n, char *err, size_t errlen);
+int mz_value_parse_set(const char *s, size_t len, char ***out, size_t *n, char *err, size_t errlen);
+void mz_value_free_items(char **items, size_t n);
+/* "[1-5<sep>10-20]" and "{a<sep>b}" (malloc'd); Mesos's own output uses sep ", ". */
+char *mz_value_format_ranges(const mz_range *v, size_t n, const char *sep);
+char *mz_value_format_set(char *const *items, size_t n, const char *sep);
 
 /* ---------------------------------------------------------------- attributes */
 /* "rack:r1;zone:a;level:3;ids:[1-5];tags:{x,y}" -> Mesos attributes (TEXT, SCALAR,

@@ -1,0 +1,289 @@
+/* agent: the state of mezzo-agent and the functions its modules call on each other.
+ *
+ * One mz_agent per process, owned by main.c and by the loop thread. It holds
+ * frameworks -> executors -> tasks (uthash tables keyed by id), plus bounded
+ * lists of completed tasks, executors and frameworks kept for /state, as Mesos does.
+ *
+ * Modules (one job each):
+ *   agent.c           the tables: create / find / complete / free; protobuf copies
+ *   tasks.c           RUN_TASK, KILL_TASK, SHUTDOWN_FRAMEWORK, executor updates, acknowledgements
+ *   executors.c       an executor's life: sandbox, launch, registration timeout, kill escalation, exit
+ *   executor_api.c    POST /api/v1/executor (the Mesos v1 executor HTTP API, server side)
+ *   master_link.c     the persistent link to the master (agent.proto)
+ *   status_updates.c  per-task ordered queues of status updates, retried until acknowledged
+ *   containerizer.h   the launcher interface; launcher_posix.c implements it with sessions
+ *   sandbox.c         sandbox directories (Mesos's layout)
+ *   resources_detect.c this machine's cpus/mem/disk and the default resources
+ *   endpoints.c       /health, /state (Mesos /slave(1)/state shape)
+ *   main.c            flags, the loop, signals
+ *
+ * Ownership: every string and protobuf message below is owned by the struct that
+ * points at it (protobuf copies are freed with protobuf_c_message_free_unpacked).
+ * Executors point at their framework, tasks at their executor (not owning). */
+#ifndef MZ_AGENT_H
+#define MZ_AGENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <uthash.h>
+#include <utlist.h>
+
+#include "agent/status_updates.h"
+#include "common/codec.h"
+#include "common/resources.h"
+#include "common/util.h"
+#include "mesos/v1/executor/executor.pb-c.h"
+#include "mesos/v1/mesos.pb-c.h"
+#include "mezzo/agent.pb-c.h"
+
+#define MZ_AGENT_MOD "agent"
+#ifndef MZ_VERSION
+#define MZ_VERSION "0.1.0"
+#endif
+
+#define MZ_AGENT_MAX_STATUSES_PER_TASK 32   /* TaskStatus history kept per task for /state */
+#define MZ_AGENT_MAX_COMPLETED_TASKS 200    /* per executor (Mesos: 200) */
+#define MZ_AGENT_EXECUTOR_HEARTBEAT 30.0    /* seconds between HEARTBEAT events to executors */
+
+struct event_base;
+struct event;
+typedef struct mz_http_server mz_http_server;
+typedef struct mz_http_req mz_http_req;
+typedef struct mz_containerizer mz_containerizer;
+typedef struct mz_master_link mz_master_link;
+
+typedef struct mz_agent_flags {
+  const char *master;
+  const char *ip;
+  long port;
+  const char *advertise_ip;
+  const char *hostname;
+  const char *work_dir;
+  const char *resources;
+  const char *attributes;
+  const char *default_role;
+  const char *launcher_dir;
+  const char *log_dir;
+  const char *logging_level;
+  const char *link_content_type;
+  double executor_registration_timeout;
+  double executor_shutdown_grace_period;
+  double registration_backoff_factor;
+  double status_update_retry_interval_min;
+  double status_update_retry_interval_max;
+  long max_completed_executors_per_framework;
+  long max_completed_frameworks;
+} mz_agent_flags;
+
+typedef struct mz_ag_framework mz_ag_framework;
+typedef struct mz_ag_executor mz_ag_executor;
+typedef struct mz_ag_task mz_ag_task;
+
+struct mz_ag_task {
+  char *id;
+  Mesos__V1__TaskInfo *info;         /* owned */
+  Mesos__V1__TaskState state;        /* the latest state the agent knows */
+  Mesos__V1__TaskStatus **statuses;  /* owned copies, oldest first, bounded */
+  size_t nstatuses;
+  int kill_requested;
+  mz_ag_executor *executor;
+  UT_hash_handle hh;
+  mz_ag_task *prev, *next;           /* in the executor's completed list */
+};
+
+typedef enum {
+  MZ_EXEC_REGISTERING = 0, /* launched, not subscribed yet */
+  MZ_EXEC_RUNNING,         /* subscribed */
+  MZ_EXEC_TERMINATING,     /* being destroyed */
+  MZ_EXEC_TERMINATED       /* its process exited; waits for its tasks' updates to be acknowledged */
+} mz_exec_state;
+
+struct mz_ag_executor {
+  char *id;
+  struct mz_agent *agent;
+  mz_ag_framework *fw;
+  Mesos__V1__ExecutorInfo *info;     /* owned; generated for command executors */
+  int command;                       /* 1: the command executor (mezzo-executor) */
+  char container_id[MZ_UUID_STR];
+  char *directory;                   /* the run's sandbox */
+  mz_exec_state state;
+  pid_t pid;
+  double launched_at;                /* wall clock */
+  mz_http_req *stream;               /* the SUBSCRIBE stream, NULL when not connected */
+  mz_content_type stream_ct;
+  mz_ag_task *queued;                /* hash: given by the master, not yet sent (LAUNCH) */
+  mz_ag_task *launched;              /* hash: sent to the executor */
+  mz_ag_task *completed;             /* list: terminal and acknowledged */
+  size_t ncompleted;
+  struct event *reg_timer;           /* executor_registration_timeout */
+  struct event *kill_timer;          /* escalation: destroy the container if a killed task lingers */
+  /* What happens to tasks still live when the process exits (set before a destroy). */
+  int term_set;
+  Mesos__V1__TaskState term_state;
+  Mesos__V1__TaskStatus__Reason term_reason;
+  char *term_message;
+  UT_hash_handle hh;
+  mz_ag_executor *prev, *next;       /* in the framework's completed list */
+};
+
+struct mz_ag_framework {
+  char *id;
+  Mesos__V1__FrameworkInfo *info;    /* owned */
+  mz_ag_executor *executors;         /* hash */
+  mz_ag_executor *completed;         /* list, bounded */
+  size_t ncompleted;
+  int removing;                      /* SHUTDOWN_FRAMEWORK: no more updates go to the master */
+  UT_hash_handle hh;
+  mz_ag_framework *prev, *next;      /* in the agent's completed list */
+};
+
+typedef struct mz_agent {
+  struct event_base *base;
+  mz_agent_flags flags;
+  char *hostname;
+  char *endpoint_ip;                 /* ip that executors and /state use to reach us */
+  int port;                          /* the bound port */
+  char *work_dir;                    /* absolute */
+  char *launcher_dir;                /* absolute */
+  mz_resources *resources;           /* total */
+  Mesos__V1__Attribute **attributes;
+  size_t nattributes;
+  char *agent_id;                    /* NULL until registered */
+  char *master_host;
+  int master_port;
+  double start_time;
+
+  mz_http_server *http;
+  mz_containerizer *containerizer;
+  mz_master_link *link;
+  mz_su_manager *su;
+  struct event *heartbeat_timer;
+
+  mz_ag_framework *frameworks;       /* hash */
+  mz_ag_framework *completed_frameworks; /* list, bounded */
+  size_t ncompleted_frameworks;
+  int shutting_down;
+} mz_agent;
+
+/* ---------------------------------------------------------------- agent.c */
+mz_ag_framework *mz_agent_framework(mz_agent *a, const char *id);
+mz_ag_framework *mz_agent_framework_add(mz_agent *a, const Mesos__V1__FrameworkInfo *info);
+mz_ag_executor *mz_agent_executor(mz_ag_framework *fw, const char *id);
+mz_ag_executor *mz_agent_executor_add(mz_agent *a, mz_ag_framework *fw, const Mesos__V1__ExecutorInfo *info,
+                                      int command);
+/* Finds a task (queued or launched) of a framework, and its executor. */
+mz_ag_task *mz_agent_task(mz_agent *a, const char *fw_id, const char *task_id);
+mz_ag_task *mz_agent_task_new(mz_ag_executor *ex, const Mesos__V1__TaskInfo *info);
+void mz_agent_task_record_status(mz_ag_task *t, const Mesos__V1__TaskStatus *st);
+/* Moves a task out of queued/launched into the executor's completed list. */
+void mz_agent_task_complete(mz_agent *a, mz_ag_task *t);
+/* Drops an executor that is TERMINATED with no live task into the completed list,
+ * and the framework when it has no executor left. Safe to call at any time. */
+void mz_agent_gc_executor(mz_agent *a, mz_ag_executor *ex);
+void mz_agent_free_state(mz_agent *a);
+size_t mz_agent_live_tasks(const mz_ag_executor *ex);
+int mz_agent_state_terminal(Mesos__V1__TaskState s);
+const char *mz_agent_state_name(Mesos__V1__TaskState s);
+/* This agent's AgentInfo (hostname, port, id when known, resources, attributes),
+ * built in a caller-owned buffer that borrows from the agent; release frees what it made. */
+typedef struct {
+  Mesos__V1__AgentInfo info;
+  Mesos__V1__AgentID id;
+  struct Mesos__V1__Resource **res;
+  size_t nres;
+} mz_agent_info_buf;
+void mz_agent_info_fill(mz_agent *a, mz_agent_info_buf *b);
+void mz_agent_info_release(mz_agent_info_buf *b);
+/* Deep copy of a protobuf-c message (through the wire format); NULL on failure. */
+void *mz_pb_dup(const ProtobufCMessage *m);
+void mz_pb_free(void *m); /* NULL-safe protobuf_c_message_free_unpacked */
+
+/* ---------------------------------------------------------------- tasks.c */
+void mz_agent_run_task(mz_agent *a, const Mezzo__Internal__AgentEvent__RunTask *rt);
+void mz_agent_kill_task(mz_agent *a, const Mezzo__Internal__AgentEvent__KillTask *kt);
+void mz_agent_shutdown_framework(mz_agent *a, const char *fw_id);
+void mz_agent_framework_message(mz_agent *a, const Mezzo__Internal__AgentEvent__FrameworkMessage *fm);
+void mz_agent_acknowledge(mz_agent *a, const Mezzo__Internal__AgentEvent__Acknowledge *ack);
+/* An UPDATE from an executor. 0, or -1 with a message for a 400. */
+int mz_agent_executor_update(mz_agent *a, mz_ag_executor *ex, const Mesos__V1__TaskStatus *st, char *err,
+                             size_t errlen);
+/* A status generated by the agent (source SOURCE_AGENT) for task t. */
+void mz_agent_generate_update(mz_agent *a, mz_ag_task *t, Mesos__V1__TaskState state,
+                              int has_reason, Mesos__V1__TaskStatus__Reason reason, const char *message);
+/* The status update manager got the framework's acknowledgement of a task's terminal update. */
+void mz_agent_task_terminal_acked(mz_agent *a, const char *fw_id, const char *task_id);
+/* Master sent SHUTDOWN: kill everything and forget the agent id. */
+void mz_agent_master_shutdown(mz_agent *a);
+/* The status update manager's callbacks (arg: the mz_agent). */
+extern const mz_su_callbacks mz_agent_su_callbacks;
+
+/* ---------------------------------------------------------------- executors.c */
+/* Creates the run's sandbox and starts the executor process. On failure the
+ * executor is marked terminated and its tasks get TASK_FAILED. */
+void mz_ag_exec_launch(mz_agent *a, mz_ag_executor *ex);
+/* Sends LAUNCH for every queued task (executor subscribed). */
+void mz_ag_exec_flush_queue(mz_agent *a, mz_ag_executor *ex);
+/* Sends one event on the executor's stream (no-op when not subscribed). 0 or -1. */
+int mz_ag_exec_send_event(mz_agent *a, mz_ag_executor *ex, const Mesos__V1__Executor__Event *ev);
+/* Asks the executor to kill a launched task; arms the escalation timer. */
+void mz_ag_exec_kill_task(mz_agent *a, mz_ag_executor *ex, mz_ag_task *t, const Mesos__V1__KillPolicy *override);
+/* Stops the executor: SHUTDOWN event, then destroys the container after the shutdown
+ * grace period (0: now). What its live tasks become is given by state/reason/message. */
+void mz_ag_exec_shutdown(mz_agent *a, mz_ag_executor *ex, double grace, Mesos__V1__TaskState state,
+                          Mesos__V1__TaskStatus__Reason reason, const char *message);
+/* The containerizer reaped the executor's process. */
+void mz_ag_exec_exited(mz_agent *a, mz_ag_executor *ex, int wait_status);
+/* Frees the timers and stream of an executor (the record itself is freed by agent.c). */
+void mz_ag_exec_release(mz_ag_executor *ex);
+void mz_ag_exec_heartbeat_all(mz_agent *a);
+
+/* ---------------------------------------------------------------- executor_api.c */
+void mz_executor_api_register(mz_agent *a, mz_http_server *s);
+/* Ends the executor's subscription stream, if any. */
+void mz_executor_api_close(mz_ag_executor *ex);
+
+/* ---------------------------------------------------------------- endpoints.c */
+void mz_endpoints_register(mz_agent *a, mz_http_server *s);
+/* The /state document (new reference). */
+struct json_t *mz_agent_state_json(mz_agent *a);
+
+/* ---------------------------------------------------------------- master_link.c */
+mz_master_link *mz_master_link_new(mz_agent *a, char *err, size_t errlen);
+void mz_master_link_start(mz_master_link *l);
+/* Sends one AgentCall (agent_id filled in). 0, or -1 when not connected or registered
+ * (REGISTER and PONG only need the connection). */
+int mz_master_link_send(mz_master_link *l, Mezzo__Internal__AgentCall *call);
+int mz_master_link_registered(const mz_master_link *l);
+/* Sends UNREGISTER and ends the request body. */
+void mz_master_link_unregister(mz_master_link *l);
+void mz_master_link_free(mz_master_link *l);
+
+/* ---------------------------------------------------------------- sandbox.c */
+/* <work_dir>/slaves/<agent>/frameworks/<fw>/executors/<ex>/runs/<container> (malloc'd). */
+char *mz_sandbox_path(const char *work_dir, const char *agent_id, const char *fw_id, const char *executor_id,
+                      const char *container_id);
+/* mkdir -p of the run dir, a `latest` link beside it, empty stdout and stderr files. 0 or -1. */
+int mz_sandbox_create(const char *dir, char *err, size_t errlen);
+/* mkdir -p. 0 or -1. */
+int mz_mkdirs(const char *path, mode_t mode, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------- resources_detect.c */
+typedef struct {
+  double cpus;
+  uint64_t mem_total_bytes;
+  uint64_t disk_total_bytes;
+} mz_machine_info;
+
+/* cpus online, MemTotal, statvfs(work_dir) size. 0 or -1 with err. */
+int mz_detect_machine(const char *work_dir, mz_machine_info *out, char *err, size_t errlen);
+/* Mesos's defaults: memory total - min(total/2, 1 GiB) and disk total - min(total/2, 5 GiB), in MB. */
+uint64_t mz_default_mem_mb(uint64_t total_bytes);
+uint64_t mz_default_disk_mb(uint64_t total_bytes);
+/* The agent's total resources: --resources text (may be NULL/empty) plus cpus, mem, disk
+ * and ports [31000-32000] for those it doesn't name. NULL with err naming --resources. */
+mz_resources *mz_agent_resources(const char *text, const char *default_role, const mz_machine_info *m,
+                                 char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,199 @@
+/* executor_api: the agent's side of the Mesos v1 executor HTTP API,
+ * POST /api/v1/executor. SUBSCRIBE answers 200 with a chunked RecordIO stream of
+ * Events (SUBSCRIBED first, then LAUNCH for the queued tasks); UPDATE and MESSAGE
+ * answer 202; HEARTBEAT 202. Errors as Mesos: 405 for another method, 400 for a
+ * missing Content-Type, an undecodable or invalid call, an unknown framework or
+ * executor; 415 for an unsupported Content-Type; 406 when Accept allows neither
+ * JSON nor protobuf; 403 for calls from an executor that has not subscribed.
+ * The stream (mz_http_req) is owned by the http server; the executor record
+ * points at it until the connection closes or mz_executor_api_close ends it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "agent/agent.h"
+#include "common/http.h"
+#include "common/log.h"
+
+#define API_PATH "/api/v1/executor"
+
+void mz_executor_api_close(mz_ag_executor *ex) {
+  if (!ex->stream) return;
+  mz_http_req *r = ex->stream;
+  ex->stream = NULL;
+  mz_http_stream_end(r);
+}
+
+static void on_stream_close(mz_http_req *r, void *arg) {
+  mz_ag_executor *ex = arg;
+  if (ex->stream != r) return;
+  ex->stream = NULL;
+  MZ_INFO(MZ_AGENT_MOD, "executor %s of framework %s disconnected", ex->id, ex->fw->id);
+}
+
+static void send_subscribed(mz_agent *a, mz_ag_executor *ex) {
+  Mesos__V1__Executor__Event ev = MESOS__V1__EXECUTOR__EVENT__INIT;
+  Mesos__V1__Executor__Event__Subscribed sub = MESOS__V1__EXECUTOR__EVENT__SUBSCRIBED__INIT;
+  Mesos__V1__ContainerID cid = MESOS__V1__CONTAINER_ID__INIT;
+  mz_agent_info_buf info;
+  mz_agent_info_fill(a, &info);
+  cid.value = ex->container_id;
+  sub.executor_info = ex->info;
+  sub.framework_info = ex->fw->info;
+  sub.agent_info = &info.info;
+  sub.container_id = &cid;
+  ev.has_type = 1;
+  ev.type = MESOS__V1__EXECUTOR__EVENT__TYPE__SUBSCRIBED;
+  ev.subscribed = &sub;
+  mz_ag_exec_send_event(a, ex, &ev);
+  mz_agent_info_release(&info);
+}
+
+static void subscribe(mz_agent *a, mz_http_req *r, mz_ag_executor *ex, mz_content_type accept,
+                      const Mesos__V1__Executor__Call *call) {
+  if (ex->state == MZ_EXEC_TERMINATED) {
+    mz_http_reply_error(r, 400, "Executor has terminated");
+    return;
+  }
+  if (ex->stream) {
+    MZ_INFO(MZ_AGENT_MOD, "executor %s subscribed again: closing its previous stream", ex->id);
+    mz_executor_api_close(ex);
+  }
+  if (mz_http_stream_start(r, 200, mz_content_type_name(accept)) != 0) return;
+  ex->stream = r;
+  ex->stream_ct = accept;
+  mz_http_req_on_close(r, on_stream_close, ex);
+  if (ex->state == MZ_EXEC_REGISTERING) {
+    ex->state = MZ_EXEC_RUNNING;
+    if (ex->reg_timer) evtimer_del(ex->reg_timer);
+  }
+  MZ_INFO(MZ_AGENT_MOD, "executor %s of framework %s subscribed (%s)", ex->id, ex->fw->id,
+          mz_content_type_name(accept));
+  send_subscribed(a, ex);
+  if (call->subscribe) {
+    /* Updates the executor sent while disconnected (duplicates are recognized by uuid). */
+    for (size_t i = 0; i < call->subscribe->n_unacknowledged_updates; i++) {
+      const Mesos__V1__Executor__Call__Update *u = call->subscribe->unacknowledged_updates[i];
+      char err[256];
+      if (u && u->status && mz_agent_executor_update(a, ex, u->status, err, sizeof err) != 0)
+        MZ_WARN(MZ_AGENT_MOD, "executor %s: unacknowledged update dropped: %s", ex->id, err);
+    }
+  }
+  if (ex->state == MZ_EXEC_TERMINATING) {
+    Mesos__V1__Executor__Event ev = MESOS__V1__EXECUTOR__EVENT__INIT;
+    ev.has_type = 1;
+    ev.type = MESOS__V1__EXECUTOR__EVENT__TYPE__SHUTDOWN;
+    mz_ag_exec_send_event(a, ex, &ev);
+    return;
+  }
+  mz_ag_exec_flush_queue(a, ex);
+}
+
+static void forward_message(mz_agent *a, mz_ag_executor *ex, const ProtobufCBinaryData *data) {
+  Mezzo__Internal__AgentCall call = MEZZO__INTERNAL__AGENT_CALL__INIT;
+  Mezzo__Internal__AgentCall__ExecutorMessage msg = MEZZO__INTERNAL__AGENT_CALL__EXECUTOR_MESSAGE__INIT;
+  Mesos__V1__FrameworkID fid = MESOS__V1__FRAMEWORK_ID__INIT;
+  Mesos__V1__ExecutorID eid = MESOS__V1__EXECUTOR_ID__INIT;
+  fid.value = ex->fw->id;
+  eid.value = ex->id;
+  msg.framework_id = &fid;
+  msg.executor_id = &eid;
+  msg.data = *data;
+  call.type = MEZZO__INTERNAL__AGENT_CALL__TYPE__EXECUTOR_MESSAGE;
+  call.executor_message = &msg;
+  if (mz_master_link_send(a->link, &call) != 0)
+    MZ_WARN(MZ_AGENT_MOD, "dropping a message from executor %s: not connected to the master", ex->id);
+}
+
+static void handle(mz_http_req *r, void *arg) {
+  mz_agent *a = arg;
+  if (strcmp(mz_http_req_method(r), "POST") != 0) {
+    mz_http_req_add_header(r, "Allow", "POST");
+    mz_http_reply_error(r, 405, "Expecting 'POST', received '%s'", mz_http_req_method(r));
+    return;
+  }
+  const char *cth = mz_http_req_header(r, "Content-Type");
+  if (!cth || !*cth) {
+    mz_http_reply_error(r, 400, "Expecting 'Content-Type' to be present");
+    return;
+  }
+  mz_content_type ct;
+  if (mz_content_type_parse(cth, &ct) != 0) {
+    mz_http_reply_error(r, 415, "Expecting 'Content-Type' of %s or %s", MZ_CT_JSON_NAME, MZ_CT_PROTOBUF_NAME);
+    return;
+  }
+  size_t len;
+  const uint8_t *body = mz_http_req_body(r, &len);
+  char err[512];
+  Mesos__V1__Executor__Call *call = (Mesos__V1__Executor__Call *)mz_pb_decode(
+      &mesos__v1__executor__call__descriptor, ct, body, len, err, sizeof err);
+  if (!call) {
+    mz_http_reply_error(r, 400, "Failed to parse body into Call: %s", err);
+    return;
+  }
+  if (!call->has_type || call->type == MESOS__V1__EXECUTOR__CALL__TYPE__UNKNOWN) {
+    mz_http_reply_error(r, 400, "Failed to validate Executor::Call: Expecting 'type' to be present");
+    goto out;
+  }
+  if (call->type == MESOS__V1__EXECUTOR__CALL__TYPE__HEARTBEAT) {
+    mz_http_reply(r, 202, NULL, NULL, 0);
+    goto out;
+  }
+  if (!call->framework_id || !call->framework_id->value || !call->executor_id || !call->executor_id->value) {
+    mz_http_reply_error(r, 400, "Failed to validate Executor::Call: framework_id and executor_id are required");
+    goto out;
+  }
+  mz_content_type accept = MZ_CT_JSON;
+  if (call->type == MESOS__V1__EXECUTOR__CALL__TYPE__SUBSCRIBE &&
+      mz_accept_parse(mz_http_req_header(r, "Accept"), MZ_CT_JSON, &accept) != 0) {
+    mz_http_reply_error(r, 406, "Expecting 'Accept' to allow '%s' or '%s'", MZ_CT_PROTOBUF_NAME, MZ_CT_JSON_NAME);
+    goto out;
+  }
+  mz_ag_framework *fw = mz_agent_framework(a, call->framework_id->value);
+  if (!fw) {
+    mz_http_reply_error(r, 400, "Framework cannot be found");
+    goto out;
+  }
+  mz_ag_executor *ex = mz_agent_executor(fw, call->executor_id->value);
+  if (!ex) {
+    mz_http_reply_error(r, 400, "Executor cannot be found");
+    goto out;
+  }
+  if (ex->state == MZ_EXEC_REGISTERING && call->type != MESOS__V1__EXECUTOR__CALL__TYPE__SUBSCRIBE) {
+    mz_http_reply_error(r, 403, "Executor is not subscribed");
+    goto out;
+  }
+  switch (call->type) {
+    case MESOS__V1__EXECUTOR__CALL__TYPE__SUBSCRIBE:
+      subscribe(a, r, ex, accept, call);
+      break;
+    case MESOS__V1__EXECUTOR__CALL__TYPE__UPDATE:
+      if (!call->update || !call->update->status) {
+        mz_http_reply_error(r, 400, "Failed to validate Executor::Call: Expecting 'update' to be present");
+        break;
+      }
+      if (mz_agent_executor_update(a, ex, call->update->status, err, sizeof err) != 0) {
+        mz_http_reply_error(r, 400, "Failed to validate Executor::Call: %s", err);
+        break;
+      }
+      mz_http_reply(r, 202, NULL, NULL, 0);
+      break;
+    case MESOS__V1__EXECUTOR__CALL__TYPE__MESSAGE:
+      if (!call->message) {
+        mz_http_reply_error(r, 400, "Failed to validate Executor::Call: Expecting 'message' to be present");
+        break;
+      }
+      forward_message(a, ex, &call->message->data);
+      mz_http_reply(r, 202, NULL, NULL, 0);
+      break;
+    default:
+      mz_http_reply_error(r, 400, "Failed to validate Executor::Call: unknown call type %d", (int)call->type);
+      break;
+  }
+out:
+  protobuf_c_message_free_unpacked(&call->base, NULL);
+}
+
+void mz_executor_api_register(mz_agent *a, mz_http_server *s) { mz_http_server_route(s, API_PATH, 0, handle, a); }

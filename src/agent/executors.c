@@ -1,0 +1,384 @@
+/* executors: the life of one executor on the agent.
+ *   launch:  sandbox (sandbox.c), environment as Mesos sets it, the process started
+ *            by the containerizer in its own session, registration timer armed;
+ *   subscribe (executor_api.c) -> queued tasks sent as LAUNCH events;
+ *   kill:    KILL event, and an escalation timer that destroys the container if a
+ *            killed task is still not terminal after its grace period plus
+ *            --executor_shutdown_grace_period;
+ *   shutdown: SHUTDOWN event, the container destroyed after the grace period;
+ *   exit:    reaped by the containerizer; tasks still live get an agent-generated
+ *            terminal update (TASK_FAILED / REASON_EXECUTOR_TERMINATED by default).
+ * The timers and the environment built for a launch are owned here; the executor
+ * record itself belongs to agent.c. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "agent/agent.h"
+#include "agent/containerizer.h"
+#include "common/http.h"
+#include "common/log.h"
+
+#define DEFAULT_TASK_KILL_GRACE 3.0 /* the command executor's default, as in Mesos */
+
+extern char **environ;
+
+static void timer_in(struct event *ev, double seconds) {
+  if (seconds < 0) seconds = 0;
+  struct timeval tv = {(time_t)seconds, (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
+  evtimer_add(ev, &tv);
+}
+
+static double duration_info_seconds(const Mesos__V1__DurationInfo *d, double def) {
+  return d ? (double)d->nanoseconds / 1e9 : def;
+}
+
+static double shutdown_grace(mz_agent *a, const mz_ag_executor *ex) {
+  return duration_info_seconds(ex->info->shutdown_grace_period, a->flags.executor_shutdown_grace_period);
+}
+
+/* ------------------------------------------------------------------ environment */
+
+typedef struct {
+  char **v;
+  size_t n, cap;
+} strv;
+
+static void strv_push(strv *s, char *owned) {
+  if (s->n + 2 > s->cap) {
+    s->cap = s->cap ? s->cap * 2 : 64;
+    s->v = mz_realloc(s->v, s->cap * sizeof *s->v);
+  }
+  s->v[s->n++] = owned;
+  s->v[s->n] = NULL;
+}
+
+static void strv_set(strv *s, const char *name, const char *value) {
+  size_t nl = strlen(name);
+  char *e = mz_malloc(nl + strlen(value) + 2);
+  sprintf(e, "%s=%s", name, value);
+  for (size_t i = 0; i < s->n; i++) {
+    if (!strncmp(s->v[i], name, nl) && s->v[i][nl] == '=') {
+      free(s->v[i]);
+      s->v[i] = e;
+      return;
+    }
+  }
+  strv_push(s, e);
+}
+
+static void strv_free(strv *s) {
+  for (size_t i = 0; i < s->n; i++) free(s->v[i]);
+  free(s->v);
+}
+
+/* The agent's environment without its own MEZZO_ flags, plus what Mesos gives executors. */
+static void build_env(mz_agent *a, mz_ag_executor *ex, strv *env) {
+  for (size_t i = 0; environ && environ[i]; i++) {
+    if (!strncmp(environ[i], "MEZZO_", 6) && strncmp(environ[i], "MEZZO_EXECUTOR_", 15) != 0) continue;
+    strv_push(env, mz_strdup(environ[i]));
+  }
+  char buf[512];
+  strv_set(env, "MESOS_FRAMEWORK_ID", ex->fw->id);
+  strv_set(env, "MESOS_EXECUTOR_ID", ex->id);
+  strv_set(env, "MESOS_SLAVE_ID", a->agent_id);
+  strv_set(env, "MESOS_AGENT_ID", a->agent_id);
+  strv_set(env, "MESOS_DIRECTORY", ex->directory);
+  strv_set(env, "MESOS_SANDBOX", ex->directory);
+  snprintf(buf, sizeof buf, "%s:%d", a->endpoint_ip, a->port);
+  strv_set(env, "MESOS_AGENT_ENDPOINT", buf);
+  snprintf(buf, sizeof buf, "slave(1)@%s:%d", a->endpoint_ip, a->port);
+  strv_set(env, "MESOS_SLAVE_PID", buf);
+  strv_set(env, "MESOS_CHECKPOINT", ex->fw->info->has_checkpoint && ex->fw->info->checkpoint ? "1" : "0");
+  snprintf(buf, sizeof buf, "%gsecs", shutdown_grace(a, ex));
+  strv_set(env, "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", buf);
+  strv_set(env, "MESOS_CONTAINER_ID", ex->container_id);
+  if (ex->command) strv_set(env, "MESOS_HTTP_COMMAND_EXECUTOR", "1");
+  strv_set(env, "MESOS_LOGGING_LEVEL", mz_log_level_name(mz_log_get_level()));
+  const Mesos__V1__CommandInfo *cmd = ex->info->command;
+  if (!ex->command && cmd && cmd->environment) {
+    for (size_t i = 0; i < cmd->environment->n_variables; i++) {
+      const Mesos__V1__Environment__Variable *v = cmd->environment->variables[i];
+      if (!v->name || !*v->name || strchr(v->name, '=')) continue;
+      if (v->has_type && v->type == MESOS__V1__ENVIRONMENT__VARIABLE__TYPE__SECRET) continue;
+      strv_set(env, v->name, v->value ? v->value : "");
+    }
+  }
+}
+
+/* ------------------------------------------------------------------ launch */
+
+static void fail_launch(mz_agent *a, mz_ag_executor *ex, const char *why) {
+  MZ_ERROR(MZ_AGENT_MOD, "cannot launch executor %s of framework %s: %s", ex->id, ex->fw->id, why);
+  char msg[600];
+  snprintf(msg, sizeof msg, "Failed to launch the executor: %s", why);
+  ex->state = MZ_EXEC_TERMINATED;
+  mz_ag_task *t, *tmp;
+  HASH_ITER(hh, ex->queued, t, tmp) {
+    if (!mz_agent_state_terminal(t->state))
+      mz_agent_generate_update(a, t, MESOS__V1__TASK_STATE__TASK_FAILED, 1,
+                               MESOS__V1__TASK_STATUS__REASON__REASON_CONTAINER_LAUNCH_FAILED, msg);
+  }
+  mz_agent_gc_executor(a, ex);
+}
+
+static void on_registration_timeout(evutil_socket_t fd, short what, void *arg) {
+  mz_ag_executor *ex = arg;
+  mz_agent *a = ex->agent;
+  if (ex->state != MZ_EXEC_REGISTERING) return;
+  char msg[128];
+  snprintf(msg, sizeof msg, "Executor did not register within %gsecs", a->flags.executor_registration_timeout);
+  MZ_WARN(MZ_AGENT_MOD, "executor %s of framework %s: %s", ex->id, ex->fw->id, msg);
+  mz_ag_exec_shutdown(a, ex, 0, MESOS__V1__TASK_STATE__TASK_FAILED,
+                      MESOS__V1__TASK_STATUS__REASON__REASON_EXECUTOR_REGISTRATION_TIMEOUT, msg);
+}
+
+static void on_kill_timer(evutil_socket_t fd, short what, void *arg) {
+  mz_ag_executor *ex = arg;
+  mz_agent *a = ex->agent;
+  if (ex->state == MZ_EXEC_TERMINATED) return;
+  if (ex->state == MZ_EXEC_TERMINATING) {
+    mz_containerizer_destroy(a->containerizer, ex->container_id, 0);
+    return;
+  }
+  mz_ag_task *t, *tmp;
+  HASH_ITER(hh, ex->launched, t, tmp) {
+    if (t->kill_requested && !mz_agent_state_terminal(t->state)) {
+      MZ_WARN(MZ_AGENT_MOD, "task %s of framework %s still not killed by executor %s: destroying the executor",
+              t->id, ex->fw->id, ex->id);
+      mz_ag_exec_shutdown(a, ex, 0, MESOS__V1__TASK_STATE__TASK_KILLED,
+                          MESOS__V1__TASK_STATUS__REASON__REASON_EXECUTOR_TERMINATED,
+                          "The executor did not kill the task in time; it was destroyed");
+      return;
+    }
+  }
+}
+
+void mz_ag_exec_launch(mz_agent *a, mz_ag_executor *ex) {
+  char err[512];
+  ex->directory = mz_sandbox_path(a->work_dir, a->agent_id, ex->fw->id, ex->id, ex->container_id);
+  if (mz_sandbox_create(ex->directory, err, sizeof err) != 0) {
+    fail_launch(a, ex, err);
+    return;
+  }
+  char *path = NULL;
+  char **argv = NULL;
+  const Mesos__V1__CommandInfo *cmd = ex->info->command;
+  if (ex->command) {
+    size_t n = strlen(a->launcher_dir) + 32;
+    path = mz_malloc(n);
+    snprintf(path, n, "%s/mezzo-executor", a->launcher_dir);
+    argv = mz_calloc(2, sizeof *argv);
+    argv[0] = mz_strdup(path);
+  } else if (cmd && cmd->value && (!cmd->has_shell || cmd->shell)) {
+    path = mz_strdup("/bin/sh");
+    argv = mz_calloc(4, sizeof *argv);
+    argv[0] = mz_strdup("sh");
+    argv[1] = mz_strdup("-c");
+    argv[2] = mz_strdup(cmd->value);
+  } else if (cmd && cmd->value) {
+    path = mz_strdup(cmd->value);
+    size_t n = cmd->n_arguments ? cmd->n_arguments : 1;
+    argv = mz_calloc(n + 1, sizeof *argv);
+    if (cmd->n_arguments) {
+      for (size_t i = 0; i < cmd->n_arguments; i++) argv[i] = mz_strdup(cmd->arguments[i] ? cmd->arguments[i] : "");
+    } else {
+      argv[0] = mz_strdup(cmd->value);
+    }
+  } else {
+    fail_launch(a, ex, "the executor has no command");
+    return;
+  }
+  if (access(path, X_OK) != 0) {
+    snprintf(err, sizeof err, "%s: %s", path, strerror(errno));
+    for (size_t i = 0; argv[i]; i++) free(argv[i]);
+    free(argv);
+    free(path);
+    fail_launch(a, ex, err);
+    return;
+  }
+  strv env = {0};
+  build_env(a, ex, &env);
+  char out[4200], errp[4200];
+  snprintf(out, sizeof out, "%s/stdout", ex->directory);
+  snprintf(errp, sizeof errp, "%s/stderr", ex->directory);
+  mz_launch_spec spec = {path, argv, env.v, ex->directory, out, errp};
+  int rc = mz_containerizer_launch(a->containerizer, ex->container_id, &spec, ex, &ex->pid, err, sizeof err);
+  for (size_t i = 0; argv[i]; i++) free(argv[i]);
+  free(argv);
+  free(path);
+  strv_free(&env);
+  if (rc != 0) {
+    fail_launch(a, ex, err);
+    return;
+  }
+  ex->launched_at = mz_now();
+  ex->state = MZ_EXEC_REGISTERING;
+  MZ_INFO(MZ_AGENT_MOD, "launched executor %s of framework %s in container %s (pid %d) in %s", ex->id, ex->fw->id,
+          ex->container_id, (int)ex->pid, ex->directory);
+  ex->reg_timer = evtimer_new(a->base, on_registration_timeout, ex);
+  timer_in(ex->reg_timer, a->flags.executor_registration_timeout);
+}
+
+/* ------------------------------------------------------------------ events to the executor */
+
+int mz_ag_exec_send_event(mz_agent *a, mz_ag_executor *ex, const Mesos__V1__Executor__Event *ev) {
+  if (!ex->stream) return -1;
+  size_t len;
+  uint8_t *buf = mz_pb_encode(&ev->base, ex->stream_ct, &len);
+  if (!buf) return -1;
+  int rc = mz_http_stream_write_record(ex->stream, buf, len);
+  free(buf);
+  if (rc != 0) MZ_WARN(MZ_AGENT_MOD, "cannot write to the stream of executor %s", ex->id);
+  return rc;
+}
+
+void mz_ag_exec_flush_queue(mz_agent *a, mz_ag_executor *ex) {
+  if (!ex->stream || ex->state != MZ_EXEC_RUNNING) return;
+  mz_ag_task *t, *tmp;
+  HASH_ITER(hh, ex->queued, t, tmp) {
+    if (mz_agent_state_terminal(t->state)) continue; /* killed while queued: waits for its acknowledgement */
+    HASH_DEL(ex->queued, t);
+    HASH_ADD_KEYPTR(hh, ex->launched, t->id, strlen(t->id), t);
+    Mesos__V1__Executor__Event ev = MESOS__V1__EXECUTOR__EVENT__INIT;
+    Mesos__V1__Executor__Event__Launch launch = MESOS__V1__EXECUTOR__EVENT__LAUNCH__INIT;
+    ev.has_type = 1;
+    ev.type = MESOS__V1__EXECUTOR__EVENT__TYPE__LAUNCH;
+    launch.task = t->info;
+    ev.launch = &launch;
+    MZ_INFO(MZ_AGENT_MOD, "sending task %s to executor %s of framework %s", t->id, ex->id, ex->fw->id);
+    mz_ag_exec_send_event(a, ex, &ev);
+  }
+}
+
+void mz_ag_exec_kill_task(mz_agent *a, mz_ag_executor *ex, mz_ag_task *t, const Mesos__V1__KillPolicy *override) {
+  t->kill_requested = 1;
+  if (!ex->stream) {
+    /* No way to ask the executor: destroy it; the task becomes TASK_KILLED. */
+    mz_ag_exec_shutdown(a, ex, 0, MESOS__V1__TASK_STATE__TASK_KILLED,
+                        MESOS__V1__TASK_STATUS__REASON__REASON_EXECUTOR_TERMINATED,
+                        "Killed while its executor was disconnected");
+    return;
+  }
+  Mesos__V1__Executor__Event ev = MESOS__V1__EXECUTOR__EVENT__INIT;
+  Mesos__V1__Executor__Event__Kill kill = MESOS__V1__EXECUTOR__EVENT__KILL__INIT;
+  ev.has_type = 1;
+  ev.type = MESOS__V1__EXECUTOR__EVENT__TYPE__KILL;
+  kill.task_id = t->info->task_id;
+  kill.kill_policy = (Mesos__V1__KillPolicy *)override;
+  ev.kill = &kill;
+  mz_ag_exec_send_event(a, ex, &ev);
+  double grace = DEFAULT_TASK_KILL_GRACE;
+  if (override && override->grace_period)
+    grace = duration_info_seconds(override->grace_period, grace);
+  else if (t->info->kill_policy && t->info->kill_policy->grace_period)
+    grace = duration_info_seconds(t->info->kill_policy->grace_period, grace);
+  double wait = grace + shutdown_grace(a, ex);
+  if (!ex->kill_timer) ex->kill_timer = evtimer_new(a->base, on_kill_timer, ex);
+  evtimer_del(ex->kill_timer);
+  timer_in(ex->kill_timer, wait);
+  MZ_INFO(MZ_AGENT_MOD, "asked executor %s to kill task %s (grace %gs; the executor is destroyed after %gs)", ex->id,
+          t->id, grace, wait);
+}
+
+void mz_ag_exec_shutdown(mz_agent *a, mz_ag_executor *ex, double grace, Mesos__V1__TaskState state,
+                         Mesos__V1__TaskStatus__Reason reason, const char *message) {
+  if (ex->state == MZ_EXEC_TERMINATED) return;
+  if (!ex->term_set) {
+    ex->term_set = 1;
+    ex->term_state = state;
+    ex->term_reason = reason;
+    ex->term_message = mz_strdup(message ? message : "Executor terminated");
+  }
+  if (ex->reg_timer) evtimer_del(ex->reg_timer);
+  int already = ex->state == MZ_EXEC_TERMINATING;
+  ex->state = MZ_EXEC_TERMINATING;
+  if (grace <= 0 || !ex->stream) {
+    if (ex->kill_timer) evtimer_del(ex->kill_timer);
+    mz_containerizer_destroy(a->containerizer, ex->container_id, grace <= 0 ? 0 : grace);
+    return;
+  }
+  if (already) return;
+  MZ_INFO(MZ_AGENT_MOD, "shutting down executor %s of framework %s (grace %gs)", ex->id, ex->fw->id, grace);
+  Mesos__V1__Executor__Event ev = MESOS__V1__EXECUTOR__EVENT__INIT;
+  ev.has_type = 1;
+  ev.type = MESOS__V1__EXECUTOR__EVENT__TYPE__SHUTDOWN;
+  mz_ag_exec_send_event(a, ex, &ev);
+  if (!ex->kill_timer) ex->kill_timer = evtimer_new(a->base, on_kill_timer, ex);
+  evtimer_del(ex->kill_timer);
+  timer_in(ex->kill_timer, grace);
+}
+
+/* ------------------------------------------------------------------ exit */
+
+static void describe(int st, char *buf, size_t len) {
+  if (WIFEXITED(st))
+    snprintf(buf, len, "exited with status %d", WEXITSTATUS(st));
+  else if (WIFSIGNALED(st))
+    snprintf(buf, len, "terminated with signal %s", strsignal(WTERMSIG(st)));
+  else
+    snprintf(buf, len, "wait status %d", st);
+}
+
+void mz_ag_exec_exited(mz_agent *a, mz_ag_executor *ex, int wait_status) {
+  char how[128];
+  describe(wait_status, how, sizeof how);
+  MZ_INFO(MZ_AGENT_MOD, "executor %s of framework %s %s", ex->id, ex->fw->id, how);
+  ex->state = MZ_EXEC_TERMINATED;
+  ex->pid = 0;
+  if (ex->reg_timer) evtimer_del(ex->reg_timer);
+  if (ex->kill_timer) evtimer_del(ex->kill_timer);
+  mz_executor_api_close(ex);
+  if (a->shutting_down) return;
+  char msg[512];
+  mz_ag_task *t, *tmp;
+  mz_ag_task *tables[2] = {ex->queued, ex->launched};
+  for (int i = 0; i < 2; i++) {
+    HASH_ITER(hh, tables[i], t, tmp) {
+      if (mz_agent_state_terminal(t->state)) continue;
+      if (ex->term_set) {
+        mz_agent_generate_update(a, t, ex->term_state, 1, ex->term_reason, ex->term_message);
+      } else if (t->kill_requested) {
+        snprintf(msg, sizeof msg, "Executor %s while the task was being killed", how);
+        mz_agent_generate_update(a, t, MESOS__V1__TASK_STATE__TASK_KILLED, 1,
+                                 MESOS__V1__TASK_STATUS__REASON__REASON_EXECUTOR_TERMINATED, msg);
+      } else {
+        snprintf(msg, sizeof msg, "Executor %s", how);
+        mz_agent_generate_update(a, t, MESOS__V1__TASK_STATE__TASK_FAILED, 1,
+                                 MESOS__V1__TASK_STATUS__REASON__REASON_EXECUTOR_TERMINATED, msg);
+      }
+    }
+  }
+  if (ex->fw->removing) {
+    /* Its framework is gone: no acknowledgement will come for these. */
+    HASH_ITER(hh, ex->queued, t, tmp) mz_agent_task_complete(a, t);
+    HASH_ITER(hh, ex->launched, t, tmp) mz_agent_task_complete(a, t);
+  }
+  mz_agent_gc_executor(a, ex);
+}
+
+void mz_ag_exec_release(mz_ag_executor *ex) {
+  if (ex->reg_timer) event_free(ex->reg_timer);
+  if (ex->kill_timer) event_free(ex->kill_timer);
+  ex->reg_timer = ex->kill_timer = NULL;
+  mz_executor_api_close(ex);
+}
+
+void mz_ag_exec_heartbeat_all(mz_agent *a) {
+  Mesos__V1__Executor__Event ev = MESOS__V1__EXECUTOR__EVENT__INIT;
+  ev.has_type = 1;
+  ev.type = MESOS__V1__EXECUTOR__EVENT__TYPE__HEARTBEAT;
+  mz_ag_framework *fw, *ftmp;
+  HASH_ITER(hh, a->frameworks, fw, ftmp) {
+    mz_ag_executor *ex, *etmp;
+    HASH_ITER(hh, fw->executors, ex, etmp) {
+      if (ex->stream) mz_ag_exec_send_event(a, ex, &ev);
+    }
+  }
+}

@@ -1,0 +1,303 @@
+/* mezzo-agent: main. Parses the flags (Mesos's names; MEZZO_<FLAG> in the
+ * environment too), works out the machine's resources, starts the HTTP server
+ * (executor API, /state, /health), the containerizer, the status update manager
+ * and the link to the master, and runs the event loop. SIGTERM / SIGINT kill
+ * every container, unregister from the master and exit 0; a second one exits at
+ * once. Owns the mz_agent and everything in it. */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "agent/agent.h"
+#include "agent/containerizer.h"
+#include "common/flags.h"
+#include "common/http.h"
+#include "common/log.h"
+
+#define SHUTDOWN_FLUSH 0.3 /* seconds left to the loop to write UNREGISTER */
+
+static mz_agent A;
+static struct event *sig_term, *sig_int, *exit_timer;
+
+static void timer_in(struct event *ev, double seconds) {
+  struct timeval tv = {(time_t)seconds, (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
+  evtimer_add(ev, &tv);
+}
+
+static void on_exit_timer(evutil_socket_t fd, short what, void *arg) { event_base_loopexit(A.base, NULL); }
+
+static void on_signal(evutil_socket_t sig, short what, void *arg) {
+  if (A.shutting_down) {
+    MZ_WARN(MZ_AGENT_MOD, "second signal: exiting now");
+    event_base_loopbreak(A.base);
+    return;
+  }
+  MZ_INFO(MZ_AGENT_MOD, "got signal %d: killing every task and shutting down", (int)sig);
+  A.shutting_down = 1;
+  mz_containerizer_kill_all(A.containerizer, 2.0);
+  if (A.link) mz_master_link_unregister(A.link);
+  timer_in(exit_timer, SHUTDOWN_FLUSH);
+}
+
+static void on_heartbeat(evutil_socket_t fd, short what, void *arg) { mz_ag_exec_heartbeat_all(&A); }
+
+static void on_container_exit(void *owner, int wait_status, void *arg) {
+  mz_ag_exec_exited(arg, owner, wait_status);
+}
+
+/* "host:port", "http://host:port" or "host" (port 5050). */
+static int parse_master(const char *s, char **host, int *port, char *err, size_t errlen) {
+  if (!s || !*s) {
+    snprintf(err, errlen, "flag --master is required (HOST:PORT of the master)");
+    return -1;
+  }
+  if (!strncmp(s, "zk://", 5) || !strncmp(s, "file://", 7)) {
+    snprintf(err, errlen, "flag --master: '%s' is not supported yet; give HOST:PORT", s);
+    return -1;
+  }
+  if (!strncmp(s, "http://", 7)) s += 7;
+  size_t n = strcspn(s, "/");
+  char buf[512];
+  if (n == 0 || n >= sizeof buf) {
+    snprintf(err, errlen, "flag --master: invalid value '%s' (expected HOST:PORT)", s);
+    return -1;
+  }
+  memcpy(buf, s, n);
+  buf[n] = '\0';
+  char *colon = strrchr(buf, ':');
+  long p = 5050;
+  if (colon) {
+    char *end;
+    errno = 0;
+    p = strtol(colon + 1, &end, 10);
+    if (errno || end == colon + 1 || *end || p <= 0 || p > 65535 || colon == buf) {
+      snprintf(err, errlen, "flag --master: invalid value '%s' (expected HOST:PORT)", s);
+      return -1;
+    }
+    *colon = '\0';
+  }
+  *host = mz_strdup(buf);
+  *port = (int)p;
+  return 0;
+}
+
+static char *default_launcher_dir(void) {
+  char path[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+  if (n <= 0) return mz_strdup(".");
+  path[n] = '\0';
+  return mz_strdup(dirname(path));
+}
+
+static char *absolute(const char *p) {
+  char buf[PATH_MAX];
+  if (realpath(p, buf)) return mz_strdup(buf);
+  return mz_strdup(p);
+}
+
+int main(int argc, char **argv) {
+  mz_agent_flags *f = &A.flags;
+  f->ip = "0.0.0.0";
+  f->port = 5051;
+  f->work_dir = "/tmp/mezzo-agent";
+  f->default_role = "*";
+  f->logging_level = "INFO";
+  f->link_content_type = MZ_CT_PROTOBUF_NAME;
+  f->executor_registration_timeout = 60;
+  f->executor_shutdown_grace_period = 5;
+  f->registration_backoff_factor = 1;
+  f->status_update_retry_interval_min = 10;
+  f->status_update_retry_interval_max = 600;
+  f->max_completed_executors_per_framework = 150;
+  f->max_completed_frameworks = 50;
+  const mz_flag table[] = {
+      {"master", MZ_FLAG_STRING, &f->master, "HOST:PORT of the master (required)"},
+      {"ip", MZ_FLAG_STRING, &f->ip, "IP address to listen on (default 0.0.0.0)"},
+      {"port", MZ_FLAG_INT, &f->port, "port to listen on (default 5051; 0 picks a free one)"},
+      {"advertise_ip", MZ_FLAG_STRING, &f->advertise_ip, "IP that executors use to reach the agent"},
+      {"hostname", MZ_FLAG_STRING, &f->hostname, "hostname to advertise (default: the machine's)"},
+      {"work_dir", MZ_FLAG_STRING, &f->work_dir, "where sandboxes live (default /tmp/mezzo-agent)"},
+      {"resources", MZ_FLAG_STRING, &f->resources,
+       "total resources, e.g. 'cpus:4;mem:2048;ports:[31000-32000]' or a JSON array; what is not named is detected"},
+      {"attributes", MZ_FLAG_STRING, &f->attributes, "attributes, e.g. 'rack:r1;zone:a'"},
+      {"default_role", MZ_FLAG_STRING, &f->default_role, "role of resources given without one (default *)"},
+      {"launcher_dir", MZ_FLAG_STRING, &f->launcher_dir,
+       "directory holding mezzo-executor (default: the agent binary's directory)"},
+      {"log_dir", MZ_FLAG_STRING, &f->log_dir, "write the log to <log_dir>/mezzo-agent.log instead of stderr"},
+      {"logging_level", MZ_FLAG_STRING, &f->logging_level, "DEBUG, INFO, WARNING or ERROR (default INFO)"},
+      {"link_content_type", MZ_FLAG_STRING, &f->link_content_type,
+       "encoding of the link to the master: application/x-protobuf (default) or application/json"},
+      {"executor_registration_timeout", MZ_FLAG_DURATION, &f->executor_registration_timeout,
+       "how long an executor has to subscribe (default 1mins)"},
+      {"executor_shutdown_grace_period", MZ_FLAG_DURATION, &f->executor_shutdown_grace_period,
+       "how long an executor has to stop before it is killed (default 5secs)"},
+      {"registration_backoff_factor", MZ_FLAG_DURATION, &f->registration_backoff_factor,
+       "first backoff before connecting to the master again (default 1secs, doubling, at most 10secs)"},
+      {"status_update_retry_interval_min", MZ_FLAG_DURATION, &f->status_update_retry_interval_min,
+       "first retry of an unacknowledged status update (default 10secs, doubling)"},
+      {"status_update_retry_interval_max", MZ_FLAG_DURATION, &f->status_update_retry_interval_max,
+       "longest interval between retries of a status update (default 10mins)"},
+      {"max_completed_executors_per_framework", MZ_FLAG_INT, &f->max_completed_executors_per_framework,
+       "completed executors kept per framework for /state (default 150)"},
+      {"max_completed_frameworks", MZ_FLAG_INT, &f->max_completed_frameworks,
+       "completed frameworks kept for /state (default 50)"},
+  };
+  const size_t nflags = sizeof table / sizeof table[0];
+  char err[1024];
+  int help = 0, first_pos = argc;
+  if (mz_flags_parse(table, nflags, argc, argv, &first_pos, &help, err, sizeof err) != 0) {
+    fprintf(stderr, "mezzo-agent: %s\n", err);
+    return 2;
+  }
+  if (help) {
+    mz_flags_usage(stdout, "mezzo-agent", table, nflags);
+    return 0;
+  }
+  if (first_pos < argc) {
+    fprintf(stderr, "mezzo-agent: unexpected argument '%s'\n", argv[first_pos]);
+    return 2;
+  }
+  mz_log_level level;
+  if (mz_log_level_parse(f->logging_level, &level) != 0) {
+    fprintf(stderr, "mezzo-agent: flag --logging_level: invalid value '%s' (expected DEBUG, INFO, WARNING or ERROR)\n",
+            f->logging_level);
+    return 2;
+  }
+  mz_log_set_level(level);
+  if (f->port < 0 || f->port > 65535) {
+    fprintf(stderr, "mezzo-agent: flag --port: invalid value '%ld' (expected 0-65535)\n", f->port);
+    return 2;
+  }
+  if (f->executor_registration_timeout <= 0) {
+    fprintf(stderr, "mezzo-agent: flag --executor_registration_timeout: must be positive\n");
+    return 2;
+  }
+  if (f->max_completed_executors_per_framework < 1 || f->max_completed_frameworks < 1) {
+    fprintf(stderr, "mezzo-agent: flags --max_completed_executors_per_framework and --max_completed_frameworks must "
+                    "be at least 1\n");
+    return 2;
+  }
+  if (!f->work_dir || !*f->work_dir) {
+    fprintf(stderr, "mezzo-agent: flag --work_dir: must not be empty\n");
+    return 2;
+  }
+  const char *ct = f->link_content_type;
+  if (strcmp(ct, "json") && strcmp(ct, "protobuf") && strcmp(ct, MZ_CT_JSON_NAME) && strcmp(ct, MZ_CT_PROTOBUF_NAME)) {
+    fprintf(stderr, "mezzo-agent: flag --link_content_type: invalid value '%s' (expected %s or %s)\n", ct,
+            MZ_CT_PROTOBUF_NAME, MZ_CT_JSON_NAME);
+    return 2;
+  }
+  if (parse_master(f->master, &A.master_host, &A.master_port, err, sizeof err) != 0) {
+    fprintf(stderr, "mezzo-agent: %s\n", err);
+    return 2;
+  }
+  if (mz_mkdirs(f->work_dir, 0755, err, sizeof err) != 0) {
+    fprintf(stderr, "mezzo-agent: flag --work_dir: %s\n", err);
+    return 2;
+  }
+  A.work_dir = absolute(f->work_dir);
+  A.launcher_dir = f->launcher_dir && *f->launcher_dir ? absolute(f->launcher_dir) : default_launcher_dir();
+  mz_machine_info machine;
+  if (mz_detect_machine(A.work_dir, &machine, err, sizeof err) != 0) {
+    fprintf(stderr, "mezzo-agent: %s\n", err);
+    return 2;
+  }
+  A.resources = mz_agent_resources(f->resources, f->default_role, &machine, err, sizeof err);
+  if (!A.resources) {
+    fprintf(stderr, "mezzo-agent: %s\n", err);
+    return 2;
+  }
+  size_t nattr = 0;
+  A.attributes = mz_attributes_parse(f->attributes ? f->attributes : "", &nattr, err, sizeof err);
+  if (!A.attributes) {
+    fprintf(stderr, "mezzo-agent: flag --attributes: %s\n", err);
+    mz_resources_free(A.resources);
+    return 2;
+  }
+  A.nattributes = nattr;
+  char host[256];
+  if (f->hostname && *f->hostname) {
+    A.hostname = mz_strdup(f->hostname);
+  } else if (gethostname(host, sizeof host) == 0) {
+    host[sizeof host - 1] = '\0';
+    A.hostname = mz_strdup(host);
+  } else {
+    A.hostname = mz_strdup("localhost");
+  }
+  if (f->advertise_ip && *f->advertise_ip)
+    A.endpoint_ip = mz_strdup(f->advertise_ip);
+  else if (!strcmp(f->ip, "0.0.0.0") || !*f->ip)
+    A.endpoint_ip = mz_strdup("127.0.0.1");
+  else
+    A.endpoint_ip = mz_strdup(f->ip);
+  if (f->log_dir && *f->log_dir && mz_log_set_dir(f->log_dir, "mezzo-agent") != 0)
+    fprintf(stderr, "mezzo-agent: cannot log to %s; logging to stderr\n", f->log_dir);
+
+  signal(SIGPIPE, SIG_IGN);
+  A.base = event_base_new();
+  A.start_time = mz_now();
+  A.http = mz_http_server_new(A.base, NULL);
+  if (!A.base || !A.http) {
+    fprintf(stderr, "mezzo-agent: cannot start the event loop\n");
+    return 1;
+  }
+  mz_executor_api_register(&A, A.http);
+  mz_endpoints_register(&A, A.http);
+  if (mz_http_server_listen(A.http, f->ip, (int)f->port, err, sizeof err) != 0) {
+    fprintf(stderr, "mezzo-agent: cannot listen on %s:%ld: %s\n", f->ip, f->port, err);
+    return 1;
+  }
+  A.port = mz_http_server_port(A.http);
+  A.containerizer = mz_containerizer_new(A.base, mz_launcher_posix_new(), on_container_exit, &A);
+  A.su = mz_su_new(A.base, &mz_agent_su_callbacks, &A);
+  mz_su_set_backoff(A.su, f->status_update_retry_interval_min, f->status_update_retry_interval_max);
+  A.link = mz_master_link_new(&A, err, sizeof err);
+  if (!A.containerizer || !A.link) {
+    fprintf(stderr, "mezzo-agent: %s\n", A.link ? "cannot start the containerizer" : err);
+    return 1;
+  }
+  sig_term = evsignal_new(A.base, SIGTERM, on_signal, NULL);
+  sig_int = evsignal_new(A.base, SIGINT, on_signal, NULL);
+  evsignal_add(sig_term, NULL);
+  evsignal_add(sig_int, NULL);
+  exit_timer = evtimer_new(A.base, on_exit_timer, NULL);
+  A.heartbeat_timer = event_new(A.base, -1, EV_PERSIST, on_heartbeat, NULL);
+  timer_in(A.heartbeat_timer, MZ_AGENT_EXECUTOR_HEARTBEAT);
+
+  char *res = mz_resources_format(A.resources);
+  MZ_INFO(MZ_AGENT_MOD, "mezzo-agent %s listening on %s:%d as %s, work_dir %s, resources %s, master %s:%d",
+          MZ_VERSION, f->ip, A.port, A.hostname, A.work_dir, res ? res : "?", A.master_host, A.master_port);
+  free(res);
+  mz_master_link_start(A.link);
+
+  event_base_dispatch(A.base);
+
+  if (mz_containerizer_count(A.containerizer) > 0) mz_containerizer_kill_all(A.containerizer, 2.0);
+  mz_master_link_free(A.link);
+  mz_agent_free_state(&A);
+  mz_containerizer_free(A.containerizer);
+  mz_su_free(A.su);
+  mz_http_server_free(A.http);
+  event_free(sig_term);
+  event_free(sig_int);
+  event_free(exit_timer);
+  event_free(A.heartbeat_timer);
+  event_base_free(A.base);
+  mz_resources_free(A.resources);
+  mz_attributes_free(A.attributes, A.nattributes);
+  free(A.agent_id);
+  free(A.hostname);
+  free(A.endpoint_ip);
+  free(A.work_dir);
+  free(A.launcher_dir);
+  free(A.master_host);
+  MZ_INFO(MZ_AGENT_MOD, "stopped");
+  return 0;
+}

@@ -1,0 +1,456 @@
+/* master_link: the agent's one persistent connection to the master
+ * (proto/mezzo/agent.proto): POST /api/v1/mezzo/agent whose chunked request body
+ * is a RecordIO stream of AgentCalls and whose streamed response is a RecordIO
+ * stream of AgentEvents, in protobuf (default) or JSON (--link_content_type).
+ *
+ * It sends REGISTER as soon as the request is out (with the agent id, tasks,
+ * executors and frameworks when re-registering), answers PING with PONG, passes
+ * the other events to tasks.c, and when the connection fails, the master refuses
+ * the registration or pings stop coming (5 ping intervals), connects again after
+ * a jittered exponential backoff (--registration_backoff_factor doubling, capped at
+ * 10 s). Unacknowledged status updates are sent again after every REGISTERED.
+ *
+ * Ownership: the link owns its HTTP client, the call in flight, the decoder and
+ * its timers; the agent owns the link. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "agent/agent.h"
+#include "common/http.h"
+#include "common/log.h"
+#include "common/recordio.h"
+
+#define LINK_PATH "/api/v1/mezzo/agent"
+#define LINK_MOD "agent-link"
+#define LINK_MAX_EVENT_BYTES (64u << 20)
+#define LINK_BACKOFF_CAP 10.0
+#define LINK_CONNECT_TIMEOUT 10.0
+#define LINK_PING_TIMEOUTS 5 /* missed ping intervals before the master is considered gone */
+#define LINK_MAX_ERROR_TEXT 512
+
+struct mz_master_link {
+  mz_agent *a;
+  mz_http_client *client;
+  mz_http_call *call;
+  mz_recordio_decoder *dec;
+  mz_content_type ct;
+  int status;     /* of the link request; 0 until the answer's head */
+  int registered;
+  char errtext[LINK_MAX_ERROR_TEXT + 1];
+  size_t errlen;
+  double backoff; /* upper bound of the next delay */
+  double ping_interval, last_ping;
+  struct event *retry, *connect_timer, *ping_check;
+  char link_key[MZ_UUID_STR];
+  Mesos__V1__AgentID aid;
+};
+
+static void timer_in(struct event *ev, double seconds) {
+  if (seconds < 0) seconds = 0;
+  struct timeval tv = {(time_t)seconds, (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
+  evtimer_add(ev, &tv);
+}
+
+static double jitter(void) {
+  uint8_t b[MZ_UUID_BYTES];
+  mz_uuid_generate(b);
+  uint32_t v = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+  return (double)v / 4294967296.0;
+}
+
+static void lost(mz_master_link *l, const char *why);
+
+/* ------------------------------------------------------------------ sending */
+
+static int write_call(mz_master_link *l, Mezzo__Internal__AgentCall *call) {
+  if (!l->call) return -1;
+  size_t len;
+  uint8_t *buf = mz_pb_encode(&call->base, l->ct, &len);
+  if (!buf) return -1;
+  int rc = mz_http_call_write_record(l->call, buf, len);
+  free(buf);
+  return rc;
+}
+
+int mz_master_link_send(mz_master_link *l, Mezzo__Internal__AgentCall *call) {
+  if (!l || !l->call) return -1;
+  int needs_registration = call->type != MEZZO__INTERNAL__AGENT_CALL__TYPE__REGISTER &&
+                           call->type != MEZZO__INTERNAL__AGENT_CALL__TYPE__PONG;
+  if (needs_registration && !l->registered) return -1;
+  if (!call->agent_id && l->a->agent_id) {
+    mesos__v1__agent_id__init(&l->aid);
+    l->aid.value = l->a->agent_id;
+    call->agent_id = &l->aid;
+  }
+  return write_call(l, call);
+}
+
+int mz_master_link_registered(const mz_master_link *l) { return l && l->registered; }
+
+static Mesos__V1__Task *task_message(mz_agent *a, const mz_ag_framework *fw, const mz_ag_executor *ex,
+                                     const mz_ag_task *t, Mesos__V1__FrameworkID *fid, Mesos__V1__AgentID *aid,
+                                     Mesos__V1__ExecutorID *eid) {
+  Mesos__V1__Task *m = mz_calloc(1, sizeof *m);
+  mesos__v1__task__init(m);
+  m->name = t->info->name ? t->info->name : "";
+  m->task_id = t->info->task_id;
+  m->framework_id = fid;
+  if (!ex->command) m->executor_id = eid;
+  m->agent_id = aid;
+  m->state = t->state;
+  m->n_resources = t->info->n_resources;
+  m->resources = t->info->resources;
+  m->kill_policy = t->info->kill_policy;
+  m->labels = t->info->labels;
+  const Mesos__V1__TaskStatus *head = mz_su_head(a->su, fw->id, t->id);
+  if (head) {
+    m->has_status_update_state = 1;
+    m->status_update_state = head->state;
+    m->has_status_update_uuid = 1;
+    m->status_update_uuid = head->uuid;
+  }
+  return m;
+}
+
+static void send_register(mz_master_link *l) {
+  mz_agent *a = l->a;
+  mz_uuid_string(l->link_key);
+  Mezzo__Internal__AgentCall call = MEZZO__INTERNAL__AGENT_CALL__INIT;
+  Mezzo__Internal__AgentCall__Register reg = MEZZO__INTERNAL__AGENT_CALL__REGISTER__INIT;
+  mz_agent_info_buf info;
+  mz_agent_info_fill(a, &info);
+  reg.agent_info = &info.info;
+  reg.version = MZ_VERSION;
+
+  /* What runs here, when re-registering. Submessages are borrowed from the tables;
+   * the arrays and the per-task wrappers are freed below. */
+  size_t nfw = HASH_COUNT(a->frameworks), ntasks = 0, nex = 0;
+  mz_ag_framework *fw, *ftmp;
+  mz_ag_executor *ex, *etmp;
+  HASH_ITER(hh, a->frameworks, fw, ftmp) {
+    HASH_ITER(hh, fw->executors, ex, etmp) {
+      ntasks += mz_agent_live_tasks(ex);
+      nex++;
+    }
+  }
+  Mesos__V1__FrameworkInfo **fws = mz_calloc(nfw + 1, sizeof *fws);
+  Mesos__V1__ExecutorInfo **exs = mz_calloc(nex + 1, sizeof *exs);
+  Mesos__V1__Task **tasks = mz_calloc(ntasks + 1, sizeof *tasks);
+  Mesos__V1__FrameworkID *fids = mz_calloc(nfw + 1, sizeof *fids);
+  Mesos__V1__ExecutorID *eids = mz_calloc(nex + 1, sizeof *eids);
+  Mesos__V1__AgentID aid = MESOS__V1__AGENT_ID__INIT;
+  aid.value = a->agent_id;
+  size_t i = 0, j = 0, k = 0;
+  if (a->agent_id) {
+    HASH_ITER(hh, a->frameworks, fw, ftmp) {
+      if (fw->removing) continue;
+      fws[i] = fw->info;
+      mesos__v1__framework_id__init(&fids[i]);
+      fids[i].value = fw->id;
+      HASH_ITER(hh, fw->executors, ex, etmp) {
+        mesos__v1__executor_id__init(&eids[j]);
+        eids[j].value = ex->id;
+        /* As Mesos, command executors are implied by their tasks. */
+        if (!ex->command && ex->state != MZ_EXEC_TERMINATED) exs[reg.n_executors++] = ex->info;
+        mz_ag_task *t, *ttmp;
+        HASH_ITER(hh, ex->queued, t, ttmp) tasks[k++] = task_message(a, fw, ex, t, &fids[i], &aid, &eids[j]);
+        HASH_ITER(hh, ex->launched, t, ttmp) tasks[k++] = task_message(a, fw, ex, t, &fids[i], &aid, &eids[j]);
+        j++;
+      }
+      i++;
+    }
+  }
+  reg.n_frameworks = i;
+  reg.frameworks = fws;
+  reg.executors = exs;
+  reg.n_tasks = k;
+  reg.tasks = tasks;
+  call.type = MEZZO__INTERNAL__AGENT_CALL__TYPE__REGISTER;
+  call.link_key = l->link_key;
+  call.register_ = &reg;
+  if (a->agent_id) {
+    aid.value = a->agent_id;
+    call.agent_id = &aid;
+  }
+  int rc = write_call(l, &call);
+  MZ_INFO(LINK_MOD, "%s with the master at %s:%d (%zu frameworks, %zu tasks)%s",
+          a->agent_id ? "re-registering" : "registering", a->master_host, a->master_port, i, k,
+          rc ? ": write failed" : "");
+  for (size_t x = 0; x < k; x++) free(tasks[x]);
+  free(tasks);
+  free(fws);
+  free(exs);
+  free(fids);
+  free(eids);
+  mz_agent_info_release(&info);
+}
+
+/* ------------------------------------------------------------------ events */
+
+static void on_registered(mz_master_link *l, const Mezzo__Internal__AgentEvent *ev) {
+  mz_agent *a = l->a;
+  if (!ev->registered || !ev->registered->agent_id || !ev->registered->agent_id->value ||
+      !ev->registered->agent_id->value[0]) {
+    MZ_WARN(LINK_MOD, "REGISTERED without an agent id: ignored");
+    return;
+  }
+  if (ev->link_key && strcmp(ev->link_key, l->link_key) != 0) {
+    MZ_WARN(LINK_MOD, "REGISTERED for another link key (%s): ignored", ev->link_key);
+    return;
+  }
+  const char *id = ev->registered->agent_id->value;
+  char err[300];
+  if (mz_id_valid(id, err, sizeof err) != 0) {
+    MZ_ERROR(LINK_MOD, "the master gave an invalid agent id: %s", err);
+    return;
+  }
+  if (a->agent_id && strcmp(a->agent_id, id) != 0) {
+    MZ_WARN(LINK_MOD, "the master gave a new agent id %s (was %s)", id, a->agent_id);
+  }
+  if (!a->agent_id || strcmp(a->agent_id, id) != 0) {
+    free(a->agent_id);
+    a->agent_id = mz_strdup(id);
+  }
+  l->registered = 1;
+  l->backoff = a->flags.registration_backoff_factor;
+  l->ping_interval = ev->registered->has_ping_interval_seconds ? ev->registered->ping_interval_seconds : 0;
+  l->last_ping = mz_monotonic();
+  if (l->ping_interval > 0) {
+    evtimer_del(l->ping_check);
+    timer_in(l->ping_check, l->ping_interval);
+  }
+  MZ_INFO(LINK_MOD, "registered with the master as agent %s", a->agent_id);
+  mz_su_resend_all(a->su);
+}
+
+static void on_ping(mz_master_link *l, const Mezzo__Internal__AgentEvent *ev) {
+  l->last_ping = mz_monotonic();
+  Mezzo__Internal__AgentCall call = MEZZO__INTERNAL__AGENT_CALL__INIT;
+  Mezzo__Internal__AgentCall__Pong pong = MEZZO__INTERNAL__AGENT_CALL__PONG__INIT;
+  Mesos__V1__AgentID aid = MESOS__V1__AGENT_ID__INIT;
+  if (ev->ping && ev->ping->has_seq) {
+    pong.has_seq = 1;
+    pong.seq = ev->ping->seq;
+  }
+  call.type = MEZZO__INTERNAL__AGENT_CALL__TYPE__PONG;
+  call.pong = &pong;
+  if (ev->agent_id && ev->agent_id->value) {
+    aid.value = ev->agent_id->value;
+    call.agent_id = &aid;
+  } else {
+    call.agent_id = NULL; /* link-level */
+  }
+  write_call(l, &call);
+}
+
+static void dispatch(mz_master_link *l, const Mezzo__Internal__AgentEvent *ev) {
+  mz_agent *a = l->a;
+  /* Every event but REGISTERED and link-level ones names this agent. */
+  if (ev->type != MEZZO__INTERNAL__AGENT_EVENT__TYPE__REGISTERED && ev->agent_id && ev->agent_id->value &&
+      (!a->agent_id || strcmp(ev->agent_id->value, a->agent_id) != 0)) {
+    MZ_WARN(LINK_MOD, "event for agent %s, not this one (%s): ignored", ev->agent_id->value,
+            a->agent_id ? a->agent_id : "unregistered");
+    return;
+  }
+  switch (ev->type) {
+    case MEZZO__INTERNAL__AGENT_EVENT__TYPE__REGISTERED:
+      on_registered(l, ev);
+      break;
+    case MEZZO__INTERNAL__AGENT_EVENT__TYPE__PING:
+      on_ping(l, ev);
+      break;
+    case MEZZO__INTERNAL__AGENT_EVENT__TYPE__RUN_TASK:
+      if (ev->run_task) mz_agent_run_task(a, ev->run_task);
+      break;
+    case MEZZO__INTERNAL__AGENT_EVENT__TYPE__KILL_TASK:
+      if (ev->kill_task) mz_agent_kill_task(a, ev->kill_task);
+      break;
+    case MEZZO__INTERNAL__AGENT_EVENT__TYPE__ACKNOWLEDGE:
+      if (ev->acknowledge) mz_agent_acknowledge(a, ev->acknowledge);
+      break;
+    case MEZZO__INTERNAL__AGENT_EVENT__TYPE__FRAMEWORK_MESSAGE:
+      if (ev->framework_message) mz_agent_framework_message(a, ev->framework_message);
+      break;
+    case MEZZO__INTERNAL__AGENT_EVENT__TYPE__SHUTDOWN_FRAMEWORK:
+      if (ev->shutdown_framework && ev->shutdown_framework->framework_id &&
+          ev->shutdown_framework->framework_id->value)
+        mz_agent_shutdown_framework(a, ev->shutdown_framework->framework_id->value);
+      break;
+    case MEZZO__INTERNAL__AGENT_EVENT__TYPE__ERROR:
+      MZ_ERROR(LINK_MOD, "error from the master: %s",
+               ev->error && ev->error->message ? ev->error->message : "(no message)");
+      if (!l->registered) lost(l, "registration refused");
+      break;
+    case MEZZO__INTERNAL__AGENT_EVENT__TYPE__SHUTDOWN:
+      l->registered = 0;
+      mz_agent_master_shutdown(a);
+      send_register(l);
+      break;
+    default:
+      MZ_WARN(LINK_MOD, "unknown event type %d: ignored", (int)ev->type);
+      break;
+  }
+}
+
+static int on_record(void *arg, const uint8_t *rec, size_t len) {
+  mz_master_link *l = arg;
+  char err[300];
+  Mezzo__Internal__AgentEvent *ev = (Mezzo__Internal__AgentEvent *)mz_pb_decode(
+      &mezzo__internal__agent_event__descriptor, l->ct, rec, len, err, sizeof err);
+  if (!ev) {
+    MZ_WARN(LINK_MOD, "undecodable event from the master: %s", err);
+    return 0;
+  }
+  mz_http_call *before = l->call;
+  dispatch(l, ev);
+  protobuf_c_message_free_unpacked(&ev->base, NULL);
+  return l->call == before ? 0 : 1; /* the link was dropped: stop feeding */
+}
+
+/* ------------------------------------------------------------------ connection */
+
+static void on_headers(mz_http_call *c, int status, void *arg) {
+  mz_master_link *l = arg;
+  l->status = status;
+  evtimer_del(l->connect_timer);
+  if (status == 200)
+    MZ_INFO(LINK_MOD, "connected to the master at %s:%d", l->a->master_host, l->a->master_port);
+}
+
+static void on_data(mz_http_call *c, const uint8_t *data, size_t len, void *arg) {
+  mz_master_link *l = arg;
+  if (l->status != 200) {
+    size_t room = LINK_MAX_ERROR_TEXT - l->errlen;
+    if (len > room) len = room;
+    memcpy(l->errtext + l->errlen, data, len);
+    l->errlen += len;
+    l->errtext[l->errlen] = '\0';
+    return;
+  }
+  char err[300];
+  if (mz_recordio_feed(l->dec, data, len, on_record, l, err, sizeof err) < 0) lost(l, err);
+}
+
+static void on_complete(mz_http_call *c, int status, const uint8_t *body, size_t len, const char *err, void *arg) {
+  mz_master_link *l = arg;
+  char why[LINK_MAX_ERROR_TEXT + 64];
+  if (status == 0)
+    snprintf(why, sizeof why, "%s", err ? err : "connection closed");
+  else if (status != 200)
+    snprintf(why, sizeof why, "the master answered %d: %s", status, l->errtext);
+  else
+    snprintf(why, sizeof why, "the master ended the stream");
+  l->call = NULL; /* freed by the client after this returns */
+  lost(l, why);
+}
+
+static void connect_now(mz_master_link *l) {
+  if (l->call) return;
+  if (l->dec) mz_recordio_decoder_free(l->dec);
+  l->dec = mz_recordio_decoder_new(LINK_MAX_EVENT_BYTES);
+  l->status = 0;
+  l->errlen = 0;
+  l->errtext[0] = '\0';
+  const char *ct = mz_content_type_name(l->ct);
+  const char *headers[] = {"Content-Type", ct, "Accept", ct, NULL};
+  static const mz_http_call_cbs cbs = {on_complete, on_headers, on_data};
+  l->call = mz_http_client_request(l->client, "POST", LINK_PATH, headers, NULL, -1, &cbs, l);
+  if (!l->call) {
+    lost(l, "cannot start the request");
+    return;
+  }
+  timer_in(l->connect_timer, LINK_CONNECT_TIMEOUT);
+  send_register(l);
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg) { connect_now(arg); }
+
+static void on_connect_timeout(evutil_socket_t fd, short what, void *arg) {
+  mz_master_link *l = arg;
+  if (l->call && l->status == 0) lost(l, "no answer from the master");
+}
+
+static void on_ping_check(evutil_socket_t fd, short what, void *arg) {
+  mz_master_link *l = arg;
+  if (!l->registered || l->ping_interval <= 0) return;
+  if (mz_monotonic() - l->last_ping > LINK_PING_TIMEOUTS * l->ping_interval) {
+    lost(l, "no PING from the master");
+    return;
+  }
+  timer_in(l->ping_check, l->ping_interval);
+}
+
+static void lost(mz_master_link *l, const char *why) {
+  if (l->call) {
+    mz_http_call *c = l->call;
+    l->call = NULL;
+    mz_http_call_cancel(c);
+  }
+  l->registered = 0;
+  evtimer_del(l->connect_timer);
+  evtimer_del(l->ping_check);
+  if (l->a->shutting_down) return;
+  double b = l->backoff > 0 ? l->backoff : 0.1;
+  double delay = b / 2 + jitter() * b / 2;
+  l->backoff = b * 2 > LINK_BACKOFF_CAP ? LINK_BACKOFF_CAP : b * 2;
+  MZ_WARN(LINK_MOD, "link to the master lost (%s); reconnecting in %.2fs", why, delay);
+  evtimer_del(l->retry);
+  timer_in(l->retry, delay);
+}
+
+mz_master_link *mz_master_link_new(mz_agent *a, char *err, size_t errlen) {
+  mz_master_link *l = mz_calloc(1, sizeof *l);
+  l->a = a;
+  const char *ct = a->flags.link_content_type;
+  if (!ct || !*ct || !strcmp(ct, "protobuf") || !strcmp(ct, MZ_CT_PROTOBUF_NAME)) {
+    l->ct = MZ_CT_PROTOBUF;
+  } else if (!strcmp(ct, "json") || !strcmp(ct, MZ_CT_JSON_NAME)) {
+    l->ct = MZ_CT_JSON;
+  } else {
+    snprintf(err, errlen, "flag --link_content_type: expected %s or %s, got '%s'", MZ_CT_PROTOBUF_NAME,
+             MZ_CT_JSON_NAME, ct);
+    free(l);
+    return NULL;
+  }
+  l->client = mz_http_client_new(a->base, a->master_host, a->master_port);
+  if (!l->client) {
+    snprintf(err, errlen, "cannot create an HTTP client for %s:%d", a->master_host, a->master_port);
+    free(l);
+    return NULL;
+  }
+  mz_http_client_set_timeout(l->client, 0); /* the link lives forever; liveness comes from PINGs */
+  l->backoff = a->flags.registration_backoff_factor;
+  l->retry = evtimer_new(a->base, on_retry, l);
+  l->connect_timer = evtimer_new(a->base, on_connect_timeout, l);
+  l->ping_check = evtimer_new(a->base, on_ping_check, l);
+  return l;
+}
+
+void mz_master_link_start(mz_master_link *l) { connect_now(l); }
+
+void mz_master_link_unregister(mz_master_link *l) {
+  if (!l->call) return;
+  if (l->a->agent_id) {
+    Mezzo__Internal__AgentCall call = MEZZO__INTERNAL__AGENT_CALL__INIT;
+    call.type = MEZZO__INTERNAL__AGENT_CALL__TYPE__UNREGISTER;
+    Mesos__V1__AgentID aid = MESOS__V1__AGENT_ID__INIT;
+    aid.value = l->a->agent_id;
+    call.agent_id = &aid;
+    write_call(l, &call);
+    MZ_INFO(LINK_MOD, "unregistering agent %s", l->a->agent_id);
+  }
+  mz_http_call_end(l->call);
+}
+
+void mz_master_link_free(mz_master_link *l) {
+  if (!l) return;
+  mz_http_client_free(l->client); /* drops the call without callbacks */
+  if (l->dec) mz_recordio_decoder_free(l->dec);
+  event_free(l->retry);
+  event_free(l->connect_timer);
+  event_free(l->ping_check);
+  free(l);
+}

@@ -1,0 +1,77 @@
+/* sandbox: the directories executors run in, in Mesos's layout
+ *   <work_dir>/slaves/<agent_id>/frameworks/<framework_id>/executors/<executor_id>/runs/<container_id>
+ * with a `latest` symlink in runs/ pointing at the newest run, and empty `stdout`
+ * and `stderr` files that the executor's output is appended to. Ids were
+ * validated (mz_id_valid: no '/', not "." or "..") before they get here. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+
+char *mz_sandbox_path(const char *work_dir, const char *agent_id, const char *fw_id, const char *executor_id,
+                      const char *container_id) {
+  size_t n = strlen(work_dir) + strlen(agent_id) + strlen(fw_id) + strlen(executor_id) + strlen(container_id) + 64;
+  char *p = mz_malloc(n);
+  snprintf(p, n, "%s/slaves/%s/frameworks/%s/executors/%s/runs/%s", work_dir, agent_id, fw_id, executor_id,
+           container_id);
+  return p;
+}
+
+int mz_mkdirs(const char *path, mode_t mode, char *err, size_t errlen) {
+  char *p = mz_strdup(path);
+  size_t n = strlen(p);
+  for (size_t i = 1; i <= n; i++) {
+    if (p[i] != '/' && p[i] != '\0') continue;
+    char c = p[i];
+    p[i] = '\0';
+    if (mkdir(p, mode) != 0 && errno != EEXIST) {
+      snprintf(err, errlen, "mkdir %s: %s", p, strerror(errno));
+      free(p);
+      return -1;
+    }
+    p[i] = c;
+  }
+  free(p);
+  struct stat sb;
+  if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+    snprintf(err, errlen, "%s is not a directory", path);
+    return -1;
+  }
+  return 0;
+}
+
+static int touch(const char *dir, const char *name, char *err, size_t errlen) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    snprintf(err, errlen, "create %s: %s", path, strerror(errno));
+    return -1;
+  }
+  close(fd);
+  return 0;
+}
+
+int mz_sandbox_create(const char *dir, char *err, size_t errlen) {
+  if (strlen(dir) > 3500) {
+    snprintf(err, errlen, "sandbox path too long");
+    return -1;
+  }
+  if (mz_mkdirs(dir, 0755, err, errlen) != 0) return -1;
+  if (touch(dir, "stdout", err, errlen) != 0 || touch(dir, "stderr", err, errlen) != 0) return -1;
+  /* runs/latest -> <container_id> (best effort, as a convenience). */
+  const char *slash = strrchr(dir, '/');
+  if (slash) {
+    char link[4096];
+    snprintf(link, sizeof link, "%.*s/latest", (int)(slash - dir), dir);
+    unlink(link);
+    if (symlink(slash + 1, link) != 0) { /* not fatal */
+    }
+  }
+  return 0;
+}

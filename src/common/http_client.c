@@ -1,0 +1,570 @@
+/* http_client: the client half of http.h.
+ *
+ * A client holds at most one connection to its host:port and a FIFO of calls.
+ * Only the head call is on the wire: its request is written when the
+ * connection is up, and the next call's request is written once the head's
+ * response is complete (no pipelining: simple and enough for mezzo, whose long
+ * streams each have a client of their own). A chunked request body
+ * (body_len -1) is written chunk by chunk as the caller produces it, while the
+ * response may already be streaming back (full duplex).
+ *
+ * Callbacks run from libevent callbacks; a callback may cancel calls or free the
+ * client: the client then only marks itself dead and is freed when the
+ * outermost callback returns (c->busy counts the nesting). */
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <http_parser.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include "common/http.h"
+#include "common/http_internal.h"
+#include "common/util.h"
+
+#define MAX_RESPONSE_BODY (256u << 20) /* buffered responses; streamed ones are unbounded */
+
+struct mz_http_call {
+  mz_http_client *cl;
+  mz_http_call *next;
+  struct evbuffer *request;  /* head + fixed body, or head + chunks written so far */
+  bool chunked, ended, sent; /* sent: request bytes handed to the connection */
+  bool cancelled;
+  mz_http_call_cbs cbs;
+  void *arg;
+  int status;
+  bool headers_seen;
+  mz_hheaders headers;
+  struct evbuffer *body;
+  bool streaming;
+};
+
+struct mz_http_client {
+  struct event_base *base;
+  char *host;
+  int port;
+  char *source;
+  double timeout;
+  struct bufferevent *bev;
+  bool connected;
+  http_parser parser;
+  mz_http_call *head, *tail;
+  struct event *timer;
+  int busy;
+  bool dead;
+};
+
+static http_parser_settings settings;
+static void start_head(mz_http_client *c);
+
+static void call_free(mz_http_call *k) {
+  if (k->request) evbuffer_free(k->request);
+  if (k->body) evbuffer_free(k->body);
+  mz_hheaders_free(&k->headers);
+  free(k);
+}
+
+static void disconnect(mz_http_client *c) {
+  if (c->bev) bufferevent_free(c->bev);
+  c->bev = NULL;
+  c->connected = false;
+  if (c->timer) evtimer_del(c->timer);
+}
+
+static void pop_head(mz_http_client *c) {
+  mz_http_call *k = c->head;
+  c->head = k->next;
+  if (!c->head) c->tail = NULL;
+  call_free(k);
+}
+
+/* Ends the head call: on_complete (unless cancelled), then frees it. */
+static void complete_head(mz_http_client *c, int status, const char *err) {
+  mz_http_call *k = c->head;
+  if (!k) return;
+  if (c->timer) evtimer_del(c->timer);
+  if (!k->cancelled && k->cbs.on_complete) {
+    const uint8_t *body = NULL;
+    size_t len = 0;
+    if (status > 0 && !k->streaming) {
+      evbuffer_add(k->body, "", 1); /* NUL terminator, not counted */
+      len = evbuffer_get_length(k->body) - 1;
+      body = evbuffer_pullup(k->body, -1);
+    }
+    c->busy++;
+    k->cbs.on_complete(k, status, body, len, err, k->arg);
+    c->busy--;
+  }
+  if (c->head == k) pop_head(c);
+}
+
+static void maybe_free(mz_http_client *c);
+
+static void fail_head(mz_http_client *c, const char *err) {
+  disconnect(c);
+  c->busy++;
+  complete_head(c, 0, err);
+  c->busy--;
+  if (c->dead) return;
+  if (c->head) start_head(c);
+}
+
+/* ------------------------------------------------------------- parser callbacks */
+
+static int r_begin(http_parser *p) { return 0; }
+
+static int r_field(http_parser *p, const char *at, size_t len) {
+  mz_http_client *c = p->data;
+  if (!c->head) return -1;
+  return mz_hheaders_field(&c->head->headers, at, len);
+}
+
+static int r_value(http_parser *p, const char *at, size_t len) {
+  mz_http_client *c = p->data;
+  if (!c->head) return -1;
+  mz_hheaders_value(&c->head->headers, at, len);
+  return 0;
+}
+
+static int r_headers_complete(http_parser *p) {
+  mz_http_client *c = p->data;
+  mz_http_call *k = c->head;
+  if (!k) return -1;
+  mz_hheaders_finish(&k->headers);
+  k->status = p->status_code;
+  if (k->status == 100) return 0; /* interim; another head follows */
+  k->headers_seen = true;
+  if (k->streaming) {
+    if (c->timer) evtimer_del(c->timer); /* a stream lives as long as it lives */
+    if (!k->cancelled) {
+      c->busy++;
+      k->cbs.on_headers(k, k->status, k->arg);
+      c->busy--;
+      if (c->dead || k->cancelled) return -1;
+    }
+  }
+  return 0;
+}
+
+static int r_body(http_parser *p, const char *at, size_t len) {
+  mz_http_client *c = p->data;
+  mz_http_call *k = c->head;
+  if (!k) return -1;
+  if (k->streaming) {
+    if (k->cancelled) return -1;
+    c->busy++;
+    k->cbs.on_data(k, (const uint8_t *)at, len, k->arg);
+    c->busy--;
+    if (c->dead || k->cancelled) return -1;
+    return 0;
+  }
+  if (evbuffer_get_length(k->body) + len > MAX_RESPONSE_BODY) return -1;
+  evbuffer_add(k->body, at, len);
+  return 0;
+}
+
+static int r_complete(http_parser *p) {
+  mz_http_client *c = p->data;
+  mz_http_call *k = c->head;
+  if (!k) return -1;
+  if (k->status == 100) { /* reset for the real response */
+    mz_hheaders_free(&k->headers);
+    return 0;
+  }
+  http_parser_pause(p, 1);
+  return 0;
+}
+
+/* ----------------------------------------------------------------- connection */
+
+static void on_read(struct bufferevent *bev, void *arg) {
+  mz_http_client *c = arg;
+  struct evbuffer *in = bufferevent_get_input(bev);
+  c->busy++;
+  while (!c->dead && c->bev == bev && evbuffer_get_length(in) > 0) {
+    if (!c->head) { /* unsolicited bytes: the server is confused; drop the connection */
+      disconnect(c);
+      break;
+    }
+    struct evbuffer_iovec v;
+    evbuffer_peek(in, -1, NULL, &v, 1);
+    size_t n = http_parser_execute(&c->parser, &settings, v.iov_base, v.iov_len);
+    if (c->dead || c->bev != bev) break;
+    evbuffer_drain(in, n);
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    if (e == HPE_PAUSED) {
+      http_parser_pause(&c->parser, 0);
+      bool keep = http_should_keep_alive(&c->parser);
+      complete_head(c, c->head->status, NULL);
+      if (c->dead) break;
+      if (!keep) {
+        disconnect(c);
+        if (c->head) start_head(c);
+        break;
+      }
+      http_parser_init(&c->parser, HTTP_RESPONSE);
+      c->parser.data = c;
+      if (c->head) start_head(c);
+      continue;
+    }
+    if (e != HPE_OK) {
+      if (c->head && c->head->cancelled) { /* a cancelled stream: drop the connection quietly */
+        disconnect(c);
+        pop_head(c);
+        if (c->head) start_head(c);
+        break;
+      }
+      char err[160];
+      snprintf(err, sizeof err, "bad response from %s:%d: %s", c->host, c->port, http_errno_description(e));
+      fail_head(c, err);
+      break;
+    }
+  }
+  c->busy--;
+  maybe_free(c);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg) {
+  mz_http_client *c = arg;
+  c->busy++;
+  if (what & BEV_EVENT_CONNECTED) {
+    c->connected = true;
+    int one = 1;
+    setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (c->head) start_head(c);
+  } else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+    char err[200];
+    int e = EVUTIL_SOCKET_ERROR();
+    if (what & BEV_EVENT_EOF) {
+      /* A response delimited by the end of the connection is complete now. */
+      if (c->head && c->head->headers_seen) {
+        http_parser_execute(&c->parser, &settings, NULL, 0);
+        if (HTTP_PARSER_ERRNO(&c->parser) == HPE_PAUSED) {
+          http_parser_pause(&c->parser, 0);
+          disconnect(c);
+          complete_head(c, c->head->status, NULL);
+          if (!c->dead && c->head) start_head(c);
+          c->busy--;
+          maybe_free(c);
+          return;
+        }
+      }
+      snprintf(err, sizeof err, "connection to %s:%d closed", c->host, c->port);
+    } else {
+      snprintf(err, sizeof err, "connection to %s:%d failed: %s", c->host, c->port,
+               e ? evutil_socket_error_to_string(e) : "error");
+    }
+    if (c->head) fail_head(c, err);
+    else disconnect(c);
+  }
+  c->busy--;
+  maybe_free(c);
+}
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg) {
+  mz_http_client *c = arg;
+  char err[160];
+  snprintf(err, sizeof err, "request to %s:%d timed out after %.1f s", c->host, c->port, c->timeout);
+  c->busy++;
+  if (c->head) fail_head(c, err);
+  c->busy--;
+  maybe_free(c);
+}
+
+static int resolve(const char *host, int port, struct sockaddr_storage *ss, socklen_t *sl, char *err, size_t errlen) {
+  struct addrinfo hints, *res = NULL;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  char ps[16];
+  snprintf(ps, sizeof ps, "%d", port);
+  int rc = getaddrinfo(host, ps, &hints, &res);
+  if (rc != 0 || !res) {
+    snprintf(err, errlen, "cannot resolve '%s': %s", host, gai_strerror(rc));
+    return -1;
+  }
+  memcpy(ss, res->ai_addr, res->ai_addrlen);
+  *sl = res->ai_addrlen;
+  freeaddrinfo(res);
+  return 0;
+}
+
+static int connect_now(mz_http_client *c, char *err, size_t errlen) {
+  struct sockaddr_storage ss;
+  socklen_t sl;
+  if (resolve(c->host, c->port, &ss, &sl, err, errlen) != 0) return -1;
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    snprintf(err, errlen, "socket: %s", strerror(errno));
+    return -1;
+  }
+  if (c->source && ss.ss_family == AF_INET) {
+    struct sockaddr_in src;
+    memset(&src, 0, sizeof src);
+    src.sin_family = AF_INET;
+    if (inet_pton(AF_INET, c->source, &src.sin_addr) != 1 || bind(fd, (struct sockaddr *)&src, sizeof src) != 0) {
+      snprintf(err, errlen, "cannot bind source address %s: %s", c->source, strerror(errno));
+      close(fd);
+      return -1;
+    }
+  }
+  c->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
+  if (!c->bev) {
+    close(fd);
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
+  bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+  http_parser_init(&c->parser, HTTP_RESPONSE);
+  c->parser.data = c;
+  if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&ss, (int)sl) != 0) {
+    snprintf(err, errlen, "cannot connect to %s:%d: %s", c->host, c->port, strerror(errno));
+    bufferevent_free(c->bev);
+    c->bev = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+/* Puts the head call on the wire (connecting first if needed). */
+static void start_head(mz_http_client *c) {
+  mz_http_call *k = c->head;
+  if (!k || c->dead) return;
+  while (k && k->cancelled && !k->sent) { /* cancelled before it was sent: drop silently */
+    pop_head(c);
+    k = c->head;
+  }
+  if (!k) return;
+  if (!c->bev) {
+    char err[256];
+    if (connect_now(c, err, sizeof err) != 0) {
+      c->busy++;
+      complete_head(c, 0, err);
+      c->busy--;
+      if (!c->dead && c->head) start_head(c); /* the next call tries again */
+      return;
+    }
+  }
+  if (c->timeout > 0 && c->timer) {
+    struct timeval tv = {(time_t)c->timeout, (suseconds_t)((c->timeout - (double)(time_t)c->timeout) * 1e6)};
+    evtimer_add(c->timer, &tv);
+  }
+  if (!c->connected || k->sent) return;
+  k->sent = true;
+  bufferevent_write_buffer(c->bev, k->request); /* moves the bytes */
+}
+
+static void maybe_free(mz_http_client *c) {
+  if (!c->dead || c->busy > 0) return;
+  disconnect(c);
+  while (c->head) pop_head(c);
+  if (c->timer) event_free(c->timer);
+  free(c->host);
+  free(c->source);
+  free(c);
+}
+
+/* -------------------------------------------------------------------- public */
+
+mz_http_client *mz_http_client_new(struct event_base *base, const char *host, int port) {
+  static bool init;
+  if (!init) {
+    init = true;
+    settings.on_message_begin = r_begin;
+    settings.on_header_field = r_field;
+    settings.on_header_value = r_value;
+    settings.on_headers_complete = r_headers_complete;
+    settings.on_body = r_body;
+    settings.on_message_complete = r_complete;
+  }
+  mz_http_client *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->base = base;
+  c->host = mz_strdup(host);
+  c->port = port;
+  c->timeout = 30.0;
+  c->timer = evtimer_new(base, on_timeout, c);
+  return c;
+}
+
+void mz_http_client_set_source(mz_http_client *c, const char *ip) {
+  free(c->source);
+  c->source = ip ? mz_strdup(ip) : NULL;
+}
+
+void mz_http_client_set_timeout(mz_http_client *c, double seconds) { c->timeout = seconds > 0 ? seconds : 0; }
+
+void mz_http_client_free(mz_http_client *c) {
+  if (!c) return;
+  c->dead = true;
+  for (mz_http_call *k = c->head; k; k = k->next) k->cancelled = true;
+  maybe_free(c);
+}
+
+mz_http_call *mz_http_client_request(mz_http_client *c, const char *method, const char *path,
+                                     const char *const *headers, const void *body, ssize_t body_len,
+                                     const mz_http_call_cbs *cbs, void *arg) {
+  if (!c || c->dead || !cbs || !cbs->on_complete) return NULL;
+  mz_http_call *k = mz_calloc(1, sizeof *k);
+  k->cl = c;
+  k->cbs = *cbs;
+  k->arg = arg;
+  k->streaming = cbs->on_headers && cbs->on_data;
+  k->request = evbuffer_new();
+  k->body = evbuffer_new();
+  if (!k->request || !k->body) abort();
+  evbuffer_add_printf(k->request, "%s %s HTTP/1.1\r\nHost: %s:%d\r\n", method, path, c->host, c->port);
+  for (size_t i = 0; headers && headers[i] && headers[i + 1]; i += 2)
+    evbuffer_add_printf(k->request, "%s: %s\r\n", headers[i], headers[i + 1]);
+  if (body_len < 0) {
+    k->chunked = true;
+    evbuffer_add_printf(k->request, "Transfer-Encoding: chunked\r\n\r\n");
+  } else {
+    evbuffer_add_printf(k->request, "Content-Length: %zu\r\n\r\n", (size_t)body_len);
+    if (body_len > 0) evbuffer_add(k->request, body, (size_t)body_len);
+    k->ended = true;
+  }
+  if (c->tail) c->tail->next = k;
+  else c->head = k;
+  c->tail = k;
+  if (c->head == k) {
+    c->busy++;
+    start_head(c);
+    c->busy--;
+    if (c->dead) {
+      maybe_free(c);
+      return NULL;
+    }
+    /* start_head may have completed (failed) the call already. */
+    for (mz_http_call *q = c->head; q; q = q->next)
+      if (q == k) return k;
+    return NULL;
+  }
+  return k;
+}
+
+const char *mz_http_call_header(const mz_http_call *k, const char *name) {
+  return k->headers_seen ? mz_hheaders_get(&k->headers, name) : NULL;
+}
+
+static int add_chunk(mz_http_call *k, const char *head, size_t hlen, const void *data, size_t len) {
+  if (!k->chunked || k->ended || k->cancelled) return -1;
+  size_t total = hlen + len;
+  if (total == 0) return 0;
+  mz_http_client *c = k->cl;
+  struct evbuffer *out = (k->sent && c->bev) ? bufferevent_get_output(c->bev) : k->request;
+  if (k->sent && !c->bev) return -1;
+  evbuffer_add_printf(out, "%zx\r\n", total);
+  if (hlen) evbuffer_add(out, head, hlen);
+  if (len) evbuffer_add(out, data, len);
+  evbuffer_add(out, "\r\n", 2);
+  return 0;
+}
+
+int mz_http_call_write(mz_http_call *k, const void *data, size_t len) { return add_chunk(k, NULL, 0, data, len); }
+
+int mz_http_call_write_record(mz_http_call *k, const void *data, size_t len) {
+  char head[32];
+  int hn = snprintf(head, sizeof head, "%zu\n", len);
+  return add_chunk(k, head, (size_t)hn, data, len);
+}
+
+void mz_http_call_end(mz_http_call *k) {
+  if (!k->chunked || k->ended || k->cancelled) return;
+  mz_http_client *c = k->cl;
+  struct evbuffer *out = (k->sent && c->bev) ? bufferevent_get_output(c->bev) : k->request;
+  if (!(k->sent && !c->bev)) evbuffer_add(out, "0\r\n\r\n", 5);
+  k->ended = true;
+}
+
+void mz_http_call_cancel(mz_http_call *k) {
+  if (!k || k->cancelled) return;
+  mz_http_client *c = k->cl;
+  k->cancelled = true;
+  if (c->head == k && k->sent) {
+    /* In flight: the connection cannot be reused. */
+    if (c->busy > 0) {
+      /* Inside a callback of this client: the parser callbacks see the flag and stop. */
+      return;
+    }
+    disconnect(c);
+    pop_head(c);
+    c->busy++;
+    if (c->head) start_head(c);
+    c->busy--;
+    maybe_free(c);
+  } else if (c->head != k) {
+    /* Queued: unlink now. */
+    mz_http_call *prev = c->head;
+    while (prev && prev->next != k) prev = prev->next;
+    if (prev) {
+      prev->next = k->next;
+      if (c->tail == k) c->tail = prev;
+      call_free(k);
+    }
+  }
+  /* Head but not yet sent (connecting): start_head drops it when connected. */
+}
+
+/* -------------------------------------------------------------- blocking fetch */
+
+typedef struct {
+  struct event_base *base;
+  int status;
+  char **body;
+  size_t *len;
+  char *err;
+  size_t errlen;
+  bool done;
+} fetch_ctx;
+
+static void fetch_done(mz_http_call *k, int status, const uint8_t *body, size_t len, const char *err, void *arg) {
+  fetch_ctx *f = arg;
+  f->done = true;
+  f->status = status;
+  if (status > 0) {
+    if (f->body) {
+      *f->body = mz_malloc(len + 1);
+      if (len) memcpy(*f->body, body, len);
+      (*f->body)[len] = 0;
+    }
+    if (f->len) *f->len = len;
+  } else if (f->err) {
+    snprintf(f->err, f->errlen, "%s", err ? err : "request failed");
+  }
+  event_base_loopbreak(f->base);
+}
+
+int mz_http_fetch(const char *host, int port, const char *method, const char *path, const char *const *headers,
+                  const void *body, size_t body_len, char **resp_body, size_t *resp_len, double timeout_s,
+                  char *err, size_t errlen) {
+  if (resp_body) *resp_body = NULL;
+  if (resp_len) *resp_len = 0;
+  struct event_base *base = event_base_new();
+  if (!base) {
+    if (err) snprintf(err, errlen, "out of memory");
+    return 0;
+  }
+  fetch_ctx f = {base, 0, resp_body, resp_len, err, errlen, false};
+  mz_http_client *c = mz_http_client_new(base, host, port);
+  mz_http_client_set_timeout(c, timeout_s);
+  mz_http_call_cbs cbs = {.on_complete = fetch_done};
+  mz_http_client_request(c, method, path, headers, body, (ssize_t)body_len, &cbs, &f);
+  while (!f.done) {
+    if (event_base_loop(base, EVLOOP_ONCE) != 0) break;
+  }
+  mz_http_client_free(c);
+  event_base_free(base);
+  if (!f.done && err) snprintf(err, errlen, "request did not complete");
+  return f.done ? f.status : 0;
+}

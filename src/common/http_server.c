@@ -1,0 +1,731 @@
+/* http_server: the server half of http.h.
+ *
+ * Each connection (hconn) owns a bufferevent, an http-parser and a FIFO of the
+ * requests parsed from it. Only the head of the FIFO is handled: its handler
+ * runs once the whole request is in (buffered routes) or as soon as its head is
+ * in (STREAM_BODY routes, whose body bytes then go to the on_body callback
+ * while the reply may already be streaming back: full duplex). Requests behind
+ * it wait in order (pipelining); past MAX_PIPELINE queued requests the
+ * connection stops reading until the head is answered.
+ *
+ * A request is freed when its reply is complete and its own body has been read
+ * to the end (or when the connection closes; on_close runs then if its reply
+ * was unfinished). Nothing is freed inside a parser callback or while a
+ * handler runs: conn_pump() is the only place that frees requests and
+ * connections, and it is never re-entered (c->pumping / c->again). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <http_parser.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include "common/http.h"
+#include "common/http_internal.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#define MAX_PIPELINE 32
+#define MAX_URL_BYTES 8192
+
+typedef struct hroute {
+  char *path;
+  int flags;
+  mz_http_handler h;
+  void *arg;
+} hroute;
+
+typedef struct hconn hconn;
+
+struct mz_http_req {
+  hconn *c;
+  mz_http_req *next; /* FIFO of the connection */
+  char method[24];
+  mz_hbuf url;        /* raw target */
+  char *path;         /* decoded, no query */
+  char *query;        /* raw, without '?' */
+  mz_hheaders headers;
+  struct evbuffer *body;
+  const hroute *route;
+  bool headers_done, message_done, dispatched, keep_alive;
+  int reply; /* 0 none, 1 streaming, 2 done */
+  mz_hheaders resp_headers;
+  void (*on_close)(mz_http_req *, void *);
+  void *on_close_arg;
+  void (*on_body)(mz_http_req *, const uint8_t *, size_t, void *);
+  void *on_body_arg;
+  bool body_end_sent;
+  void *data;
+  char peer[64];
+};
+
+struct hconn {
+  mz_http_server *s;
+  hconn *prev, *next;
+  struct bufferevent *bev;
+  http_parser parser;
+  mz_http_req *head, *tail; /* FIFO; tail is the one being parsed when !tail->message_done */
+  size_t nqueued;
+  size_t header_bytes;
+  int err_status;     /* set by a parser callback: answer it and close */
+  char err_msg[160];
+  bool closing;       /* close once output is written */
+  bool dead;          /* peer gone: free at the end of the pump */
+  bool pumping, again;
+  char peer[64];
+};
+
+struct mz_http_server {
+  struct event_base *base;
+  mz_http_limits lim;
+  struct evconnlistener *lst;
+  int port;
+  hroute *routes;
+  size_t nroutes;
+  hconn *conns;
+  size_t nconns;
+};
+
+static http_parser_settings settings;
+static void conn_pump(hconn *c);
+
+/* ------------------------------------------------------------------ helpers */
+
+static const char *reason_phrase(int status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Request Entity Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 507: return "Insufficient Storage";
+    default: return "Unknown";
+  }
+}
+
+static mz_http_req *req_new(hconn *c) {
+  mz_http_req *r = mz_calloc(1, sizeof *r);
+  r->c = c;
+  r->body = evbuffer_new();
+  if (!r->body) abort();
+  mz_strlcpy(r->peer, c->peer, sizeof r->peer);
+  return r;
+}
+
+static void req_free(mz_http_req *r) {
+  mz_hbuf_free(&r->url);
+  free(r->path);
+  free(r->query);
+  mz_hheaders_free(&r->headers);
+  mz_hheaders_free(&r->resp_headers);
+  evbuffer_free(r->body);
+  free(r);
+}
+
+/* ------------------------------------------------------------ parser callbacks */
+
+static hconn *pconn(http_parser *p) { return p->data; }
+
+static int fail(hconn *c, int status, const char *msg) {
+  if (!c->err_status) {
+    c->err_status = status;
+    mz_strlcpy(c->err_msg, msg, sizeof c->err_msg);
+  }
+  return -1;
+}
+
+static int cb_message_begin(http_parser *p) {
+  hconn *c = pconn(p);
+  mz_http_req *r = req_new(c);
+  if (c->tail) c->tail->next = r;
+  else c->head = r;
+  c->tail = r;
+  c->nqueued++;
+  c->header_bytes = 0;
+  return 0;
+}
+
+static int count_header(hconn *c, size_t len) {
+  c->header_bytes += len;
+  if (c->header_bytes > c->s->lim.max_header_bytes) return fail(c, 431, "Request header fields too large");
+  return 0;
+}
+
+static int cb_url(http_parser *p, const char *at, size_t len) {
+  hconn *c = pconn(p);
+  if (count_header(c, len)) return -1;
+  if (c->tail->url.len + len > MAX_URL_BYTES) return fail(c, 414, "Request-URI too long");
+  mz_hbuf_append(&c->tail->url, at, len);
+  return 0;
+}
+
+static int cb_header_field(http_parser *p, const char *at, size_t len) {
+  hconn *c = pconn(p);
+  if (count_header(c, len)) return -1;
+  if (mz_hheaders_field(&c->tail->headers, at, len) != 0) return fail(c, 431, "Too many request header fields");
+  return 0;
+}
+
+static int cb_header_value(http_parser *p, const char *at, size_t len) {
+  hconn *c = pconn(p);
+  if (count_header(c, len)) return -1;
+  mz_hheaders_value(&c->tail->headers, at, len);
+  return 0;
+}
+
+static const hroute *find_route(const mz_http_server *s, const char *path) {
+  for (size_t i = 0; i < s->nroutes; i++) {
+    const hroute *rt = &s->routes[i];
+    if (rt->flags & MZ_HTTP_ROUTE_PREFIX) {
+      if (!strncmp(path, rt->path, strlen(rt->path))) return rt;
+    } else if (!strcmp(path, rt->path)) {
+      return rt;
+    }
+  }
+  return NULL;
+}
+
+static int cb_headers_complete(http_parser *p) {
+  hconn *c = pconn(p);
+  mz_http_req *r = c->tail;
+  mz_hheaders_finish(&r->headers);
+  mz_strlcpy(r->method, http_method_str((enum http_method)p->method), sizeof r->method);
+  r->keep_alive = http_should_keep_alive(p) != 0;
+  mz_hbuf_append(&r->url, "", 0); /* NUL-terminate */
+  const char *url = r->url.data ? r->url.data : "/";
+  const char *q = strchr(url, '?');
+  size_t plen = q ? (size_t)(q - url) : strlen(url);
+  const char *hash = q ? strchr(q, '#') : strchr(url, '#');
+  if (!q && hash) plen = (size_t)(hash - url);
+  r->path = mz_malloc(plen + 1);
+  if (mz_http_percent_decode(url, plen, r->path, plen + 1, false) != 0) return fail(c, 400, "Malformed request path");
+  if (q) {
+    size_t qlen = hash ? (size_t)(hash - q - 1) : strlen(q + 1);
+    r->query = mz_malloc(qlen + 1);
+    memcpy(r->query, q + 1, qlen);
+    r->query[qlen] = 0;
+  } else {
+    r->query = mz_strdup("");
+  }
+  r->route = find_route(c->s, r->path);
+  r->headers_done = true;
+  bool stream = r->route && (r->route->flags & MZ_HTTP_ROUTE_STREAM_BODY);
+  if (!stream && (p->flags & F_CONTENTLENGTH) && p->content_length > c->s->lim.max_body_bytes) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "Request body of %llu bytes is larger than the limit of %zu bytes",
+             (unsigned long long)p->content_length, c->s->lim.max_body_bytes);
+    return fail(c, 413, msg);
+  }
+  return 0;
+}
+
+static int cb_body(http_parser *p, const char *at, size_t len) {
+  hconn *c = pconn(p);
+  mz_http_req *r = c->tail;
+  if (r->reply == 2 && !r->on_body) return 0; /* answered already: discard the rest */
+  if (r->dispatched && r->on_body) {
+    r->on_body(r, (const uint8_t *)at, len, r->on_body_arg);
+    return c->dead ? -1 : 0;
+  }
+  bool stream = r->route && (r->route->flags & MZ_HTTP_ROUTE_STREAM_BODY);
+  if (!stream && evbuffer_get_length(r->body) + len > c->s->lim.max_body_bytes) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "Request body is larger than the limit of %zu bytes", c->s->lim.max_body_bytes);
+    return fail(c, 413, msg);
+  }
+  if (stream && evbuffer_get_length(r->body) + len > c->s->lim.max_body_bytes)
+    return fail(c, 413, "Too much request body before the handler took it");
+  evbuffer_add(r->body, at, len);
+  return 0;
+}
+
+static int cb_message_complete(http_parser *p) {
+  hconn *c = pconn(p);
+  mz_http_req *r = c->tail;
+  r->message_done = true;
+  if (r->dispatched && r->on_body && !r->body_end_sent) {
+    r->body_end_sent = true;
+    r->on_body(r, NULL, 0, r->on_body_arg);
+  }
+  http_parser_pause(p, 1); /* back to the pump: dispatch, and maybe stop reading */
+  return 0;
+}
+
+/* -------------------------------------------------------------- connections */
+
+static void write_error_and_close(hconn *c, int status, const char *msg) {
+  struct evbuffer *out = bufferevent_get_output(c->bev);
+  size_t n = strlen(msg);
+  evbuffer_add_printf(out,
+                      "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\n"
+                      "Connection: close\r\n\r\n%s",
+                      status, reason_phrase(status), n, msg);
+  c->closing = true;
+  bufferevent_disable(c->bev, EV_READ);
+}
+
+static void conn_free(hconn *c) {
+  mz_http_server *s = c->s;
+  /* Unfinished requests: tell their owners, then free. */
+  mz_http_req *r = c->head;
+  c->head = c->tail = NULL;
+  while (r) {
+    mz_http_req *next = r->next;
+    if (r->dispatched && r->reply != 2 && r->on_close) r->on_close(r, r->on_close_arg);
+    req_free(r);
+    r = next;
+  }
+  if (c->prev) c->prev->next = c->next;
+  else s->conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  s->nconns--;
+  bufferevent_free(c->bev);
+  free(c);
+}
+
+/* Removes finished requests from the head of the FIFO. */
+static void reap(hconn *c) {
+  while (c->head && c->head->reply == 2 && c->head->message_done) {
+    mz_http_req *r = c->head;
+    c->head = r->next;
+    if (!c->head) c->tail = NULL;
+    c->nqueued--;
+    bool ka = r->keep_alive;
+    req_free(r);
+    if (!ka) {
+      c->closing = true;
+      bufferevent_disable(c->bev, EV_READ);
+      /* Drop whatever was pipelined behind a "Connection: close" request. */
+      while (c->head) {
+        mz_http_req *n = c->head->next;
+        req_free(c->head);
+        c->head = n;
+      }
+      c->tail = NULL;
+      c->nqueued = 0;
+      return;
+    }
+  }
+}
+
+static void dispatch(hconn *c, mz_http_req *r) {
+  r->dispatched = true;
+  if (!r->route) {
+    mz_http_reply_error(r, 404, "No handler for %s", r->path);
+    return;
+  }
+  r->route->h(r, r->route->arg);
+  if (c->dead) return;
+  bool stream = r->route->flags & MZ_HTTP_ROUTE_STREAM_BODY;
+  if (stream && r->on_body) {
+    size_t n = evbuffer_get_length(r->body);
+    if (n) {
+      uint8_t *data = mz_malloc(n);
+      evbuffer_remove(r->body, data, n);
+      r->on_body(r, data, n, r->on_body_arg);
+      free(data);
+      if (c->dead) return;
+    }
+    if (r->message_done && !r->body_end_sent) {
+      r->body_end_sent = true;
+      r->on_body(r, NULL, 0, r->on_body_arg);
+    }
+  }
+}
+
+static void conn_pump(hconn *c) {
+  if (c->pumping) {
+    c->again = true;
+    return;
+  }
+  c->pumping = true;
+  struct evbuffer *in = bufferevent_get_input(c->bev);
+  for (;;) {
+    c->again = false;
+    if (c->dead) break;
+    reap(c);
+    if (c->closing) break;
+    mz_http_req *r = c->head;
+    if (r && !r->dispatched && r->headers_done &&
+        (r->message_done || (r->route && (r->route->flags & MZ_HTTP_ROUTE_STREAM_BODY)))) {
+      dispatch(c, r);
+      continue;
+    }
+    /* Parse more only if the head still needs its body, or nothing is waiting. */
+    bool head_reading = r && !r->message_done;
+    if (!head_reading && c->nqueued >= MAX_PIPELINE) {
+      bufferevent_disable(c->bev, EV_READ);
+      break;
+    }
+    if (r && r->message_done && r->reply != 2 && !head_reading) {
+      /* Head is being answered; keep reading pipelined requests (bounded above). */
+    }
+    size_t avail = evbuffer_get_length(in);
+    if (avail == 0) {
+      bufferevent_enable(c->bev, EV_READ);
+      break;
+    }
+    struct evbuffer_iovec v;
+    evbuffer_peek(in, -1, NULL, &v, 1);
+    size_t n = http_parser_execute(&c->parser, &settings, v.iov_base, v.iov_len);
+    evbuffer_drain(in, n);
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    if (e == HPE_PAUSED) {
+      http_parser_pause(&c->parser, 0);
+      continue;
+    }
+    if (c->dead) break;
+    if (e != HPE_OK || c->err_status) {
+      int status = c->err_status ? c->err_status : (e == HPE_HEADER_OVERFLOW ? 431 : 400);
+      const char *msg = c->err_status ? c->err_msg : http_errno_description(e);
+      /* A streaming request whose handler already answered: its peer sent garbage; just close. */
+      mz_http_req *h = c->head;
+      if (h && h->dispatched && h->reply != 0) {
+        c->dead = true;
+        break;
+      }
+      MZ_DEBUG("http", "%s: bad request: %s", c->peer, msg);
+      write_error_and_close(c, status, msg);
+      break;
+    }
+    if (n < v.iov_len) { /* cannot happen without an error; be safe */
+      write_error_and_close(c, 400, "Malformed request");
+      break;
+    }
+  }
+  c->pumping = false;
+  if (c->dead) {
+    conn_free(c);
+    return;
+  }
+  if (c->closing && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+    conn_free(c);
+    return;
+  }
+}
+
+static void on_read(struct bufferevent *bev, void *arg) { conn_pump(arg); }
+
+static void on_write(struct bufferevent *bev, void *arg) {
+  hconn *c = arg;
+  if (c->closing && !c->pumping && evbuffer_get_length(bufferevent_get_output(bev)) == 0) conn_free(c);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg) {
+  hconn *c = arg;
+  if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+    if (c->pumping) {
+      c->dead = true;
+      return;
+    }
+    /* EOF: a request whose body ends with the connection (HTTP/1.0 style) is complete. */
+    if ((what & BEV_EVENT_EOF) && !c->closing) http_parser_execute(&c->parser, &settings, NULL, 0);
+    c->dead = true;
+    conn_pump(c);
+  }
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg) {
+  mz_http_server *s = arg;
+  char peer[64] = "?";
+  if (sa->sa_family == AF_INET) {
+    struct sockaddr_in *in = (struct sockaddr_in *)sa;
+    char ip[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+    snprintf(peer, sizeof peer, "%s:%d", ip, ntohs(in->sin_port));
+  } else if (sa->sa_family == AF_INET6) {
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
+    char ip[INET6_ADDRSTRLEN];
+    inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
+    snprintf(peer, sizeof peer, "[%s]:%d", ip, ntohs(in6->sin6_port));
+  }
+  if (s->nconns >= s->lim.max_connections) {
+    static const char msg[] =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 27\r\n"
+        "Connection: close\r\n\r\nToo many open connections\r\n";
+    ssize_t w = send(fd, msg, sizeof msg - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    (void)w;
+    MZ_WARN("http", "refused connection from %s: %zu connections open (limit)", peer, s->nconns);
+    evutil_closesocket(fd);
+    return;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  struct bufferevent *bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+  if (!bev) {
+    evutil_closesocket(fd);
+    return;
+  }
+  hconn *c = mz_calloc(1, sizeof *c);
+  c->s = s;
+  c->bev = bev;
+  mz_strlcpy(c->peer, peer, sizeof c->peer);
+  http_parser_init(&c->parser, HTTP_REQUEST);
+  c->parser.data = c;
+  c->next = s->conns;
+  if (s->conns) s->conns->prev = c;
+  s->conns = c;
+  s->nconns++;
+  bufferevent_setcb(bev, on_read, on_write, on_event, c);
+  bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+/* ------------------------------------------------------------------- server */
+
+mz_http_server *mz_http_server_new(struct event_base *base, const mz_http_limits *limits) {
+  static bool init;
+  if (!init) {
+    init = true;
+    settings.on_message_begin = cb_message_begin;
+    settings.on_url = cb_url;
+    settings.on_header_field = cb_header_field;
+    settings.on_header_value = cb_header_value;
+    settings.on_headers_complete = cb_headers_complete;
+    settings.on_body = cb_body;
+    settings.on_message_complete = cb_message_complete;
+  }
+  mz_http_server *s = calloc(1, sizeof *s);
+  if (!s) return NULL;
+  s->base = base;
+  s->lim.max_connections = 16384;
+  s->lim.max_header_bytes = 64 * 1024;
+  s->lim.max_body_bytes = 16 * 1024 * 1024;
+  if (limits) {
+    if (limits->max_connections) s->lim.max_connections = limits->max_connections;
+    if (limits->max_header_bytes) s->lim.max_header_bytes = limits->max_header_bytes;
+    if (limits->max_body_bytes) s->lim.max_body_bytes = limits->max_body_bytes;
+  }
+  return s;
+}
+
+int mz_http_server_listen(mz_http_server *s, const char *ip, int port, char *err, size_t errlen) {
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  socklen_t sl;
+  if (!ip || !*ip) ip = "0.0.0.0";
+  struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+  struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+  if (inet_pton(AF_INET, ip, &in->sin_addr) == 1) {
+    in->sin_family = AF_INET;
+    in->sin_port = htons((uint16_t)port);
+    sl = sizeof *in;
+  } else if (inet_pton(AF_INET6, ip, &in6->sin6_addr) == 1) {
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons((uint16_t)port);
+    sl = sizeof *in6;
+  } else {
+    snprintf(err, errlen, "'%s' is not an IP address", ip);
+    return -1;
+  }
+  if (port < 0 || port > 65535) {
+    snprintf(err, errlen, "port %d is out of range", port);
+    return -1;
+  }
+  s->lst = evconnlistener_new_bind(s->base, on_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 4096,
+                                   (struct sockaddr *)&ss, (int)sl);
+  if (!s->lst) {
+    snprintf(err, errlen, "cannot listen on %s:%d: %s", ip, port, strerror(errno));
+    return -1;
+  }
+  struct sockaddr_storage bound;
+  socklen_t bl = sizeof bound;
+  getsockname(evconnlistener_get_fd(s->lst), (struct sockaddr *)&bound, &bl);
+  s->port = bound.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&bound)->sin6_port)
+                                         : ntohs(((struct sockaddr_in *)&bound)->sin_port);
+  return 0;
+}
+
+int mz_http_server_port(const mz_http_server *s) { return s->port; }
+size_t mz_http_server_connections(const mz_http_server *s) { return s->nconns; }
+
+void mz_http_server_free(mz_http_server *s) {
+  if (!s) return;
+  if (s->lst) evconnlistener_free(s->lst);
+  while (s->conns) conn_free(s->conns);
+  for (size_t i = 0; i < s->nroutes; i++) free(s->routes[i].path);
+  free(s->routes);
+  free(s);
+}
+
+void mz_http_server_route(mz_http_server *s, const char *path, int flags, mz_http_handler h, void *arg) {
+  s->routes = mz_realloc(s->routes, (s->nroutes + 1) * sizeof *s->routes);
+  s->routes[s->nroutes++] = (hroute){mz_strdup(path), flags, h, arg};
+}
+
+/* ------------------------------------------------------------------ requests */
+
+const char *mz_http_req_method(const mz_http_req *r) { return r->method; }
+const char *mz_http_req_path(const mz_http_req *r) { return r->path; }
+const char *mz_http_req_query(const mz_http_req *r) { return r->query; }
+const char *mz_http_req_header(const mz_http_req *r, const char *name) { return mz_hheaders_get(&r->headers, name); }
+const char *mz_http_req_peer(const mz_http_req *r) { return r->peer; }
+void mz_http_req_set_data(mz_http_req *r, void *data) { r->data = data; }
+void *mz_http_req_get_data(const mz_http_req *r) { return r->data; }
+
+const uint8_t *mz_http_req_body(const mz_http_req *r, size_t *len) {
+  static const uint8_t empty[1] = {0};
+  size_t n = evbuffer_get_length(r->body);
+  if (len) *len = n;
+  if (n == 0) return empty;
+  return evbuffer_pullup(r->body, -1);
+}
+
+void mz_http_req_on_close(mz_http_req *r, void (*cb)(mz_http_req *, void *), void *arg) {
+  r->on_close = cb;
+  r->on_close_arg = arg;
+}
+
+void mz_http_req_on_body(mz_http_req *r, void (*cb)(mz_http_req *, const uint8_t *, size_t, void *), void *arg) {
+  r->on_body = cb;
+  r->on_body_arg = arg;
+}
+
+void mz_http_req_add_header(mz_http_req *r, const char *name, const char *value) {
+  mz_hheaders_add(&r->resp_headers, name, value);
+}
+
+static void write_head(mz_http_req *r, int status, const char *content_type, const char *framing) {
+  struct evbuffer *out = bufferevent_get_output(r->c->bev);
+  evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status, reason_phrase(status));
+  for (size_t i = 0; i < r->resp_headers.n; i++)
+    evbuffer_add_printf(out, "%s: %s\r\n", r->resp_headers.v[i].name, r->resp_headers.v[i].value);
+  if (content_type) evbuffer_add_printf(out, "Content-Type: %s\r\n", content_type);
+  evbuffer_add_printf(out, "%s\r\n", framing);
+  if (!r->keep_alive) evbuffer_add_printf(out, "Connection: close\r\n");
+  evbuffer_add(out, "\r\n", 2);
+}
+
+/* After a complete reply. A request whose body is still arriving (a streamed
+ * upload answered early) ends its connection once the reply is written. */
+static void reply_done(mz_http_req *r) {
+  r->reply = 2;
+  hconn *c = r->c;
+  if (!r->message_done) {
+    /* The rest of the body will not be read: close once the reply is out. */
+    r->keep_alive = false;
+    r->on_body = NULL;
+    c->closing = true;
+    bufferevent_disable(c->bev, EV_READ);
+  }
+  conn_pump(c);
+}
+
+void mz_http_reply(mz_http_req *r, int status, const char *content_type, const void *body, size_t len) {
+  if (r->reply != 0) return;
+  if (r->c->dead) {
+    r->reply = 2;
+    return;
+  }
+  char framing[64];
+  snprintf(framing, sizeof framing, "Content-Length: %zu", len);
+  write_head(r, status, len || content_type ? content_type : NULL, framing);
+  if (len) evbuffer_add(bufferevent_get_output(r->c->bev), body, len);
+  reply_done(r);
+}
+
+void mz_http_reply_error(mz_http_req *r, int status, const char *fmt, ...) {
+  char msg[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (n < 0) n = 0;
+  if ((size_t)n >= sizeof msg) n = sizeof msg - 1;
+  mz_http_reply(r, status, "text/plain; charset=utf-8", msg, (size_t)n);
+}
+
+int mz_http_stream_start(mz_http_req *r, int status, const char *content_type) {
+  if (r->reply != 0) return -1;
+  if (r->c->dead) return -1;
+  write_head(r, status, content_type, "Transfer-Encoding: chunked");
+  r->reply = 1;
+  return 0;
+}
+
+int mz_http_stream_write(mz_http_req *r, const void *data, size_t len) {
+  if (r->reply != 1 || r->c->dead || r->c->closing) return -1;
+  if (len == 0) return 0; /* an empty chunk would end the stream */
+  struct evbuffer *out = bufferevent_get_output(r->c->bev);
+  evbuffer_add_printf(out, "%zx\r\n", len);
+  evbuffer_add(out, data, len);
+  evbuffer_add(out, "\r\n", 2);
+  return 0;
+}
+
+int mz_http_stream_write_record(mz_http_req *r, const void *data, size_t len) {
+  if (r->reply != 1 || r->c->dead || r->c->closing) return -1;
+  char head[32];
+  int hn = snprintf(head, sizeof head, "%zu\n", len);
+  struct evbuffer *out = bufferevent_get_output(r->c->bev);
+  evbuffer_add_printf(out, "%zx\r\n", len + (size_t)hn);
+  evbuffer_add(out, head, (size_t)hn);
+  if (len) evbuffer_add(out, data, len);
+  evbuffer_add(out, "\r\n", 2);
+  return 0;
+}
+
+size_t mz_http_stream_backlog(const mz_http_req *r) {
+  if (r->c->dead) return 0;
+  return evbuffer_get_length(bufferevent_get_output(r->c->bev));
+}
+
+void mz_http_stream_end(mz_http_req *r) {
+  if (r->reply != 1) return;
+  if (!r->c->dead) evbuffer_add(bufferevent_get_output(r->c->bev), "0\r\n\r\n", 5);
+  reply_done(r);
+}
+
+/* ------------------------------------------------------------------- queries */
+
+int mz_http_query_get(const char *query, const char *key, char *out, size_t outlen) {
+  if (!query || !key) return -1;
+  size_t klen = strlen(key);
+  const char *p = query;
+  while (*p) {
+    const char *amp = strchr(p, '&');
+    size_t plen = amp ? (size_t)(amp - p) : strlen(p);
+    const char *eq = memchr(p, '=', plen);
+    size_t nlen = eq ? (size_t)(eq - p) : plen;
+    if (nlen == klen && !memcmp(p, key, klen)) {
+      const char *v = eq ? eq + 1 : p + plen;
+      size_t vlen = eq ? plen - nlen - 1 : 0;
+      return mz_http_percent_decode(v, vlen, out, outlen, true);
+    }
+    if (!amp) break;
+    p = amp + 1;
+  }
+  return -1;
+}

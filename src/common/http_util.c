@@ -1,0 +1,109 @@
+/* http_util: see http_internal.h. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/http_internal.h"
+#include "common/util.h"
+
+void mz_hbuf_append(mz_hbuf *b, const char *data, size_t len) {
+  if (b->len + len + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->len + len + 1) cap *= 2;
+    b->data = mz_realloc(b->data, cap);
+    b->cap = cap;
+  }
+  if (len) memcpy(b->data + b->len, data, len);
+  b->len += len;
+  b->data[b->len] = 0;
+}
+
+void mz_hbuf_free(mz_hbuf *b) {
+  free(b->data);
+  b->data = NULL;
+  b->len = b->cap = 0;
+}
+
+static void flush(mz_hheaders *h) {
+  if (!h->field.len) return;
+  mz_hheaders_add(h, h->field.data, h->value.data ? h->value.data : "");
+  h->field.len = h->value.len = 0;
+  if (h->field.data) h->field.data[0] = 0;
+  if (h->value.data) h->value.data[0] = 0;
+}
+
+int mz_hheaders_field(mz_hheaders *h, const char *at, size_t len) {
+  if (h->in_value) {
+    flush(h);
+    h->in_value = false;
+  }
+  if (h->n >= MZ_HTTP_MAX_HEADERS) return -1;
+  mz_hbuf_append(&h->field, at, len);
+  return 0;
+}
+
+void mz_hheaders_value(mz_hheaders *h, const char *at, size_t len) {
+  h->in_value = true;
+  mz_hbuf_append(&h->value, at, len);
+}
+
+void mz_hheaders_finish(mz_hheaders *h) {
+  flush(h);
+  h->in_value = false;
+  mz_hbuf_free(&h->field);
+  mz_hbuf_free(&h->value);
+}
+
+void mz_hheaders_add(mz_hheaders *h, const char *name, const char *value) {
+  h->v = mz_realloc(h->v, (h->n + 1) * sizeof *h->v);
+  h->v[h->n].name = mz_strdup(name);
+  h->v[h->n].value = mz_strdup(value);
+  h->n++;
+}
+
+const char *mz_hheaders_get(const mz_hheaders *h, const char *name) {
+  for (size_t i = 0; i < h->n; i++)
+    if (!strcasecmp(h->v[i].name, name)) return h->v[i].value;
+  return NULL;
+}
+
+void mz_hheaders_free(mz_hheaders *h) {
+  for (size_t i = 0; i < h->n; i++) {
+    free(h->v[i].name);
+    free(h->v[i].value);
+  }
+  free(h->v);
+  h->v = NULL;
+  h->n = 0;
+  mz_hbuf_free(&h->field);
+  mz_hbuf_free(&h->value);
+}
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+int mz_http_percent_decode(const char *in, size_t len, char *out, size_t outlen, bool plus_is_space) {
+  size_t o = 0;
+  for (size_t i = 0; i < len; i++) {
+    char ch = in[i];
+    if (ch == '%') {
+      if (i + 2 >= len) return -1;
+      int a = hexval(in[i + 1]), b = hexval(in[i + 2]);
+      if (a < 0 || b < 0) return -1;
+      ch = (char)(a * 16 + b);
+      if (ch == 0) return -1;
+      i += 2;
+    } else if (ch == '+' && plus_is_space) {
+      ch = ' ';
+    }
+    if (o + 1 >= outlen) return -1;
+    out[o++] = ch;
+  }
+  if (outlen == 0) return -1;
+  out[o] = 0;
+  return 0;
+}

@@ -1,0 +1,134 @@
+/* command: see command.h. The environment array is built before fork so the
+ * child only calls async-signal-safe functions between fork and exec. */
+#include "executor/command.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+#define CMD_MAX_ARGS 4096
+#define CMD_MAX_ENV 8192
+
+extern char **environ;
+
+/* environ with the CommandInfo's variables set (replacing same-named ones). */
+static char **build_env(const Mesos__V1__CommandInfo *cmd, char *err, size_t errlen) {
+  size_t n = 0;
+  while (environ && environ[n]) n++;
+  size_t extra = cmd->environment ? cmd->environment->n_variables : 0;
+  if (n + extra >= CMD_MAX_ENV) {
+    snprintf(err, errlen, "too many environment variables (%zu)", n + extra);
+    return NULL;
+  }
+  char **env = mz_calloc(n + extra + 1, sizeof *env);
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) env[k++] = mz_strdup(environ[i]);
+  for (size_t j = 0; j < extra; j++) {
+    const Mesos__V1__Environment__Variable *v = cmd->environment->variables[j];
+    if (!v->name || !*v->name || strchr(v->name, '=')) continue;
+    if (v->has_type && v->type == MESOS__V1__ENVIRONMENT__VARIABLE__TYPE__SECRET) continue; /* no secrets yet */
+    const char *value = v->value ? v->value : "";
+    size_t nl = strlen(v->name);
+    char *entry = mz_malloc(nl + strlen(value) + 2);
+    sprintf(entry, "%s=%s", v->name, value);
+    size_t i;
+    for (i = 0; i < k; i++) {
+      if (!strncmp(env[i], v->name, nl) && env[i][nl] == '=') break;
+    }
+    if (i < k) {
+      free(env[i]);
+      env[i] = entry;
+    } else {
+      env[k++] = entry;
+    }
+  }
+  env[k] = NULL;
+  return env;
+}
+
+static void free_strv(char **v) {
+  if (!v) return;
+  for (size_t i = 0; v[i]; i++) free(v[i]);
+  free(v);
+}
+
+int mz_command_spawn(const Mesos__V1__CommandInfo *cmd, pid_t *pid, char *err, size_t errlen) {
+  if (!cmd || !cmd->value || !*cmd->value) {
+    snprintf(err, errlen, "the task's command has no value");
+    return -1;
+  }
+  int shell = !cmd->has_shell || cmd->shell;
+  if (!shell && cmd->n_arguments >= CMD_MAX_ARGS) {
+    snprintf(err, errlen, "too many arguments (%zu)", cmd->n_arguments);
+    return -1;
+  }
+  char **env = build_env(cmd, err, errlen);
+  if (!env) return -1;
+  char **argv;
+  if (shell) {
+    argv = mz_calloc(4, sizeof *argv);
+    argv[0] = mz_strdup("sh");
+    argv[1] = mz_strdup("-c");
+    argv[2] = mz_strdup(cmd->value);
+  } else if (cmd->n_arguments > 0) {
+    argv = mz_calloc(cmd->n_arguments + 1, sizeof *argv);
+    for (size_t i = 0; i < cmd->n_arguments; i++) argv[i] = mz_strdup(cmd->arguments[i] ? cmd->arguments[i] : "");
+  } else {
+    argv = mz_calloc(2, sizeof *argv);
+    argv[0] = mz_strdup(cmd->value);
+  }
+  const char *path = shell ? "/bin/sh" : cmd->value;
+
+  pid_t child = fork();
+  if (child < 0) {
+    snprintf(err, errlen, "fork: %s", strerror(errno));
+    free_strv(argv);
+    free_strv(env);
+    return -1;
+  }
+  if (child == 0) {
+    setpgid(0, 0);
+    sigset_t all;
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    for (int s = 1; s < NSIG; s++) {
+      if (s != SIGKILL && s != SIGSTOP) signal(s, SIG_DFL);
+    }
+    if (shell)
+      execve(path, argv, env);
+    else
+      execvpe(path, argv, env);
+    int e = errno;
+    const char *msg = "mezzo-executor: failed to execute the command: ";
+    (void)!write(STDERR_FILENO, msg, strlen(msg));
+    (void)!write(STDERR_FILENO, strerror(e), strlen(strerror(e)));
+    (void)!write(STDERR_FILENO, "\n", 1);
+    _exit(127);
+  }
+  setpgid(child, child); /* also here, so the group exists before either side runs on */
+  free_strv(argv);
+  free_strv(env);
+  *pid = child;
+  return 0;
+}
+
+int mz_command_signal(pid_t pid, int sig) {
+  if (pid <= 1) return -1;
+  return kill(-pid, sig) == 0 ? 0 : -1;
+}
+
+void mz_command_describe_exit(int st, char *buf, size_t len) {
+  if (WIFEXITED(st))
+    snprintf(buf, len, "Command exited with status %d", WEXITSTATUS(st));
+  else if (WIFSIGNALED(st))
+    snprintf(buf, len, "Command terminated with signal %s%s", strsignal(WTERMSIG(st)),
+             WCOREDUMP(st) ? " (core dumped)" : "");
+  else
+    snprintf(buf, len, "Command wait status %d", st);
+}

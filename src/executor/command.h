@@ -1,0 +1,28 @@
+/* command: starting and stopping the one command of a command task, for
+ * mezzo-executor. The command runs as a child in its own process group (same
+ * session as the executor, so the agent can still find it), with the executor's
+ * stdout/stderr (the sandbox files) and environment plus the CommandInfo's
+ * environment variables. No state is kept here: the caller owns the pid. */
+#ifndef MZ_EXECUTOR_COMMAND_H
+#define MZ_EXECUTOR_COMMAND_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "mesos/v1/mesos.pb-c.h"
+
+/* Forks and execs the command: shell (the default) runs `/bin/sh -c value`;
+ * shell=false runs `value` (looked up in PATH) with `arguments` as its argv (argv[0]
+ * included, as in Mesos; [value] when there are none). The child is the leader of
+ * a new process group (pgid == pid). A child whose exec fails writes why to stderr
+ * and exits 127. Returns 0 with *pid, or -1 with err (bad CommandInfo, fork failed). */
+int mz_command_spawn(const Mesos__V1__CommandInfo *cmd, pid_t *pid, char *err, size_t errlen);
+
+/* Sends sig to the process group led by pid. 0, or -1 if the group is gone. */
+int mz_command_signal(pid_t pid, int sig);
+
+/* Mesos's wording of a wait status: "Command exited with status 3",
+ * "Command terminated with signal Killed" ("... (core dumped)"). */
+void mz_command_describe_exit(int wait_status, char *buf, size_t len);
+
+#endif

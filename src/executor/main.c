@@ -1,0 +1,346 @@
+/* mezzo-executor: the command executor. Started by the agent in a task's sandbox
+ * with the MESOS_* environment, it subscribes to the agent over the v1 executor
+ * API (libmezzo's mz_executor), runs the one command task it is given, reports
+ * TASK_STARTING, TASK_RUNNING and a terminal state, kills the command on KILL or
+ * SHUTDOWN (SIGTERM to its process group, SIGKILL after the grace period), and
+ * exits once the agent has acknowledged the terminal update (or after a timeout).
+ *
+ * State lives in one static struct owned by the loop thread: the mz_executor, a
+ * copy of the TaskInfo and FrameworkInfo, the child's pid and the timers. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "executor/command.h"
+#include "mezzo/executor.h"
+
+#define MOD "executor"
+#define DEFAULT_KILL_GRACE 3.0       /* Mesos's command executor default */
+#define TERMINAL_ACK_TIMEOUT 10.0    /* exit anyway if the agent never acknowledges */
+#define SUBSCRIBE_ATTEMPTS 10        /* before the first SUBSCRIBED */
+
+static struct {
+  struct event_base *base;
+  mz_executor_config cfg;
+  mz_executor *ex;
+  Mesos__V1__TaskInfo *task;      /* owned copy, NULL until LAUNCH */
+  Mesos__V1__FrameworkInfo *fw;   /* owned copy from SUBSCRIBED */
+  pid_t pid;                      /* the command, 0 when not running */
+  int launched, killed, exited;
+  double kill_deadline;           /* monotonic time of the SIGKILL escalation */
+  int terminal_sent;
+  uint8_t terminal_uuid[MZ_UUID_BYTES];
+  int ever_subscribed, attempts, exit_code;
+  struct event *escalate, *exit_timer, *resubscribe, *sigchld, *sigterm, *sigint;
+} X;
+
+static void *pb_dup(const ProtobufCMessage *m) {
+  size_t n = protobuf_c_message_get_packed_size(m);
+  uint8_t *buf = mz_malloc(n ? n : 1);
+  protobuf_c_message_pack(m, buf);
+  void *copy = protobuf_c_message_unpack(m->descriptor, NULL, n, buf);
+  free(buf);
+  return copy;
+}
+
+static void finish(int code) {
+  X.exit_code = code;
+  event_base_loopexit(X.base, NULL);
+}
+
+static void timer_in(struct event *ev, double seconds) {
+  if (seconds < 0) seconds = 0;
+  struct timeval tv = {(time_t)seconds, (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
+  evtimer_add(ev, &tv);
+}
+
+/* Sends an update for task_id; terminal ones are remembered for the exit. */
+static void send_update(const Mesos__V1__TaskID *task_id, Mesos__V1__TaskState state, const char *message,
+                        int terminal) {
+  Mesos__V1__TaskStatus st = MESOS__V1__TASK_STATUS__INIT;
+  st.task_id = (Mesos__V1__TaskID *)task_id;
+  st.state = state;
+  st.message = (char *)message;
+  uint8_t uuid[MZ_UUID_BYTES];
+  char err[256];
+  if (mz_executor_update(X.ex, &st, uuid, err, sizeof err) != 0) {
+    MZ_ERROR(MOD, "cannot send %s for task %s: %s", protobuf_c_enum_descriptor_get_value(
+                                                        &mesos__v1__task_state__descriptor, state)->name,
+             task_id->value, err);
+    if (terminal) finish(1);
+    return;
+  }
+  MZ_INFO(MOD, "sent %s for task %s%s%s",
+          protobuf_c_enum_descriptor_get_value(&mesos__v1__task_state__descriptor, state)->name, task_id->value,
+          message ? ": " : "", message ? message : "");
+  if (terminal && X.task && !strcmp(task_id->value, X.task->task_id->value)) {
+    X.terminal_sent = 1;
+    memcpy(X.terminal_uuid, uuid, MZ_UUID_BYTES);
+    timer_in(X.exit_timer, TERMINAL_ACK_TIMEOUT);
+  }
+}
+
+static int framework_has_killing_state(void) {
+  if (!X.fw) return 0;
+  for (size_t i = 0; i < X.fw->n_capabilities; i++) {
+    const Mesos__V1__FrameworkInfo__Capability *c = X.fw->capabilities[i];
+    if (c->has_type && c->type == MESOS__V1__FRAMEWORK_INFO__CAPABILITY__TYPE__TASK_KILLING_STATE) return 1;
+  }
+  return 0;
+}
+
+static double policy_grace(const Mesos__V1__KillPolicy *p, double def) {
+  if (p && p->grace_period) return (double)p->grace_period->nanoseconds / 1e9;
+  return def;
+}
+
+/* Starts (or shortens) the kill of the running command. */
+static void kill_task(double grace) {
+  if (!X.pid || X.exited) return;
+  if (grace < 0) grace = 0;
+  double now = mz_monotonic();
+  if (X.killed) {
+    /* A second kill may only bring the escalation closer. */
+    if (now + grace < X.kill_deadline) {
+      X.kill_deadline = now + grace;
+      evtimer_del(X.escalate);
+      timer_in(X.escalate, grace);
+    }
+    return;
+  }
+  X.killed = 1;
+  if (framework_has_killing_state()) send_update(X.task->task_id, MESOS__V1__TASK_STATE__TASK_KILLING, NULL, 0);
+  MZ_INFO(MOD, "killing task %s (process group %d) with a grace period of %.3gs", X.task->task_id->value,
+          (int)X.pid, grace);
+  if (grace == 0) {
+    mz_command_signal(X.pid, SIGKILL);
+    return;
+  }
+  mz_command_signal(X.pid, SIGTERM);
+  X.kill_deadline = now + grace;
+  timer_in(X.escalate, grace);
+}
+
+static void on_escalate(evutil_socket_t fd, short what, void *arg) {
+  if (X.pid && !X.exited) {
+    MZ_INFO(MOD, "task %s did not stop within its grace period: SIGKILL", X.task->task_id->value);
+    mz_command_signal(X.pid, SIGKILL);
+  }
+}
+
+static void launch(const Mesos__V1__TaskInfo *task) {
+  if (X.task) {
+    send_update(task->task_id, MESOS__V1__TASK_STATE__TASK_FAILED,
+                "Attempted to run multiple tasks using a command executor", 0);
+    return;
+  }
+  X.task = pb_dup(&task->base);
+  if (!X.task) {
+    MZ_ERROR(MOD, "cannot copy task %s", task->task_id->value);
+    finish(1);
+    return;
+  }
+  X.launched = 1;
+  if (!task->command) {
+    send_update(task->task_id, MESOS__V1__TASK_STATE__TASK_FAILED, "The task has no command", 1);
+    return;
+  }
+  send_update(X.task->task_id, MESOS__V1__TASK_STATE__TASK_STARTING, NULL, 0);
+  char err[256];
+  if (mz_command_spawn(X.task->command, &X.pid, err, sizeof err) != 0) {
+    char msg[320];
+    snprintf(msg, sizeof msg, "Failed to launch the command: %s", err);
+    send_update(X.task->task_id, MESOS__V1__TASK_STATE__TASK_FAILED, msg, 1);
+    return;
+  }
+  MZ_INFO(MOD, "started task %s as pid %d: %s", X.task->task_id->value, (int)X.pid, X.task->command->value);
+  send_update(X.task->task_id, MESOS__V1__TASK_STATE__TASK_RUNNING, NULL, 0);
+}
+
+static void on_sigchld(evutil_socket_t fd, short what, void *arg) {
+  for (;;) {
+    int st;
+    pid_t p = waitpid(-1, &st, WNOHANG);
+    if (p <= 0) break;
+    if (p != X.pid || X.exited) continue;
+    X.exited = 1;
+    evtimer_del(X.escalate);
+    mz_command_signal(X.pid, SIGKILL); /* whatever the command left behind in its group */
+    char msg[256];
+    mz_command_describe_exit(st, msg, sizeof msg);
+    Mesos__V1__TaskState state;
+    if (X.killed)
+      state = MESOS__V1__TASK_STATE__TASK_KILLED;
+    else if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+      state = MESOS__V1__TASK_STATE__TASK_FINISHED;
+    else
+      state = MESOS__V1__TASK_STATE__TASK_FAILED;
+    MZ_INFO(MOD, "%s (pid %d)", msg, (int)p);
+    send_update(X.task->task_id, state, msg, 1);
+  }
+}
+
+static void on_exit_timer(evutil_socket_t fd, short what, void *arg) {
+  MZ_WARN(MOD, "the terminal update was not acknowledged within %.0fs; exiting", TERMINAL_ACK_TIMEOUT);
+  finish(0);
+}
+
+static void on_stop_signal(evutil_socket_t sig, short what, void *arg) {
+  MZ_INFO(MOD, "got signal %d", (int)sig);
+  if (X.pid && !X.exited) {
+    kill_task(X.task ? policy_grace(X.task->kill_policy, DEFAULT_KILL_GRACE) : DEFAULT_KILL_GRACE);
+  } else if (!X.terminal_sent) {
+    finish(0);
+  }
+}
+
+static void on_event(mz_executor *ex, const Mesos__V1__Executor__Event *ev, void *arg) {
+  switch (ev->type) {
+    case MESOS__V1__EXECUTOR__EVENT__TYPE__SUBSCRIBED:
+      X.ever_subscribed = 1;
+      MZ_INFO(MOD, "subscribed to agent %s as executor %s of framework %s",
+              mz_executor_agent_id(ex) ? mz_executor_agent_id(ex) : "?", X.cfg.executor_id, X.cfg.framework_id);
+      if (ev->subscribed && ev->subscribed->framework_info) {
+        if (X.fw) protobuf_c_message_free_unpacked(&X.fw->base, NULL);
+        X.fw = pb_dup(&ev->subscribed->framework_info->base);
+      }
+      break;
+    case MESOS__V1__EXECUTOR__EVENT__TYPE__LAUNCH:
+      if (ev->launch && ev->launch->task) launch(ev->launch->task);
+      break;
+    case MESOS__V1__EXECUTOR__EVENT__TYPE__LAUNCH_GROUP:
+      MZ_ERROR(MOD, "the command executor cannot run task groups");
+      if (ev->launch_group && ev->launch_group->task_group) {
+        for (size_t i = 0; i < ev->launch_group->task_group->n_tasks; i++)
+          send_update(ev->launch_group->task_group->tasks[i]->task_id, MESOS__V1__TASK_STATE__TASK_FAILED,
+                      "The command executor cannot run task groups", 0);
+      }
+      break;
+    case MESOS__V1__EXECUTOR__EVENT__TYPE__KILL:
+      if (!ev->kill || !ev->kill->task_id) break;
+      if (!X.task || strcmp(ev->kill->task_id->value, X.task->task_id->value) != 0) {
+        MZ_WARN(MOD, "KILL for unknown task %s", ev->kill->task_id->value);
+        break;
+      }
+      kill_task(policy_grace(ev->kill->kill_policy, policy_grace(X.task->kill_policy, DEFAULT_KILL_GRACE)));
+      break;
+    case MESOS__V1__EXECUTOR__EVENT__TYPE__ACKNOWLEDGED:
+      if (X.terminal_sent && ev->acknowledged && ev->acknowledged->uuid.len == MZ_UUID_BYTES &&
+          !memcmp(ev->acknowledged->uuid.data, X.terminal_uuid, MZ_UUID_BYTES)) {
+        MZ_INFO(MOD, "terminal update acknowledged; exiting");
+        finish(0);
+      }
+      break;
+    case MESOS__V1__EXECUTOR__EVENT__TYPE__SHUTDOWN: {
+      MZ_INFO(MOD, "shutdown requested by the agent");
+      if (X.pid && !X.exited) {
+        double grace = policy_grace(X.task->kill_policy, DEFAULT_KILL_GRACE);
+        double limit = X.cfg.shutdown_grace_period - 1.0; /* leave the agent time before it destroys us */
+        if (grace > limit) grace = limit > 0 ? limit : 0;
+        kill_task(grace);
+      } else if (!X.terminal_sent) {
+        finish(0);
+      }
+      break;
+    }
+    case MESOS__V1__EXECUTOR__EVENT__TYPE__MESSAGE:
+      MZ_INFO(MOD, "framework message of %zu bytes (ignored by the command executor)",
+              ev->message ? ev->message->data.len : 0);
+      break;
+    case MESOS__V1__EXECUTOR__EVENT__TYPE__ERROR:
+      MZ_ERROR(MOD, "error from the agent: %s", ev->error && ev->error->message ? ev->error->message : "?");
+      break;
+    default:
+      break;
+  }
+}
+
+static void on_resubscribe(evutil_socket_t fd, short what, void *arg) {
+  char err[256];
+  if (mz_executor_subscribe(X.ex, err, sizeof err) != 0) {
+    MZ_ERROR(MOD, "cannot subscribe: %s", err);
+    finish(1);
+  }
+}
+
+static void on_disconnected(mz_executor *ex, const char *reason, void *arg) {
+  if (!X.ever_subscribed && ++X.attempts < SUBSCRIBE_ATTEMPTS) {
+    double delay = 0.1 * (1 << (X.attempts < 4 ? X.attempts : 4));
+    MZ_WARN(MOD, "subscription failed (%s); retrying in %.1fs", reason, delay);
+    timer_in(X.resubscribe, delay);
+    return;
+  }
+  /* Without checkpointing an executor does not outlive its agent connection. */
+  MZ_ERROR(MOD, "disconnected from the agent: %s", reason);
+  if (X.pid && !X.exited) mz_command_signal(X.pid, SIGKILL);
+  finish(X.ever_subscribed ? 0 : 1);
+}
+
+int main(int argc, char **argv) {
+  char err[256];
+  const char *lvl = getenv("MESOS_LOGGING_LEVEL");
+  mz_log_level level;
+  if (lvl && mz_log_level_parse(lvl, &level) == 0) mz_log_set_level(level);
+  if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+    printf("usage: mezzo-executor\n"
+           "The command executor, started by mezzo-agent. Reads MESOS_FRAMEWORK_ID, MESOS_EXECUTOR_ID,\n"
+           "MESOS_AGENT_ENDPOINT, MESOS_DIRECTORY, MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD from the environment.\n");
+    return 0;
+  }
+  if (mz_executor_config_from_env(&X.cfg, err, sizeof err) != 0) {
+    fprintf(stderr, "mezzo-executor: %s\n", err);
+    return 1;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  X.base = event_base_new();
+  if (!X.base) {
+    fprintf(stderr, "mezzo-executor: cannot create the event loop\n");
+    return 1;
+  }
+  static const mz_executor_callbacks cbs = {on_event, on_disconnected};
+  X.ex = mz_executor_new(X.base, &X.cfg, &cbs, NULL, err, sizeof err);
+  if (!X.ex) {
+    fprintf(stderr, "mezzo-executor: %s\n", err);
+    event_base_free(X.base);
+    return 1;
+  }
+  X.escalate = evtimer_new(X.base, on_escalate, NULL);
+  X.exit_timer = evtimer_new(X.base, on_exit_timer, NULL);
+  X.resubscribe = evtimer_new(X.base, on_resubscribe, NULL);
+  X.sigchld = evsignal_new(X.base, SIGCHLD, on_sigchld, NULL);
+  X.sigterm = evsignal_new(X.base, SIGTERM, on_stop_signal, NULL);
+  X.sigint = evsignal_new(X.base, SIGINT, on_stop_signal, NULL);
+  evsignal_add(X.sigchld, NULL);
+  evsignal_add(X.sigterm, NULL);
+  evsignal_add(X.sigint, NULL);
+  MZ_INFO(MOD, "executor %s of framework %s subscribing to the agent at %s:%d", X.cfg.executor_id,
+          X.cfg.framework_id, X.cfg.agent_host, X.cfg.agent_port);
+  if (mz_executor_subscribe(X.ex, err, sizeof err) != 0) {
+    MZ_ERROR(MOD, "cannot subscribe: %s", err);
+    X.exit_code = 1;
+  } else {
+    event_base_dispatch(X.base);
+  }
+  if (X.pid && !X.exited) {
+    mz_command_signal(X.pid, SIGKILL);
+    waitpid(X.pid, NULL, 0);
+  }
+  mz_executor_free(X.ex);
+  event_free(X.escalate);
+  event_free(X.exit_timer);
+  event_free(X.resubscribe);
+  event_free(X.sigchld);
+  event_free(X.sigterm);
+  event_free(X.sigint);
+  if (X.task) protobuf_c_message_free_unpacked(&X.task->base, NULL);
+  if (X.fw) protobuf_c_message_free_unpacked(&X.fw->base, NULL);
+  event_base_free(X.base);
+  return X.exit_code;
+}

@@ -1,0 +1,509 @@
+/* agent: see agent.h. */
+#include "master/agent.h"
+
+#include <arpa/inet.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utlist.h>
+
+#include "common/log.h"
+#include "master/agent_link.h"
+#include "master/allocator.h"
+#include "master/events.h"
+#include "master/executor.h"
+#include "master/framework.h"
+#include "master/offer.h"
+#include "master/pbutil.h"
+#include "master/task.h"
+
+#define MAX_REMOVED_AGENTS 100000 /* ids remembered to refuse re-registration after removal */
+
+typedef struct mz_removed_agent {
+  char *id;
+  UT_hash_handle hh;
+  struct mz_removed_agent *prev, *next;
+} mz_removed_agent;
+
+mz_agent *mz_agent_find(mz_master *m, const char *id) {
+  mz_agent *a = NULL;
+  if (id) HASH_FIND_STR(m->agents, id, a);
+  return a;
+}
+
+const char *mz_agent_ip(const mz_agent *a) { return a->ip[0] ? a->ip : "127.0.0.1"; }
+
+int mz_agent_send(mz_agent *a, Mezzo__Internal__AgentEvent *ev) {
+  if (!a->link) return -1;
+  Mesos__V1__AgentID aid = MESOS__V1__AGENT_ID__INIT;
+  aid.value = a->id;
+  ev->agent_id = &aid;
+  int rc = mz_link_send(a->link, ev);
+  ev->agent_id = NULL;
+  return rc;
+}
+
+static void set_ip(mz_agent *a, mz_link *link) {
+  struct in6_addr tmp;
+  if (inet_pton(AF_INET, a->hostname, &tmp) == 1 || inet_pton(AF_INET6, a->hostname, &tmp) == 1) {
+    mz_strlcpy(a->ip, a->hostname, sizeof a->ip);
+  } else if (link && link->peer[0]) {
+    mz_strlcpy(a->ip, link->peer, sizeof a->ip);
+    char *colon = strrchr(a->ip, ':'); /* "ip:port" */
+    if (colon) *colon = 0;
+    if (a->ip[0] == '[') { /* "[v6]:port" */
+      memmove(a->ip, a->ip + 1, strlen(a->ip));
+      char *rb = strchr(a->ip, ']');
+      if (rb) *rb = 0;
+    }
+  }
+  free(a->pid);
+  size_t n = strlen(mz_agent_ip(a)) + 32;
+  a->pid = mz_malloc(n);
+  snprintf(a->pid, n, "slave(1)@%s:%d", mz_agent_ip(a), a->port);
+}
+
+static void attach(mz_agent *a, mz_link *link) {
+  if (a->link == link) return;
+  if (a->link) {
+    DL_DELETE2(a->link->agents, a, link_prev, link_next);
+    a->link->nagents--;
+  }
+  a->link = link;
+  if (link) {
+    DL_APPEND2(link->agents, a, link_prev, link_next);
+    link->nagents++;
+  }
+}
+
+static void send_registered(mz_agent *a, const char *link_key) {
+  mz_master *m = a->m;
+  Mezzo__Internal__AgentEvent ev = MEZZO__INTERNAL__AGENT_EVENT__INIT;
+  Mezzo__Internal__AgentEvent__Registered reg = MEZZO__INTERNAL__AGENT_EVENT__REGISTERED__INIT;
+  Mesos__V1__AgentID aid = MESOS__V1__AGENT_ID__INIT;
+  aid.value = a->id;
+  reg.agent_id = &aid;
+  reg.has_ping_interval_seconds = 1;
+  reg.ping_interval_seconds = m->flags.agent_ping_timeout;
+  ev.type = MEZZO__INTERNAL__AGENT_EVENT__TYPE__REGISTERED;
+  ev.registered = &reg;
+  ev.link_key = (char *)link_key;
+  mz_agent_send(a, &ev);
+}
+
+static bool was_removed(mz_master *m, const char *id) {
+  mz_removed_agent *r = NULL;
+  HASH_FIND_STR(m->removed_agents, id, r);
+  return r != NULL;
+}
+
+static void remember_removed(mz_master *m, const char *id) {
+  if (was_removed(m, id)) return;
+  mz_removed_agent *r = mz_calloc(1, sizeof *r);
+  r->id = mz_strdup(id);
+  HASH_ADD_KEYPTR(hh, m->removed_agents, r->id, strlen(r->id), r);
+  DL_APPEND(m->removed_order, r);
+  if (++m->nremoved_agents > MAX_REMOVED_AGENTS) {
+    mz_removed_agent *old = m->removed_order;
+    DL_DELETE(m->removed_order, old);
+    HASH_DEL(m->removed_agents, old);
+    free(old->id);
+    free(old);
+    m->nremoved_agents--;
+  }
+}
+
+/* Frameworks named by the agent, by id (NULL if absent). */
+static const Mesos__V1__FrameworkInfo *reported_framework(const Mezzo__Internal__AgentCall__Register *reg,
+                                                          const char *id) {
+  for (size_t i = 0; i < reg->n_frameworks; i++) {
+    const Mesos__V1__FrameworkInfo *fi = reg->frameworks[i];
+    if (fi && fi->id && fi->id->value && !strcmp(fi->id->value, id)) return fi;
+  }
+  return NULL;
+}
+
+static const char *role_of(const mz_resources *r) {
+  for (size_t i = 0; i < r->n; i++)
+    if (r->v[i].alloc_role) return r->v[i].alloc_role;
+  return NULL;
+}
+
+/* Resources reported by the agent for a task or executor, in allocated form. */
+static mz_resources *reported_resources(mz_framework *fw, Mesos__V1__Resource *const *res, size_t n) {
+  char err[256];
+  mz_resources *r = mz_resources_from_proto(res, n, err, sizeof err);
+  if (!r) return mz_resources_new();
+  if (!role_of(r)) mz_resources_set_alloc_role(r, fw->nroles ? fw->roles[0] : "*");
+  return r;
+}
+
+static void adopt_executors(mz_agent *a, const Mezzo__Internal__AgentCall__Register *reg) {
+  mz_master *m = a->m;
+  for (size_t i = 0; i < reg->n_executors; i++) {
+    const Mesos__V1__ExecutorInfo *ei = reg->executors[i];
+    if (!ei->executor_id || !ei->framework_id || !ei->framework_id->value) continue;
+    const char *fid = ei->framework_id->value;
+    if (mz_executor_find(a, fid, ei->executor_id->value)) continue;
+    mz_framework *fw = mz_framework_find(m, fid);
+    if (!fw) fw = mz_framework_recover(m, reported_framework(reg, fid), fid);
+    mz_resources *res = reported_resources(fw, ei->resources, ei->n_resources);
+    if (m->alloc_ops->add_allocation(m->alloc, a->id, fid, res) != 0)
+      MZ_WARN("master", "agent %s: executor %s resources exceed the agent's free resources", a->id,
+              ei->executor_id->value);
+    mz_executor_add(a, fw, fid, ei, res);
+    MZ_INFO("master", "agent %s: adopted executor %s of framework %s", a->id, ei->executor_id->value, fid);
+  }
+}
+
+/* Tasks the agent reports: known ones stay, unknown ones are adopted. */
+static void adopt_tasks(mz_agent *a, const Mezzo__Internal__AgentCall__Register *reg) {
+  mz_master *m = a->m;
+  for (size_t i = 0; i < reg->n_tasks; i++) {
+    const Mesos__V1__Task *rt = reg->tasks[i];
+    if (!rt->task_id || !rt->framework_id || !rt->task_id->value || !rt->framework_id->value) continue;
+    const char *fid = rt->framework_id->value;
+    char err[256];
+    if (mz_id_valid(rt->task_id->value, err, sizeof err) != 0 || mz_id_valid(fid, err, sizeof err) != 0) continue;
+    mz_framework *fw = mz_framework_find(m, fid);
+    if (!fw) fw = mz_framework_recover(m, reported_framework(reg, fid), fid);
+    mz_task *t = mz_task_find(fw, rt->task_id->value);
+    if (t) {
+      if (t->agent != a) MZ_WARN("master", "task %s reported by agent %s but known on agent %s", t->id, a->id, t->agent_id);
+      continue;
+    }
+    mz_resources *res = reported_resources(fw, rt->resources, rt->n_resources);
+    const char *role = role_of(res);
+    bool final = mz_task_state_terminal(rt->state) || rt->state == MESOS__V1__TASK_STATE__TASK_UNREACHABLE;
+    if (!final && m->alloc_ops->add_allocation(m->alloc, a->id, fid, res) != 0)
+      MZ_WARN("master", "agent %s: task %s resources exceed the agent's free resources", a->id, rt->task_id->value);
+    const char *eid = rt->executor_id && rt->executor_id->value && *rt->executor_id->value ? rt->executor_id->value : NULL;
+    t = mz_task_add(fw, a, rt->task_id->value, rt->name, eid, res, role, rt->user, rt->state);
+    if (rt->has_status_update_state && rt->has_status_update_uuid) {
+      /* Nothing to resend: the agent retries its own unacknowledged updates. */
+    }
+    MZ_INFO("master", "agent %s: adopted task %s of framework %s in %s", a->id, t->id, fid,
+            mz_task_state_name(t->state));
+  }
+}
+
+/* Tasks the master has on the agent that the agent did not report are gone. */
+static void reconcile_missing(mz_agent *a, const Mezzo__Internal__AgentCall__Register *reg) {
+  mz_task *t, *tmp;
+  DL_FOREACH_SAFE2(a->tasks, t, tmp, agent_next) {
+    bool found = false;
+    for (size_t i = 0; i < reg->n_tasks && !found; i++) {
+      const Mesos__V1__Task *rt = reg->tasks[i];
+      found = rt->task_id && rt->framework_id && rt->task_id->value && rt->framework_id->value &&
+              !strcmp(rt->task_id->value, t->id) && !strcmp(rt->framework_id->value, t->framework_id);
+    }
+    if (found) continue;
+    if (mz_task_state_terminal(t->state)) {
+      mz_task_remove(t);
+      continue;
+    }
+    Mesos__V1__TaskState st = t->fw->partition_aware ? MESOS__V1__TASK_STATE__TASK_DROPPED : MESOS__V1__TASK_STATE__TASK_LOST;
+    mz_task_transition(t, st, MESOS__V1__TASK_STATUS__REASON__REASON_RECONCILIATION,
+                       "Task is unknown to the agent at its re-registration");
+  }
+  mz_executor *ex, *etmp;
+  HASH_ITER(hh, a->executors, ex, etmp) {
+    bool found = false;
+    for (size_t i = 0; i < reg->n_executors && !found; i++) {
+      const Mesos__V1__ExecutorInfo *ei = reg->executors[i];
+      found = ei->executor_id && ei->framework_id && !strcmp(ei->executor_id->value, ex->id) &&
+              !strcmp(ei->framework_id->value, ex->framework_id);
+    }
+    if (!found && ex->ntasks == 0) mz_executor_remove(ex, true);
+  }
+}
+
+static void reregister(mz_agent *a, mz_link *link, const Mezzo__Internal__AgentCall *call) {
+  mz_master *m = a->m;
+  const Mezzo__Internal__AgentCall__Register *reg = call->register_;
+  m->metrics.messages_reregister_slave++;
+  m->metrics.slave_reregistrations++;
+  attach(a, link);
+  mz_timerq_remove(&m->agent_removals, &a->removal);
+  if (reg->version) {
+    free(a->version);
+    a->version = mz_strdup(reg->version);
+  }
+  set_ip(a, link);
+  a->reregistered_time = mz_now();
+  bool was_connected = a->connected;
+  a->connected = true;
+  a->active = true;
+  send_registered(a, call->link_key);
+  reconcile_missing(a, reg);
+  adopt_executors(a, reg);
+  adopt_tasks(a, reg);
+  if (!was_connected) m->alloc_ops->activate_agent(m->alloc, a->id);
+  MZ_INFO("master", "agent %s (%s) re-registered on link %s with %zu task(s)", a->id, a->hostname, link->id,
+          a->ntasks);
+}
+
+static mz_agent *agent_new(mz_master *m, const char *id, const Mesos__V1__AgentInfo *info, mz_resources *total) {
+  mz_agent *a = mz_calloc(1, sizeof *a);
+  a->m = m;
+  a->id = mz_strdup(id);
+  a->info = mz_pb_dup(info);
+  if (!a->info->id) {
+    a->info->id = mz_calloc(1, sizeof *a->info->id);
+    mesos__v1__agent_id__init(a->info->id);
+  } else {
+    free(a->info->id->value);
+  }
+  a->info->id->value = mz_strdup(id);
+  a->hostname = mz_strdup(info->hostname);
+  a->port = info->has_port ? info->port : 5051;
+  a->total = total;
+  a->used = mz_resources_new();
+  a->offered = mz_resources_new();
+  a->registered_time = a->reregistered_time = mz_now();
+  HASH_ADD_KEYPTR(hh, m->agents, a->id, strlen(a->id), a);
+  m->nagents++;
+  return a;
+}
+
+void mz_agent_register(mz_link *link, const Mezzo__Internal__AgentCall *call) {
+  mz_master *m = link->m;
+  const char *key = call->link_key;
+  char err[512];
+  const Mezzo__Internal__AgentCall__Register *reg = call->register_;
+  if (!reg || !reg->agent_info) {
+    m->metrics.invalid_agent_calls++;
+    mz_link_send_error(link, key, NULL, "Expecting 'register' to be present");
+    return;
+  }
+  const Mesos__V1__AgentInfo *info = reg->agent_info;
+  if (!info->hostname || !*info->hostname || strlen(info->hostname) > 255) {
+    m->metrics.invalid_agent_calls++;
+    mz_link_send_error(link, key, NULL, "'AgentInfo.hostname' must be a non-empty name of at most 255 characters");
+    return;
+  }
+  if (info->has_port && (info->port < 0 || info->port > 65535)) {
+    m->metrics.invalid_agent_calls++;
+    mz_link_send_error(link, key, NULL, "'AgentInfo.port' is out of range");
+    return;
+  }
+  mz_resources *total = mz_resources_from_proto(info->resources, info->n_resources, err, sizeof err);
+  if (!total) {
+    m->metrics.invalid_agent_calls++;
+    char msg[600];
+    snprintf(msg, sizeof msg, "Invalid agent resources: %s", err);
+    mz_link_send_error(link, key, NULL, msg);
+    return;
+  }
+  mz_resources_set_alloc_role(total, NULL);
+
+  const char *id = call->agent_id && call->agent_id->value && *call->agent_id->value ? call->agent_id->value
+                   : info->id && info->id->value && *info->id->value                ? info->id->value
+                                                                                     : NULL;
+  if (id) {
+    if (mz_id_valid(id, err, sizeof err) != 0) {
+      mz_resources_free(total);
+      m->metrics.invalid_agent_calls++;
+      char msg[600];
+      snprintf(msg, sizeof msg, "Invalid agent id: %s", err);
+      mz_link_send_error(link, key, NULL, msg);
+      return;
+    }
+    mz_agent *a = mz_agent_find(m, id);
+    if (a) {
+      if (!mz_resources_equal(a->total, total))
+        MZ_WARN("master", "agent %s re-registered with different resources; keeping the registered ones", id);
+      mz_resources_free(total);
+      reregister(a, link, call);
+      return;
+    }
+    if (was_removed(m, id)) {
+      mz_resources_free(total);
+      MZ_WARN("master", "agent %s tried to re-register after its removal: telling it to shut down", id);
+      Mezzo__Internal__AgentEvent ev = MEZZO__INTERNAL__AGENT_EVENT__INIT;
+      Mesos__V1__AgentID aid = MESOS__V1__AGENT_ID__INIT;
+      aid.value = (char *)id;
+      ev.type = MEZZO__INTERNAL__AGENT_EVENT__TYPE__SHUTDOWN;
+      ev.agent_id = &aid;
+      ev.link_key = (char *)key;
+      mz_link_send(link, &ev);
+      return;
+    }
+    if ((long)m->nagents >= m->flags.max_agents) {
+      mz_resources_free(total);
+      mz_link_send_error(link, key, id, "Too many agents");
+      return;
+    }
+    /* An agent this master never saw (the master restarted): admitted with its id. */
+    mz_agent *na = agent_new(m, id, info, total);
+    if (m->alloc_ops->add_agent(m->alloc, na->id, na->total) != 0)
+      MZ_ERROR("master", "allocator refused agent %s", na->id);
+    m->alloc_ops->deactivate_agent(m->alloc, na->id);
+    na->connected = false;
+    reregister(na, link, call);
+    return;
+  }
+
+  if ((long)m->nagents >= m->flags.max_agents) {
+    mz_resources_free(total);
+    mz_link_send_error(link, key, NULL, "Too many agents");
+    return;
+  }
+  m->metrics.messages_register_slave++;
+  m->metrics.slave_registrations++;
+  char *nid = mz_master_new_agent_id(m);
+  mz_agent *a = agent_new(m, nid, info, total);
+  free(nid);
+  if (reg->version) a->version = mz_strdup(reg->version);
+  attach(a, link);
+  set_ip(a, link);
+  a->connected = true;
+  a->active = true;
+  send_registered(a, key);
+  if (m->alloc_ops->add_agent(m->alloc, a->id, a->total) != 0) MZ_ERROR("master", "allocator refused agent %s", a->id);
+  char *res = mz_resources_format(a->total);
+  MZ_INFO("master", "registered agent %s (%s) on link %s with %s", a->id, a->hostname, link->id, res ? res : "");
+  free(res);
+}
+
+void mz_agent_disconnect(mz_agent *a) {
+  mz_master *m = a->m;
+  if (!a->connected && !a->link) return;
+  MZ_INFO("master", "agent %s (%s) disconnected", a->id, a->hostname);
+  attach(a, NULL);
+  a->connected = false;
+  if (a->active) {
+    a->active = false;
+    m->alloc_ops->deactivate_agent(m->alloc, a->id);
+  }
+  mz_offer *o, *tmp;
+  DL_FOREACH_SAFE2(a->offers, o, tmp, ag_next) mz_offer_rescind(o);
+  double t = m->flags.agent_reregister_timeout > 0 ? m->flags.agent_reregister_timeout
+                                                   : m->flags.agent_ping_timeout * (double)m->flags.max_agent_ping_timeouts;
+  mz_timerq_add(&m->agent_removals, &a->removal, t);
+}
+
+void mz_agent_removal_cb(mz_timerq_node *node, void *arg) {
+  (void)arg;
+  mz_agent *a = (mz_agent *)((char *)node - offsetof(mz_agent, removal));
+  if (a->connected) return;
+  mz_agent_remove(a, false, "did not re-register in time");
+}
+
+static void agent_destroy(mz_agent *a) {
+  mz_executor *ex, *etmp;
+  HASH_ITER(hh, a->executors, ex, etmp) {
+    if (ex->fw) DL_DELETE2(ex->fw->executors, ex, fw_prev, fw_next);
+    HASH_DEL(a->executors, ex);
+    protobuf_c_message_free_unpacked(&ex->info->base, NULL);
+    mz_resources_free(ex->resources);
+    free(ex->key);
+    free(ex->id);
+    free(ex->framework_id);
+    free(ex);
+  }
+  if (a->info) protobuf_c_message_free_unpacked(&a->info->base, NULL);
+  mz_resources_free(a->total);
+  mz_resources_free(a->used);
+  mz_resources_free(a->offered);
+  free(a->hostname);
+  free(a->version);
+  free(a->pid);
+  free(a->id);
+  free(a);
+}
+
+void mz_agent_remove(mz_agent *a, bool unregistered, const char *why) {
+  mz_master *m = a->m;
+  MZ_INFO("master", "removing agent %s (%s): %s", a->id, a->hostname, why);
+  m->metrics.slave_removals++;
+  if (unregistered) m->metrics.messages_unregister_slave++;
+  mz_offer *o, *otmp;
+  DL_FOREACH_SAFE2(a->offers, o, otmp, ag_next) mz_offer_rescind(o);
+
+  char msg[512];
+  snprintf(msg, sizeof msg, "Agent %s (%s) %s", a->id, a->hostname, unregistered ? "unregistered" : "removed: it " "did not re-register in time");
+  /* Frameworks with tasks here learn of the agent's loss (FAILURE), once each. */
+  mz_framework **told = NULL;
+  size_t ntold = 0, cap = 0;
+  mz_task *t, *tmp;
+  DL_FOREACH_SAFE2(a->tasks, t, tmp, agent_next) {
+    mz_framework *fw = t->fw;
+    bool seen = false;
+    for (size_t i = 0; i < ntold && !seen; i++) seen = told[i] == fw;
+    if (!seen) {
+      if (ntold == cap) told = mz_realloc(told, (cap = cap ? cap * 2 : 8) * sizeof *told);
+      told[ntold++] = fw;
+    }
+    if (mz_task_state_terminal(t->state)) {
+      mz_task_remove(t);
+      continue;
+    }
+    Mesos__V1__TaskState st = MESOS__V1__TASK_STATE__TASK_LOST;
+    if (fw->partition_aware)
+      st = unregistered ? MESOS__V1__TASK_STATE__TASK_GONE : MESOS__V1__TASK_STATE__TASK_UNREACHABLE;
+    mz_task_transition(t, st, MESOS__V1__TASK_STATUS__REASON__REASON_AGENT_REMOVED, msg);
+  }
+  for (size_t i = 0; i < ntold; i++)
+    if (told[i]->connected) mz_event_failure(told[i], a->id, NULL, 0, 0);
+  free(told);
+
+  m->alloc_ops->remove_agent(m->alloc, a->id);
+  mz_timerq_remove(&m->agent_removals, &a->removal);
+  attach(a, NULL);
+  remember_removed(m, a->id);
+  HASH_DEL(m->agents, a);
+  m->nagents--;
+  agent_destroy(a);
+}
+
+void mz_agent_free(mz_agent *a) {
+  mz_task *t, *tmp;
+  DL_FOREACH_SAFE2(a->tasks, t, tmp, agent_next) t->agent = NULL;
+  agent_destroy(a);
+}
+
+void mz_agent_forget_removed(mz_master *m) {
+  mz_removed_agent *r, *tmp;
+  HASH_ITER(hh, m->removed_agents, r, tmp) {
+    HASH_DEL(m->removed_agents, r);
+    free(r->id);
+    free(r);
+  }
+  m->removed_order = NULL;
+  m->nremoved_agents = 0;
+}
+
+json_t *mz_agent_json(const mz_agent *a) {
+  json_t *o = json_object();
+  json_object_set_new(o, "id", json_string(a->id));
+  json_object_set_new(o, "pid", json_string(a->pid ? a->pid : ""));
+  json_object_set_new(o, "hostname", json_string(a->hostname));
+  json_object_set_new(o, "port", json_integer(a->port));
+  json_object_set_new(o, "registered_time", json_real(a->registered_time));
+  if (a->reregistered_time != a->registered_time)
+    json_object_set_new(o, "reregistered_time", json_real(a->reregistered_time));
+  json_object_set_new(o, "resources", mz_resources_summary_json(a->total));
+  json_object_set_new(o, "used_resources", mz_resources_summary_json(a->used));
+  json_object_set_new(o, "offered_resources", mz_resources_summary_json(a->offered));
+  json_t *reserved = json_object();
+  for (size_t i = 0; i < a->total->n; i++) {
+    const char *role = a->total->v[i].role;
+    if (a->total->v[i].resv == MZ_RESV_NONE || json_object_get(reserved, role)) continue;
+    mz_resources *r = mz_resources_reserved_to(a->total, role);
+    json_object_set_new(reserved, role, mz_resources_summary_json(r));
+    mz_resources_free(r);
+  }
+  json_object_set_new(o, "reserved_resources", reserved);
+  mz_resources *unres = mz_resources_reserved_to(a->total, "*");
+  json_object_set_new(o, "unreserved_resources", mz_resources_summary_json(unres));
+  mz_resources_free(unres);
+  json_object_set_new(o, "attributes", mz_attributes_json(a->info->attributes, a->info->n_attributes));
+  json_object_set_new(o, "active", json_boolean(a->active));
+  json_object_set_new(o, "deactivated", json_false());
+  json_object_set_new(o, "connected", json_boolean(a->connected));
+  json_object_set_new(o, "version", json_string(a->version ? a->version : ""));
+  json_object_set_new(o, "capabilities", json_array());
+  return o;
+}

@@ -1,0 +1,148 @@
+/* main: mezzo-master's flags (Mesos's names, also read from MEZZO_<FLAG>),
+ * process set-up (file descriptor limit, signals, logging) and the event loop.
+ * SIGINT / SIGTERM stop the loop; the master is then freed cleanly. */
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "common/flags.h"
+#include "common/log.h"
+#include "master/master.h"
+
+static void on_signal(evutil_socket_t sig, short what, void *arg) {
+  (void)what;
+  MZ_INFO("master", "received signal %d, stopping", (int)sig);
+  event_base_loopbreak(arg);
+}
+
+static void raise_nofile(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    MZ_WARN("master", "getrlimit(RLIMIT_NOFILE) failed");
+    return;
+  }
+  rlim_t before = rl.rlim_cur;
+  rl.rlim_cur = rl.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    MZ_WARN("master", "cannot raise the open file limit from %llu to %llu", (unsigned long long)before,
+            (unsigned long long)rl.rlim_max);
+    return;
+  }
+  MZ_INFO("master", "open file limit raised from %llu to %llu", (unsigned long long)before,
+          (unsigned long long)rl.rlim_cur);
+}
+
+int main(int argc, char **argv) {
+  mz_master_flags f = {
+      .ip = "0.0.0.0",
+      .port = 5050,
+      .hostname = NULL,
+      .advertise_ip = NULL,
+      .work_dir = "/tmp/mezzo-master",
+      .log_dir = NULL,
+      .logging_level = "INFO",
+      .allocator = "simple",
+      .cluster = NULL,
+      .allocation_interval = 0.05,
+      .offer_timeout = 0,
+      .agent_ping_timeout = 15,
+      .max_agent_ping_timeouts = 5,
+      .agent_reregister_timeout = 0,
+      .heartbeat_interval = MZ_MASTER_HEARTBEAT_DEFAULT,
+      .max_completed_frameworks = 50,
+      .max_completed_tasks_per_framework = 1000,
+      .max_frameworks = 10000,
+      .max_agents = 200000,
+      .max_links = 18000,
+  };
+  const mz_flag table[] = {
+      {"ip", MZ_FLAG_STRING, &f.ip, "IP address to listen on (default 0.0.0.0)"},
+      {"port", MZ_FLAG_INT, &f.port, "port to listen on (default 5050; 0 picks a free one)"},
+      {"hostname", MZ_FLAG_STRING, &f.hostname, "hostname to advertise (default: the system's)"},
+      {"advertise_ip", MZ_FLAG_STRING, &f.advertise_ip, "IP address to advertise (default: --ip, or the hostname's)"},
+      {"work_dir", MZ_FLAG_STRING, &f.work_dir, "directory for the master's files (default /tmp/mezzo-master)"},
+      {"log_dir", MZ_FLAG_STRING, &f.log_dir, "write the log to <log_dir>/mezzo-master.log instead of stderr"},
+      {"logging_level", MZ_FLAG_STRING, &f.logging_level, "DEBUG, INFO, WARNING or ERROR (default INFO)"},
+      {"allocator", MZ_FLAG_STRING, &f.allocator, "allocator to use (default simple)"},
+      {"cluster", MZ_FLAG_STRING, &f.cluster, "human readable name of the cluster"},
+      {"allocation_interval", MZ_FLAG_DURATION, &f.allocation_interval,
+       "batching window of event-driven allocation (default 50ms)"},
+      {"offer_timeout", MZ_FLAG_DURATION, &f.offer_timeout, "rescind offers after this long (default: never)"},
+      {"agent_ping_timeout", MZ_FLAG_DURATION, &f.agent_ping_timeout, "agent link PING period (default 15secs)"},
+      {"max_agent_ping_timeouts", MZ_FLAG_INT, &f.max_agent_ping_timeouts,
+       "missed PINGs before a link is dead; disconnected agents are removed after "
+       "agent_ping_timeout * max_agent_ping_timeouts (default 5)"},
+      {"framework_heartbeat_interval", MZ_FLAG_DURATION, &f.heartbeat_interval,
+       "HEARTBEAT period on scheduler streams (default 15secs)"},
+      {"max_completed_frameworks", MZ_FLAG_INT, &f.max_completed_frameworks,
+       "completed frameworks kept for /master/state (default 50)"},
+      {"max_completed_tasks_per_framework", MZ_FLAG_INT, &f.max_completed_tasks_per_framework,
+       "completed tasks kept per framework (default 1000)"},
+      {"max_frameworks", MZ_FLAG_INT, &f.max_frameworks, "most frameworks registered at once (default 10000)"},
+      {"max_agents", MZ_FLAG_INT, &f.max_agents, "most agents registered at once (default 200000)"},
+      {"max_agent_links", MZ_FLAG_INT, &f.max_links, "most agent links at once (default 18000)"},
+  };
+  const size_t nflags = sizeof table / sizeof table[0];
+  char err[512];
+  int help = 0, first = 0;
+  if (mz_flags_parse(table, nflags, argc, argv, &first, &help, err, sizeof err) != 0) {
+    fprintf(stderr, "mezzo-master: %s\n", err);
+    mz_flags_usage(stderr, argv[0], table, nflags);
+    return 1;
+  }
+  if (help) {
+    mz_flags_usage(stdout, argv[0], table, nflags);
+    return 0;
+  }
+  if (first < argc) {
+    fprintf(stderr, "mezzo-master: unexpected argument '%s'\n", argv[first]);
+    return 1;
+  }
+  mz_log_level level;
+  if (mz_log_level_parse(f.logging_level, &level) != 0) {
+    fprintf(stderr, "mezzo-master: invalid --logging_level '%s'\n", f.logging_level);
+    return 1;
+  }
+  mz_log_set_level(level);
+  if (f.log_dir && *f.log_dir && mz_log_set_dir(f.log_dir, "mezzo-master") != 0)
+    fprintf(stderr, "mezzo-master: cannot log to %s; logging to stderr\n", f.log_dir);
+  if (f.port < 0 || f.port > 65535) {
+    fprintf(stderr, "mezzo-master: --port must be in 0..65535\n");
+    return 1;
+  }
+  if (f.agent_ping_timeout <= 0 || f.max_agent_ping_timeouts < 1 || f.heartbeat_interval <= 0) {
+    fprintf(stderr, "mezzo-master: --agent_ping_timeout, --max_agent_ping_timeouts and "
+                    "--framework_heartbeat_interval must be positive\n");
+    return 1;
+  }
+  raise_nofile();
+  signal(SIGPIPE, SIG_IGN);
+
+  struct event_base *base = event_base_new();
+  if (!base) {
+    fprintf(stderr, "mezzo-master: cannot create the event loop\n");
+    return 1;
+  }
+  mz_master *m = mz_master_new(base, &f, table, nflags, err, sizeof err);
+  if (!m) {
+    MZ_ERROR("master", "cannot start: %s", err);
+    event_base_free(base);
+    return 1;
+  }
+  struct event *sigint = evsignal_new(base, SIGINT, on_signal, base);
+  struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+  event_add(sigint, NULL);
+  event_add(sigterm, NULL);
+
+  event_base_dispatch(base);
+
+  MZ_INFO("master", "shutting down");
+  event_free(sigint);
+  event_free(sigterm);
+  mz_master_free(m);
+  event_base_free(base);
+  return 0;
+}

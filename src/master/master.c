@@ -1,0 +1,207 @@
+/* master: see master.h. */
+#include "master/master.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <utlist.h>
+
+#include "common/log.h"
+#include "master/agent.h"
+#include "master/agent_link.h"
+#include "master/allocator.h"
+#include "master/endpoints.h"
+#include "master/framework.h"
+#include "master/offer.h"
+#include "master/scheduler_api.h"
+
+double mz_master_uptime(const mz_master *m) { return mz_monotonic() - m->start_mono; }
+
+char *mz_master_new_framework_id(mz_master *m) {
+  char buf[MZ_UUID_STR + 32];
+  snprintf(buf, sizeof buf, "%s-%04llu", m->id, (unsigned long long)m->next_framework++);
+  return mz_strdup(buf);
+}
+
+char *mz_master_new_agent_id(mz_master *m) {
+  char buf[MZ_UUID_STR + 32];
+  snprintf(buf, sizeof buf, "%s-S%llu", m->id, (unsigned long long)m->next_agent++);
+  return mz_strdup(buf);
+}
+
+char *mz_master_new_offer_id(mz_master *m) {
+  char buf[MZ_UUID_STR + 32];
+  snprintf(buf, sizeof buf, "%s-O%llu", m->id, (unsigned long long)m->next_offer++);
+  return mz_strdup(buf);
+}
+
+/* mkdir -p */
+static int make_dirs(const char *path, char *err, size_t errlen) {
+  char buf[4096];
+  if (mz_strlcpy(buf, path, sizeof buf) != 0) {
+    snprintf(err, errlen, "path too long: %s", path);
+    return -1;
+  }
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+      snprintf(err, errlen, "cannot create %s: %s", buf, strerror(errno));
+      return -1;
+    }
+    *p = '/';
+  }
+  if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+    snprintf(err, errlen, "cannot create %s: %s", buf, strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+/* The IP advertised to frameworks and agents: --advertise_ip, else --ip unless it
+ * is the wildcard, else the first IPv4 address of the hostname, else loopback. */
+static void pick_ip(mz_master *m) {
+  const char *ip = m->flags.advertise_ip;
+  if (!ip || !*ip) ip = (m->flags.ip && strcmp(m->flags.ip, "0.0.0.0") != 0) ? m->flags.ip : NULL;
+  if (ip) {
+    mz_strlcpy(m->ip, ip, sizeof m->ip);
+    return;
+  }
+  mz_strlcpy(m->ip, "127.0.0.1", sizeof m->ip);
+  struct addrinfo hints = {0}, *res = NULL;
+  hints.ai_family = AF_INET;
+  if (getaddrinfo(m->hostname, NULL, &hints, &res) == 0 && res) {
+    inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->sin_addr, m->ip, sizeof m->ip);
+  }
+  if (res) freeaddrinfo(res);
+}
+
+static Mesos__V1__MasterInfo *make_info(mz_master *m) {
+  Mesos__V1__MasterInfo *mi = mz_calloc(1, sizeof *mi);
+  mesos__v1__master_info__init(mi);
+  mi->id = mz_strdup(m->id);
+  struct in_addr a;
+  mi->ip = inet_pton(AF_INET, m->ip, &a) == 1 ? (uint32_t)a.s_addr : 0; /* network order, as Mesos */
+  mi->port = (uint32_t)m->port;
+  mi->pid = mz_strdup(m->pid);
+  mi->hostname = mz_strdup(m->hostname);
+  mi->version = mz_strdup(MZ_MASTER_VERSION);
+  mi->address = mz_calloc(1, sizeof *mi->address);
+  mesos__v1__address__init(mi->address);
+  mi->address->hostname = mz_strdup(m->hostname);
+  mi->address->ip = mz_strdup(m->ip);
+  mi->address->port = m->port;
+  return mi;
+}
+
+static int alloc_offer(void *ctx, const char *fw_id, const char *agent_id, const char *role, const mz_resources *res) {
+  return mz_offer_make(ctx, fw_id, agent_id, role, res);
+}
+
+static void alloc_done(void *ctx) { mz_offers_flush(ctx); }
+
+mz_master *mz_master_new(struct event_base *base, const mz_master_flags *flags, const mz_flag *table, size_t nflags,
+                         char *err, size_t errlen) {
+  mz_master *m = mz_calloc(1, sizeof *m);
+  m->base = base;
+  m->flags = *flags;
+  m->flag_table = table;
+  m->nflags = nflags;
+  m->start_time = m->elected_time = mz_now();
+  m->start_mono = mz_monotonic();
+  m->next_framework = 0;
+  m->next_agent = 0;
+  m->next_offer = 0;
+  mz_uuid_string(m->id);
+  if (m->flags.hostname && *m->flags.hostname) {
+    mz_strlcpy(m->hostname, m->flags.hostname, sizeof m->hostname);
+  } else if (gethostname(m->hostname, sizeof m->hostname - 1) != 0 || !m->hostname[0]) {
+    mz_strlcpy(m->hostname, "localhost", sizeof m->hostname);
+  }
+
+  if (m->flags.work_dir && *m->flags.work_dir && make_dirs(m->flags.work_dir, err, errlen) != 0) goto fail;
+
+  m->alloc_ops = mz_allocator_find(m->flags.allocator);
+  if (!m->alloc_ops) {
+    snprintf(err, errlen, "unknown allocator '%s' (known: simple)", m->flags.allocator);
+    goto fail;
+  }
+  mz_allocator_env env = {.base = base,
+                          .allocation_interval = m->flags.allocation_interval,
+                          .offer = alloc_offer,
+                          .offers_done = alloc_done,
+                          .ctx = m};
+  m->alloc = m->alloc_ops->create(&env, err, errlen);
+  if (!m->alloc) goto fail;
+  if (mz_timerq_init(&m->offer_timeouts, base, mz_offer_timeout_cb, m) != 0 ||
+      mz_timerq_init(&m->agent_removals, base, mz_agent_removal_cb, m) != 0) {
+    snprintf(err, errlen, "cannot create timers");
+    goto fail;
+  }
+
+  mz_http_limits limits = {0};
+  limits.max_connections = 19000;
+  m->http = mz_http_server_new(base, &limits);
+  if (!m->http) {
+    snprintf(err, errlen, "cannot create the HTTP server");
+    goto fail;
+  }
+  mz_scheduler_api_route(m);
+  mz_agent_link_route(m);
+  mz_endpoints_route(m);
+  if (mz_http_server_listen(m->http, m->flags.ip, (int)m->flags.port, err, errlen) != 0) goto fail;
+  m->port = mz_http_server_port(m->http);
+  pick_ip(m);
+  snprintf(m->pid, sizeof m->pid, "master@%s:%d", m->ip, m->port);
+  m->info = make_info(m);
+  MZ_INFO("master", "master %s listening on %s:%d (advertised as %s, hostname %s), allocator %s", m->id, m->flags.ip,
+          m->port, m->pid, m->hostname, m->alloc_ops->name);
+  return m;
+fail:
+  mz_master_free(m);
+  return NULL;
+}
+
+void mz_master_free(mz_master *m) {
+  if (!m) return;
+  /* Streams first, with their callbacks detached, so nothing reacts to the closing. */
+  mz_framework *fw, *ftmp;
+  HASH_ITER(hh, m->frameworks, fw, ftmp) mz_framework_close_stream(fw);
+  mz_agent_link_close_all(m);
+  if (m->http) mz_http_server_free(m->http);
+  m->http = NULL;
+
+  mz_offer *o, *otmp;
+  HASH_ITER(hh, m->offers, o, otmp) {
+    HASH_DEL(m->offers, o);
+    mz_resources_free(o->resources);
+    free(o->role);
+    free(o->id);
+    free(o);
+  }
+  mz_agent *a, *atmp;
+  HASH_ITER(hh, m->agents, a, atmp) {
+    HASH_DEL(m->agents, a);
+    mz_agent_free(a);
+  }
+  mz_agent_forget_removed(m);
+  HASH_ITER(hh, m->frameworks, fw, ftmp) {
+    HASH_DEL(m->frameworks, fw);
+    mz_framework_free(fw);
+  }
+  DL_FOREACH_SAFE2(m->completed_frameworks, fw, ftmp, done_next) {
+    DL_DELETE2(m->completed_frameworks, fw, done_prev, done_next);
+    mz_framework_free(fw);
+  }
+  if (m->alloc) m->alloc_ops->destroy(m->alloc);
+  mz_timerq_free(&m->offer_timeouts);
+  mz_timerq_free(&m->agent_removals);
+  if (m->info) protobuf_c_message_free_unpacked(&m->info->base, NULL);
+  free(m);
+}

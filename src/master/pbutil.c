@@ -1,0 +1,51 @@
+/* pbutil: see pbutil.h. */
+#include "master/pbutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+
+void *mz_pb_dup(const void *msg) {
+  if (!msg) return NULL;
+  const ProtobufCMessage *m = msg;
+  size_t len = protobuf_c_message_get_packed_size(m);
+  uint8_t *buf = mz_malloc(len);
+  protobuf_c_message_pack(m, buf);
+  ProtobufCMessage *copy = protobuf_c_message_unpack(m->descriptor, NULL, len, buf);
+  free(buf);
+  if (!copy) abort(); /* a message we packed ourselves always unpacks, unless out of memory */
+  return copy;
+}
+
+bool mz_pb_equal(const void *a, const void *b) {
+  if (!a || !b) return a == b;
+  const ProtobufCMessage *x = a, *y = b;
+  if (x->descriptor != y->descriptor) return false;
+  size_t lx = protobuf_c_message_get_packed_size(x), ly = protobuf_c_message_get_packed_size(y);
+  if (lx != ly) return false;
+  uint8_t *bx = mz_malloc(lx), *by = mz_malloc(ly);
+  protobuf_c_message_pack(x, bx);
+  protobuf_c_message_pack(y, by);
+  bool eq = memcmp(bx, by, lx) == 0;
+  free(bx);
+  free(by);
+  return eq;
+}
+
+const char *mz_enum_name(const ProtobufCEnumDescriptor *d, int value) {
+  const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(d, value);
+  return v ? v->name : "UNKNOWN";
+}
+
+const char *mz_task_state_name(Mesos__V1__TaskState s) {
+  return mz_enum_name(&mesos__v1__task_state__descriptor, (int)s);
+}
+
+const char *mz_reason_name(Mesos__V1__TaskStatus__Reason r) {
+  return mz_enum_name(&mesos__v1__task_status__reason__descriptor, (int)r);
+}
+
+const char *mz_source_name(Mesos__V1__TaskStatus__Source s) {
+  return mz_enum_name(&mesos__v1__task_status__source__descriptor, (int)s);
+}

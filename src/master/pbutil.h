@@ -1,0 +1,22 @@
+/* pbutil: small protobuf-c helpers for the master: deep copies and equality of
+ * messages (through the wire format), and TaskState / Reason / Source names. */
+#ifndef MZ_MASTER_PBUTIL_H
+#define MZ_MASTER_PBUTIL_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+
+#include "mesos/v1/mesos.pb-c.h"
+
+/* Deep copy (free with protobuf_c_message_free_unpacked(copy, NULL)). NULL only if msg is NULL. */
+void *mz_pb_dup(const void *msg);
+/* Same descriptor and same serialized bytes. */
+bool mz_pb_equal(const void *a, const void *b);
+
+const char *mz_task_state_name(Mesos__V1__TaskState s);
+const char *mz_reason_name(Mesos__V1__TaskStatus__Reason r);
+const char *mz_source_name(Mesos__V1__TaskStatus__Source s);
+/* "mesos.v1.scheduler.Call.Type" value name, or "UNKNOWN". */
+const char *mz_enum_name(const ProtobufCEnumDescriptor *d, int value);
+
+#endif
