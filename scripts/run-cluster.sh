@@ -3,7 +3,7 @@
 # 127.0.0.1:5050 (work dir ./run/master) and one mezzo-agent (work dir
 # ./run/agent; it detects this machine's cpus, mem and disk and offers ports
 # 31000-32000). Logs go to ./run/master.log and ./run/agent.log. Ctrl-C or
-# SIGTERM stops both cleanly. Override with MASTER_PORT, AGENT_PORT, BIN_DIR.
+# SIGTERM stops both cleanly. Override with MASTER_PORT, AGENT_PORT, BIN_DIR, RUN_DIR.
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
@@ -11,7 +11,7 @@ BIN_DIR=${BIN_DIR:-build/bin}
 IP=127.0.0.1
 MASTER_PORT=${MASTER_PORT:-5050}
 AGENT_PORT=${AGENT_PORT:-5051}
-RUN_DIR="$PWD/run"
+RUN_DIR=${RUN_DIR:-"$PWD/run"}
 START_TIMEOUT=${START_TIMEOUT:-60}
 
 die() { echo "run-cluster: $*" >&2; exit 1; }
