@@ -9,6 +9,7 @@
 #include <utlist.h>
 
 #include "common/log.h"
+#include "master/operator_events.h"
 #include "master/agent_link.h"
 #include "master/allocator.h"
 #include "master/events.h"
@@ -365,6 +366,7 @@ void mz_agent_register(mz_link *link, const Mezzo__Internal__AgentCall *call) {
   char *res = mz_resources_format(a->total);
   MZ_INFO("master", "registered agent %s (%s) on link %s with %s", a->id, a->hostname, link->id, res ? res : "");
   free(res);
+  mz_opevent_agent_added(m, a);
 }
 
 void mz_agent_disconnect(mz_agent *a) {
@@ -418,6 +420,7 @@ void mz_agent_remove(mz_agent *a, bool unregistered, const char *why) {
   mz_master *m = a->m;
   MZ_INFO("master", "removing agent %s (%s): %s", a->id, a->hostname, why);
   m->metrics.slave_removals++;
+  mz_opevent_agent_removed(m, a->id);
   if (unregistered) m->metrics.messages_unregister_slave++;
   mz_offer *o, *otmp;
   DL_FOREACH_SAFE2(a->offers, o, otmp, ag_next) mz_offer_rescind(o);

@@ -44,7 +44,7 @@ static void format_duration(double s, char *out, size_t len) {
   else snprintf(out, len, "%gns", s * 1e9);
 }
 
-static json_t *flags_json(const mz_master *m) {
+json_t *mz_master_flags_json(const mz_master *m) {
   json_t *o = json_object();
   char buf[64];
   for (size_t i = 0; i < m->nflags; i++) {
@@ -146,7 +146,7 @@ static void handle_state(mz_http_req *req, void *arg) {
   json_object_set_new(o, "leader_info", leader_info(m));
   if (m->flags.cluster) json_object_set_new(o, "cluster", json_string(m->flags.cluster));
   if (m->flags.log_dir) json_object_set_new(o, "log_dir", json_string(m->flags.log_dir));
-  json_object_set_new(o, "flags", flags_json(m));
+  json_object_set_new(o, "flags", mz_master_flags_json(m));
   json_object_set_new(o, "slaves", slaves_json(m));
   json_object_set_new(o, "recovered_slaves", json_array());
   json_object_set_new(o, "frameworks", frameworks_json(m, true));
@@ -178,7 +178,7 @@ static void handle_slaves(mz_http_req *req, void *arg) {
 static void handle_flags(mz_http_req *req, void *arg) {
   if (!get_only(req)) return;
   json_t *o = json_object();
-  json_object_set_new(o, "flags", flags_json(arg));
+  json_object_set_new(o, "flags", mz_master_flags_json(arg));
   reply_json(req, o);
 }
 
@@ -229,9 +229,7 @@ static void resource_metrics(const mz_master *m, json_t *o) {
   }
 }
 
-static void handle_metrics(mz_http_req *req, void *arg) {
-  if (!get_only(req)) return;
-  const mz_master *m = arg;
+json_t *mz_master_metrics_json(const mz_master *m) {
   const mz_master_metrics *x = &m->metrics;
   json_t *o = json_object();
   set_num(o, "master/uptime_secs", mz_master_uptime(m));
@@ -317,7 +315,12 @@ static void handle_metrics(mz_http_req *req, void *arg) {
   set_num(o, "master/agent_links", (double)m->nlinks);
   set_num(o, "master/http_connections", (double)mz_http_server_connections(m->http));
   if (m->alloc_ops->metrics) m->alloc_ops->metrics(m->alloc, o);
-  reply_json(req, o);
+  return o;
+}
+
+static void handle_metrics(mz_http_req *req, void *arg) {
+  if (!get_only(req)) return;
+  reply_json(req, mz_master_metrics_json(arg));
 }
 
 void mz_endpoints_route(mz_master *m) {

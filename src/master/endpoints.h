@@ -6,8 +6,14 @@
 #ifndef MZ_MASTER_ENDPOINTS_H
 #define MZ_MASTER_ENDPOINTS_H
 
+#include <jansson.h>
+
 #include "master/master.h"
 
 void mz_endpoints_route(mz_master *m);
+
+/* The /metrics/snapshot object and the /master/flags "flags" object (new references). */
+json_t *mz_master_metrics_json(const mz_master *m);
+json_t *mz_master_flags_json(const mz_master *m);
 
 #endif

@@ -10,6 +10,7 @@
 #include <utlist.h>
 
 #include "common/log.h"
+#include "master/operator_events.h"
 #include "master/agent.h"
 #include "master/allocator.h"
 #include "master/events.h"
@@ -342,6 +343,8 @@ void mz_framework_subscribe(mz_master *m, mz_http_req *req, mz_content_type ct,
   HASH_ITER(hh, fw->tasks, t, tmp) {
     if (t->pending) mz_event_update(fw, t->pending);
   }
+  if (failover) mz_opevent_framework_updated(m, fw);
+  else mz_opevent_framework_added(m, fw);
   MZ_INFO("master", "%s framework %s (%s) user=%s stream=%s", failover ? "re-subscribed" : "subscribed", fw->id,
           fw->info->name, fw->info->user, fw->stream_id);
 }
@@ -413,6 +416,7 @@ void mz_framework_remove(mz_framework *fw, const char *why) {
   free(told);
 
   m->alloc_ops->remove_framework(m->alloc, fw->id);
+  mz_opevent_framework_removed(m, fw);
   HASH_DEL(m->frameworks, fw);
   m->nframeworks--;
   fw->completed = true;

@@ -17,6 +17,8 @@
 #include "master/agent_link.h"
 #include "master/allocator.h"
 #include "master/endpoints.h"
+#include "master/operator_api.h"
+#include "master/operator_events.h"
 #include "master/framework.h"
 #include "master/offer.h"
 #include "master/scheduler_api.h"
@@ -155,6 +157,7 @@ mz_master *mz_master_new(struct event_base *base, const mz_master_flags *flags, 
   mz_scheduler_api_route(m);
   mz_agent_link_route(m);
   mz_endpoints_route(m);
+  mz_operator_api_route(m);
   if (mz_http_server_listen(m->http, m->flags.ip, (int)m->flags.port, err, errlen) != 0) goto fail;
   m->port = mz_http_server_port(m->http);
   pick_ip(m);
@@ -174,6 +177,8 @@ void mz_master_free(mz_master *m) {
   mz_framework *fw, *ftmp;
   HASH_ITER(hh, m->frameworks, fw, ftmp) mz_framework_close_stream(fw);
   mz_agent_link_close_all(m);
+  mz_opevents_free(m);
+  mz_operator_api_free();
   if (m->http) mz_http_server_free(m->http);
   m->http = NULL;
 

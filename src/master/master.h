@@ -132,6 +132,8 @@ struct mz_master {
   mz_link *links; /* DL list */
   size_t nlinks;
   mz_framework *offer_batch; /* frameworks with offers not yet sent (singly linked via batch_next) */
+  struct mz_opsub *opsubs; /* operator API SUBSCRIBE streams (operator_events.c) */
+  size_t nopsubs;
 
   const struct mz_allocator_ops *alloc_ops;
   void *alloc;

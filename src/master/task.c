@@ -6,6 +6,7 @@
 #include <utlist.h>
 
 #include "common/log.h"
+#include "master/operator_events.h"
 #include "master/allocator.h"
 #include "master/events.h"
 #include "master/executor.h"
@@ -95,6 +96,7 @@ mz_task *mz_task_add(mz_framework *fw, mz_agent *agent, const char *task_id, con
   }
   gauge(m, state, +1);
   if (terminal_or_unreachable(state)) t->freed = true; /* adopted in a final state: nothing held */
+  mz_opevent_task_added(m, t);
   return t;
 }
 
@@ -140,6 +142,7 @@ void mz_task_update(mz_task *t, const Mesos__V1__TaskStatus *status, const Mesos
     release(t);
     count_terminal(m, status->state);
   }
+  mz_opevent_task_updated(m, t, status);
 }
 
 void mz_task_forward(mz_framework *fw, mz_task *t, const Mesos__V1__TaskStatus *status) {

@@ -1,0 +1,328 @@
+/* operator_api: POST /api/v1 on the master, the v1 operator API
+ * (mesos.v1.master.Call / Response), in JSON or protobuf as the request's
+ * Content-Type and Accept say, with Mesos's status codes: 200 with a Response
+ * for queries, 202 for accepted commands, 400 for a malformed or invalid call,
+ * 404 for an unknown framework or agent, 405 / 406 / 415 for the method and
+ * media types, and 501 for the calls this master does not implement (volumes,
+ * files). SUBSCRIBE streams events (operator_events.c). */
+#include "master/operator_api.h"
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "master/endpoints.h"
+#include "master/framework.h"
+#include "master/operator_events.h"
+#include "master/pbutil.h"
+#include "master/views.h"
+
+typedef Mesos__V1__Master__Call Call;
+typedef Mesos__V1__Master__Response Response;
+#define CALL(t) MESOS__V1__MASTER__CALL__TYPE__##t
+#define RESP(t) MESOS__V1__MASTER__RESPONSE__TYPE__##t
+
+static struct event *log_revert_ev;
+static mz_log_level log_saved;
+
+static void reply_response(mz_http_req *req, mz_content_type ct, Response *r) {
+  size_t len;
+  uint8_t *buf = mz_pb_encode(&r->base, ct, &len);
+  if (!buf) {
+    mz_http_reply_error(req, 500, "Out of memory");
+    return;
+  }
+  mz_http_reply(req, 200, mz_content_type_name(ct), buf, len);
+  free(buf);
+}
+
+static void on_log_revert(evutil_socket_t fd, short what, void *arg) {
+  mz_log_set_level(log_saved);
+  MZ_INFO("master", "logging level reverted to %s", mz_log_level_name(log_saved));
+}
+
+/* glog verbosity as Mesos reports it: 0 normally, 1 when DEBUG is on. */
+static uint32_t glog_level(void) { return mz_log_get_level() == MZ_LOG_DEBUG ? 1 : 0; }
+
+static Mesos__V1__Master__Response__GetMetrics *metrics_view(const mz_master *m) {
+  json_t *o = mz_master_metrics_json(m);
+  Mesos__V1__Master__Response__GetMetrics *r = mz_malloc(sizeof *r);
+  *r = (Mesos__V1__Master__Response__GetMetrics)MESOS__V1__MASTER__RESPONSE__GET_METRICS__INIT;
+  r->metrics = mz_malloc((json_object_size(o) + 1) * sizeof *r->metrics);
+  const char *k;
+  json_t *v;
+  json_object_foreach(o, k, v) {
+    Mesos__V1__Metric *x = mz_malloc(sizeof *x);
+    *x = (Mesos__V1__Metric)MESOS__V1__METRIC__INIT;
+    x->name = mz_strdup(k);
+    x->has_value = 1;
+    x->value = json_number_value(v);
+    r->metrics[r->n_metrics++] = x;
+  }
+  json_decref(o);
+  return r;
+}
+
+static Mesos__V1__Master__Response__GetFlags *flags_view(const mz_master *m) {
+  json_t *o = mz_master_flags_json(m);
+  Mesos__V1__Master__Response__GetFlags *r = mz_malloc(sizeof *r);
+  *r = (Mesos__V1__Master__Response__GetFlags)MESOS__V1__MASTER__RESPONSE__GET_FLAGS__INIT;
+  r->flags = mz_malloc((json_object_size(o) + 1) * sizeof *r->flags);
+  const char *k;
+  json_t *v;
+  json_object_foreach(o, k, v) {
+    Mesos__V1__Flag *f = mz_malloc(sizeof *f);
+    *f = (Mesos__V1__Flag)MESOS__V1__FLAG__INIT;
+    f->name = mz_strdup(k);
+    f->value = mz_strdup(json_is_string(v) ? json_string_value(v) : "");
+    r->flags[r->n_flags++] = f;
+  }
+  json_decref(o);
+  return r;
+}
+
+static Mesos__V1__Master__Response__GetVersion *version_view(void) {
+  Mesos__V1__Master__Response__GetVersion *r = mz_malloc(sizeof *r);
+  *r = (Mesos__V1__Master__Response__GetVersion)MESOS__V1__MASTER__RESPONSE__GET_VERSION__INIT;
+  r->version_info = mz_malloc(sizeof *r->version_info);
+  *r->version_info = (Mesos__V1__VersionInfo)MESOS__V1__VERSION_INFO__INIT;
+  r->version_info->version = mz_strdup(MZ_MASTER_VERSION);
+  r->version_info->build_date = mz_strdup(__DATE__ " " __TIME__);
+  r->version_info->build_user = mz_strdup("mezzo");
+  return r;
+}
+
+/* Roles known to the master: every role of a framework, with its frameworks
+ * and the resources allocated to it. */
+static Mesos__V1__Master__Response__GetRoles *roles_view(const mz_master *m) {
+  Mesos__V1__Master__Response__GetRoles *r = mz_malloc(sizeof *r);
+  *r = (Mesos__V1__Master__Response__GetRoles)MESOS__V1__MASTER__RESPONSE__GET_ROLES__INIT;
+  size_t cap = 0;
+  mz_framework *fw, *tmp;
+  HASH_ITER(hh, m->frameworks, fw, tmp) {
+    for (size_t i = 0; i < fw->nroles; i++) {
+      Mesos__V1__Role *role = NULL;
+      for (size_t k = 0; k < r->n_roles; k++)
+        if (!strcmp(r->roles[k]->name, fw->roles[i])) role = r->roles[k];
+      if (!role) {
+        if (r->n_roles == cap) {
+          cap = cap ? cap * 2 : 8;
+          r->roles = mz_realloc(r->roles, cap * sizeof *r->roles);
+        }
+        role = mz_malloc(sizeof *role);
+        *role = (Mesos__V1__Role)MESOS__V1__ROLE__INIT;
+        role->name = mz_strdup(fw->roles[i]);
+        role->weight = 1.0;
+        r->roles[r->n_roles++] = role;
+      }
+      role->frameworks = mz_realloc(role->frameworks, (role->n_frameworks + 1) * sizeof *role->frameworks);
+      Mesos__V1__FrameworkID *id = mz_malloc(sizeof *id);
+      *id = (Mesos__V1__FrameworkID)MESOS__V1__FRAMEWORK_ID__INIT;
+      id->value = mz_strdup(fw->id);
+      role->frameworks[role->n_frameworks++] = id;
+      /* Resources allocated to this role by this framework. */
+      mz_resources *mine = mz_resources_new();
+      for (size_t e = 0; e < fw->used->n; e++) {
+        const mz_resource *res = &fw->used->v[e];
+        if (res->alloc_role && !strcmp(res->alloc_role, fw->roles[i])) {
+          mz_resources one = {(mz_resource *)res, 1};
+          mz_resources_add(mine, &one, NULL, 0);
+        }
+      }
+      mz_resources *all = mz_resources_new();
+      if (role->n_resources) {
+        mz_resources *prev = mz_resources_from_proto(role->resources, role->n_resources, NULL, 0);
+        if (prev) {
+          mz_resources_add(all, prev, NULL, 0);
+          mz_resources_free(prev);
+        }
+        mz_resources_proto_free(role->resources, role->n_resources);
+        role->resources = NULL;
+        role->n_resources = 0;
+      }
+      mz_resources_add(all, mine, NULL, 0);
+      if (all->n) role->resources = mz_resources_to_proto(all, &role->n_resources);
+      mz_resources_free(all);
+      mz_resources_free(mine);
+    }
+  }
+  return r;
+}
+
+static void handle(mz_http_req *req, void *arg) {
+  mz_master *m = arg;
+  if (strcmp(mz_http_req_method(req), "POST") != 0) {
+    mz_http_req_add_header(req, "Allow", "POST");
+    mz_http_reply_error(req, 405, "Expecting 'POST', received '%s'", mz_http_req_method(req));
+    return;
+  }
+  const char *cth = mz_http_req_header(req, "Content-Type");
+  if (!cth) {
+    mz_http_reply_error(req, 400, "Expecting 'Content-Type' to be present");
+    return;
+  }
+  mz_content_type ct, accept;
+  if (mz_content_type_parse(cth, &ct) != 0) {
+    mz_http_reply_error(req, 415, "Expecting 'Content-Type' of %s or %s", MZ_CT_JSON_NAME, MZ_CT_PROTOBUF_NAME);
+    return;
+  }
+  if (mz_accept_parse(mz_http_req_header(req, "Accept"), ct, &accept) != 0) {
+    mz_http_reply_error(req, 406, "Expecting 'Accept' to allow '%s' or '%s'", MZ_CT_PROTOBUF_NAME, MZ_CT_JSON_NAME);
+    return;
+  }
+  size_t len;
+  const uint8_t *body = mz_http_req_body(req, &len);
+  char err[1024];
+  Call *call = (Call *)mz_pb_decode(&mesos__v1__master__call__descriptor, ct, body, len, err, sizeof err);
+  if (!call) {
+    mz_http_reply_error(req, 400, "Failed to parse body into Call protobuf: %s", err);
+    return;
+  }
+  if (!call->has_type || call->type == CALL(UNKNOWN)) {
+    mz_http_reply_error(req, 400, "Expecting 'type' to be present");
+    goto done;
+  }
+
+  Response r = MESOS__V1__MASTER__RESPONSE__INIT;
+  r.has_type = 1;
+  switch (call->type) {
+    case CALL(GET_HEALTH): {
+      Mesos__V1__Master__Response__GetHealth h = MESOS__V1__MASTER__RESPONSE__GET_HEALTH__INIT;
+      h.healthy = 1;
+      r.type = RESP(GET_HEALTH);
+      r.get_health = &h;
+      reply_response(req, accept, &r);
+      break;
+    }
+    case CALL(GET_FLAGS):
+      r.type = RESP(GET_FLAGS);
+      r.get_flags = flags_view(m);
+      reply_response(req, accept, &r);
+      protobuf_c_message_free_unpacked(&r.get_flags->base, NULL);
+      break;
+    case CALL(GET_VERSION):
+      r.type = RESP(GET_VERSION);
+      r.get_version = version_view();
+      reply_response(req, accept, &r);
+      protobuf_c_message_free_unpacked(&r.get_version->base, NULL);
+      break;
+    case CALL(GET_METRICS):
+      r.type = RESP(GET_METRICS);
+      r.get_metrics = metrics_view(m);
+      reply_response(req, accept, &r);
+      protobuf_c_message_free_unpacked(&r.get_metrics->base, NULL);
+      break;
+    case CALL(GET_LOGGING_LEVEL): {
+      Mesos__V1__Master__Response__GetLoggingLevel l = MESOS__V1__MASTER__RESPONSE__GET_LOGGING_LEVEL__INIT;
+      l.level = glog_level();
+      r.type = RESP(GET_LOGGING_LEVEL);
+      r.get_logging_level = &l;
+      reply_response(req, accept, &r);
+      break;
+    }
+    case CALL(SET_LOGGING_LEVEL): {
+      const Mesos__V1__Master__Call__SetLoggingLevel *s = call->set_logging_level;
+      if (!s || !s->duration) {
+        mz_http_reply_error(req, 400, "Expecting 'set_logging_level' with 'level' and 'duration'");
+        break;
+      }
+      double secs = (double)s->duration->nanoseconds / 1e9;
+      if (!(secs > 0) || secs > 31536000.0) {
+        mz_http_reply_error(req, 400, "'set_logging_level.duration' must be positive and at most a year");
+        break;
+      }
+      if (!log_revert_ev) {
+        log_saved = mz_log_get_level();
+        log_revert_ev = evtimer_new(m->base, on_log_revert, NULL);
+      } else if (!evtimer_pending(log_revert_ev, NULL)) {
+        log_saved = mz_log_get_level();
+      }
+      mz_log_set_level(s->level > 0 ? MZ_LOG_DEBUG : log_saved == MZ_LOG_DEBUG ? MZ_LOG_INFO : log_saved);
+      struct timeval tv = {(time_t)secs, (suseconds_t)((secs - (double)(time_t)secs) * 1e6)};
+      evtimer_add(log_revert_ev, &tv);
+      MZ_INFO("master", "logging level set to %s for %.0f s", mz_log_level_name(mz_log_get_level()), secs);
+      mz_http_reply(req, 202, NULL, NULL, 0);
+      break;
+    }
+    case CALL(GET_STATE):
+      r.type = RESP(GET_STATE);
+      r.get_state = mz_view_state(m);
+      reply_response(req, accept, &r);
+      protobuf_c_message_free_unpacked(&r.get_state->base, NULL);
+      break;
+    case CALL(GET_AGENTS):
+      r.type = RESP(GET_AGENTS);
+      r.get_agents = mz_view_agents(m);
+      reply_response(req, accept, &r);
+      protobuf_c_message_free_unpacked(&r.get_agents->base, NULL);
+      break;
+    case CALL(GET_FRAMEWORKS):
+      r.type = RESP(GET_FRAMEWORKS);
+      r.get_frameworks = mz_view_frameworks(m);
+      reply_response(req, accept, &r);
+      protobuf_c_message_free_unpacked(&r.get_frameworks->base, NULL);
+      break;
+    case CALL(GET_EXECUTORS):
+      r.type = RESP(GET_EXECUTORS);
+      r.get_executors = mz_view_executors(m);
+      reply_response(req, accept, &r);
+      protobuf_c_message_free_unpacked(&r.get_executors->base, NULL);
+      break;
+    case CALL(GET_TASKS):
+      r.type = RESP(GET_TASKS);
+      r.get_tasks = mz_view_tasks(m);
+      reply_response(req, accept, &r);
+      protobuf_c_message_free_unpacked(&r.get_tasks->base, NULL);
+      break;
+    case CALL(GET_ROLES):
+      r.type = RESP(GET_ROLES);
+      r.get_roles = roles_view(m);
+      reply_response(req, accept, &r);
+      protobuf_c_message_free_unpacked(&r.get_roles->base, NULL);
+      break;
+    case CALL(GET_MASTER): {
+      Mesos__V1__Master__Response__GetMaster gm = MESOS__V1__MASTER__RESPONSE__GET_MASTER__INIT;
+      gm.master_info = m->info;
+      gm.has_start_time = gm.has_elected_time = 1;
+      gm.start_time = m->start_time;
+      gm.elected_time = m->elected_time;
+      r.type = RESP(GET_MASTER);
+      r.get_master = &gm;
+      reply_response(req, accept, &r);
+      break;
+    }
+    case CALL(TEARDOWN): {
+      if (!call->teardown || !call->teardown->framework_id) {
+        mz_http_reply_error(req, 400, "Expecting 'teardown.framework_id' to be present");
+        break;
+      }
+      mz_framework *fw = mz_framework_find(m, call->teardown->framework_id->value);
+      if (!fw) {
+        mz_http_reply_error(req, 404, "Framework %s not found", call->teardown->framework_id->value);
+        break;
+      }
+      MZ_INFO("master", "operator tears down framework %s", fw->id);
+      mz_framework_remove(fw, "torn down by the operator");
+      mz_http_reply(req, 200, NULL, NULL, 0);
+      break;
+    }
+    case CALL(SUBSCRIBE):
+      mz_opevents_subscribe(m, req, accept);
+      break;
+    default:
+      mz_http_reply_error(req, 501, "%s is not supported by this master",
+                          mz_enum_name(&mesos__v1__master__call__type__descriptor, call->type));
+      break;
+  }
+done:
+  protobuf_c_message_free_unpacked(&call->base, NULL);
+}
+
+void mz_operator_api_route(mz_master *m) { mz_http_server_route(m->http, "/api/v1", 0, handle, m); }
+
+void mz_operator_api_free(void) {
+  if (log_revert_ev) event_free(log_revert_ev);
+  log_revert_ev = NULL;
+}

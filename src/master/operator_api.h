@@ -1,0 +1,11 @@
+/* operator_api: the master's v1 operator API, POST /api/v1 (see operator_api.c). */
+#ifndef MZ_MASTER_OPERATOR_API_H
+#define MZ_MASTER_OPERATOR_API_H
+
+#include "master/master.h"
+
+void mz_operator_api_route(mz_master *m);
+/* Releases the module's process-wide timer (master shutdown). */
+void mz_operator_api_free(void);
+
+#endif
