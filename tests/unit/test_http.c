@@ -1,0 +1,371 @@
+/* Unit tests of the HTTP server and client (http.h), both in this process on
+ * one event loop: keep-alive and pipelining, chunked request bodies, the
+ * limits (413, 431, 503), 404 and 400 for malformed requests (raw sockets),
+ * query strings, streamed replies, the full-duplex stream the agent link uses,
+ * on_close when a peer goes away, connection failures and mz_http_fetch.
+ * Every wait is bounded, so a bug fails a test instead of hanging it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/http.h"
+#include "common/log.h"
+#include "common/util.h"
+
+typedef struct {
+  int done;
+  int status;
+  char body[4096];
+  size_t len;
+  char err[256];
+  char data[4096]; /* streamed bytes */
+  size_t dlen;
+  int headers;
+} result;
+
+static struct event_base *base;
+static mz_http_server *srv;
+static int port;
+static int closes;
+static mz_http_req *held; /* a request whose reply the test finishes later */
+
+static void run_until(int *flag, int want) {
+  double deadline = mz_monotonic() + 10;
+  while (*flag < want && mz_monotonic() < deadline) {
+    struct timeval tv = {0, 5000};
+    event_base_loopexit(base, &tv);
+    event_base_dispatch(base);
+  }
+}
+
+static void run_for(double s) {
+  struct timeval tv = {0, (suseconds_t)(s * 1e6)};
+  event_base_loopexit(base, &tv);
+  event_base_dispatch(base);
+}
+
+static void h_echo(mz_http_req *r, void *arg) {
+  size_t n;
+  const uint8_t *b = mz_http_req_body(r, &n);
+  char out[2048];
+  char q[64] = "";
+  mz_http_query_get(mz_http_req_query(r), "q", q, sizeof q);
+  const char *hx = mz_http_req_header(r, "x-test");
+  int k = snprintf(out, sizeof out, "%s %s q=%s x=%s body=%.*s", mz_http_req_method(r), mz_http_req_path(r), q,
+                   hx ? hx : "-", (int)n, (const char *)b);
+  mz_http_req_add_header(r, "X-Reply", "yes");
+  mz_http_reply(r, 200, "text/plain", out, (size_t)k);
+}
+
+static void h_hold(mz_http_req *r, void *arg) { held = r; }
+
+static void on_close_count(mz_http_req *r, void *arg) { closes++; }
+
+static void stream_body(mz_http_req *r, const uint8_t *d, size_t n, void *arg) {
+  if (!d) {
+    mz_http_stream_end(r);
+    return;
+  }
+  mz_http_stream_write(r, d, n); /* echo the bytes back as they come */
+}
+
+static void h_duplex(mz_http_req *r, void *arg) {
+  mz_http_req_on_close(r, on_close_count, NULL);
+  mz_http_stream_start(r, 200, "application/json");
+  mz_http_req_on_body(r, stream_body, NULL);
+}
+
+static void h_stream(mz_http_req *r, void *arg) {
+  mz_http_req_on_close(r, on_close_count, NULL);
+  mz_http_stream_start(r, 200, "text/plain");
+  mz_http_stream_write_record(r, "one", 3);
+  mz_http_stream_write_record(r, "two", 3);
+  held = r; /* the test ends it, or the peer goes away */
+}
+
+static int setup(void **state) {
+  base = event_base_new();
+  mz_http_limits lim = {.max_connections = 8, .max_header_bytes = 2048, .max_body_bytes = 1000};
+  srv = mz_http_server_new(base, &lim);
+  mz_http_server_route(srv, "/echo", 0, h_echo, NULL);
+  mz_http_server_route(srv, "/hold", 0, h_hold, NULL);
+  mz_http_server_route(srv, "/duplex", MZ_HTTP_ROUTE_STREAM_BODY, h_duplex, NULL);
+  mz_http_server_route(srv, "/stream", 0, h_stream, NULL);
+  mz_http_server_route(srv, "/prefix/", MZ_HTTP_ROUTE_PREFIX, h_echo, NULL);
+  char err[256];
+  if (mz_http_server_listen(srv, "127.0.0.1", 0, err, sizeof err) != 0) return -1;
+  port = mz_http_server_port(srv);
+  closes = 0;
+  held = NULL;
+  return 0;
+}
+
+static int teardown(void **state) {
+  mz_http_server_free(srv);
+  event_base_free(base);
+  return 0;
+}
+
+static void on_done(mz_http_call *c, int status, const uint8_t *body, size_t len, const char *err, void *arg) {
+  result *r = arg;
+  r->status = status;
+  if (body) {
+    r->len = len < sizeof r->body - 1 ? len : sizeof r->body - 1;
+    memcpy(r->body, body, r->len);
+    r->body[r->len] = 0;
+  }
+  if (err) mz_strlcpy(r->err, err, sizeof r->err);
+  r->done++;
+}
+
+static void on_headers(mz_http_call *c, int status, void *arg) {
+  result *r = arg;
+  r->status = status;
+  r->headers++;
+}
+
+static void on_data(mz_http_call *c, const uint8_t *d, size_t n, void *arg) {
+  result *r = arg;
+  if (r->dlen + n < sizeof r->data) {
+    memcpy(r->data + r->dlen, d, n);
+    r->dlen += n;
+    r->data[r->dlen] = 0;
+  }
+}
+
+static const mz_http_call_cbs buffered = {.on_complete = on_done};
+static const mz_http_call_cbs streamed = {.on_complete = on_done, .on_headers = on_headers, .on_data = on_data};
+
+/* Sends raw bytes on a plain socket and returns what comes back before close (or 2 s). */
+static void raw_exchange(const char *req, size_t len, char *out, size_t outlen) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+  assert_int_equal(send(fd, req, len, 0), (ssize_t)len);
+  struct timeval tv = {0, 20000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  size_t o = 0;
+  double deadline = mz_monotonic() + 3;
+  while (mz_monotonic() < deadline && o + 1 < outlen) {
+    run_for(0.005);
+    ssize_t n = recv(fd, out + o, outlen - 1 - o, 0);
+    if (n == 0) break;
+    if (n > 0) o += (size_t)n;
+  }
+  out[o] = 0;
+  close(fd);
+}
+
+static void test_round_trip_keep_alive_and_order(void **state) {
+  mz_http_client *c = mz_http_client_new(base, "127.0.0.1", port);
+  result a = {0}, b = {0}, d = {0};
+  const char *hdrs[] = {"X-Test", "v1", NULL};
+  mz_http_client_request(c, "GET", "/echo?q=a%20b+c&z=1", hdrs, NULL, 0, &buffered, &a);
+  mz_http_client_request(c, "POST", "/echo", NULL, "xyz", 3, &buffered, &b);
+  mz_http_client_request(c, "GET", "/prefix/deeper", NULL, NULL, 0, &buffered, &d);
+  run_until(&d.done, 1);
+  assert_int_equal(a.done + b.done + d.done, 3);
+  assert_int_equal(a.status, 200);
+  assert_string_equal(a.body, "GET /echo q=a b c x=v1 body=");
+  assert_string_equal(b.body, "POST /echo q= x=- body=xyz");
+  assert_string_equal(d.body, "GET /prefix/deeper q= x=- body=");
+  assert_int_equal(mz_http_server_connections(srv), 1); /* one keep-alive connection served all three */
+  mz_http_client_free(c);
+}
+
+static void test_pipelined_and_chunked_raw(void **state) {
+  char out[4096];
+  const char *req =
+      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+      "GET /echo?q=2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  raw_exchange(req, strlen(req), out, sizeof out);
+  char *first = strstr(out, "body=abcde");
+  char *second = strstr(out, "q=2");
+  assert_non_null(first);
+  assert_non_null(second);
+  assert_true(first < second); /* answered in order */
+  assert_non_null(strstr(out, "X-Reply: yes"));
+}
+
+static void test_limits_and_errors(void **state) {
+  mz_http_client *c = mz_http_client_new(base, "127.0.0.1", port);
+  result r404 = {0}, r413 = {0};
+  mz_http_client_request(c, "GET", "/nowhere", NULL, NULL, 0, &buffered, &r404);
+  run_until(&r404.done, 1);
+  assert_int_equal(r404.status, 404);
+  char big[1500];
+  memset(big, 'a', sizeof big);
+  mz_http_client_request(c, "POST", "/echo", NULL, big, sizeof big, &buffered, &r413);
+  run_until(&r413.done, 1);
+  assert_int_equal(r413.status, 413);
+  assert_non_null(strstr(r413.body, "1000"));
+  mz_http_client_free(c);
+
+  char out[4096];
+  char head[4096];
+  int n = snprintf(head, sizeof head, "GET /echo HTTP/1.1\r\nHost: x\r\nX-Big: %03000d\r\n\r\n", 1);
+  raw_exchange(head, (size_t)n, out, sizeof out);
+  assert_non_null(strstr(out, "HTTP/1.1 431"));
+  raw_exchange("BLAH\r\n\r\n", 8, out, sizeof out);
+  assert_non_null(strstr(out, "HTTP/1.1 400"));
+  const char *badchunk = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n";
+  raw_exchange(badchunk, strlen(badchunk), out, sizeof out);
+  assert_non_null(strstr(out, "HTTP/1.1 400"));
+  const char *badpath = "GET /a%zz HTTP/1.1\r\nHost: x\r\n\r\n";
+  raw_exchange(badpath, strlen(badpath), out, sizeof out);
+  assert_non_null(strstr(out, "HTTP/1.1 400"));
+  /* And the server still serves. */
+  result ok = {0};
+  c = mz_http_client_new(base, "127.0.0.1", port);
+  mz_http_client_request(c, "GET", "/echo", NULL, NULL, 0, &buffered, &ok);
+  run_until(&ok.done, 1);
+  assert_int_equal(ok.status, 200);
+  mz_http_client_free(c);
+}
+
+static void test_connection_limit(void **state) {
+  int fds[8];
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  for (int i = 0; i < 8; i++) {
+    fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(connect(fds[i], (struct sockaddr *)&a, sizeof a), 0);
+  }
+  for (int i = 0; i < 50 && mz_http_server_connections(srv) < 8; i++) run_for(0.01);
+  assert_int_equal(mz_http_server_connections(srv), 8);
+  char out[1024];
+  raw_exchange("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n", 32, out, sizeof out);
+  assert_non_null(strstr(out, "HTTP/1.1 503"));
+  for (int i = 0; i < 8; i++) close(fds[i]);
+  for (int i = 0; i < 100 && mz_http_server_connections(srv) > 0; i++) run_for(0.01);
+  assert_int_equal(mz_http_server_connections(srv), 0);
+}
+
+static void test_streamed_reply_and_peer_close(void **state) {
+  mz_http_client *c = mz_http_client_new(base, "127.0.0.1", port);
+  result r = {0};
+  mz_http_client_request(c, "GET", "/stream", NULL, NULL, 0, &streamed, &r);
+  run_until(&r.headers, 1);
+  assert_int_equal(r.status, 200);
+  for (int i = 0; i < 200 && r.dlen < 10; i++) run_for(0.005);
+  assert_string_equal(r.data, "3\none3\ntwo"); /* RecordIO records, each its own chunk */
+  assert_non_null(held);
+  assert_int_equal(mz_http_stream_write_record(held, "three", 5), 0);
+  mz_http_stream_end(held);
+  held = NULL;
+  run_until(&r.done, 1);
+  assert_int_equal(r.status, 200);
+  assert_string_equal(r.data, "3\none3\ntwo5\nthree");
+  assert_int_equal(closes, 0); /* a finished reply is not a close */
+
+  /* The client goes away mid-stream: on_close runs on the server. */
+  result r2 = {0};
+  mz_http_client_request(c, "GET", "/stream", NULL, NULL, 0, &streamed, &r2);
+  run_until(&r2.headers, 1);
+  mz_http_client_free(c);
+  run_until(&closes, 1);
+  assert_int_equal(closes, 1);
+  held = NULL;
+}
+
+static void test_full_duplex(void **state) {
+  mz_http_client *c = mz_http_client_new(base, "127.0.0.1", port);
+  result r = {0};
+  mz_http_call *k = mz_http_client_request(c, "POST", "/duplex", NULL, NULL, -1, &streamed, &r);
+  assert_non_null(k);
+  /* The reply starts while the request body is still open. */
+  run_until(&r.headers, 1);
+  assert_int_equal(r.status, 200);
+  assert_int_equal(mz_http_call_write_record(k, "ping", 4), 0);
+  for (int i = 0; i < 400 && r.dlen < 6; i++) run_for(0.005);
+  assert_string_equal(r.data, "4\nping"); /* echoed before the request ended */
+  assert_int_equal(mz_http_call_write(k, "more", 4), 0);
+  mz_http_call_end(k);
+  run_until(&r.done, 1);
+  assert_int_equal(r.status, 200);
+  assert_string_equal(r.data, "4\npingmore");
+  mz_http_client_free(c);
+}
+
+static void test_client_failures_and_fetch(void **state) {
+  /* Nobody listens on a port we just closed. */
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  bind(fd, (struct sockaddr *)&a, sizeof a);
+  socklen_t sl = sizeof a;
+  getsockname(fd, (struct sockaddr *)&a, &sl);
+  int dead = ntohs(a.sin_port);
+  close(fd);
+  mz_http_client *c = mz_http_client_new(base, "127.0.0.1", dead);
+  result r = {0};
+  mz_http_client_request(c, "GET", "/", NULL, NULL, 0, &buffered, &r);
+  run_until(&r.done, 1);
+  assert_int_equal(r.done, 1);
+  assert_int_equal(r.status, 0);
+  assert_true(strlen(r.err) > 0);
+  mz_http_client_free(c);
+
+  /* A reply that never comes times out. */
+  c = mz_http_client_new(base, "127.0.0.1", port);
+  mz_http_client_set_timeout(c, 0.2);
+  result t = {0};
+  mz_http_client_request(c, "GET", "/hold", NULL, NULL, 0, &buffered, &t);
+  run_until(&t.done, 1);
+  assert_int_equal(t.status, 0);
+  assert_non_null(strstr(t.err, "timed out"));
+  mz_http_client_free(c);
+  run_for(0.05);
+  held = NULL;
+
+  /* Blocking fetch (its own loop): against an unreachable port, then the name resolver. */
+  char *body = NULL;
+  size_t len = 0;
+  char err[256] = "";
+  int st = mz_http_fetch("127.0.0.1", dead, "GET", "/", NULL, NULL, 0, &body, &len, 2, err, sizeof err);
+  assert_int_equal(st, 0);
+  assert_true(strlen(err) > 0);
+  free(body);
+  st = mz_http_fetch("no-such-host.invalid", 80, "GET", "/", NULL, NULL, 0, &body, &len, 2, err, sizeof err);
+  assert_int_equal(st, 0);
+  assert_non_null(strstr(err, "resolve"));
+  free(body);
+}
+
+static void test_query_get(void **state) {
+  char out[32];
+  assert_int_equal(mz_http_query_get("a=1&b=x%2Fy+z&c", "b", out, sizeof out), 0);
+  assert_string_equal(out, "x/y z");
+  assert_int_equal(mz_http_query_get("a=1&b=2", "c", out, sizeof out), -1);
+  assert_int_equal(mz_http_query_get("c", "c", out, sizeof out), 0);
+  assert_string_equal(out, "");
+  assert_int_equal(mz_http_query_get("a=%zz", "a", out, sizeof out), -1);
+  assert_int_equal(mz_http_query_get("a=0123456789012345678901234567890123456789", "a", out, sizeof out), -1);
+}
+
+int main(void) {
+  mz_log_set_level(MZ_LOG_ERROR);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_round_trip_keep_alive_and_order, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_pipelined_and_chunked_raw, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_limits_and_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_connection_limit, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_streamed_reply_and_peer_close, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_full_duplex, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_client_failures_and_fetch, setup, teardown),
+      cmocka_unit_test(test_query_get),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
