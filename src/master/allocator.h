@@ -14,7 +14,12 @@
  *
  * Resources crossing this interface are in "allocated" form where they belong to
  * a framework (alloc role set) and unallocated otherwise; the allocator copies
- * what it keeps, and never keeps a pointer to a caller's value. Ids are copied. */
+ * what it keeps, and never keeps a pointer to a caller's value. Ids are copied.
+ *
+ * Modules: a shared object loaded with --allocator=/path/to/module.so exports
+ * `const mz_allocator_ops mz_allocator_module` with version ==
+ * MZ_ALLOCATOR_API_VERSION; it may call the mz_resources_* functions, which the
+ * master exports. Optional entries may be NULL. */
 #ifndef MZ_MASTER_ALLOCATOR_H
 #define MZ_MASTER_ALLOCATOR_H
 
@@ -25,6 +30,8 @@
 
 struct event_base;
 struct json_t;
+
+#define MZ_ALLOCATOR_API_VERSION 1
 
 typedef struct {
   struct event_base *base;
@@ -37,9 +44,12 @@ typedef struct {
   /* End of a pass: the master sends the batched OFFERS events. */
   void (*offers_done)(void *ctx);
   void *ctx;
+  /* Clock for decline filters, in seconds (NULL: mz_monotonic). Tests inject their own. */
+  double (*now)(void *ctx);
 } mz_allocator_env;
 
 typedef struct mz_allocator_ops {
+  int version; /* MZ_ALLOCATOR_API_VERSION */
   const char *name;
   void *(*create)(const mz_allocator_env *env, char *err, size_t errlen);
   void (*destroy)(void *a);
@@ -72,14 +82,37 @@ typedef struct mz_allocator_ops {
   void (*request_allocation)(void *a);
   /* Adds allocator figures to a /metrics/snapshot object (may be NULL). */
   void (*metrics)(void *a, struct json_t *obj);
+
+  /* Optional (NULL where a module does not support them). */
+  /* New roles (MULTI_ROLE UPDATE_FRAMEWORK) and suppressed roles of a framework. */
+  void (*update_framework)(void *a, const char *fw_id, const char *const *roles, size_t nroles,
+                           const char *const *suppressed, size_t nsuppressed);
+  /* New total of an agent (dynamic reservations changed it), unallocated form. */
+  void (*update_agent)(void *a, const char *agent_id, const mz_resources *total);
+  /* Role weights (default 1). */
+  void (*update_weights)(void *a, const char *const *roles, const double *weights, size_t n);
+  /* Quota of a role: guarantee and limit (scalars by name; NULL or empty = none). 0 or -1 with err. */
+  int (*update_quota)(void *a, const char *role, const mz_resources *guarantee, const mz_resources *limit,
+                      char *err, size_t errlen);
+  /* {"<role>": {"weight": w, "allocated": {...}, "quota": {"guarantee": {...}, "limit": {...}}}, ...}
+   * for every role known (new reference). */
+  struct json_t *(*roles_json)(void *a);
 } mz_allocator_ops;
 
-/* The built-in allocator: each free agent goes to the active framework with the
- * least share (cpus + mem) that may take it. */
-extern const mz_allocator_ops mz_allocator_simple;
+/* The built-in allocators: weighted hierarchical DRF (the default) and strict
+ * priority by role weight (allocator_drf.c). */
+extern const mz_allocator_ops mz_allocator_drf;
+extern const mz_allocator_ops mz_allocator_priority;
+/* Runs a full allocation pass of a drf/priority allocator now (tests, benchmark). */
+void mz_drf_run_now(void *allocator);
 
-/* Looks an allocator up by name ("simple"; "" or NULL = the default). NULL if unknown. */
-const mz_allocator_ops *mz_allocator_find(const char *name);
+/* Looks an allocator up by name ("drf", "priority"; "" or NULL = drf),
+ * or loads a module when name contains a '/' (dlopen). NULL with err. */
+const mz_allocator_ops *mz_allocator_load(const char *name, char *err, size_t errlen);
+
+/* "eng=2,ops=1.5" -> roles and weights (malloc'd arrays, free with mz_weights_free). 0 or -1 with err. */
+int mz_weights_parse(const char *text, char ***roles, double **weights, size_t *n, char *err, size_t errlen);
+void mz_weights_free(char **roles, double *weights, size_t n);
 
 /* Mesos caps Filters.refuse_seconds at one year; NaN or negative -> the 5 s default. */
 #define MZ_REFUSE_SECONDS_DEFAULT 5.0

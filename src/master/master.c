@@ -129,11 +129,8 @@ mz_master *mz_master_new(struct event_base *base, const mz_master_flags *flags, 
 
   if (m->flags.work_dir && *m->flags.work_dir && make_dirs(m->flags.work_dir, err, errlen) != 0) goto fail;
 
-  m->alloc_ops = mz_allocator_find(m->flags.allocator);
-  if (!m->alloc_ops) {
-    snprintf(err, errlen, "unknown allocator '%s' (known: simple)", m->flags.allocator);
-    goto fail;
-  }
+  m->alloc_ops = mz_allocator_load(m->flags.allocator, err, errlen);
+  if (!m->alloc_ops) goto fail;
   mz_allocator_env env = {.base = base,
                           .allocation_interval = m->flags.allocation_interval,
                           .offer = alloc_offer,
@@ -141,6 +138,19 @@ mz_master *mz_master_new(struct event_base *base, const mz_master_flags *flags, 
                           .ctx = m};
   m->alloc = m->alloc_ops->create(&env, err, errlen);
   if (!m->alloc) goto fail;
+  if (m->flags.weights && *m->flags.weights) {
+    char **roles;
+    double *weights;
+    size_t n;
+    if (mz_weights_parse(m->flags.weights, &roles, &weights, &n, err, errlen) != 0) goto fail;
+    if (!m->alloc_ops->update_weights) {
+      mz_weights_free(roles, weights, n);
+      snprintf(err, errlen, "allocator '%s' does not support --weights", m->alloc_ops->name);
+      goto fail;
+    }
+    m->alloc_ops->update_weights(m->alloc, (const char *const *)roles, weights, n);
+    mz_weights_free(roles, weights, n);
+  }
   if (mz_timerq_init(&m->offer_timeouts, base, mz_offer_timeout_cb, m) != 0 ||
       mz_timerq_init(&m->agent_removals, base, mz_agent_removal_cb, m) != 0) {
     snprintf(err, errlen, "cannot create timers");

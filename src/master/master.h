@@ -65,6 +65,7 @@ typedef struct {
   const char *log_dir;
   const char *logging_level;
   const char *allocator;
+  const char *weights; /* --weights "role=w,..." */
   const char *cluster;
   double allocation_interval;    /* batching of event-driven allocation */
   double offer_timeout;          /* 0: offers never time out */
