@@ -659,6 +659,29 @@ mz_resources *mz_resources_reserved_to(const mz_resources *r, const char *role) 
   return out;
 }
 
+mz_resources *mz_resources_with_reservation(const mz_resources *r, const char *role, mz_resv_kind kind,
+                                           const char *principal) {
+  mz_resources *out = mz_resources_new();
+  if (!r) return out;
+  for (size_t i = 0; i < r->n; i++) {
+    mz_resource c = r->v[i]; /* shallow: add_entry copies */
+    if (!role || !strcmp(role, "*")) {
+      c.role = "*";
+      c.resv = MZ_RESV_NONE;
+      c.principal = NULL;
+    } else {
+      c.role = (char *)role;
+      c.resv = kind;
+      c.principal = kind == MZ_RESV_DYNAMIC ? (char *)principal : NULL;
+    }
+    if (mz_resources_add_entry(out, &c, NULL, 0) != 0) {
+      mz_resources_free(out);
+      return NULL;
+    }
+  }
+  return out;
+}
+
 /* Is reservation role anc equal to role or one of its ancestors ("eng" for "eng/ml")? */
 static bool role_within(const char *anc, const char *role) {
   size_t n = strlen(anc);

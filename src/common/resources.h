@@ -79,6 +79,10 @@ bool mz_resources_empty(const mz_resources *r);
  * entries usable by role (unreserved or reserved to role or to an ancestor of it). */
 mz_resources *mz_resources_reserved_to(const mz_resources *r, const char *role);
 mz_resources *mz_resources_allocatable_to(const mz_resources *r, const char *role);
+/* A copy of r with every entry's reservation replaced: role "*" (or NULL) unreserves;
+ * otherwise reserved to role with kind and (dynamic only) principal. NULL if it would clash. */
+mz_resources *mz_resources_with_reservation(const mz_resources *r, const char *role, mz_resv_kind kind,
+                                           const char *principal);
 /* Sets (or clears with NULL) the allocation role of every entry, in place. */
 void mz_resources_set_alloc_role(mz_resources *r, const char *role);
 

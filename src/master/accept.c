@@ -29,13 +29,14 @@ static void tasks_of(const Mesos__V1__Offer__Operation *op, Mesos__V1__TaskInfo 
   }
 }
 
-/* Operations other than LAUNCH / LAUNCH_GROUP are refused for now (the allocator
- * issue adds reservations and volumes). With an operation id the framework gets an
+/* Operations this master does not perform (volumes, disks, and any operation that asks
+ * for feedback with an id). With an operation id the framework gets an
  * OPERATION_ERROR status; without one the operation is dropped, as in Mesos. */
 static void refuse_operation(mz_framework *fw, const Mesos__V1__Offer__Operation *op, const char *agent_id) {
   const char *name = op->has_type ? mz_enum_name(&mesos__v1__offer__operation__type__descriptor, op->type) : "UNKNOWN";
   char msg[256];
-  snprintf(msg, sizeof msg, "Operation %s is not supported by this master yet", name);
+  snprintf(msg, sizeof msg, "Operation %s%s is not supported by this master", name,
+           op->id ? " with an operation id (operation feedback)" : "");
   MZ_WARN("master", "framework %s: dropping %s operation: %s", fw->id, name, msg);
   if (!op->id) return;
   Mesos__V1__Scheduler__Event ev = MESOS__V1__SCHEDULER__EVENT__INIT;
@@ -54,6 +55,83 @@ static void refuse_operation(mz_framework *fw, const Mesos__V1__Offer__Operation
   ev.type = MESOS__V1__SCHEDULER__EVENT__TYPE__UPDATE_OPERATION_STATUS;
   ev.update_operation_status = &up;
   mz_event_send(fw, &ev);
+}
+
+/* The agent's total changes from `from` to `to` (allocated form; converted). */
+static void convert_total(mz_agent *agent, const mz_resources *from, const mz_resources *to) {
+  mz_resources *f = mz_resources_copy(from), *t = mz_resources_copy(to);
+  mz_resources_set_alloc_role(f, NULL);
+  mz_resources_set_alloc_role(t, NULL);
+  char why[256];
+  if (mz_resources_subtract(agent->total, f, why, sizeof why) != 0 || mz_resources_add(agent->total, t, why, sizeof why) != 0)
+    MZ_ERROR("master", "agent %s: reservation accounting: %s", agent->id, why);
+  mz_resources_free(f);
+  mz_resources_free(t);
+}
+
+/* RESERVE (reserve = true) or UNRESERVE on the offered pool, as Mesos validates them:
+ * dynamically reserved resources, for the offers' allocation role, by the framework's
+ * principal, contained in what was offered. 0, or -1 with err (the operation is dropped). */
+static int reservation_op(mz_framework *fw, mz_agent *agent, const char *role, bool reserve,
+                          Mesos__V1__Resource *const *msgs, size_t n, mz_resources *available, char *err,
+                          size_t errlen) {
+  const char *what = reserve ? "RESERVE" : "UNRESERVE";
+  char why[512];
+  if (n == 0) {
+    snprintf(err, errlen, "Invalid %s operation: no resources", what);
+    return -1;
+  }
+  mz_resources *res = mz_resources_from_proto(msgs, n, why, sizeof why);
+  if (!res) {
+    snprintf(err, errlen, "Invalid %s operation: %s", what, why);
+    return -1;
+  }
+  const char *fw_principal = fw->info->principal;
+  for (size_t i = 0; i < res->n; i++) {
+    const mz_resource *e = &res->v[i];
+    if (e->resv != MZ_RESV_DYNAMIC) {
+      snprintf(err, errlen, "Invalid %s operation: resource '%s' is not dynamically reserved", what, e->name);
+      goto fail;
+    }
+    if (strcmp(e->role, role) != 0) {
+      snprintf(err, errlen, "Invalid %s operation: reservation role '%s' does not match the allocation role '%s'", what,
+               e->role, role);
+      goto fail;
+    }
+    if (reserve && fw_principal && (!e->principal || strcmp(e->principal, fw_principal) != 0)) {
+      snprintf(err, errlen, "Invalid RESERVE operation: the reservation's principal '%s' does not match the "
+               "framework's principal '%s'", e->principal ? e->principal : "", fw_principal);
+      goto fail;
+    }
+  }
+  mz_resources_set_alloc_role(res, role);
+  mz_resources *plain = mz_resources_with_reservation(res, "*", MZ_RESV_NONE, NULL);
+  mz_resources *from = reserve ? plain : res, *to = reserve ? res : plain;
+  if (!plain || !mz_resources_contains(available, from)) {
+    snprintf(err, errlen, "Invalid %s operation: %s resources are not contained in the offered resources", what,
+             reserve ? "the unreserved" : "the reserved");
+    mz_resources_free(plain);
+    goto fail;
+  }
+  mz_master *m = fw->m;
+  if (!m->alloc_ops->update_allocation ||
+      m->alloc_ops->update_allocation(m->alloc, agent->id, fw->id, from, to) != 0) {
+    snprintf(err, errlen, "Invalid %s operation: the allocator cannot apply it", what);
+    mz_resources_free(plain);
+    goto fail;
+  }
+  mz_resources_subtract(available, from, NULL, 0);
+  mz_resources_add(available, to, NULL, 0);
+  convert_total(agent, from, to);
+  char *txt = mz_resources_format(to);
+  MZ_INFO("master", "framework %s: %s on agent %s: %s", fw->id, what, agent->id, txt ? txt : "");
+  free(txt);
+  mz_resources_free(plain);
+  mz_resources_free(res);
+  return 0;
+fail:
+  mz_resources_free(res);
+  return -1;
 }
 
 /* Sets ExecutorInfo.framework_id where the framework left it out (heap objects:
@@ -275,6 +353,21 @@ void mz_accept(mz_framework *fw, Mesos__V1__Scheduler__Call__Accept *acc) {
         if (!op->launch_group || !op->launch_group->executor || !op->launch_group->task_group) break;
         launch_group(fw, agent, role, op->launch_group, available);
         break;
+      case OP(RESERVE):
+      case OP(UNRESERVE): {
+        if (op->id) { /* operation feedback needs agent support this cluster does not have */
+          refuse_operation(fw, op, agent->id);
+          break;
+        }
+        bool reserve = op->type == OP(RESERVE);
+        Mesos__V1__Resource *const *res = reserve ? (op->reserve ? op->reserve->resources : NULL)
+                                                  : (op->unreserve ? op->unreserve->resources : NULL);
+        size_t nres = reserve ? (op->reserve ? op->reserve->n_resources : 0)
+                              : (op->unreserve ? op->unreserve->n_resources : 0);
+        if (reservation_op(fw, agent, role, reserve, res, nres, available, err, sizeof err) != 0)
+          MZ_WARN("master", "framework %s: dropping operation: %s", fw->id, err);
+        break;
+      }
       case OP(UNKNOWN):
         MZ_WARN("master", "framework %s: ignoring an UNKNOWN operation", fw->id);
         break;

@@ -89,6 +89,11 @@ typedef struct mz_allocator_ops {
                            const char *const *suppressed, size_t nsuppressed);
   /* New total of an agent (dynamic reservations changed it), unallocated form. */
   void (*update_agent)(void *a, const char *agent_id, const mz_resources *total);
+  /* Resources allocated to fw_id on agent_id as `from` are now `to` (the same amounts,
+   * reserved or unreserved: RESERVE / UNRESERVE in an ACCEPT); the agent's total
+   * changes the same way. Allocated form. 0, or -1 if from was not allocated. */
+  int (*update_allocation)(void *a, const char *agent_id, const char *fw_id, const mz_resources *from,
+                           const mz_resources *to);
   /* Role weights (default 1). */
   void (*update_weights)(void *a, const char *const *roles, const double *weights, size_t n);
   /* Quota of a role: guarantee and limit (scalars by name; NULL or empty = none). 0 or -1 with err. */

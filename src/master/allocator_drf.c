@@ -970,6 +970,34 @@ static void d_update_agent(void *a, const char *agent_id, const mz_resources *to
   schedule(d);
 }
 
+static int d_update_allocation(void *a, const char *agent_id, const char *fw_id, const mz_resources *from,
+                               const mz_resources *to) {
+  drf *d = a;
+  dagent *ag = ag_find(d, agent_id);
+  if (!ag) return -1;
+  mz_resources *f = mz_resources_copy(from), *t = mz_resources_copy(to);
+  mz_resources_set_alloc_role(f, NULL);
+  mz_resources_set_alloc_role(t, NULL);
+  int rc = -1;
+  mz_resources *alloc = mz_resources_copy(ag->allocated), *total = mz_resources_copy(ag->total);
+  if (mz_resources_subtract(alloc, f, NULL, 0) == 0 && mz_resources_add(alloc, t, NULL, 0) == 0 &&
+      mz_resources_subtract(total, f, NULL, 0) == 0 && mz_resources_add(total, t, NULL, 0) == 0) {
+    mz_resources_free(ag->allocated);
+    mz_resources_free(ag->total);
+    ag->allocated = alloc;
+    ag->total = total;
+    alloc = total = NULL;
+    ag->reserved = has_reservations(ag->total);
+    rc = 0;
+  }
+  mz_resources_free(alloc);
+  mz_resources_free(total);
+  mz_resources_free(f);
+  mz_resources_free(t);
+  (void)fw_id;
+  return rc;
+}
+
 /* Which framework entry resources in allocated form belong to (their alloc role). */
 static dfr *owner(dfw *fw, const mz_resources *res) {
   for (size_t i = 0; i < res->n; i++)
@@ -1172,6 +1200,7 @@ static json_t *d_roles_json(void *a) {
       .metrics = d_metrics,                                                                                 \
       .update_framework = d_update_framework,                                                               \
       .update_agent = d_update_agent,                                                                       \
+      .update_allocation = d_update_allocation,                                                             \
       .update_weights = d_update_weights,                                                                   \
       .update_quota = d_update_quota,                                                                       \
       .roles_json = d_roles_json,                                                                           \

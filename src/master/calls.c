@@ -6,6 +6,7 @@
 #include <utlist.h>
 
 #include "common/log.h"
+#include "master/operator_events.h"
 #include "master/agent.h"
 #include "master/allocator.h"
 #include "master/framework.h"
@@ -178,15 +179,22 @@ int mz_call_update_framework(mz_framework *fw, const Mesos__V1__Scheduler__Call_
     snprintf(err, errlen, "Updating 'FrameworkInfo.checkpoint' is unsupported");
     return -1;
   }
-  /* Roles are kept (the simple allocator has no role updates); the rest is taken. */
+  if (mz_framework_validate_info(fi, up->suppressed_roles, up->n_suppressed_roles, err, errlen) != 0) return -1;
+  /* Everything else is taken, roles included: the allocator follows. */
   Mesos__V1__FrameworkInfo *next = mz_pb_dup(fi);
   protobuf_c_message_free_unpacked(&fw->info->base, NULL);
   fw->info = next;
-  set_suppressed(fw, NULL, 0, false);
+  mz_framework_set_roles(fw);
   if (up->n_suppressed_roles) set_suppressed(fw, up->suppressed_roles, up->n_suppressed_roles, true);
   mz_master *m = fw->m;
-  m->alloc_ops->revive(m->alloc, fw->id, NULL, 0);
-  if (up->n_suppressed_roles)
-    m->alloc_ops->suppress(m->alloc, fw->id, (const char *const *)up->suppressed_roles, up->n_suppressed_roles);
+  if (m->alloc_ops->update_framework) {
+    m->alloc_ops->update_framework(m->alloc, fw->id, (const char *const *)fw->roles, fw->nroles,
+                                   (const char *const *)up->suppressed_roles, up->n_suppressed_roles);
+  } else {
+    m->alloc_ops->revive(m->alloc, fw->id, NULL, 0);
+    if (up->n_suppressed_roles)
+      m->alloc_ops->suppress(m->alloc, fw->id, (const char *const *)up->suppressed_roles, up->n_suppressed_roles);
+  }
+  mz_opevent_framework_updated(m, fw);
   return 0;
 }

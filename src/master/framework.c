@@ -42,8 +42,8 @@ static bool has_capability(const Mesos__V1__FrameworkInfo *fi, Mesos__V1__Framew
 static bool role_is_set(const Mesos__V1__FrameworkInfo *fi) { return fi->role && strcmp(fi->role, "*") != 0; }
 
 /* Mesos's FrameworkInfo validation (roles, id, failover timeout) and suppressed roles. */
-static int validate_info(const Mesos__V1__FrameworkInfo *fi, char *const *suppressed, size_t nsuppressed, char *err,
-                         size_t errlen) {
+int mz_framework_validate_info(const Mesos__V1__FrameworkInfo *fi, char *const *suppressed, size_t nsuppressed,
+                               char *err, size_t errlen) {
   char why[256];
   bool multi = has_capability(fi, MESOS__V1__FRAMEWORK_INFO__CAPABILITY__TYPE__MULTI_ROLE);
   if (multi) {
@@ -96,7 +96,7 @@ static int validate_info(const Mesos__V1__FrameworkInfo *fi, char *const *suppre
   return 0;
 }
 
-static void set_roles(mz_framework *fw) {
+void mz_framework_set_roles(mz_framework *fw) {
   for (size_t i = 0; i < fw->nroles; i++) free(fw->roles[i]);
   free(fw->roles);
   free(fw->suppressed);
@@ -143,7 +143,7 @@ static mz_framework *framework_new(mz_master *m, const Mesos__V1__FrameworkInfo 
     free(fw->info->id->value);
   }
   fw->info->id->value = mz_strdup(id);
-  set_roles(fw);
+  mz_framework_set_roles(fw);
   fw->used = mz_resources_new();
   fw->offered = mz_resources_new();
   fw->registered_time = fw->reregistered_time = mz_now();
@@ -244,7 +244,7 @@ void mz_framework_subscribe(mz_master *m, mz_http_req *req, mz_content_type ct,
   if (reregister) m->metrics.messages_reregister_framework++;
   else m->metrics.messages_register_framework++;
 
-  if (validate_info(fi, sub->suppressed_roles, sub->n_suppressed_roles, err, sizeof err) != 0) {
+  if (mz_framework_validate_info(fi, sub->suppressed_roles, sub->n_suppressed_roles, err, sizeof err) != 0) {
     refuse(req, ct, err);
     return;
   }
@@ -282,25 +282,13 @@ void mz_framework_subscribe(mz_master *m, mz_http_req *req, mz_content_type ct,
     }
     event_del(fw->failover_ev);
     discard_offers(fw, false);
-    /* Fields that may change on re-subscription (roles stay as first subscribed). */
-    char **old_roles = fw->roles;
-    size_t old_n = fw->nroles;
-    bool *old_sup = fw->suppressed;
-    fw->roles = NULL;
-    fw->suppressed = NULL;
-    fw->nroles = 0;
+    /* Fields that may change on re-subscription, roles included (the allocator follows). */
     protobuf_c_message_free_unpacked(&fw->info->base, NULL);
     fw->info = mz_pb_dup(fi);
-    set_roles(fw);
-    bool same = fw->nroles == old_n;
-    for (size_t i = 0; same && i < old_n; i++) same = !strcmp(fw->roles[i], old_roles[i]);
-    if (!same) MZ_WARN("master", "framework %s changed its roles on re-subscription; keeping the old ones", fw->id);
-    for (size_t i = 0; i < fw->nroles; i++) free(fw->roles[i]);
-    free(fw->roles);
-    free(fw->suppressed);
-    fw->roles = old_roles;
-    fw->nroles = old_n;
-    fw->suppressed = old_sup;
+    mz_framework_set_roles(fw);
+    if (m->alloc_ops->update_framework)
+      m->alloc_ops->update_framework(m->alloc, fw->id, (const char *const *)fw->roles, fw->nroles,
+                                     (const char *const *)sub->suppressed_roles, sub->n_suppressed_roles);
     fw->recovered = false;
     fw->reregistered_time = mz_now();
   } else {

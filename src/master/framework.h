@@ -12,6 +12,12 @@
 #include "master/master.h"
 
 mz_framework *mz_framework_find(mz_master *m, const char *id);
+
+/* Mesos's FrameworkInfo validation (roles, id, failover timeout, suppressed roles). 0 or -1 with err. */
+int mz_framework_validate_info(const Mesos__V1__FrameworkInfo *fi, char *const *suppressed, size_t nsuppressed,
+                               char *err, size_t errlen);
+/* Recomputes fw->roles (MULTI_ROLE roles, else role or "*") and resets fw->suppressed from fw->info. */
+void mz_framework_set_roles(mz_framework *fw);
 bool mz_framework_has_role(const mz_framework *fw, const char *role);
 
 /* Handles a SUBSCRIBE call that passed call validation: always replies on req

@@ -1,6 +1,8 @@
 /* master: see master.h. */
 #include "master/master.h"
 
+#include <jansson.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
@@ -138,6 +140,8 @@ mz_master *mz_master_new(struct event_base *base, const mz_master_flags *flags, 
                           .ctx = m};
   m->alloc = m->alloc_ops->create(&env, err, errlen);
   if (!m->alloc) goto fail;
+  m->weights = json_object();
+  m->quotas = json_object();
   if (m->flags.weights && *m->flags.weights) {
     char **roles;
     double *weights;
@@ -149,6 +153,7 @@ mz_master *mz_master_new(struct event_base *base, const mz_master_flags *flags, 
       goto fail;
     }
     m->alloc_ops->update_weights(m->alloc, (const char *const *)roles, weights, n);
+    for (size_t i = 0; i < n; i++) json_object_set_new(m->weights, roles[i], json_real(weights[i]));
     mz_weights_free(roles, weights, n);
   }
   if (mz_timerq_init(&m->offer_timeouts, base, mz_offer_timeout_cb, m) != 0 ||
@@ -218,5 +223,7 @@ void mz_master_free(mz_master *m) {
   mz_timerq_free(&m->offer_timeouts);
   mz_timerq_free(&m->agent_removals);
   if (m->info) protobuf_c_message_free_unpacked(&m->info->base, NULL);
+  json_decref(m->weights);
+  json_decref(m->quotas);
   free(m);
 }

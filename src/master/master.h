@@ -133,6 +133,8 @@ struct mz_master {
   mz_link *links; /* DL list */
   size_t nlinks;
   mz_framework *offer_batch; /* frameworks with offers not yet sent (singly linked via batch_next) */
+  struct json_t *weights; /* role -> weight, as set by --weights and UPDATE_WEIGHTS */
+  struct json_t *quotas;  /* role -> mesos.v1.quota.QuotaConfig (JSON form), from UPDATE_QUOTA */
   struct mz_opsub *opsubs; /* operator API SUBSCRIBE streams (operator_events.c) */
   size_t nopsubs;
 

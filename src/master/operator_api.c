@@ -8,16 +8,22 @@
 #include "master/operator_api.h"
 
 #include <event2/event.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utlist.h>
 
 #include "common/log.h"
+#include "master/agent.h"
+#include "master/allocator.h"
 #include "master/endpoints.h"
+#include "master/offer.h"
 #include "master/framework.h"
 #include "master/operator_events.h"
 #include "master/pbutil.h"
 #include "master/views.h"
+#include "mesos/v1/quota/quota.pb-c.h"
 
 typedef Mesos__V1__Master__Call Call;
 typedef Mesos__V1__Master__Response Response;
@@ -114,7 +120,8 @@ static Mesos__V1__Master__Response__GetRoles *roles_view(const mz_master *m) {
         role = mz_malloc(sizeof *role);
         *role = (Mesos__V1__Role)MESOS__V1__ROLE__INIT;
         role->name = mz_strdup(fw->roles[i]);
-        role->weight = 1.0;
+        json_t *w = json_object_get(m->weights, fw->roles[i]);
+        role->weight = w ? json_number_value(w) : 1.0;
         r->roles[r->n_roles++] = role;
       }
       role->frameworks = mz_realloc(role->frameworks, (role->n_frameworks + 1) * sizeof *role->frameworks);
@@ -149,6 +156,259 @@ static Mesos__V1__Master__Response__GetRoles *roles_view(const mz_master *m) {
     }
   }
   return r;
+}
+
+
+/* ------------------------------------------------------- weights and quota */
+
+static Mesos__V1__Master__Response__GetWeights *weights_view(const mz_master *m) {
+  Mesos__V1__Master__Response__GetWeights *r = mz_malloc(sizeof *r);
+  *r = (Mesos__V1__Master__Response__GetWeights)MESOS__V1__MASTER__RESPONSE__GET_WEIGHTS__INIT;
+  r->weight_infos = mz_malloc((json_object_size(m->weights) + 1) * sizeof *r->weight_infos);
+  const char *role;
+  json_t *v;
+  json_object_foreach(m->weights, role, v) {
+    Mesos__V1__WeightInfo *w = mz_malloc(sizeof *w);
+    *w = (Mesos__V1__WeightInfo)MESOS__V1__WEIGHT_INFO__INIT;
+    w->role = mz_strdup(role);
+    w->weight = json_number_value(v);
+    r->weight_infos[r->n_weight_infos++] = w;
+  }
+  return r;
+}
+
+static int update_weights(mz_master *m, const Mesos__V1__Master__Call__UpdateWeights *uw, char *err, size_t errlen) {
+  if (!uw || uw->n_weight_infos == 0) {
+    snprintf(err, errlen, "Expecting 'update_weights.weight_infos' to be present");
+    return -1;
+  }
+  char why[256];
+  for (size_t i = 0; i < uw->n_weight_infos; i++) {
+    const Mesos__V1__WeightInfo *w = uw->weight_infos[i];
+    if (!w->role || mz_role_valid(w->role, false, why, sizeof why) != 0) {
+      snprintf(err, errlen, "Invalid role in 'weight_infos': %s", w->role ? why : "missing");
+      return -1;
+    }
+    if (!(w->weight > 0) || isinf(w->weight)) {
+      snprintf(err, errlen, "Invalid weight %g of role '%s': it must be positive", w->weight, w->role);
+      return -1;
+    }
+  }
+  if (!m->alloc_ops->update_weights) {
+    snprintf(err, errlen, "The allocator '%s' does not support weights", m->alloc_ops->name);
+    return -1;
+  }
+  const char **roles = mz_calloc(uw->n_weight_infos, sizeof *roles);
+  double *weights = mz_calloc(uw->n_weight_infos, sizeof *weights);
+  for (size_t i = 0; i < uw->n_weight_infos; i++) {
+    roles[i] = uw->weight_infos[i]->role;
+    weights[i] = uw->weight_infos[i]->weight;
+    json_object_set_new(m->weights, roles[i], json_real(weights[i]));
+    MZ_INFO("master", "weight of role %s set to %g", roles[i], weights[i]);
+  }
+  m->alloc_ops->update_weights(m->alloc, roles, weights, uw->n_weight_infos);
+  free(roles);
+  free(weights);
+  return 0;
+}
+
+/* A quota map ("cpus" -> 2.0) as scalar resources. NULL with err for non-scalar names or bad values. */
+static mz_resources *quota_map(Mesos__V1__Quota__QuotaConfig__GuaranteesEntry *const *entries, size_t n,
+                               const char *what, const char *role, char *err, size_t errlen) {
+  mz_resources *r = mz_resources_new();
+  for (size_t i = 0; i < n; i++) {
+    const char *name = entries[i]->key;
+    double v = entries[i]->value ? entries[i]->value->value : -1;
+    char why[256];
+    if (!name || mz_resource_name_valid(name, why, sizeof why) != 0) {
+      snprintf(err, errlen, "Invalid %s of role '%s': bad resource name", what, role);
+      goto fail;
+    }
+    int64_t th = 0;
+    if (!(v >= 0) || mz_scalar_from_double(v, &th, NULL, 0) != 0) {
+      snprintf(err, errlen, "Invalid %s of role '%s': '%s' must be a non-negative number", what, role, name);
+      goto fail;
+    }
+    mz_resource e = {.name = (char *)name, .type = MZ_RES_SCALAR, .role = "*", .resv = MZ_RESV_NONE, .scalar = th};
+    if (mz_resources_add_entry(r, &e, why, sizeof why) != 0) {
+      snprintf(err, errlen, "Invalid %s of role '%s': %s", what, role, why);
+      goto fail;
+    }
+  }
+  return r;
+fail:
+  mz_resources_free(r);
+  return NULL;
+}
+
+static int update_quota(mz_master *m, const Mesos__V1__Master__Call__UpdateQuota *uq, char *err, size_t errlen) {
+  if (!uq || uq->n_quota_configs == 0) {
+    snprintf(err, errlen, "Expecting 'update_quota.quota_configs' to be present");
+    return -1;
+  }
+  if (!m->alloc_ops->update_quota) {
+    snprintf(err, errlen, "The allocator '%s' does not support quota", m->alloc_ops->name);
+    return -1;
+  }
+  size_t n = uq->n_quota_configs;
+  mz_resources **g = mz_calloc(n, sizeof *g), **l = mz_calloc(n, sizeof *l);
+  int rc = -1;
+  char why[256];
+  for (size_t i = 0; i < n; i++) {
+    const Mesos__V1__Quota__QuotaConfig *q = uq->quota_configs[i];
+    if (mz_role_valid(q->role, false, why, sizeof why) != 0) {
+      snprintf(err, errlen, "Invalid 'QuotaConfig.role': %s", why);
+      goto done;
+    }
+    for (size_t j = 0; j < i; j++)
+      if (!strcmp(uq->quota_configs[j]->role, q->role)) {
+        snprintf(err, errlen, "Duplicate 'QuotaConfig.role' '%s'", q->role);
+        goto done;
+      }
+    g[i] = quota_map(q->guarantees, q->n_guarantees, "guarantee", q->role, err, errlen);
+    if (!g[i]) goto done;
+    l[i] = quota_map((Mesos__V1__Quota__QuotaConfig__GuaranteesEntry *const *)q->limits, q->n_limits, "limit",
+                     q->role, err, errlen);
+    if (!l[i]) goto done;
+    for (size_t k = 0; k < l[i]->n; k++) {
+      int64_t gv = mz_resources_scalar(g[i], l[i]->v[k].name);
+      if (gv > l[i]->v[k].scalar) {
+        snprintf(err, errlen, "Invalid QuotaConfig of role '%s': the guarantee of '%s' exceeds its limit", q->role,
+                 l[i]->v[k].name);
+        goto done;
+      }
+    }
+  }
+  /* Guarantees beyond the cluster's resources need `force`, as in Mesos. */
+  if (!(uq->has_force && uq->force)) {
+    static const char *const kinds[] = {"cpus", "mem", "disk", "gpus"};
+    for (size_t k = 0; k < 4; k++) {
+      int64_t want = 0, have = 0;
+      for (size_t i = 0; i < n; i++) want += mz_resources_scalar(g[i], kinds[k]);
+      const char *role;
+      json_t *cfg;
+      json_object_foreach(m->quotas, role, cfg) {
+        bool replaced = false;
+        for (size_t i = 0; i < n; i++) replaced |= !strcmp(uq->quota_configs[i]->role, role);
+        if (replaced) continue;
+        json_t *gv = json_object_get(json_object_get(json_object_get(cfg, "guarantees"), kinds[k]), "value");
+        int64_t th = 0;
+        if (gv && mz_scalar_from_double(json_number_value(gv), &th, NULL, 0) == 0) want += th;
+      }
+      mz_agent *a, *tmp;
+      HASH_ITER(hh, m->agents, a, tmp) have += mz_resources_scalar(a->total, kinds[k]);
+      if (want > have) {
+        snprintf(err, errlen, "Total quota guarantees of '%s' (%.3f) exceed the cluster's total (%.3f); use 'force'",
+                 kinds[k], (double)want / MZ_SCALAR_UNIT, (double)have / MZ_SCALAR_UNIT);
+        goto done;
+      }
+    }
+  }
+  for (size_t i = 0; i < n; i++) {
+    const Mesos__V1__Quota__QuotaConfig *q = uq->quota_configs[i];
+    if (m->alloc_ops->update_quota(m->alloc, q->role, g[i], l[i], err, errlen) != 0) goto done;
+    if (q->n_guarantees == 0 && q->n_limits == 0) json_object_del(m->quotas, q->role);
+    else json_object_set_new(m->quotas, q->role, mz_pb_to_json(&q->base));
+    MZ_INFO("master", "quota of role %s updated", q->role);
+  }
+  rc = 0;
+done:
+  for (size_t i = 0; i < n; i++) {
+    mz_resources_free(g[i]);
+    mz_resources_free(l[i]);
+  }
+  free(g);
+  free(l);
+  return rc;
+}
+
+static Mesos__V1__Master__Response__GetQuota *quota_view(const mz_master *m) {
+  Mesos__V1__Master__Response__GetQuota *r = mz_malloc(sizeof *r);
+  *r = (Mesos__V1__Master__Response__GetQuota)MESOS__V1__MASTER__RESPONSE__GET_QUOTA__INIT;
+  r->status = mz_malloc(sizeof *r->status);
+  *r->status = (Mesos__V1__Quota__QuotaStatus)MESOS__V1__QUOTA__QUOTA_STATUS__INIT;
+  r->status->configs = mz_malloc((json_object_size(m->quotas) + 1) * sizeof *r->status->configs);
+  const char *role;
+  json_t *cfg;
+  json_object_foreach(m->quotas, role, cfg) {
+    char err[256];
+    ProtobufCMessage *q = mz_pb_from_json(&mesos__v1__quota__quota_config__descriptor, cfg, err, sizeof err);
+    if (q) r->status->configs[r->status->n_configs++] = (Mesos__V1__Quota__QuotaConfig *)q;
+  }
+  return r;
+}
+
+/* ----------------------------------------------------------- reservations */
+
+/* RESERVE_RESOURCES / UNRESERVE_RESOURCES: dynamic reservations on an agent's
+ * unallocated resources (offers holding them are rescinded first). Returns an
+ * HTTP status (202 on success) with err set otherwise. */
+static int operator_reservation(mz_master *m, const Mesos__V1__AgentID *aid, Mesos__V1__Resource *const *msgs,
+                                size_t n, bool reserve, char *err, size_t errlen) {
+  const char *what = reserve ? "RESERVE_RESOURCES" : "UNRESERVE_RESOURCES";
+  if (!aid) {
+    snprintf(err, errlen, "Expecting 'agent_id' to be present");
+    return 400;
+  }
+  mz_agent *a = mz_agent_find(m, aid->value);
+  if (!a) {
+    snprintf(err, errlen, "Unknown agent %s", aid->value);
+    return 404;
+  }
+  if (n == 0) {
+    snprintf(err, errlen, "Invalid %s: no resources", what);
+    return 400;
+  }
+  char why[512];
+  mz_resources *res = mz_resources_from_proto(msgs, n, why, sizeof why);
+  if (!res) {
+    snprintf(err, errlen, "Invalid %s: %s", what, why);
+    return 400;
+  }
+  int status = 400;
+  mz_resources *plain = NULL, *free_now = NULL;
+  for (size_t i = 0; i < res->n; i++) {
+    if (res->v[i].resv != MZ_RESV_DYNAMIC) {
+      snprintf(err, errlen, "Invalid %s: resource '%s' is not a dynamic reservation", what, res->v[i].name);
+      goto done;
+    }
+    if (res->v[i].alloc_role) {
+      snprintf(err, errlen, "Invalid %s: resource '%s' must not carry allocation_info", what, res->v[i].name);
+      goto done;
+    }
+  }
+  plain = mz_resources_with_reservation(res, "*", MZ_RESV_NONE, NULL);
+  const mz_resources *from = reserve ? plain : res, *to = reserve ? res : plain;
+  for (int attempt = 0; attempt < 2; attempt++) {
+    mz_resources_free(free_now);
+    free_now = mz_resources_copy(a->total);
+    mz_resources *held = mz_resources_copy(a->used);
+    mz_resources_add(held, a->offered, NULL, 0);
+    mz_resources_set_alloc_role(held, NULL);
+    mz_resources_subtract(free_now, held, NULL, 0);
+    mz_resources_free(held);
+    if (mz_resources_contains(free_now, from)) break;
+    if (attempt == 0) { /* offers may hold them: take the agent's offers back and look again */
+      mz_offer *o, *otmp;
+      DL_FOREACH_SAFE2(a->offers, o, otmp, ag_next) mz_offer_rescind(o);
+      continue;
+    }
+    snprintf(err, errlen, "Invalid %s: the resources are not available on agent %s", what, a->id);
+    status = 409;
+    goto done;
+  }
+  mz_resources_subtract(a->total, from, NULL, 0);
+  mz_resources_add(a->total, to, NULL, 0);
+  if (m->alloc_ops->update_agent) m->alloc_ops->update_agent(m->alloc, a->id, a->total);
+  char *txt = mz_resources_format(to);
+  MZ_INFO("master", "operator %s on agent %s: %s", reserve ? "reserved" : "unreserved", a->id, txt ? txt : "");
+  free(txt);
+  status = 202;
+done:
+  mz_resources_free(free_now);
+  mz_resources_free(plain);
+  mz_resources_free(res);
+  return status;
 }
 
 static void handle(mz_http_req *req, void *arg) {
@@ -306,6 +566,40 @@ static void handle(mz_http_req *req, void *arg) {
       MZ_INFO("master", "operator tears down framework %s", fw->id);
       mz_framework_remove(fw, "torn down by the operator");
       mz_http_reply(req, 200, NULL, NULL, 0);
+      break;
+    }
+    case CALL(GET_WEIGHTS):
+      r.type = RESP(GET_WEIGHTS);
+      r.get_weights = weights_view(m);
+      reply_response(req, accept, &r);
+      protobuf_c_message_free_unpacked(&r.get_weights->base, NULL);
+      break;
+    case CALL(UPDATE_WEIGHTS):
+      if (update_weights(m, call->update_weights, err, sizeof err) != 0) mz_http_reply_error(req, 400, "%s", err);
+      else mz_http_reply(req, 202, NULL, NULL, 0);
+      break;
+    case CALL(GET_QUOTA):
+      r.type = RESP(GET_QUOTA);
+      r.get_quota = quota_view(m);
+      reply_response(req, accept, &r);
+      protobuf_c_message_free_unpacked(&r.get_quota->base, NULL);
+      break;
+    case CALL(UPDATE_QUOTA):
+      if (update_quota(m, call->update_quota, err, sizeof err) != 0) mz_http_reply_error(req, 400, "%s", err);
+      else mz_http_reply(req, 200, NULL, NULL, 0);
+      break;
+    case CALL(RESERVE_RESOURCES):
+    case CALL(UNRESERVE_RESOURCES): {
+      bool reserve = call->type == CALL(RESERVE_RESOURCES);
+      const Mesos__V1__AgentID *aid = reserve ? (call->reserve_resources ? call->reserve_resources->agent_id : NULL)
+                                              : (call->unreserve_resources ? call->unreserve_resources->agent_id : NULL);
+      Mesos__V1__Resource *const *res = reserve ? (call->reserve_resources ? call->reserve_resources->resources : NULL)
+                                                : (call->unreserve_resources ? call->unreserve_resources->resources : NULL);
+      size_t nres = reserve ? (call->reserve_resources ? call->reserve_resources->n_resources : 0)
+                            : (call->unreserve_resources ? call->unreserve_resources->n_resources : 0);
+      int st = operator_reservation(m, aid, res, nres, reserve, err, sizeof err);
+      if (st == 202) mz_http_reply(req, 202, NULL, NULL, 0);
+      else mz_http_reply_error(req, st, "%s", err);
       break;
     }
     case CALL(SUBSCRIBE):
