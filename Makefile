@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 PYTHON ?= /usr/bin/python3
 PYTEST_ARGS ?=
 
-.PHONY: all deps build build-test run test unit clean
+.PHONY: all deps build build-test run test unit clean bench-allocator
 
 all: build
 
@@ -26,6 +26,10 @@ run: build
 
 test: build build-test
 	@MEZZO_BIN=$(CURDIR)/build-test/bin $(PYTHON) -m pytest -q tests $(PYTEST_ARGS)
+
+# Figures, not tests: see the README's performance section.
+bench-allocator: build
+	@build/bin/bench-allocator
 
 clean:
 	rm -rf build build-test

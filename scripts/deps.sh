@@ -3,7 +3,7 @@
 # Called by `make run`, `make test` and .ci/run; safe to run again.
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config libevent-dev libprotobuf-c-dev protobuf-c-compiler
-      libjansson-dev libsqlite3-dev libcurl4-openssl-dev libcmocka-dev libhttp-parser-dev
+      libjansson-dev libsqlite3-dev libcurl4-openssl-dev libcmocka-dev libhttp-parser-dev libarchive-dev
       uthash-dev python3 python3-pytest curl procps)
 missing=()
 for p in "${PKGS[@]}"; do

@@ -370,7 +370,7 @@ static size_t path_push(dctx *x, const char *name, long index) {
   if (index >= 0)
     snprintf(x->path + old, sizeof x->path - old, "[%ld]", index);
   else
-    snprintf(x->path + old, sizeof x->path - old, "%s%s", old ? "." : "", name);
+    snprintf(x->path + old, sizeof x->path - old, "%s%s", old ? "." : "", name ? name : "");
   return old;
 }
 

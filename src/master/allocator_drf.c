@@ -488,15 +488,19 @@ static void reserved_headroom(const drf *d, const dfr *fr, int64_t out[NK]) {
   }
 }
 
-/* Lowers the scalar entries of kind k in r to at most max in total. */
-static void cut_kind(mz_resources *r, int k, int64_t max) {
+/* Lowers the scalar entries of kind k in r (only the unreserved ones if
+ * unreserved_only) so that they hold at most max in total. */
+static void cut_kind(mz_resources *r, int k, int64_t max, bool unreserved_only) {
   int64_t have = 0;
   for (size_t i = 0; i < r->n; i++)
-    if (r->v[i].type == MZ_RES_SCALAR && !strcmp(r->v[i].name, KNAME[k])) have += r->v[i].scalar;
+    if (r->v[i].type == MZ_RES_SCALAR && !strcmp(r->v[i].name, KNAME[k]) &&
+        (!unreserved_only || r->v[i].resv == MZ_RESV_NONE))
+      have += r->v[i].scalar;
   int64_t excess = have - max;
   for (size_t i = r->n; i-- > 0 && excess > 0;) {
     mz_resource *e = &r->v[i];
     if (e->type != MZ_RES_SCALAR || strcmp(e->name, KNAME[k]) != 0) continue;
+    if (unreserved_only && e->resv != MZ_RESV_NONE) continue;
     int64_t take = e->scalar < excess ? e->scalar : excess;
     e->scalar -= take;
     excess -= take;
@@ -537,14 +541,16 @@ static bool try_offer(drf *d, dagent *ag, dfr *fr, stage_t stage) {
   limit_headroom(fr, lim);
   for (int k = 0; k < NK; k++)
     if (lim[k] >= 0 && (cap[k] < 0 || lim[k] < cap[k])) cap[k] = lim[k];
+  /* Unreserved resources that unmet guarantees of other roles need stay free. */
+  int64_t room[NK];
+  for (int k = 0; k < NK; k++) room[k] = -1;
   if (stage == STAGE_REST && d->quota_any) {
     int64_t keep[NK];
     reserved_headroom(d, fr, keep);
     for (int k = 0; k < NK; k++) {
       if (keep[k] <= 0) continue;
-      int64_t room = d->free_k[k] - keep[k];
-      if (room < 0) room = 0;
-      if (cap[k] < 0 || room < cap[k]) cap[k] = room;
+      room[k] = d->free_k[k] - keep[k];
+      if (room[k] < 0) room[k] = 0;
     }
   }
 
@@ -558,8 +564,10 @@ static bool try_offer(drf *d, dagent *ag, dfr *fr, stage_t stage) {
   int64_t have[NK];
   scalars_of(res, have);
   for (int k = 0; k < NK; k++) {
-    if (cap[k] < 0 || have[k] <= cap[k]) continue;
-    if (cap[k] == 0 && k <= K_MEM) { /* no cpus or no mem to give: useless offer */
+    bool over_cap = cap[k] >= 0 && have[k] > cap[k];
+    bool over_room = room[k] >= 0 && have[k] > room[k];
+    if (!over_cap && !over_room) continue;
+    if (over_cap && cap[k] == 0 && k <= K_MEM) { /* no cpus or no mem to give: useless offer */
       if (owned) mz_resources_free(res);
       return false;
     }
@@ -567,7 +575,8 @@ static bool try_offer(drf *d, dagent *ag, dfr *fr, stage_t stage) {
       res = mz_resources_copy(res);
       owned = true;
     }
-    cut_kind(res, k, cap[k]);
+    if (over_cap) cut_kind(res, k, cap[k], false);
+    if (over_room) cut_kind(res, k, room[k], true);
     cut = true;
   }
   if (res->n == 0 || filtered(d, fw, ag->id, res)) {
