@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 PYTHON ?= /usr/bin/python3
 PYTEST_ARGS ?=
 
-.PHONY: all deps build build-test run test unit clean bench-allocator
+.PHONY: all deps build build-test run test unit clean bench-allocator bench-scale
 
 all: build
 
@@ -28,8 +28,15 @@ test: build build-test
 	@MEZZO_BIN=$(CURDIR)/build-test/bin $(PYTHON) -m pytest -q tests $(PYTEST_ARGS)
 
 # Figures, not tests: see the README's performance section.
-bench-allocator: build
+bench-allocator: deps
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build -j $(JOBS) --target bench-allocator
 	@build/bin/bench-allocator
+
+# Issue 4: a master with 1,000 to 100,000 emulated agents (mezzo-sim); AGENTS=N runs one point.
+AGENTS ?=
+bench-scale: build
+	@MEZZO_BIN=$(CURDIR)/build/bin $(PYTHON) bench/bench_scale.py $(if $(AGENTS),--agents=$(AGENTS))
 
 clean:
 	rm -rf build build-test

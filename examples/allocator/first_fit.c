@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "master/allocator.h"
 
@@ -94,7 +95,8 @@ static void on_ev(evutil_socket_t fd, short what, void *arg) { pass(arg); }
 
 static void later(ff *a) {
   if (!a->ev) return;
-  struct timeval tv = {0, (suseconds_t)(a->env.allocation_interval * 1e6)};
+  double t = a->env.allocation_interval > 0 ? a->env.allocation_interval : 0;
+  struct timeval tv = {(time_t)t, (suseconds_t)((t - (double)(time_t)t) * 1e6)};
   event_add(a->ev, &tv);
 }
 

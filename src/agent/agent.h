@@ -12,6 +12,9 @@
  *   master_link.c     the persistent link to the master (agent.proto)
  *   status_updates.c  per-task ordered queues of status updates, retried until acknowledged
  *   containerizer.h   the launcher interface; launcher_posix.c implements it with sessions
+ *                     and cgroups; isolation.c chooses the isolators and drives cgroups
+ *   fetcher.c         CommandInfo.uris into the sandbox (run in the container's child)
+ *   files.c           /files/browse, /files/read (confined to sandboxes), /monitor/statistics
  *   sandbox.c         sandbox directories (Mesos's layout)
  *   resources_detect.c this machine's cpus/mem/disk and the default resources
  *   endpoints.c       /health, /state (Mesos /slave(1)/state shape)
@@ -30,6 +33,7 @@
 #include <uthash.h>
 #include <utlist.h>
 
+#include "agent/isolation.h"
 #include "agent/status_updates.h"
 #include "common/codec.h"
 #include "common/resources.h"
@@ -75,6 +79,12 @@ typedef struct mz_agent_flags {
   double status_update_retry_interval_max;
   long max_completed_executors_per_framework;
   long max_completed_frameworks;
+  const char *isolation;             /* --isolation (NULL: detected) */
+  const char *cgroups_root;
+  int cgroups_enable_cfs;
+  long cgroups_limit_pids;
+  int switch_user;
+  const char *fetcher_cache_dir;
 } mz_agent_flags;
 
 typedef struct mz_ag_framework mz_ag_framework;
@@ -111,6 +121,8 @@ struct mz_ag_executor {
   mz_exec_state state;
   pid_t pid;
   double launched_at;                /* wall clock */
+  double cpus_limit;                 /* the container's limits (0: none), for /monitor/statistics */
+  uint64_t mem_limit_bytes;
   mz_http_req *stream;               /* the SUBSCRIBE stream, NULL when not connected */
   mz_content_type stream_ct;
   mz_ag_task *queued;                /* hash: given by the master, not yet sent (LAUNCH) */
@@ -157,6 +169,7 @@ typedef struct mz_agent {
 
   mz_http_server *http;
   mz_containerizer *containerizer;
+  mz_isolation isolation;            /* the isolators in use (isolation.h) */
   mz_master_link *link;
   mz_su_manager *su;
   struct event *heartbeat_timer;
@@ -234,7 +247,8 @@ void mz_ag_exec_kill_task(mz_agent *a, mz_ag_executor *ex, mz_ag_task *t, const 
 void mz_ag_exec_shutdown(mz_agent *a, mz_ag_executor *ex, double grace, Mesos__V1__TaskState state,
                           Mesos__V1__TaskStatus__Reason reason, const char *message);
 /* The containerizer reaped the executor's process. */
-void mz_ag_exec_exited(mz_agent *a, mz_ag_executor *ex, int wait_status);
+void mz_ag_exec_exited(mz_agent *a, mz_ag_executor *ex, int wait_status, const char *launch_error, int limited,
+                       const char *limit_message);
 /* Frees the timers and stream of an executor (the record itself is freed by agent.c). */
 void mz_ag_exec_release(mz_ag_executor *ex);
 void mz_ag_exec_heartbeat_all(mz_agent *a);
@@ -248,6 +262,10 @@ void mz_executor_api_close(mz_ag_executor *ex);
 void mz_endpoints_register(mz_agent *a, mz_http_server *s);
 /* The /state document (new reference). */
 struct json_t *mz_agent_state_json(mz_agent *a);
+
+/* ---------------------------------------------------------------- files.c */
+/* GET /monitor/statistics, /files/browse, /files/read. */
+void mz_files_register(mz_agent *a, mz_http_server *s);
 
 /* ---------------------------------------------------------------- master_link.c */
 mz_master_link *mz_master_link_new(mz_agent *a, char *err, size_t errlen);

@@ -1,32 +1,56 @@
 /* containerizer: see containerizer.h. Container records live in a uthash table
- * keyed by container id; each has its leader pid, the caller's owner pointer and
- * the SIGKILL escalation timer of a destroy in progress. */
+ * keyed by container id; each has its leader pid, the caller's owner pointer, the
+ * SIGKILL escalation timer of a destroy in progress, the read end of the launch
+ * error pipe, its memory limit and OOM watch. Containers whose first process exited
+ * but whose cgroups still hold processes wait in a cleanup list retried on a timer.
+ * Everything here is owned by the containerizer. */
 #include "agent/containerizer.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <uthash.h>
+#include <utlist.h>
 
 #include "common/log.h"
 #include "common/util.h"
 
 #define MOD "containerizer"
+#define CLEANUP_RETRY 0.05     /* seconds between attempts to remove a container's cgroups */
+#define CLEANUP_ATTEMPTS 2000  /* then give up (logged) */
+#define LAUNCH_ERROR_MAX 2048
 
 typedef struct container {
   char *id;
   pid_t pid;
   void *owner;
   struct event *escalate; /* SIGKILL after the destroy's grace period */
+  int errpipe;
+  uint64_t mem_limit;
+  int limited;
+  char *limit_message;
+  int oom_fd;
+  struct event *oom_ev;
   mz_containerizer *c;
   UT_hash_handle hh;
 } container;
+
+typedef struct leftover {
+  char *id;
+  pid_t pid;
+  int attempts;
+  struct leftover *prev, *next;
+} leftover;
 
 struct mz_containerizer {
   struct event_base *base;
@@ -35,12 +59,131 @@ struct mz_containerizer {
   void *arg;
   struct event *sigchld;
   container *by_id;
+  leftover *leftovers;
+  struct event *cleanup_timer;
+  struct event *sample_timer;
+  double sample_interval;
+  char *meta_dir;
 };
+
+static void timer_in(struct event *ev, double seconds) {
+  if (seconds < 0) seconds = 0;
+  struct timeval tv = {(time_t)seconds, (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
+  evtimer_add(ev, &tv);
+}
 
 static void container_free(container *k) {
   if (k->escalate) event_free(k->escalate);
+  if (k->oom_ev) event_free(k->oom_ev);
+  if (k->oom_fd >= 0) close(k->oom_fd);
+  if (k->errpipe >= 0) close(k->errpipe);
+  free(k->limit_message);
   free(k->id);
   free(k);
+}
+
+/* ------------------------------------------------------------------ meta records */
+
+static void meta_write(mz_containerizer *c, const char *id, pid_t pid) {
+  if (!c->meta_dir) return;
+  char path[4200];
+  snprintf(path, sizeof path, "%s/%s", c->meta_dir, id);
+  FILE *f = fopen(path, "we");
+  if (!f) {
+    MZ_WARN(MOD, "cannot record container %s in %s: %s", id, c->meta_dir, strerror(errno));
+    return;
+  }
+  fprintf(f, "%d %llu\n", (int)pid, mz_proc_starttime(pid));
+  fclose(f);
+}
+
+static void meta_remove(mz_containerizer *c, const char *id) {
+  if (!c->meta_dir) return;
+  char path[4200];
+  snprintf(path, sizeof path, "%s/%s", c->meta_dir, id);
+  unlink(path);
+}
+
+void mz_containerizer_set_meta_dir(mz_containerizer *c, const char *dir) {
+  free(c->meta_dir);
+  c->meta_dir = dir ? mz_strdup(dir) : NULL;
+}
+
+int mz_containerizer_recover(mz_containerizer *c, double wait) {
+  if (!c->meta_dir) return 0;
+  DIR *d = opendir(c->meta_dir);
+  if (!d) return 0;
+  int found = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.') continue;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", c->meta_dir, e->d_name);
+    int pid = 0;
+    unsigned long long start = 0;
+    FILE *f = fopen(path, "re");
+    if (f) {
+      if (fscanf(f, "%d %llu", &pid, &start) != 2) pid = 0;
+      fclose(f);
+    }
+    found++;
+    MZ_INFO(MOD, "destroying container %s left by an earlier run (leader pid %d)", e->d_name, pid);
+    double deadline = mz_monotonic() + wait;
+    for (;;) {
+      c->launcher->ops->recover(c->launcher, e->d_name, (pid_t)pid, start);
+      if (c->launcher->ops->cleanup(c->launcher, e->d_name, (pid_t)pid) == 0) break;
+      if (mz_monotonic() > deadline) {
+        MZ_WARN(MOD, "container %s of an earlier run still has processes after %.0fs", e->d_name, wait);
+        break;
+      }
+      struct timespec ts = {0, 20 * 1000 * 1000};
+      nanosleep(&ts, NULL);
+    }
+    unlink(path);
+  }
+  closedir(d);
+  return found;
+}
+
+/* ------------------------------------------------------------------ cleanup of leftovers */
+
+static void on_cleanup_timer(evutil_socket_t fd, short what, void *arg) {
+  mz_containerizer *c = arg;
+  leftover *l, *tmp;
+  DL_FOREACH_SAFE(c->leftovers, l, tmp) {
+    int busy = c->launcher->ops->cleanup(c->launcher, l->id, l->pid);
+    if (busy && ++l->attempts < CLEANUP_ATTEMPTS) continue;
+    if (busy) MZ_WARN(MOD, "container %s: processes remain after %d attempts to remove it", l->id, l->attempts);
+    else MZ_DEBUG(MOD, "container %s: cleaned up", l->id);
+    meta_remove(c, l->id);
+    DL_DELETE(c->leftovers, l);
+    free(l->id);
+    free(l);
+  }
+  if (c->leftovers) timer_in(c->cleanup_timer, CLEANUP_RETRY);
+}
+
+static void cleanup_or_defer(mz_containerizer *c, const char *id, pid_t pid) {
+  if (c->launcher->ops->cleanup(c->launcher, id, pid) == 0) {
+    meta_remove(c, id);
+    return;
+  }
+  leftover *l = mz_calloc(1, sizeof *l);
+  l->id = mz_strdup(id);
+  l->pid = pid;
+  DL_APPEND(c->leftovers, l);
+  if (!evtimer_pending(c->cleanup_timer, NULL)) timer_in(c->cleanup_timer, CLEANUP_RETRY);
+}
+
+/* ------------------------------------------------------------------ reaping */
+
+static void check_limitation(mz_containerizer *c, container *k) {
+  if (k->limited) return;
+  char msg[512];
+  if (c->launcher->ops->limitation(c->launcher, k->id, k->mem_limit, msg, sizeof msg) == 1) {
+    k->limited = 1;
+    k->limit_message = mz_strdup(msg);
+  }
 }
 
 static void reap(mz_containerizer *c) {
@@ -57,17 +200,91 @@ static void reap(mz_containerizer *c) {
     }
     if (!found) continue; /* an orphan of some container, reparented to us */
     MZ_INFO(MOD, "container %s: process %d exited (status %d)", found->id, (int)p, st);
+    char launch_error[LAUNCH_ERROR_MAX];
+    launch_error[0] = '\0';
+    if (found->errpipe >= 0) {
+      ssize_t n = read(found->errpipe, launch_error, sizeof launch_error - 1);
+      launch_error[n > 0 ? n : 0] = '\0';
+    }
+    check_limitation(c, found);
     /* What the first process left behind goes with it. */
     c->launcher->ops->signal(c->launcher, found->id, found->pid, SIGKILL);
-    c->launcher->ops->cleanup(c->launcher, found->id, found->pid);
+    cleanup_or_defer(c, found->id, found->pid);
     HASH_DEL(c->by_id, found);
+    mz_container_termination t = {st, launch_error[0] ? launch_error : NULL, found->limited, found->limit_message};
     void *owner = found->owner;
+    c->cb(owner, &t, c->arg);
     container_free(found);
-    c->cb(owner, st, c->arg);
   }
 }
 
 static void on_sigchld(evutil_socket_t fd, short what, void *arg) { reap(arg); }
+
+/* ------------------------------------------------------------------ memory limits */
+
+static void limit_reached(mz_containerizer *c, container *k, const char *msg) {
+  if (k->limited) return;
+  k->limited = 1;
+  k->limit_message = mz_strdup(msg);
+  MZ_WARN(MOD, "container %s: %s; destroying it", k->id, msg);
+  c->launcher->ops->signal(c->launcher, k->id, k->pid, SIGKILL);
+}
+
+static void on_oom(evutil_socket_t fd, short what, void *arg) {
+  container *k = arg;
+  uint64_t v;
+  if (read(fd, &v, sizeof v) < 0) { /* edge-only for memory.events; nothing to drain */
+  }
+  char msg[512];
+  if (k->c->launcher->ops->limitation(k->c->launcher, k->id, k->mem_limit, msg, sizeof msg) == 1)
+    limit_reached(k->c, k, msg);
+}
+
+static void on_sample(evutil_socket_t fd, short what, void *arg) {
+  mz_containerizer *c = arg;
+  container *k, *tmp;
+  HASH_ITER(hh, c->by_id, k, tmp) {
+    if (!k->mem_limit || k->limited) continue;
+    char msg[512];
+    if (!k->oom_ev && c->launcher->ops->limitation(c->launcher, k->id, k->mem_limit, msg, sizeof msg) == 1) {
+      limit_reached(c, k, msg); /* cgroups without an OOM event fd (v2) */
+      continue;
+    }
+    mz_container_usage u;
+    if (c->launcher->ops->usage(c->launcher, k->id, k->pid, &u) != 0) continue;
+    if (u.mem_rss_bytes > k->mem_limit) {
+      snprintf(msg, sizeof msg, "Memory limit exceeded: Requested: %lluMB Used: %lluMB",
+               (unsigned long long)(k->mem_limit >> 20), (unsigned long long)(u.mem_rss_bytes >> 20));
+      limit_reached(c, k, msg);
+    }
+  }
+  if (c->sample_interval > 0) timer_in(c->sample_timer, c->sample_interval);
+}
+
+void mz_containerizer_set_mem_sampling(mz_containerizer *c, double interval) {
+  c->sample_interval = interval;
+  evtimer_del(c->sample_timer);
+  if (interval > 0) timer_in(c->sample_timer, interval);
+}
+
+int mz_containerizer_limitation(mz_containerizer *c, const char *container_id, char *msg, size_t msglen) {
+  container *k;
+  HASH_FIND_STR(c->by_id, container_id, k);
+  if (!k) return 0;
+  check_limitation(c, k);
+  if (!k->limited) return 0;
+  snprintf(msg, msglen, "%s", k->limit_message ? k->limit_message : "Memory limit exceeded");
+  return 1;
+}
+
+int mz_containerizer_usage(mz_containerizer *c, const char *container_id, mz_container_usage *u) {
+  container *k;
+  HASH_FIND_STR(c->by_id, container_id, k);
+  if (!k) return -1;
+  return c->launcher->ops->usage(c->launcher, k->id, k->pid, u);
+}
+
+/* ------------------------------------------------------------------ life */
 
 mz_containerizer *mz_containerizer_new(struct event_base *base, mz_launcher *launcher, mz_container_exit_cb cb,
                                        void *arg) {
@@ -82,6 +299,8 @@ mz_containerizer *mz_containerizer_new(struct event_base *base, mz_launcher *lau
     free(c);
     return NULL;
   }
+  c->cleanup_timer = evtimer_new(base, on_cleanup_timer, c);
+  c->sample_timer = evtimer_new(base, on_sample, c);
   if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
     MZ_WARN(MOD, "cannot become a child subreaper: %s (orphaned task processes go to init)", strerror(errno));
   return c;
@@ -96,16 +315,34 @@ int mz_containerizer_launch(mz_containerizer *c, const char *container_id, const
     return -1;
   }
   pid_t p;
-  if (c->launcher->ops->launch(c->launcher, container_id, spec, &p, err, errlen) != 0) return -1;
+  int errpipe = -1;
+  if (c->launcher->ops->launch(c->launcher, container_id, spec, &p, &errpipe, err, errlen) != 0) return -1;
   k = mz_calloc(1, sizeof *k);
   k->id = mz_strdup(container_id);
   k->pid = p;
   k->owner = owner;
   k->c = c;
+  k->errpipe = errpipe;
+  k->mem_limit = spec->limits.mem_bytes;
+  k->oom_fd = -1;
+  if (k->mem_limit) {
+    int is_eventfd = 0;
+    k->oom_fd = c->launcher->ops->oom_fd(c->launcher, container_id, &is_eventfd);
+    if (k->oom_fd >= 0) {
+      k->oom_ev = event_new(c->base, k->oom_fd, (is_eventfd ? EV_READ : EV_READ) | EV_PERSIST, on_oom, k);
+      if (!is_eventfd) { /* memory.events: only a sample timer sees it portably */
+        event_free(k->oom_ev);
+        k->oom_ev = NULL;
+      } else {
+        event_add(k->oom_ev, NULL);
+      }
+    }
+  }
   HASH_ADD_KEYPTR(hh, c->by_id, k->id, strlen(k->id), k);
+  meta_write(c, container_id, p);
   *pid = p;
-  MZ_INFO(MOD, "container %s: launched %s as pid %d (%s launcher)", container_id, spec->path, (int)p,
-          c->launcher->ops->name);
+  MZ_INFO(MOD, "container %s: launched %s as pid %d (%s launcher%s)", container_id, spec->path, (int)p,
+          c->launcher->ops->name, k->oom_ev ? ", OOM events watched" : "");
   return 0;
 }
 
@@ -128,13 +365,12 @@ int mz_containerizer_destroy(mz_containerizer *c, const char *container_id, doub
   MZ_INFO(MOD, "container %s: destroying (SIGTERM, SIGKILL in %.3gs)", k->id, grace);
   c->launcher->ops->signal(c->launcher, k->id, k->pid, SIGTERM);
   k->escalate = evtimer_new(c->base, on_escalate, k);
-  struct timeval tv = {(time_t)grace, (suseconds_t)((grace - (double)(time_t)grace) * 1e6)};
-  evtimer_add(k->escalate, &tv);
+  timer_in(k->escalate, grace);
   return 0;
 }
 
 void mz_containerizer_kill_all(mz_containerizer *c, double wait) {
-  /* Remember the leaders: their sessions are signalled again until nothing is left,
+  /* Remember the leaders: their containers are signalled again until nothing is left,
    * since orphans of a dead leader come back to us (subreaper) and must be reaped. */
   size_t n = HASH_COUNT(c->by_id), i = 0;
   pid_t *leaders = mz_calloc(n + 1, sizeof *leaders);
@@ -156,6 +392,15 @@ void mz_containerizer_kill_all(mz_containerizer *c, double wait) {
     struct timespec ts = {0, 10 * 1000 * 1000};
     nanosleep(&ts, NULL);
   }
+  /* The cgroups of what was killed, now that the processes are gone. */
+  leftover *l, *ltmp;
+  DL_FOREACH_SAFE(c->leftovers, l, ltmp) {
+    if (c->launcher->ops->cleanup(c->launcher, l->id, l->pid) != 0) continue;
+    meta_remove(c, l->id);
+    DL_DELETE(c->leftovers, l);
+    free(l->id);
+    free(l);
+  }
   for (i = 0; i < n; i++) free(ids[i]);
   free(ids);
   free(leaders);
@@ -170,7 +415,16 @@ void mz_containerizer_free(mz_containerizer *c) {
     HASH_DEL(c->by_id, k);
     container_free(k);
   }
+  leftover *l, *ltmp;
+  DL_FOREACH_SAFE(c->leftovers, l, ltmp) {
+    DL_DELETE(c->leftovers, l);
+    free(l->id);
+    free(l);
+  }
   event_free(c->sigchld);
+  event_free(c->cleanup_timer);
+  event_free(c->sample_timer);
   c->launcher->ops->free(c->launcher);
+  free(c->meta_dir);
   free(c);
 }

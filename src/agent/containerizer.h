@@ -4,13 +4,18 @@
  *   - a launcher (mz_launcher_ops) knows how to start a container's first process
  *     and how to signal every process of a container. launcher_posix.c does it with
  *     a new session per container (the session id finds the processes, even those
- *     that made their own process group); a cgroups launcher can implement the same
- *     operations with a freezer/kill cgroup later.
+ *     that made their own process group) and, when the isolation has cgroups
+ *     (isolation.h), with a cgroup per container, which also holds the processes
+ *     that made their own session.
  *   - the containerizer (containerizer.c) keeps the containers by id, reaps children
  *     on SIGCHLD (waitpid(-1, WNOHANG) loop; the agent is a child subreaper so orphaned
  *     task processes come back to it and are reaped too), destroys containers with a
  *     grace period (SIGTERM, then SIGKILL), kills what a container leaves behind when
- *     its first process exits, and calls the exit callback once per container.
+ *     its first process exits, and calls the exit callback once per container with
+ *     how it ended (launch error, memory limitation). It watches OOM events (cgroups)
+ *     or samples RSS (posix/mem) and destroys a container over its memory limit.
+ *     Each running container is recorded in a meta dir so that a restarted agent
+ *     destroys the containers of a crashed one.
  *
  * Ownership: the containerizer owns the launcher and its container records; the
  * `owner` pointer given at launch belongs to the caller and is only passed back. */
@@ -18,7 +23,10 @@
 #define MZ_CONTAINERIZER_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+#include "agent/isolation.h"
 
 struct event_base;
 
@@ -29,19 +37,40 @@ typedef struct {
   const char *cwd;          /* the sandbox */
   const char *stdout_path;  /* appended to, created if missing */
   const char *stderr_path;
+  mz_container_limits limits; /* cgroups limits; posix/mem samples against mem_bytes */
+  int switch_user;          /* run as uid/gid with groups (the agent is root) */
+  uid_t uid;
+  gid_t gid;
+  const gid_t *groups;
+  size_t ngroups;
+  /* Run in the child (in the container, in the sandbox, as the user) before exec,
+   * e.g. the fetcher. Not async-signal-safe work is allowed: the agent is one thread.
+   * 0, or -1 with err (reported as the container's launch error). May be NULL. */
+  int (*prepare)(void *arg, char *err, size_t errlen);
+  void *prepare_arg;
 } mz_launch_spec;
 
 typedef struct mz_launcher mz_launcher;
 
 typedef struct {
   const char *name;
-  /* Starts the container's first process in the container. 0 with *pid, or -1 with err. */
-  int (*launch)(mz_launcher *l, const char *container_id, const mz_launch_spec *spec, pid_t *pid, char *err,
-                size_t errlen);
+  /* Starts the container's first process in the container. 0 with *pid and *errpipe
+   * (read end of a close-on-exec pipe: the child writes why it could not exec, or
+   * the prepare step failed, before exiting 127), or -1 with err. */
+  int (*launch)(mz_launcher *l, const char *container_id, const mz_launch_spec *spec, pid_t *pid, int *errpipe,
+                char *err, size_t errlen);
   /* Sends sig to every process of the container; returns how many were signalled. */
   int (*signal)(mz_launcher *l, const char *container_id, pid_t leader, int sig);
-  /* The container is gone (its processes killed and reaped): release what launch made. */
-  void (*cleanup)(mz_launcher *l, const char *container_id, pid_t leader);
+  /* Release what launch made: 0 when done, 1 when processes remain (call again later). */
+  int (*cleanup)(mz_launcher *l, const char *container_id, pid_t leader);
+  /* 1 when the container hit its memory limit (OOM kill), with a message. */
+  int (*limitation)(mz_launcher *l, const char *container_id, uint64_t mem_limit, char *msg, size_t msglen);
+  /* Resource usage of the container. 0 or -1. */
+  int (*usage)(mz_launcher *l, const char *container_id, pid_t leader, mz_container_usage *u);
+  /* An fd readable on an OOM event, or -1 (see mz_cg_oom_fd). */
+  int (*oom_fd)(mz_launcher *l, const char *container_id, int *is_eventfd);
+  /* Kills what is left of a container of a previous agent run. */
+  void (*recover)(mz_launcher *l, const char *container_id, pid_t leader, unsigned long long starttime);
   void (*free)(mz_launcher *l);
 } mz_launcher_ops;
 
@@ -50,12 +79,23 @@ struct mz_launcher {
   void *impl;
 };
 
-/* The POSIX launcher: setsid + fork/exec; signals by session id (scanning /proc). */
-mz_launcher *mz_launcher_posix_new(void);
+/* The launcher: setsid + fork/exec (clone into a new pid namespace with
+ * namespaces/pid), the child joining the container's cgroups when the isolation has
+ * them; signals by cgroup, else by session id (scanning /proc). iso is borrowed and
+ * must outlive the launcher. */
+mz_launcher *mz_launcher_new(const mz_isolation *iso);
+/* Start time of a process (field 22 of /proc/<pid>/stat), 0 if gone. */
+unsigned long long mz_proc_starttime(pid_t pid);
 
 typedef struct mz_containerizer mz_containerizer;
-/* wait_status as from waitpid(2). */
-typedef void (*mz_container_exit_cb)(void *owner, int wait_status, void *arg);
+/* How a container ended. */
+typedef struct {
+  int wait_status;           /* of its first process, as from waitpid(2) */
+  const char *launch_error;  /* the child could not prepare or exec (NULL otherwise) */
+  int limited;               /* 1: killed for going over its memory limit */
+  const char *limit_message;
+} mz_container_termination;
+typedef void (*mz_container_exit_cb)(void *owner, const mz_container_termination *t, void *arg);
 
 /* Takes ownership of launcher. Installs the SIGCHLD handler on base and makes the
  * process a child subreaper. NULL on failure. */
@@ -64,6 +104,19 @@ mz_containerizer *mz_containerizer_new(struct event_base *base, mz_launcher *lau
 /* 0 with *pid, or -1 with err (nothing left running). */
 int mz_containerizer_launch(mz_containerizer *c, const char *container_id, const mz_launch_spec *spec, void *owner,
                             pid_t *pid, char *err, size_t errlen);
+/* Where the ids of running containers are recorded (<work_dir>/meta/containers),
+ * so that a later run can destroy what a crashed agent left. Call before launching. */
+void mz_containerizer_set_meta_dir(mz_containerizer *c, const char *dir);
+/* Destroys the containers recorded in the meta dir by an earlier run (blocking,
+ * bounded by `wait` seconds). Returns how many were found. */
+int mz_containerizer_recover(mz_containerizer *c, double wait);
+/* 1 when the container has hit its memory limit, with a message (see the launcher). */
+int mz_containerizer_limitation(mz_containerizer *c, const char *container_id, char *msg, size_t msglen);
+/* Usage of a running container; 0 or -1 (unknown). */
+int mz_containerizer_usage(mz_containerizer *c, const char *container_id, mz_container_usage *u);
+/* Seconds between posix/mem samples (0: off). */
+void mz_containerizer_set_mem_sampling(mz_containerizer *c, double interval);
+
 /* SIGTERM to every process of the container, SIGKILL after grace seconds (0: SIGKILL now).
  * The exit callback runs when its first process is reaped. -1 if unknown. */
 int mz_containerizer_destroy(mz_containerizer *c, const char *container_id, double grace);

@@ -11,6 +11,8 @@
  * The timers and the environment built for a launch are owned here; the executor
  * record itself belongs to agent.c. */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@
 
 #include "agent/agent.h"
 #include "agent/containerizer.h"
+#include "agent/fetcher.h"
 #include "common/http.h"
 #include "common/log.h"
 
@@ -114,6 +117,66 @@ static void build_env(mz_agent *a, mz_ag_executor *ex, strv *env) {
 
 /* ------------------------------------------------------------------ launch */
 
+#define EXECUTOR_OVERHEAD_CPUS 0.1              /* Mesos's command executor overhead */
+#define EXECUTOR_OVERHEAD_MEM (32ULL << 20)
+#define MAX_GROUPS 256
+
+static double scalar_sum(Mesos__V1__Resource *const *res, size_t n, const char *name) {
+  double v = 0;
+  for (size_t i = 0; i < n; i++) {
+    const Mesos__V1__Resource *r = res[i];
+    if (r->name && !strcmp(r->name, name) && r->scalar) v += r->scalar->value;
+  }
+  return v;
+}
+
+/* The container's limits: the executor's resources plus its queued tasks'. */
+static void container_limits(const mz_ag_executor *ex, mz_container_limits *lim) {
+  double cpus = scalar_sum(ex->info->resources, ex->info->n_resources, "cpus");
+  double mem = scalar_sum(ex->info->resources, ex->info->n_resources, "mem");
+  double tcpus = 0, tmem = 0;
+  const mz_ag_task *t, *tmp;
+  HASH_ITER(hh, ex->queued, t, tmp) {
+    tcpus += scalar_sum(t->info->resources, t->info->n_resources, "cpus");
+    tmem += scalar_sum(t->info->resources, t->info->n_resources, "mem");
+  }
+  cpus += tcpus;
+  lim->cpus = cpus > 0 ? cpus + (ex->command ? EXECUTOR_OVERHEAD_CPUS : 0) : 0;
+  uint64_t bytes = (uint64_t)((mem + tmem) * 1024.0 * 1024.0);
+  lim->mem_bytes = bytes > 0 ? bytes + (ex->command ? EXECUTOR_OVERHEAD_MEM : 0) : 0;
+}
+
+static int resolve_user(const char *user, mz_launch_spec *spec, gid_t **groups, char *err, size_t errlen) {
+  struct passwd pw, *res = NULL;
+  char buf[16384];
+  if (getpwnam_r(user, &pw, buf, sizeof buf, &res) != 0 || !res) {
+    snprintf(err, errlen, "user '%s' does not exist on this agent", user);
+    return -1;
+  }
+  int n = MAX_GROUPS;
+  *groups = mz_calloc(MAX_GROUPS, sizeof **groups);
+  if (getgrouplist(user, pw.pw_gid, *groups, &n) < 0) n = 0;
+  spec->switch_user = 1;
+  spec->uid = pw.pw_uid;
+  spec->gid = pw.pw_gid;
+  spec->groups = *groups;
+  spec->ngroups = (size_t)(n < 0 ? 0 : n);
+  return 0;
+}
+
+static int chown_sandbox(const char *dir, uid_t uid, gid_t gid, char *err, size_t errlen) {
+  const char *names[] = {"", "/stdout", "/stderr"};
+  char p[4200];
+  for (size_t i = 0; i < 3; i++) {
+    snprintf(p, sizeof p, "%s%s", dir, names[i]);
+    if (chown(p, uid, gid) != 0) {
+      snprintf(err, errlen, "chown %s: %s", p, strerror(errno));
+      return -1;
+    }
+  }
+  return 0;
+}
+
 static void fail_launch(mz_agent *a, mz_ag_executor *ex, const char *why) {
   MZ_ERROR(MZ_AGENT_MOD, "cannot launch executor %s of framework %s: %s", ex->id, ex->fw->id, why);
   char msg[600];
@@ -195,7 +258,7 @@ void mz_ag_exec_launch(mz_agent *a, mz_ag_executor *ex) {
     fail_launch(a, ex, "the executor has no command");
     return;
   }
-  if (access(path, X_OK) != 0) {
+  if (path[0] == '/' && access(path, X_OK) != 0) { /* a relative one may come with the fetched URIs */
     snprintf(err, sizeof err, "%s: %s", path, strerror(errno));
     for (size_t i = 0; argv[i]; i++) free(argv[i]);
     free(argv);
@@ -209,7 +272,34 @@ void mz_ag_exec_launch(mz_agent *a, mz_ag_executor *ex) {
   snprintf(out, sizeof out, "%s/stdout", ex->directory);
   snprintf(errp, sizeof errp, "%s/stderr", ex->directory);
   mz_launch_spec spec = {path, argv, env.v, ex->directory, out, errp};
-  int rc = mz_containerizer_launch(a->containerizer, ex->container_id, &spec, ex, &ex->pid, err, sizeof err);
+  container_limits(ex, &spec.limits);
+  ex->cpus_limit = spec.limits.cpus;
+  ex->mem_limit_bytes = spec.limits.mem_bytes;
+  /* The user: CommandInfo.user of the task (command executor) or of the executor. */
+  const Mesos__V1__CommandInfo *ucmd = cmd;
+  if (ex->command) {
+    mz_ag_task *t, *tmp;
+    HASH_ITER(hh, ex->queued, t, tmp) {
+      ucmd = t->info->command;
+      break;
+    }
+  }
+  gid_t *groups = NULL;
+  int rc = -1;
+  if (ucmd && ucmd->user && *ucmd->user && a->flags.switch_user && geteuid() == 0) {
+    if (resolve_user(ucmd->user, &spec, &groups, err, sizeof err) != 0) goto done;
+    if (chown_sandbox(ex->directory, spec.uid, spec.gid, err, sizeof err) != 0) goto done;
+  }
+  mz_fetch_request fetch = {NULL, ex->directory, a->flags.fetcher_cache_dir};
+  const Mesos__V1__CommandInfo *fcmd = ex->command ? ucmd : cmd;
+  if (fcmd && fcmd->n_uris > 0) {
+    fetch.cmd = fcmd;
+    spec.prepare = mz_fetch_prepare;
+    spec.prepare_arg = &fetch;
+  }
+  rc = mz_containerizer_launch(a->containerizer, ex->container_id, &spec, ex, &ex->pid, err, sizeof err);
+done:
+  free(groups);
   for (size_t i = 0; argv[i]; i++) free(argv[i]);
   free(argv);
   free(path);
@@ -326,23 +416,33 @@ static void describe(int st, char *buf, size_t len) {
     snprintf(buf, len, "wait status %d", st);
 }
 
-void mz_ag_exec_exited(mz_agent *a, mz_ag_executor *ex, int wait_status) {
+void mz_ag_exec_exited(mz_agent *a, mz_ag_executor *ex, int wait_status, const char *launch_error, int limited,
+                       const char *limit_message) {
   char how[128];
   describe(wait_status, how, sizeof how);
-  MZ_INFO(MZ_AGENT_MOD, "executor %s of framework %s %s", ex->id, ex->fw->id, how);
+  MZ_INFO(MZ_AGENT_MOD, "executor %s of framework %s %s%s%s", ex->id, ex->fw->id, how,
+          launch_error ? ": " : "", launch_error ? launch_error : "");
   ex->state = MZ_EXEC_TERMINATED;
   ex->pid = 0;
   if (ex->reg_timer) evtimer_del(ex->reg_timer);
   if (ex->kill_timer) evtimer_del(ex->kill_timer);
   mz_executor_api_close(ex);
   if (a->shutting_down) return;
-  char msg[512];
+  char msg[2600];
   mz_ag_task *t, *tmp;
   mz_ag_task *tables[2] = {ex->queued, ex->launched};
   for (int i = 0; i < 2; i++) {
     HASH_ITER(hh, tables[i], t, tmp) {
       if (mz_agent_state_terminal(t->state)) continue;
-      if (ex->term_set) {
+      if (limited) {
+        mz_agent_generate_update(a, t, MESOS__V1__TASK_STATE__TASK_FAILED, 1,
+                                 MESOS__V1__TASK_STATUS__REASON__REASON_CONTAINER_LIMITATION_MEMORY,
+                                 limit_message ? limit_message : "Memory limit exceeded");
+      } else if (launch_error) {
+        snprintf(msg, sizeof msg, "Failed to launch the container: %s", launch_error);
+        mz_agent_generate_update(a, t, MESOS__V1__TASK_STATE__TASK_FAILED, 1,
+                                 MESOS__V1__TASK_STATUS__REASON__REASON_CONTAINER_LAUNCH_FAILED, msg);
+      } else if (ex->term_set) {
         mz_agent_generate_update(a, t, ex->term_state, 1, ex->term_reason, ex->term_message);
       } else if (t->kill_requested) {
         snprintf(msg, sizeof msg, "Executor %s while the task was being killed", how);

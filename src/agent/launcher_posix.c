@@ -1,12 +1,22 @@
-/* launcher_posix: the POSIX launcher of containerizer.h. A container is a
- * session: its first process calls setsid(), so every process it starts carries
- * that session id (the leader's pid) unless it calls setsid() itself, even after
- * the leader has exited. Signalling a container signals the leader's process
- * group and every process in /proc whose session is the leader's pid.
- * No state: impl is unused. */
+/* launcher_posix: the launcher of containerizer.h. A container is a session: its
+ * first process calls setsid(), so every process it starts carries that session id
+ * (the leader's pid) unless it calls setsid() itself, even after the leader has
+ * exited. When the isolation has cgroups (isolation.h) the child first joins the
+ * container's cgroups (created and limited by the parent), and the cgroups are what
+ * finds, signals and kills the container's processes, whatever their session.
+ * With namespaces/pid the child is the init of a new pid namespace: when it dies,
+ * the kernel kills every process of the namespace.
+ *
+ * Between fork and exec the child: setsid, joins the cgroups (writes "0" to each
+ * pre-opened cgroup.procs), redirects stdio, switches user, enters the sandbox, runs
+ * the spec's prepare step (the fetcher) and execs. A failure there is written to a
+ * close-on-exec pipe that the containerizer reads when it reaps the child.
+ * impl: the borrowed mz_isolation. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +27,8 @@
 #include "agent/containerizer.h"
 #include "common/util.h"
 
+#define ERRPIPE_FD 3 /* where the child keeps the pipe's write end */
+
 static void close_from(int lowfd) {
 #ifdef SYS_close_range
   if (syscall(SYS_close_range, (unsigned)lowfd, ~0U, 0) == 0) return;
@@ -26,62 +38,116 @@ static void close_from(int lowfd) {
   for (int fd = lowfd; fd < max; fd++) close(fd);
 }
 
-static int posix_launch(mz_launcher *l, const char *container_id, const mz_launch_spec *spec, pid_t *pid,
-                        char *err, size_t errlen) {
+static void child_fail(const char *what, const char *detail) {
+  (void)!write(ERRPIPE_FD, what, strlen(what));
+  if (detail) {
+    (void)!write(ERRPIPE_FD, ": ", 2);
+    (void)!write(ERRPIPE_FD, detail, strlen(detail));
+  }
+  (void)!write(STDERR_FILENO, "mezzo-agent: ", 13);
+  (void)!write(STDERR_FILENO, what, strlen(what));
+  if (detail) {
+    (void)!write(STDERR_FILENO, ": ", 2);
+    (void)!write(STDERR_FILENO, detail, strlen(detail));
+  }
+  (void)!write(STDERR_FILENO, "\n", 1);
+  _exit(127);
+}
+
+/* The child, between fork and exec. Never returns. */
+static void child(const mz_launch_spec *spec, const int *join, size_t njoin, int out, int errfd, int nullfd,
+                  int pipew) {
+  setsid();
+  /* The pipe's write end goes to ERRPIPE_FD, everything else above it is closed. */
+  if (pipew != ERRPIPE_FD) {
+    if (dup2(pipew, ERRPIPE_FD) < 0) _exit(127);
+  }
+  fcntl(ERRPIPE_FD, F_SETFD, FD_CLOEXEC);
+  for (size_t i = 0; i < njoin; i++) {
+    if (write(join[i], "0", 1) != 1) child_fail("cannot join the container's cgroup", strerror(errno));
+  }
+  if (nullfd >= 0) dup2(nullfd, STDIN_FILENO);
+  dup2(out, STDOUT_FILENO);
+  dup2(errfd, STDERR_FILENO);
+  close_from(ERRPIPE_FD + 1);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  for (int s = 1; s < NSIG; s++) {
+    if (s != SIGKILL && s != SIGSTOP) signal(s, SIG_DFL);
+  }
+  if (spec->switch_user) {
+    if (setgroups(spec->ngroups, spec->groups) != 0) child_fail("setgroups", strerror(errno));
+    if (setgid(spec->gid) != 0) child_fail("setgid", strerror(errno));
+    if (setuid(spec->uid) != 0) child_fail("setuid", strerror(errno));
+  }
+  if (chdir(spec->cwd) != 0) child_fail("cannot enter the sandbox", strerror(errno));
+  if (spec->prepare) {
+    char err[1024] = "";
+    if (spec->prepare(spec->prepare_arg, err, sizeof err) != 0) child_fail(err, NULL);
+  }
+  execve(spec->path, spec->argv, spec->envp);
+  child_fail("cannot execute the executor", strerror(errno));
+}
+
+/* Moves fd above ERRPIPE_FD (the child rearranges the low ones). */
+static int high_fd(int fd) {
+  if (fd < 0 || fd > ERRPIPE_FD) return fd;
+  int moved = fcntl(fd, F_DUPFD_CLOEXEC, ERRPIPE_FD + 1);
+  close(fd);
+  return moved;
+}
+
+static int linux_launch(mz_launcher *l, const char *container_id, const mz_launch_spec *spec, pid_t *pid,
+                        int *errpipe, char *err, size_t errlen) {
+  const mz_isolation *iso = l->impl;
+  int join[MZ_CGC_N];
+  size_t njoin = 0;
+  if (iso->cg != MZ_CG_NONE && mz_cg_create(iso, container_id, &spec->limits, join, &njoin, err, errlen) != 0)
+    return -1;
   int out = open(spec->stdout_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (out < 0) {
-    snprintf(err, errlen, "open %s: %s", spec->stdout_path, strerror(errno));
+  int errfd = out < 0 ? -1 : open(spec->stderr_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int pfd[2] = {-1, -1};
+  if (out < 0 || errfd < 0 || pipe2(pfd, O_CLOEXEC) != 0) {
+    snprintf(err, errlen, "open %s: %s", out < 0 ? spec->stdout_path : spec->stderr_path, strerror(errno));
+    if (out >= 0) close(out);
+    if (errfd >= 0) close(errfd);
+    for (size_t i = 0; i < njoin; i++) close(join[i]);
+    if (iso->cg != MZ_CG_NONE) mz_cg_remove(iso, container_id);
     return -1;
   }
-  int errfd = open(spec->stderr_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (errfd < 0) {
-    snprintf(err, errlen, "open %s: %s", spec->stderr_path, strerror(errno));
-    close(out);
-    return -1;
-  }
-  int nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  pid_t child = fork();
-  if (child < 0) {
-    snprintf(err, errlen, "fork: %s", strerror(errno));
-    close(out);
-    close(errfd);
-    if (nullfd >= 0) close(nullfd);
-    return -1;
-  }
-  if (child == 0) {
-    setsid();
-    if (nullfd >= 0) dup2(nullfd, STDIN_FILENO);
-    dup2(out, STDOUT_FILENO);
-    dup2(errfd, STDERR_FILENO);
-    close_from(3);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    for (int s = 1; s < NSIG; s++) {
-      if (s != SIGKILL && s != SIGSTOP) signal(s, SIG_DFL);
-    }
-    if (chdir(spec->cwd) != 0) {
-      const char *m = "mezzo-agent: cannot enter the sandbox\n";
-      (void)!write(STDERR_FILENO, m, strlen(m));
-      _exit(127);
-    }
-    execve(spec->path, spec->argv, spec->envp);
-    const char *m = "mezzo-agent: cannot execute the executor: ";
-    const char *e = strerror(errno);
-    (void)!write(STDERR_FILENO, m, strlen(m));
-    (void)!write(STDERR_FILENO, e, strlen(e));
-    (void)!write(STDERR_FILENO, "\n", 1);
-    _exit(127);
-  }
+  /* Keep what the child uses off the low fds it rearranges. */
+  out = high_fd(out);
+  errfd = high_fd(errfd);
+  pfd[1] = high_fd(pfd[1]);
+  for (size_t i = 0; i < njoin; i++) join[i] = high_fd(join[i]);
+  int nullfd = high_fd(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  pid_t c;
+  if (iso->pid_ns)
+    c = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
+  else
+    c = fork();
+  if (c == 0) child(spec, join, njoin, out, errfd, nullfd, pfd[1]);
+  int e = errno;
   close(out);
   close(errfd);
+  close(pfd[1]);
   if (nullfd >= 0) close(nullfd);
-  *pid = child;
+  for (size_t i = 0; i < njoin; i++) close(join[i]);
+  if (c < 0) {
+    snprintf(err, errlen, "%s: %s", iso->pid_ns ? "clone" : "fork", strerror(e));
+    close(pfd[0]);
+    if (iso->cg != MZ_CG_NONE) mz_cg_remove(iso, container_id);
+    return -1;
+  }
+  fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+  *errpipe = pfd[0];
+  *pid = c;
   return 0;
 }
 
-/* Session id (field 6 of /proc/<pid>/stat), or -1. */
-static pid_t session_of(pid_t pid) {
+/* Fields of /proc/<pid>/stat after the command: 3 = state ... (see proc(5)). */
+static int stat_fields(pid_t pid, pid_t *session, unsigned long long *starttime) {
   char path[64], buf[1024];
   snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -93,12 +159,27 @@ static pid_t session_of(pid_t pid) {
   char *p = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
   if (!p) return -1;
   char state;
-  int ppid, pgrp, session;
-  if (sscanf(p + 1, " %c %d %d %d", &state, &ppid, &pgrp, &session) != 4) return -1;
-  return (pid_t)session;
+  int ppid, pgrp, sess;
+  if (sscanf(p + 1, " %c %d %d %d", &state, &ppid, &pgrp, &sess) != 4) return -1;
+  if (session) *session = (pid_t)sess;
+  if (starttime) {
+    char *t = p + 2;
+    for (int field = 3; t && field < 22; field++) {
+      t = strchr(t, ' ');
+      if (t) t++;
+    }
+    *starttime = t ? strtoull(t, NULL, 10) : 0;
+  }
+  return 0;
 }
 
-static int posix_signal(mz_launcher *l, const char *container_id, pid_t leader, int sig) {
+unsigned long long mz_proc_starttime(pid_t pid) {
+  unsigned long long st = 0;
+  if (stat_fields(pid, NULL, &st) != 0) return 0;
+  return st;
+}
+
+static int session_signal(pid_t leader, int sig) {
   if (leader <= 1) return 0;
   int n = 0;
   if (kill(-leader, sig) == 0) n++;
@@ -110,20 +191,78 @@ static int posix_signal(mz_launcher *l, const char *container_id, pid_t leader, 
     char *end;
     long pid = strtol(e->d_name, &end, 10);
     if (*end || pid <= 1 || pid == self) continue;
-    if (session_of((pid_t)pid) == leader && kill((pid_t)pid, sig) == 0) n++;
+    pid_t s;
+    if (stat_fields((pid_t)pid, &s, NULL) == 0 && s == leader && kill((pid_t)pid, sig) == 0) n++;
   }
   closedir(d);
   return n;
 }
 
-static void posix_cleanup(mz_launcher *l, const char *container_id, pid_t leader) {}
+static int linux_signal(mz_launcher *l, const char *container_id, pid_t leader, int sig) {
+  const mz_isolation *iso = l->impl;
+  if (iso->cg == MZ_CG_NONE) return session_signal(leader, sig);
+  if (sig == SIGKILL) return mz_cg_kill(iso, container_id);
+  int n = 0;
+  if (leader > 1 && kill(leader, sig) == 0) n++;
+  return n + session_signal(leader, sig);
+}
 
-static void posix_free(mz_launcher *l) { free(l); }
+static int linux_cleanup(mz_launcher *l, const char *container_id, pid_t leader) {
+  const mz_isolation *iso = l->impl;
+  if (iso->cg == MZ_CG_NONE) return 0;
+  if (mz_cg_count(iso, container_id) > 0) {
+    mz_cg_kill(iso, container_id);
+    return 1;
+  }
+  return mz_cg_remove(iso, container_id);
+}
 
-static const mz_launcher_ops posix_ops = {"posix", posix_launch, posix_signal, posix_cleanup, posix_free};
+static int linux_limitation(mz_launcher *l, const char *container_id, uint64_t mem_limit, char *msg,
+                            size_t msglen) {
+  const mz_isolation *iso = l->impl;
+  if (iso->cg == MZ_CG_NONE) return 0;
+  return mz_cg_oom_happened(iso, container_id, mem_limit, msg, msglen);
+}
 
-mz_launcher *mz_launcher_posix_new(void) {
+static int linux_usage(mz_launcher *l, const char *container_id, pid_t leader, mz_container_usage *u) {
+  const mz_isolation *iso = l->impl;
+  if (iso->cg != MZ_CG_NONE && mz_cg_usage(iso, container_id, u) == 0) return 0;
+  if (leader <= 1) return -1;
+  return mz_proc_session_usage(leader, u);
+}
+
+static int linux_oom_fd(mz_launcher *l, const char *container_id, int *is_eventfd) {
+  const mz_isolation *iso = l->impl;
+  if (iso->cg == MZ_CG_NONE) return -1;
+  return mz_cg_oom_fd(iso, container_id, is_eventfd);
+}
+
+static void linux_recover(mz_launcher *l, const char *container_id, pid_t leader, unsigned long long starttime) {
+  const mz_isolation *iso = l->impl;
+  if (iso->cg != MZ_CG_NONE) {
+    mz_cg_kill(iso, container_id);
+    return;
+  }
+  /* posix: the session is ours if its leader is gone (its pid cannot be reused while
+   * the session id is in use) or is still the very process we started. */
+  if (leader <= 1) return;
+  unsigned long long now = mz_proc_starttime(leader);
+  if (now != 0 && now != starttime) return;
+  session_signal(leader, SIGKILL);
+}
+
+static void linux_free(mz_launcher *l) { free(l); }
+
+static const mz_launcher_ops linux_ops = {"linux",         linux_launch, linux_signal, linux_cleanup,
+                                          linux_limitation, linux_usage, linux_oom_fd, linux_recover,
+                                          linux_free};
+static const mz_launcher_ops posix_ops = {"posix",         linux_launch, linux_signal, linux_cleanup,
+                                          linux_limitation, linux_usage, linux_oom_fd, linux_recover,
+                                          linux_free};
+
+mz_launcher *mz_launcher_new(const mz_isolation *iso) {
   mz_launcher *l = mz_calloc(1, sizeof *l);
-  l->ops = &posix_ops;
+  l->ops = iso->cg != MZ_CG_NONE || iso->pid_ns ? &linux_ops : &posix_ops;
+  l->impl = (void *)iso;
   return l;
 }

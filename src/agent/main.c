@@ -48,8 +48,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
 
 static void on_heartbeat(evutil_socket_t fd, short what, void *arg) { mz_ag_exec_heartbeat_all(&A); }
 
-static void on_container_exit(void *owner, int wait_status, void *arg) {
-  mz_ag_exec_exited(arg, owner, wait_status);
+static void on_container_exit(void *owner, const mz_container_termination *t, void *arg) {
+  mz_ag_exec_exited(arg, owner, t->wait_status, t->launch_error, t->limited, t->limit_message);
 }
 
 /* "host:port", "http://host:port" or "host" (port 5050). */
@@ -117,6 +117,8 @@ int main(int argc, char **argv) {
   f->status_update_retry_interval_max = 600;
   f->max_completed_executors_per_framework = 150;
   f->max_completed_frameworks = 50;
+  f->cgroups_root = "mezzo";
+  f->switch_user = 1;
   const mz_flag table[] = {
       {"master", MZ_FLAG_STRING, &f->master, "HOST:PORT of the master (required)"},
       {"ip", MZ_FLAG_STRING, &f->ip, "IP address to listen on (default 0.0.0.0)"},
@@ -148,6 +150,18 @@ int main(int argc, char **argv) {
        "completed executors kept per framework for /state (default 150)"},
       {"max_completed_frameworks", MZ_FLAG_INT, &f->max_completed_frameworks,
        "completed frameworks kept for /state (default 50)"},
+      {"isolation", MZ_FLAG_STRING, &f->isolation,
+       "isolators, comma-separated: cgroups/cpu, cgroups/mem, cgroups/pids, namespaces/pid, filesystem/posix, "
+       "posix/cpu, posix/mem (default: detected: cgroups v2, else v1, else posix)"},
+      {"cgroups_root", MZ_FLAG_STRING, &f->cgroups_root,
+       "name of the cgroup under the agent's own that holds the containers' (default mezzo)"},
+      {"cgroups_enable_cfs", MZ_FLAG_BOOL, &f->cgroups_enable_cfs, "hard cpu limits with the CFS quota"},
+      {"cgroups_limit_pids", MZ_FLAG_INT, &f->cgroups_limit_pids,
+       "most processes in one container, with cgroups/pids (default 0: no limit)"},
+      {"switch_user", MZ_FLAG_BOOL, &f->switch_user,
+       "run tasks as CommandInfo.user when the agent is root (default true)"},
+      {"fetcher_cache_dir", MZ_FLAG_STRING, &f->fetcher_cache_dir,
+       "where URIs with cache=true are kept (default: <work_dir>/fetch_cache)"},
   };
   const size_t nflags = sizeof table / sizeof table[0];
   char err[1024];
@@ -250,12 +264,46 @@ int main(int argc, char **argv) {
   }
   mz_executor_api_register(&A, A.http);
   mz_endpoints_register(&A, A.http);
+  mz_files_register(&A, A.http);
   if (mz_http_server_listen(A.http, f->ip, (int)f->port, err, sizeof err) != 0) {
     fprintf(stderr, "mezzo-agent: cannot listen on %s:%ld: %s\n", f->ip, f->port, err);
     return 1;
   }
   A.port = mz_http_server_port(A.http);
-  A.containerizer = mz_containerizer_new(A.base, mz_launcher_posix_new(), on_container_exit, &A);
+  if (f->cgroups_limit_pids < 0) {
+    fprintf(stderr, "mezzo-agent: flag --cgroups_limit_pids: must not be negative\n");
+    return 2;
+  }
+  if (mz_isolation_init(&A.isolation, f->isolation, f->cgroups_root, f->cgroups_enable_cfs, f->cgroups_limit_pids,
+                        err, sizeof err) != 0) {
+    fprintf(stderr, "mezzo-agent: %s\n", err);
+    return 2;
+  }
+  MZ_INFO(MZ_AGENT_MOD, "isolation: %s, chosen because: %s%s", A.isolation.spec, A.isolation.reason,
+          A.isolation.cg == MZ_CG_NONE ? "" : "");
+  for (int c = 0; c < MZ_CGC_N; c++)
+    if (A.isolation.base[c]) MZ_INFO(MZ_AGENT_MOD, "containers' cgroups under %s", A.isolation.base[c]);
+  char *fetch_cache = NULL;
+  if (!f->fetcher_cache_dir || !*f->fetcher_cache_dir) {
+    size_t n = strlen(A.work_dir) + 32;
+    fetch_cache = mz_malloc(n);
+    snprintf(fetch_cache, n, "%s/fetch_cache", A.work_dir);
+    f->fetcher_cache_dir = fetch_cache;
+  }
+  A.containerizer = mz_containerizer_new(A.base, mz_launcher_new(&A.isolation), on_container_exit, &A);
+  if (A.containerizer) {
+    char meta[4200];
+    snprintf(meta, sizeof meta, "%s/meta/containers", A.work_dir);
+    if (mz_mkdirs(meta, 0755, err, sizeof err) == 0) {
+      mz_containerizer_set_meta_dir(A.containerizer, meta);
+      int n = mz_containerizer_recover(A.containerizer, 10.0);
+      if (n > 0) MZ_INFO(MZ_AGENT_MOD, "destroyed %d container%s left by an earlier run", n, n == 1 ? "" : "s");
+    } else {
+      MZ_WARN(MZ_AGENT_MOD, "containers will not be recovered after a crash: %s", err);
+    }
+    if (A.isolation.posix_mem || (A.isolation.cg == MZ_CG_V2 && A.isolation.cg_mem))
+      mz_containerizer_set_mem_sampling(A.containerizer, 0.25);
+  }
   A.su = mz_su_new(A.base, &mz_agent_su_callbacks, &A);
   mz_su_set_backoff(A.su, f->status_update_retry_interval_min, f->status_update_retry_interval_max);
   A.link = mz_master_link_new(&A, err, sizeof err);
@@ -298,6 +346,8 @@ int main(int argc, char **argv) {
   free(A.work_dir);
   free(A.launcher_dir);
   free(A.master_host);
+  free(fetch_cache);
+  mz_isolation_free(&A.isolation);
   MZ_INFO(MZ_AGENT_MOD, "stopped");
   return 0;
 }

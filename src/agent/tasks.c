@@ -139,6 +139,19 @@ int mz_agent_executor_update(mz_agent *a, mz_ag_executor *ex, const Mesos__V1__T
       s.has_timestamp = 1;
       s.timestamp = mz_now();
     }
+    /* A task that died because its container went over its memory limit is reported
+     * with the limitation (as Mesos does), and the container is destroyed. */
+    char limit_msg[512];
+    if ((s.state == MESOS__V1__TASK_STATE__TASK_FAILED || s.state == MESOS__V1__TASK_STATE__TASK_KILLED) &&
+        mz_containerizer_limitation(a->containerizer, ex->container_id, limit_msg, sizeof limit_msg) == 1) {
+      s.state = MESOS__V1__TASK_STATE__TASK_FAILED;
+      s.has_reason = 1;
+      s.reason = MESOS__V1__TASK_STATUS__REASON__REASON_CONTAINER_LIMITATION_MEMORY;
+      s.message = limit_msg;
+      s.has_source = 1;
+      s.source = MESOS__V1__TASK_STATUS__SOURCE__SOURCE_AGENT;
+      mz_containerizer_destroy(a->containerizer, ex->container_id, 0);
+    }
     int rc = 0;
     char suerr[256] = "";
     if (!ex->fw->removing)

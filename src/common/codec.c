@@ -615,6 +615,64 @@ ProtobufCMessage *mz_pb_from_json(const ProtobufCMessageDescriptor *desc, const 
 
 /* ------------------------------------------------------------------ buffers */
 
+/* protobuf-c's unpack recurses once per nested message with no bound, and some
+ * messages nest themselves (ContainerID.parent): walk the wire format first and
+ * refuse nesting deeper than MAX_DEPTH. Also rejects truncated or malformed
+ * framing; everything else is left to unpack. Recursion here is bounded by MAX_DEPTH. */
+static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
+  uint64_t r = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (*p >= end) return -1;
+    uint8_t c = *(*p)++;
+    r |= (uint64_t)(c & 0x7f) << shift;
+    if (!(c & 0x80)) {
+      *v = r;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+static int check_wire_depth(const ProtobufCMessageDescriptor *d, const uint8_t *p, const uint8_t *end, int depth,
+                            char *err, size_t errlen) {
+  if (depth > MAX_DEPTH) {
+    snprintf(err, errlen, "protobuf %s: messages nested more than %d levels deep", d->name, MAX_DEPTH);
+    return -1;
+  }
+  while (p < end) {
+    uint64_t tag, v;
+    if (read_varint(&p, end, &tag)) goto bad;
+    switch (tag & 7) {
+      case 0:
+        if (read_varint(&p, end, &v)) goto bad;
+        break;
+      case 1:
+        if (end - p < 8) goto bad;
+        p += 8;
+        break;
+      case 5:
+        if (end - p < 4) goto bad;
+        p += 4;
+        break;
+      case 2: {
+        if (read_varint(&p, end, &v) || v > (uint64_t)(end - p)) goto bad;
+        const ProtobufCFieldDescriptor *f =
+            (tag >> 3) <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(d, (unsigned)(tag >> 3)) : NULL;
+        if (f && f->type == PROTOBUF_C_TYPE_MESSAGE &&
+            check_wire_depth(f->descriptor, p, p + v, depth + 1, err, errlen))
+          return -1;
+        p += v;
+        break;
+      }
+      default: goto bad; /* groups (3, 4) and invalid wire types */
+    }
+  }
+  return 0;
+bad:
+  snprintf(err, errlen, "not a valid %s protobuf message (malformed)", d->name);
+  return -1;
+}
+
 uint8_t *mz_pb_encode(const ProtobufCMessage *msg, mz_content_type ct, size_t *len) {
   if (ct == MZ_CT_PROTOBUF) {
     size_t n = protobuf_c_message_get_packed_size(msg);
@@ -634,6 +692,9 @@ uint8_t *mz_pb_encode(const ProtobufCMessage *msg, mz_content_type ct, size_t *l
 ProtobufCMessage *mz_pb_decode(const ProtobufCMessageDescriptor *desc, mz_content_type ct, const uint8_t *buf,
                                size_t len, char *err, size_t errlen) {
   if (ct == MZ_CT_PROTOBUF) {
+    char dummy[8];
+    if (!err) err = dummy, errlen = sizeof dummy;
+    if (len > 0 && check_wire_depth(desc, buf, buf + len, 0, err, errlen)) return NULL;
     ProtobufCMessage *m = protobuf_c_message_unpack(desc, NULL, len, buf);
     if (!m) snprintf(err, errlen, "not a valid %s protobuf message (malformed or missing required fields)", desc->name);
     return m;

@@ -80,7 +80,10 @@ size_t mz_http_stream_backlog(const mz_http_req *r); /* bytes queued, not yet wr
 void mz_http_stream_end(mz_http_req *r);
 
 /* Called once if the connection closes (or the server is freed) before the reply
- * is finished; r is invalid once it returns. Not called after a finished reply. */
+ * is finished; r is invalid once it returns. Not called after a finished reply.
+ * Without an on_close callback, a request whose connection closed stays valid
+ * until its handler finishes the reply (mz_http_reply(_error) or
+ * mz_http_stream_end, which then write nothing; stream writes return -1). */
 void mz_http_req_on_close(mz_http_req *r, void (*cb)(mz_http_req *r, void *arg), void *arg);
 /* STREAM_BODY routes: body bytes as they arrive (decoded from chunked); data NULL, len 0 at the end of the body. */
 void mz_http_req_on_body(mz_http_req *r, void (*cb)(mz_http_req *r, const uint8_t *data, size_t len, void *arg),

@@ -8,14 +8,22 @@
  * (body_len -1) is written chunk by chunk as the caller produces it, while the
  * response may already be streaming back (full duplex).
  *
- * Callbacks run from libevent callbacks; a callback may cancel calls or free the
- * client: the client then only marks itself dead and is freed when the
- * outermost callback returns (c->busy counts the nesting). */
+ * Callbacks run only from libevent callbacks (never inside
+ * mz_http_client_request: a new head call is started from a zero-delay timer);
+ * a callback may cancel calls or free the client: the client then only marks
+ * itself dead and is freed when the outermost callback returns (c->busy counts
+ * the nesting).
+ *
+ * Timeout: covers the connect, and then the wait for the response: for a
+ * streamed response until its head arrives (a stream then lives as long as
+ * it lives), for a buffered one until it is complete, restarted by every
+ * arrival of body bytes. */
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -39,6 +47,7 @@ struct mz_http_call {
   struct evbuffer *request;  /* head + fixed body, or head + chunks written so far */
   bool chunked, ended, sent; /* sent: request bytes handed to the connection */
   bool cancelled;
+  bool head_method; /* HEAD: the response has no body whatever its headers say */
   mz_http_call_cbs cbs;
   void *arg;
   int status;
@@ -59,6 +68,7 @@ struct mz_http_client {
   http_parser parser;
   mz_http_call *head, *tail;
   struct event *timer;
+  struct event *kick; /* zero-delay: starts the head call outside the caller's stack */
   int busy;
   bool dead;
 };
@@ -109,6 +119,13 @@ static void complete_head(mz_http_client *c, int status, const char *err) {
 
 static void maybe_free(mz_http_client *c);
 
+static void arm_timer(mz_http_client *c) {
+  if (c->timeout > 0 && c->timer) {
+    struct timeval tv = {(time_t)c->timeout, (suseconds_t)((c->timeout - (double)(time_t)c->timeout) * 1e6)};
+    evtimer_add(c->timer, &tv);
+  }
+}
+
 static void fail_head(mz_http_client *c, const char *err) {
   disconnect(c);
   c->busy++;
@@ -141,7 +158,7 @@ static int r_headers_complete(http_parser *p) {
   if (!k) return -1;
   mz_hheaders_finish(&k->headers);
   k->status = p->status_code;
-  if (k->status == 100) return 0; /* interim; another head follows */
+  if (k->status / 100 == 1 && k->status != 101) return 1; /* interim (100 Continue): the real head follows */
   k->headers_seen = true;
   if (k->streaming) {
     if (c->timer) evtimer_del(c->timer); /* a stream lives as long as it lives */
@@ -152,7 +169,7 @@ static int r_headers_complete(http_parser *p) {
       if (c->dead || k->cancelled) return -1;
     }
   }
-  return 0;
+  return k->head_method ? 1 : 0; /* 1: no body follows */
 }
 
 static int r_body(http_parser *p, const char *at, size_t len) {
@@ -169,6 +186,7 @@ static int r_body(http_parser *p, const char *at, size_t len) {
   }
   if (evbuffer_get_length(k->body) + len > MAX_RESPONSE_BODY) return -1;
   evbuffer_add(k->body, at, len);
+  arm_timer(c); /* the response is moving */
   return 0;
 }
 
@@ -176,7 +194,7 @@ static int r_complete(http_parser *p) {
   mz_http_client *c = p->data;
   mz_http_call *k = c->head;
   if (!k) return -1;
-  if (k->status == 100) { /* reset for the real response */
+  if (!k->headers_seen) { /* an interim response ended: reset for the real one */
     mz_hheaders_free(&k->headers);
     return 0;
   }
@@ -191,8 +209,9 @@ static void on_read(struct bufferevent *bev, void *arg) {
   struct evbuffer *in = bufferevent_get_input(bev);
   c->busy++;
   while (!c->dead && c->bev == bev && evbuffer_get_length(in) > 0) {
-    if (!c->head) { /* unsolicited bytes: the server is confused; drop the connection */
+    if (!c->head || !c->head->sent) { /* unsolicited bytes: the server is confused; drop the connection */
       disconnect(c);
+      if (c->head) start_head(c);
       break;
     }
     struct evbuffer_iovec v;
@@ -203,7 +222,9 @@ static void on_read(struct bufferevent *bev, void *arg) {
     enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
     if (e == HPE_PAUSED) {
       http_parser_pause(&c->parser, 0);
-      bool keep = http_should_keep_alive(&c->parser);
+      /* The connection serves the next call only if the server keeps it and
+       * this call's request body was ended (else the server is still in it). */
+      bool keep = http_should_keep_alive(&c->parser) && c->head->ended;
       complete_head(c, c->head->status, NULL);
       if (c->dead) break;
       if (!keep) {
@@ -307,11 +328,25 @@ static int connect_now(mz_http_client *c, char *err, size_t errlen) {
     snprintf(err, errlen, "socket: %s", strerror(errno));
     return -1;
   }
-  if (c->source && ss.ss_family == AF_INET) {
-    struct sockaddr_in src;
+  if (c->source) {
+    struct sockaddr_storage src;
     memset(&src, 0, sizeof src);
-    src.sin_family = AF_INET;
-    if (inet_pton(AF_INET, c->source, &src.sin_addr) != 1 || bind(fd, (struct sockaddr *)&src, sizeof src) != 0) {
+    socklen_t srclen = 0;
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&src;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&src;
+    if (ss.ss_family == AF_INET && inet_pton(AF_INET, c->source, &s4->sin_addr) == 1) {
+      s4->sin_family = AF_INET;
+      srclen = sizeof *s4;
+    } else if (ss.ss_family == AF_INET6 && inet_pton(AF_INET6, c->source, &s6->sin6_addr) == 1) {
+      s6->sin6_family = AF_INET6;
+      srclen = sizeof *s6;
+    }
+    if (!srclen) {
+      snprintf(err, errlen, "source address %s does not fit the address of %s", c->source, c->host);
+      close(fd);
+      return -1;
+    }
+    if (bind(fd, (struct sockaddr *)&src, srclen) != 0) {
       snprintf(err, errlen, "cannot bind source address %s: %s", c->source, strerror(errno));
       close(fd);
       return -1;
@@ -355,10 +390,7 @@ static void start_head(mz_http_client *c) {
       return;
     }
   }
-  if (c->timeout > 0 && c->timer) {
-    struct timeval tv = {(time_t)c->timeout, (suseconds_t)((c->timeout - (double)(time_t)c->timeout) * 1e6)};
-    evtimer_add(c->timer, &tv);
-  }
+  arm_timer(c);
   if (!c->connected || k->sent) return;
   k->sent = true;
   bufferevent_write_buffer(c->bev, k->request); /* moves the bytes */
@@ -369,12 +401,40 @@ static void maybe_free(mz_http_client *c) {
   disconnect(c);
   while (c->head) pop_head(c);
   if (c->timer) event_free(c->timer);
+  if (c->kick) event_free(c->kick);
   free(c->host);
   free(c->source);
   free(c);
 }
 
 /* -------------------------------------------------------------------- public */
+
+static void on_kick(evutil_socket_t fd, short what, void *arg) {
+  mz_http_client *c = arg;
+  c->busy++;
+  start_head(c);
+  c->busy--;
+  maybe_free(c);
+}
+
+static void kick(mz_http_client *c) {
+  static const struct timeval zero = {0, 0};
+  evtimer_add(c->kick, &zero);
+}
+
+static bool valid_token(const char *s) { /* method, header name */
+  if (!s || !*s) return false;
+  for (; *s; s++)
+    if (*s <= ' ' || *s >= 127 || *s == ':') return false;
+  return true;
+}
+
+static bool valid_text(const char *s) { /* path, header value */
+  if (!s) return false;
+  for (; *s; s++)
+    if (*s == '\r' || *s == '\n') return false;
+  return true;
+}
 
 mz_http_client *mz_http_client_new(struct event_base *base, const char *host, int port) {
   static bool init;
@@ -394,6 +454,14 @@ mz_http_client *mz_http_client_new(struct event_base *base, const char *host, in
   c->port = port;
   c->timeout = 30.0;
   c->timer = evtimer_new(base, on_timeout, c);
+  c->kick = evtimer_new(base, on_kick, c);
+  if (!c->timer || !c->kick) {
+    if (c->timer) event_free(c->timer);
+    if (c->kick) event_free(c->kick);
+    free(c->host);
+    free(c);
+    return NULL;
+  }
   return c;
 }
 
@@ -414,18 +482,29 @@ void mz_http_client_free(mz_http_client *c) {
 mz_http_call *mz_http_client_request(mz_http_client *c, const char *method, const char *path,
                                      const char *const *headers, const void *body, ssize_t body_len,
                                      const mz_http_call_cbs *cbs, void *arg) {
-  if (!c || c->dead || !cbs || !cbs->on_complete) return NULL;
+  if (!c || c->dead || !cbs || !cbs->on_complete || body_len < -1) return NULL;
+  if (!valid_token(method) || !valid_text(path) || !*path || strchr(path, ' ')) return NULL;
+  for (size_t i = 0; headers && headers[i]; i += 2)
+    if (!headers[i + 1] || !valid_token(headers[i]) || !valid_text(headers[i + 1])) return NULL;
   mz_http_call *k = mz_calloc(1, sizeof *k);
   k->cl = c;
   k->cbs = *cbs;
   k->arg = arg;
   k->streaming = cbs->on_headers && cbs->on_data;
+  k->head_method = !strcmp(method, "HEAD");
   k->request = evbuffer_new();
   k->body = evbuffer_new();
   if (!k->request || !k->body) abort();
-  evbuffer_add_printf(k->request, "%s %s HTTP/1.1\r\nHost: %s:%d\r\n", method, path, c->host, c->port);
-  for (size_t i = 0; headers && headers[i] && headers[i + 1]; i += 2)
+  evbuffer_add_printf(k->request, "%s %s HTTP/1.1\r\n", method, path);
+  bool has_host = false;
+  for (size_t i = 0; headers && headers[i]; i += 2) {
+    if (!strcasecmp(headers[i], "Host")) has_host = true;
     evbuffer_add_printf(k->request, "%s: %s\r\n", headers[i], headers[i + 1]);
+  }
+  if (!has_host) {
+    bool v6 = strchr(c->host, ':') != NULL;
+    evbuffer_add_printf(k->request, "Host: %s%s%s:%d\r\n", v6 ? "[" : "", c->host, v6 ? "]" : "", c->port);
+  }
   if (body_len < 0) {
     k->chunked = true;
     evbuffer_add_printf(k->request, "Transfer-Encoding: chunked\r\n\r\n");
@@ -437,19 +516,7 @@ mz_http_call *mz_http_client_request(mz_http_client *c, const char *method, cons
   if (c->tail) c->tail->next = k;
   else c->head = k;
   c->tail = k;
-  if (c->head == k) {
-    c->busy++;
-    start_head(c);
-    c->busy--;
-    if (c->dead) {
-      maybe_free(c);
-      return NULL;
-    }
-    /* start_head may have completed (failed) the call already. */
-    for (mz_http_call *q = c->head; q; q = q->next)
-      if (q == k) return k;
-    return NULL;
-  }
+  if (c->head == k) kick(c);
   return k;
 }
 

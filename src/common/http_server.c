@@ -10,9 +10,18 @@
  *
  * A request is freed when its reply is complete and its own body has been read
  * to the end (or when the connection closes; on_close runs then if its reply
- * was unfinished). Nothing is freed inside a parser callback or while a
- * handler runs: conn_pump() is the only place that frees requests and
- * connections, and it is never re-entered (c->pumping / c->again). */
+ * was unfinished). A handler that answers later without an on_close callback
+ * is protected: its request is kept, detached from the dead connection, until
+ * its reply is finished (the reply then goes nowhere). Nothing is freed inside
+ * a parser callback or while a handler runs: conn_pump() is the only place
+ * that frees requests and connections, and it is never re-entered
+ * (c->pumping / c->again); after a reply it runs from the write callback, once
+ * the reply is out.
+ *
+ * A connection that must close (error reply, "Connection: close", refused
+ * past max_connections) writes its last reply, shuts its write side and reads
+ * until the peer closes or 2 s pass (a lingering close, so that the peer reads
+ * the reply instead of a reset). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,7 +58,8 @@ typedef struct hroute {
 typedef struct hconn hconn;
 
 struct mz_http_req {
-  hconn *c;
+  hconn *c; /* NULL once orphaned */
+  mz_http_server *srv;
   mz_http_req *next; /* FIFO of the connection */
   char method[24];
   mz_hbuf url;        /* raw target */
@@ -66,6 +76,9 @@ struct mz_http_req {
   void (*on_body)(mz_http_req *, const uint8_t *, size_t, void *);
   void *on_body_arg;
   bool body_end_sent;
+  bool is_head;  /* HEAD: replies carry no body */
+  bool in_close; /* its on_close callback is running */
+  mz_http_req *oprev, *onext; /* orphans: connection gone, reply still owed */
   void *data;
   char peer[64];
 };
@@ -80,7 +93,10 @@ struct hconn {
   size_t header_bytes;
   int err_status;     /* set by a parser callback: answer it and close */
   char err_msg[160];
+  bool err_pending;   /* err_status waits for the requests before it to be answered */
   bool closing;       /* close once output is written */
+  bool lingering;     /* last reply written, write side shut: wait for the peer's close */
+  bool rejected;      /* past max_connections: answered 503, not counted */
   bool dead;          /* peer gone: free at the end of the pump */
   bool pumping, again;
   char peer[64];
@@ -94,8 +110,13 @@ struct mz_http_server {
   hroute *routes;
   size_t nroutes;
   hconn *conns;
-  size_t nconns;
+  size_t nconns, nrejected;
+  mz_http_req *orphans;
+  struct event *relisten; /* accept paused after an error such as EMFILE */
 };
+
+#define MAX_REJECTING 256 /* 503 answers being written at once; past it refused connections just close */
+#define LINGER_SECONDS 2
 
 static http_parser_settings settings;
 static void conn_pump(hconn *c);
@@ -139,6 +160,7 @@ static const char *reason_phrase(int status) {
 static mz_http_req *req_new(hconn *c) {
   mz_http_req *r = mz_calloc(1, sizeof *r);
   r->c = c;
+  r->srv = c->s;
   r->body = evbuffer_new();
   if (!r->body) abort();
   mz_strlcpy(r->peer, c->peer, sizeof r->peer);
@@ -153,6 +175,22 @@ static void req_free(mz_http_req *r) {
   mz_hheaders_free(&r->resp_headers);
   evbuffer_free(r->body);
   free(r);
+}
+
+static void orphan_add(mz_http_req *r) {
+  mz_http_server *s = r->srv;
+  r->c = NULL;
+  r->oprev = NULL;
+  r->onext = s->orphans;
+  if (s->orphans) s->orphans->oprev = r;
+  s->orphans = r;
+}
+
+static void orphan_free(mz_http_req *r) {
+  if (r->oprev) r->oprev->onext = r->onext;
+  else r->srv->orphans = r->onext;
+  if (r->onext) r->onext->oprev = r->oprev;
+  req_free(r);
 }
 
 /* ------------------------------------------------------------ parser callbacks */
@@ -223,6 +261,7 @@ static int cb_headers_complete(http_parser *p) {
   mz_http_req *r = c->tail;
   mz_hheaders_finish(&r->headers);
   mz_strlcpy(r->method, http_method_str((enum http_method)p->method), sizeof r->method);
+  r->is_head = p->method == HTTP_HEAD;
   r->keep_alive = http_should_keep_alive(p) != 0;
   mz_hbuf_append(&r->url, "", 0); /* NUL-terminate */
   const char *url = r->url.data ? r->url.data : "/";
@@ -249,6 +288,14 @@ static int cb_headers_complete(http_parser *p) {
              (unsigned long long)p->content_length, c->s->lim.max_body_bytes);
     return fail(c, 413, msg);
   }
+  /* A client that waits for "100 Continue" before its body gets it, if this
+   * request is the one being answered (else the interim reply would come
+   * before an earlier request's reply; the client sends anyway after a while). */
+  const char *expect = mz_hheaders_get(&r->headers, "Expect");
+  if (expect && !strcasecmp(expect, "100-continue") && p->http_major == 1 && p->http_minor >= 1 && r == c->head)
+    evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+  /* A streaming route's handler runs now, before the body is parsed. */
+  if (stream) http_parser_pause(p, 1);
   return 0;
 }
 
@@ -256,7 +303,8 @@ static int cb_body(http_parser *p, const char *at, size_t len) {
   hconn *c = pconn(p);
   mz_http_req *r = c->tail;
   if (r->reply == 2 && !r->on_body) return 0; /* answered already: discard the rest */
-  if (r->dispatched && r->on_body) {
+  if (r->dispatched) { /* a streaming route: to its handler, or dropped if it takes no body */
+    if (!r->on_body) return 0;
     r->on_body(r, (const uint8_t *)at, len, r->on_body_arg);
     return c->dead ? -1 : 0;
   }
@@ -304,16 +352,39 @@ static void conn_free(hconn *c) {
   c->head = c->tail = NULL;
   while (r) {
     mz_http_req *next = r->next;
-    if (r->dispatched && r->reply != 2 && r->on_close) r->on_close(r, r->on_close_arg);
-    req_free(r);
+    r->next = NULL;
+    if (r->dispatched && r->reply != 2) {
+      if (r->on_close) {
+        r->c = NULL;
+        r->in_close = true;
+        r->on_close(r, r->on_close_arg);
+        req_free(r);
+      } else {
+        orphan_add(r); /* its handler still owes a reply: keep it valid until then */
+      }
+    } else {
+      req_free(r);
+    }
     r = next;
   }
   if (c->prev) c->prev->next = c->next;
   else s->conns = c->next;
   if (c->next) c->next->prev = c->prev;
-  s->nconns--;
+  if (c->rejected) s->nrejected--;
+  else s->nconns--;
   bufferevent_free(c->bev);
   free(c);
+}
+
+/* The last reply is out: shut the write side and wait (bounded) for the peer to close. */
+static void start_linger(hconn *c) {
+  c->lingering = true;
+  shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+  struct evbuffer *in = bufferevent_get_input(c->bev);
+  evbuffer_drain(in, evbuffer_get_length(in));
+  struct timeval tv = {LINGER_SECONDS, 0};
+  bufferevent_set_timeouts(c->bev, &tv, NULL);
+  bufferevent_enable(c->bev, EV_READ);
 }
 
 /* Removes finished requests from the head of the FIFO. */
@@ -378,12 +449,17 @@ static void conn_pump(hconn *c) {
     if (c->dead) break;
     reap(c);
     if (c->closing) break;
+    if (c->err_pending && !c->head) { /* everything before the bad request is answered */
+      write_error_and_close(c, c->err_status, c->err_msg);
+      break;
+    }
     mz_http_req *r = c->head;
     if (r && !r->dispatched && r->headers_done &&
         (r->message_done || (r->route && (r->route->flags & MZ_HTTP_ROUTE_STREAM_BODY)))) {
       dispatch(c, r);
       continue;
     }
+    if (c->err_pending) break; /* nothing more is parsed */
     /* Parse more only if the head still needs its body, or nothing is waiting. */
     bool head_reading = r && !r->message_done;
     if (!head_reading && c->nqueued >= MAX_PIPELINE) {
@@ -409,17 +485,33 @@ static void conn_pump(hconn *c) {
     }
     if (c->dead) break;
     if (e != HPE_OK || c->err_status) {
-      int status = c->err_status ? c->err_status : (e == HPE_HEADER_OVERFLOW ? 431 : 400);
-      const char *msg = c->err_status ? c->err_msg : http_errno_description(e);
-      /* A streaming request whose handler already answered: its peer sent garbage; just close. */
-      mz_http_req *h = c->head;
-      if (h && h->dispatched && h->reply != 0) {
+      if (!c->err_status) {
+        c->err_status = e == HPE_HEADER_OVERFLOW ? 431 : 400;
+        snprintf(c->err_msg, sizeof c->err_msg, "Malformed request: %s", http_errno_description(e));
+      }
+      MZ_DEBUG("http", "%s: bad request: %s", c->peer, c->err_msg);
+      mz_http_req *t = c->tail;
+      /* The body of a streaming request whose handler runs is broken: that
+       * handler owns the reply, so the connection just ends (on_close runs). */
+      if (t && t->dispatched && !t->message_done) {
         c->dead = true;
         break;
       }
-      MZ_DEBUG("http", "%s: bad request: %s", c->peer, msg);
-      write_error_and_close(c, status, msg);
-      break;
+      if (t && !t->message_done) { /* drop the unfinished request; it never reached a handler */
+        mz_http_req **pp = &c->head, *prev = NULL;
+        while (*pp != t) {
+          prev = *pp;
+          pp = &(*pp)->next;
+        }
+        *pp = NULL;
+        c->tail = prev;
+        c->nqueued--;
+        req_free(t);
+      }
+      /* Answer in order: after the requests before it, if any. */
+      c->err_pending = true;
+      bufferevent_disable(c->bev, EV_READ);
+      continue;
     }
     if (n < v.iov_len) { /* cannot happen without an error; be safe */
       write_error_and_close(c, 400, "Malformed request");
@@ -431,22 +523,38 @@ static void conn_pump(hconn *c) {
     conn_free(c);
     return;
   }
-  if (c->closing && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
-    conn_free(c);
-    return;
-  }
+  if (c->closing && !c->lingering && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) start_linger(c);
 }
 
-static void on_read(struct bufferevent *bev, void *arg) { conn_pump(arg); }
+static void on_read(struct bufferevent *bev, void *arg) {
+  hconn *c = arg;
+  if (c->lingering || c->rejected) {
+    struct evbuffer *in = bufferevent_get_input(bev);
+    evbuffer_drain(in, evbuffer_get_length(in));
+    return;
+  }
+  conn_pump(c);
+}
 
+/* Output drained to empty: a finished reply is out (free it, serve the next
+ * pipelined request), or the last reply of a closing connection is. */
 static void on_write(struct bufferevent *bev, void *arg) {
   hconn *c = arg;
-  if (c->closing && !c->pumping && evbuffer_get_length(bufferevent_get_output(bev)) == 0) conn_free(c);
+  if (c->pumping || c->lingering) return;
+  if (c->closing) {
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) start_linger(c);
+    return;
+  }
+  conn_pump(c);
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg) {
   hconn *c = arg;
-  if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+  if (c->lingering || c->rejected) { /* peer closed, error, or linger timeout */
+    if (!c->pumping) conn_free(c);
+    return;
+  }
+  if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
     if (c->pumping) {
       c->dead = true;
       return;
@@ -472,15 +580,13 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
     snprintf(peer, sizeof peer, "[%s]:%d", ip, ntohs(in6->sin6_port));
   }
-  if (s->nconns >= s->lim.max_connections) {
-    static const char msg[] =
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 27\r\n"
-        "Connection: close\r\n\r\nToo many open connections\r\n";
-    ssize_t w = send(fd, msg, sizeof msg - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-    (void)w;
-    MZ_WARN("http", "refused connection from %s: %zu connections open (limit)", peer, s->nconns);
-    evutil_closesocket(fd);
-    return;
+  bool reject = s->nconns >= s->lim.max_connections;
+  if (reject) {
+    MZ_WARN("http", "refused connection from %s: %zu connections open (the limit)", peer, s->nconns);
+    if (s->nrejected >= MAX_REJECTING) {
+      evutil_closesocket(fd);
+      return;
+    }
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -498,9 +604,33 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
   c->next = s->conns;
   if (s->conns) s->conns->prev = c;
   s->conns = c;
-  s->nconns++;
   bufferevent_setcb(bev, on_read, on_write, on_event, c);
   bufferevent_enable(bev, EV_READ | EV_WRITE);
+  if (reject) {
+    c->rejected = true;
+    s->nrejected++;
+    char msg[128];
+    snprintf(msg, sizeof msg, "Too many open connections (limit %zu)", s->lim.max_connections);
+    write_error_and_close(c, 503, msg);
+    return;
+  }
+  s->nconns++;
+}
+
+static void on_relisten(evutil_socket_t fd, short what, void *arg) {
+  mz_http_server *s = arg;
+  if (s->lst) evconnlistener_enable(s->lst);
+}
+
+/* accept() failed for a reason that does not go away by itself (EMFILE,
+ * ENFILE, ENOBUFS): pause accepting for a moment instead of spinning. */
+static void on_listen_error(struct evconnlistener *l, void *arg) {
+  mz_http_server *s = arg;
+  int e = EVUTIL_SOCKET_ERROR();
+  MZ_WARN("http", "accept failed: %s; accepting again in 100 ms", evutil_socket_error_to_string(e));
+  evconnlistener_disable(l);
+  struct timeval tv = {0, 100000};
+  evtimer_add(s->relisten, &tv);
 }
 
 /* ------------------------------------------------------------------- server */
@@ -520,6 +650,11 @@ mz_http_server *mz_http_server_new(struct event_base *base, const mz_http_limits
   mz_http_server *s = calloc(1, sizeof *s);
   if (!s) return NULL;
   s->base = base;
+  s->relisten = evtimer_new(base, on_relisten, s);
+  if (!s->relisten) {
+    free(s);
+    return NULL;
+  }
   s->lim.max_connections = 16384;
   s->lim.max_header_bytes = 64 * 1024;
   s->lim.max_body_bytes = 16 * 1024 * 1024;
@@ -560,6 +695,7 @@ int mz_http_server_listen(mz_http_server *s, const char *ip, int port, char *err
     snprintf(err, errlen, "cannot listen on %s:%d: %s", ip, port, strerror(errno));
     return -1;
   }
+  evconnlistener_set_error_cb(s->lst, on_listen_error);
   struct sockaddr_storage bound;
   socklen_t bl = sizeof bound;
   getsockname(evconnlistener_get_fd(s->lst), (struct sockaddr *)&bound, &bl);
@@ -574,7 +710,13 @@ size_t mz_http_server_connections(const mz_http_server *s) { return s->nconns; }
 void mz_http_server_free(mz_http_server *s) {
   if (!s) return;
   if (s->lst) evconnlistener_free(s->lst);
-  while (s->conns) conn_free(s->conns);
+  s->lst = NULL;
+  event_free(s->relisten);
+  while (s->conns) {
+    s->conns->dead = true;
+    conn_free(s->conns);
+  }
+  while (s->orphans) orphan_free(s->orphans);
   for (size_t i = 0; i < s->nroutes; i++) free(s->routes[i].path);
   free(s->routes);
   free(s);
@@ -613,23 +755,28 @@ void mz_http_req_on_body(mz_http_req *r, void (*cb)(mz_http_req *, const uint8_t
   r->on_body_arg = arg;
 }
 
-void mz_http_req_add_header(mz_http_req *r, const char *name, const char *value) {
-  mz_hheaders_add(&r->resp_headers, name, value);
+static bool valid_header_text(const char *s) {
+  for (; *s; s++)
+    if (*s == '\r' || *s == '\n') return false;
+  return true;
 }
 
 static void write_head(mz_http_req *r, int status, const char *content_type, const char *framing) {
   struct evbuffer *out = bufferevent_get_output(r->c->bev);
+  if (status < 100 || status > 999) status = 500;
   evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status, reason_phrase(status));
   for (size_t i = 0; i < r->resp_headers.n; i++)
     evbuffer_add_printf(out, "%s: %s\r\n", r->resp_headers.v[i].name, r->resp_headers.v[i].value);
-  if (content_type) evbuffer_add_printf(out, "Content-Type: %s\r\n", content_type);
+  if (content_type && valid_header_text(content_type)) evbuffer_add_printf(out, "Content-Type: %s\r\n", content_type);
   evbuffer_add_printf(out, "%s\r\n", framing);
   if (!r->keep_alive) evbuffer_add_printf(out, "Connection: close\r\n");
   evbuffer_add(out, "\r\n", 2);
 }
 
 /* After a complete reply. A request whose body is still arriving (a streamed
- * upload answered early) ends its connection once the reply is written. */
+ * upload answered early) ends its connection once the reply is written. The
+ * request itself is freed by the pump, from the write callback once the reply
+ * is out (or right away when the reply came from inside the pump). */
 static void reply_done(mz_http_req *r) {
   r->reply = 2;
   hconn *c = r->c;
@@ -640,19 +787,43 @@ static void reply_done(mz_http_req *r) {
     c->closing = true;
     bufferevent_disable(c->bev, EV_READ);
   }
-  conn_pump(c);
+  if (c->pumping) c->again = true;
+}
+
+/* Where a reply goes: 1 a live connection; 0 nowhere (the request is being
+ * closed, or its connection died inside this pump); -1 an orphan, which the
+ * caller frees as the reply is finished. */
+static int reply_target(mz_http_req *r) {
+  if (r->in_close) return 0;
+  if (!r->c) return -1;
+  if (r->c->dead) return 0;
+  return 1;
+}
+
+void mz_http_req_add_header(mz_http_req *r, const char *name, const char *value) {
+  if (r->reply != 0 || !name || !value) return;
+  if (!*name || strpbrk(name, ":\r\n ") || !valid_header_text(value)) {
+    MZ_WARN("http", "dropped invalid reply header '%s'", name);
+    return;
+  }
+  mz_hheaders_add(&r->resp_headers, name, value);
 }
 
 void mz_http_reply(mz_http_req *r, int status, const char *content_type, const void *body, size_t len) {
+  int t = reply_target(r);
+  if (t < 0) {
+    orphan_free(r);
+    return;
+  }
   if (r->reply != 0) return;
-  if (r->c->dead) {
+  if (t == 0) {
     r->reply = 2;
     return;
   }
   char framing[64];
   snprintf(framing, sizeof framing, "Content-Length: %zu", len);
   write_head(r, status, len || content_type ? content_type : NULL, framing);
-  if (len) evbuffer_add(bufferevent_get_output(r->c->bev), body, len);
+  if (len && !r->is_head) evbuffer_add(bufferevent_get_output(r->c->bev), body, len);
   reply_done(r);
 }
 
@@ -669,42 +840,48 @@ void mz_http_reply_error(mz_http_req *r, int status, const char *fmt, ...) {
 
 int mz_http_stream_start(mz_http_req *r, int status, const char *content_type) {
   if (r->reply != 0) return -1;
-  if (r->c->dead) return -1;
+  if (reply_target(r) <= 0) return -1; /* an orphan stays owed its mz_http_stream_end or reply */
   write_head(r, status, content_type, "Transfer-Encoding: chunked");
   r->reply = 1;
   return 0;
 }
 
-int mz_http_stream_write(mz_http_req *r, const void *data, size_t len) {
-  if (r->reply != 1 || r->c->dead || r->c->closing) return -1;
-  if (len == 0) return 0; /* an empty chunk would end the stream */
+static int stream_chunk(mz_http_req *r, const char *pre, size_t prelen, const void *data, size_t len) {
+  if (r->reply != 1 || reply_target(r) <= 0 || r->c->closing) return -1;
+  if (prelen + len == 0 || r->is_head) return 0; /* an empty chunk would end the stream */
   struct evbuffer *out = bufferevent_get_output(r->c->bev);
-  evbuffer_add_printf(out, "%zx\r\n", len);
-  evbuffer_add(out, data, len);
-  evbuffer_add(out, "\r\n", 2);
-  return 0;
-}
-
-int mz_http_stream_write_record(mz_http_req *r, const void *data, size_t len) {
-  if (r->reply != 1 || r->c->dead || r->c->closing) return -1;
-  char head[32];
-  int hn = snprintf(head, sizeof head, "%zu\n", len);
-  struct evbuffer *out = bufferevent_get_output(r->c->bev);
-  evbuffer_add_printf(out, "%zx\r\n", len + (size_t)hn);
-  evbuffer_add(out, head, (size_t)hn);
+  evbuffer_add_printf(out, "%zx\r\n", prelen + len);
+  if (prelen) evbuffer_add(out, pre, prelen);
   if (len) evbuffer_add(out, data, len);
   evbuffer_add(out, "\r\n", 2);
   return 0;
 }
 
+int mz_http_stream_write(mz_http_req *r, const void *data, size_t len) { return stream_chunk(r, NULL, 0, data, len); }
+
+int mz_http_stream_write_record(mz_http_req *r, const void *data, size_t len) {
+  char head[32];
+  int hn = snprintf(head, sizeof head, "%zu\n", len);
+  return stream_chunk(r, head, (size_t)hn, data, len);
+}
+
 size_t mz_http_stream_backlog(const mz_http_req *r) {
-  if (r->c->dead) return 0;
+  if (!r->c || r->c->dead || r->in_close) return 0;
   return evbuffer_get_length(bufferevent_get_output(r->c->bev));
 }
 
 void mz_http_stream_end(mz_http_req *r) {
+  int t = reply_target(r);
+  if (t < 0) {
+    orphan_free(r);
+    return;
+  }
   if (r->reply != 1) return;
-  if (!r->c->dead) evbuffer_add(bufferevent_get_output(r->c->bev), "0\r\n\r\n", 5);
+  if (t == 0) {
+    r->reply = 2;
+    return;
+  }
+  if (!r->is_head) evbuffer_add(bufferevent_get_output(r->c->bev), "0\r\n\r\n", 5);
   reply_done(r);
 }
 

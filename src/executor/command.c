@@ -2,6 +2,7 @@
  * child only calls async-signal-safe functions between fork and exec. */
 #include "executor/command.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,21 +15,38 @@
 
 #define CMD_MAX_ARGS 4096
 #define CMD_MAX_ENV 8192
+#define CMD_MAX_PORT_VARS 1024
 
 extern char **environ;
 
 /* environ with the CommandInfo's variables set (replacing same-named ones). */
-static char **build_env(const Mesos__V1__CommandInfo *cmd, char *err, size_t errlen) {
-  size_t n = 0;
+static void set_entry(char **env, size_t *k, char *entry) {
+  size_t nl = strcspn(entry, "=");
+  for (size_t i = 0; i < *k; i++) {
+    if (!strncmp(env[i], entry, nl) && env[i][nl] == '=') {
+      free(env[i]);
+      env[i] = entry;
+      return;
+    }
+  }
+  env[(*k)++] = entry;
+}
+
+static char **build_env(const Mesos__V1__CommandInfo *cmd, char *const *more, char *err, size_t errlen) {
+  size_t n = 0, nmore = 0;
   while (environ && environ[n]) n++;
+  while (more && more[nmore]) nmore++;
   size_t extra = cmd->environment ? cmd->environment->n_variables : 0;
-  if (n + extra >= CMD_MAX_ENV) {
-    snprintf(err, errlen, "too many environment variables (%zu)", n + extra);
+  if (n + extra + nmore >= CMD_MAX_ENV) {
+    snprintf(err, errlen, "too many environment variables (%zu)", n + extra + nmore);
     return NULL;
   }
-  char **env = mz_calloc(n + extra + 1, sizeof *env);
+  char **env = mz_calloc(n + extra + nmore + 1, sizeof *env);
   size_t k = 0;
   for (size_t i = 0; i < n; i++) env[k++] = mz_strdup(environ[i]);
+  for (size_t i = 0; i < nmore; i++) {
+    if (strchr(more[i], '=')) set_entry(env, &k, mz_strdup(more[i]));
+  }
   for (size_t j = 0; j < extra; j++) {
     const Mesos__V1__Environment__Variable *v = cmd->environment->variables[j];
     if (!v->name || !*v->name || strchr(v->name, '=')) continue;
@@ -59,6 +77,11 @@ static void free_strv(char **v) {
 }
 
 int mz_command_spawn(const Mesos__V1__CommandInfo *cmd, pid_t *pid, char *err, size_t errlen) {
+  return mz_command_spawn_env(cmd, NULL, pid, err, errlen);
+}
+
+int mz_command_spawn_env(const Mesos__V1__CommandInfo *cmd, char *const *more_env, pid_t *pid, char *err,
+                         size_t errlen) {
   if (!cmd || !cmd->value || !*cmd->value) {
     snprintf(err, errlen, "the task's command has no value");
     return -1;
@@ -68,7 +91,7 @@ int mz_command_spawn(const Mesos__V1__CommandInfo *cmd, pid_t *pid, char *err, s
     snprintf(err, errlen, "too many arguments (%zu)", cmd->n_arguments);
     return -1;
   }
-  char **env = build_env(cmd, err, errlen);
+  char **env = build_env(cmd, more_env, err, errlen);
   if (!env) return -1;
   char **argv;
   if (shell) {
@@ -132,3 +155,58 @@ void mz_command_describe_exit(int st, char *buf, size_t len) {
   else
     snprintf(buf, len, "Command wait status %d", st);
 }
+
+/* PORT_<NAME>: upper case, anything but letters and digits as '_'. */
+static char *port_name_var(const char *name, uint32_t port) {
+  size_t n = strlen(name);
+  char *v = mz_malloc(n + 32);
+  memcpy(v, "PORT_", 5);
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)name[i];
+    v[5 + i] = (char)(isalnum(c) ? toupper(c) : '_');
+  }
+  snprintf(v + 5 + n, 27, "=%u", port);
+  return v;
+}
+
+char **mz_command_task_env(const Mesos__V1__TaskInfo *task) {
+  size_t cap = 16, k = 0;
+  char **env = mz_calloc(cap, sizeof *env);
+  size_t index = 0;
+  for (size_t i = 0; i < task->n_resources; i++) {
+    const Mesos__V1__Resource *r = task->resources[i];
+    if (!r->name || strcmp(r->name, "ports") != 0 || !r->ranges) continue;
+    for (size_t j = 0; j < r->ranges->n_range; j++) {
+      const Mesos__V1__Value__Range *rg = r->ranges->range[j];
+      for (uint64_t p = rg->begin; p <= rg->end && index < CMD_MAX_PORT_VARS; p++, index++) {
+        if (k + 3 >= cap) {
+          cap *= 2;
+          env = mz_realloc(env, cap * sizeof *env);
+        }
+        char buf[64];
+        snprintf(buf, sizeof buf, "PORT%zu=%llu", index, (unsigned long long)p);
+        env[k++] = mz_strdup(buf);
+        if (index == 0) {
+          snprintf(buf, sizeof buf, "PORT=%llu", (unsigned long long)p);
+          env[k++] = mz_strdup(buf);
+        }
+      }
+    }
+  }
+  if (task->discovery && task->discovery->ports) {
+    const Mesos__V1__Ports *ps = task->discovery->ports;
+    for (size_t i = 0; i < ps->n_ports && i < CMD_MAX_PORT_VARS; i++) {
+      const Mesos__V1__Port *p = ps->ports[i];
+      if (!p->name || !*p->name || strlen(p->name) > 128) continue;
+      if (k + 2 >= cap) {
+        cap *= 2;
+        env = mz_realloc(env, cap * sizeof *env);
+      }
+      env[k++] = port_name_var(p->name, p->number);
+    }
+  }
+  env[k] = NULL;
+  return env;
+}
+
+void mz_command_env_free(char **env) { free_strv(env); }

@@ -18,6 +18,17 @@
  * and exits 127. Returns 0 with *pid, or -1 with err (bad CommandInfo, fork failed). */
 int mz_command_spawn(const Mesos__V1__CommandInfo *cmd, pid_t *pid, char *err, size_t errlen);
 
+/* The same, with more environment variables ("NAME=value", NULL-terminated; NULL for
+ * none) set over the executor's environment; the CommandInfo's variables win. */
+int mz_command_spawn_env(const Mesos__V1__CommandInfo *cmd, char *const *more_env, pid_t *pid, char *err,
+                         size_t errlen);
+
+/* What a task's command gets from its TaskInfo, as Mesos: PORT0..PORTn (and PORT) from
+ * its port resources in order, PORT_<NAME> from discovery.ports (name upper-cased,
+ * other characters as '_'). NULL-terminated; free with mz_command_env_free. */
+char **mz_command_task_env(const Mesos__V1__TaskInfo *task);
+void mz_command_env_free(char **env);
+
 /* Sends sig to the process group led by pid. 0, or -1 if the group is gone. */
 int mz_command_signal(pid_t pid, int sig);
 

@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "executor/command.h"
+#include "executor/health.h"
 #include "mezzo/executor.h"
 
 #define MOD "executor"
@@ -38,6 +39,8 @@ static struct {
   int terminal_sent;
   uint8_t terminal_uuid[MZ_UUID_BYTES];
   int ever_subscribed, attempts, exit_code;
+  mz_health *health;              /* the task's health checker, NULL without one */
+  int killed_by_health_check;
   struct event *escalate, *exit_timer, *resubscribe, *sigchld, *sigterm, *sigint;
 } X;
 
@@ -62,12 +65,21 @@ static void timer_in(struct event *ev, double seconds) {
 }
 
 /* Sends an update for task_id; terminal ones are remembered for the exit. */
-static void send_update(const Mesos__V1__TaskID *task_id, Mesos__V1__TaskState state, const char *message,
-                        int terminal) {
+/* healthy: -1 (not set), 0 or 1; reason: -1 (not set) or a TaskStatus reason. */
+static void send_update_full(const Mesos__V1__TaskID *task_id, Mesos__V1__TaskState state, const char *message,
+                             int terminal, int healthy, int reason) {
   Mesos__V1__TaskStatus st = MESOS__V1__TASK_STATUS__INIT;
   st.task_id = (Mesos__V1__TaskID *)task_id;
   st.state = state;
   st.message = (char *)message;
+  if (healthy >= 0) {
+    st.has_healthy = 1;
+    st.healthy = healthy;
+  }
+  if (reason >= 0) {
+    st.has_reason = 1;
+    st.reason = (Mesos__V1__TaskStatus__Reason)reason;
+  }
   uint8_t uuid[MZ_UUID_BYTES];
   char err[256];
   if (mz_executor_update(X.ex, &st, uuid, err, sizeof err) != 0) {
@@ -85,6 +97,11 @@ static void send_update(const Mesos__V1__TaskID *task_id, Mesos__V1__TaskState s
     memcpy(X.terminal_uuid, uuid, MZ_UUID_BYTES);
     timer_in(X.exit_timer, TERMINAL_ACK_TIMEOUT);
   }
+}
+
+static void send_update(const Mesos__V1__TaskID *task_id, Mesos__V1__TaskState state, const char *message,
+                        int terminal) {
+  send_update_full(task_id, state, message, terminal, -1, -1);
 }
 
 static int framework_has_killing_state(void) {
@@ -116,6 +133,7 @@ static void kill_task(double grace) {
     return;
   }
   X.killed = 1;
+  mz_health_stop(X.health);
   if (framework_has_killing_state()) send_update(X.task->task_id, MESOS__V1__TASK_STATE__TASK_KILLING, NULL, 0);
   MZ_INFO(MOD, "killing task %s (process group %d) with a grace period of %.3gs", X.task->task_id->value,
           (int)X.pid, grace);
@@ -132,6 +150,21 @@ static void on_escalate(evutil_socket_t fd, short what, void *arg) {
   if (X.pid && !X.exited) {
     MZ_INFO(MOD, "task %s did not stop within its grace period: SIGKILL", X.task->task_id->value);
     mz_command_signal(X.pid, SIGKILL);
+  }
+}
+
+/* The health checker's verdicts: reported as TASK_RUNNING with `healthy`, and a
+ * task failing its check too many times in a row is killed (as Mesos does). */
+static void on_health(int healthy, int kill, const char *why, void *arg) {
+  if (!X.task || X.killed || X.exited) return;
+  MZ_INFO(MOD, "task %s is %s (%s)", X.task->task_id->value, healthy ? "healthy" : "unhealthy", why);
+  send_update_full(X.task->task_id, MESOS__V1__TASK_STATE__TASK_RUNNING, NULL, 0, healthy,
+                   MESOS__V1__TASK_STATUS__REASON__REASON_TASK_HEALTH_CHECK_STATUS_UPDATED);
+  if (kill) {
+    MZ_WARN(MOD, "task %s failed %u health checks in a row: killing it", X.task->task_id->value,
+            X.task->health_check->consecutive_failures);
+    X.killed_by_health_check = 1;
+    kill_task(policy_grace(X.task->kill_policy, DEFAULT_KILL_GRACE));
   }
 }
 
@@ -154,13 +187,30 @@ static void launch(const Mesos__V1__TaskInfo *task) {
   }
   send_update(X.task->task_id, MESOS__V1__TASK_STATE__TASK_STARTING, NULL, 0);
   char err[256];
-  if (mz_command_spawn(X.task->command, &X.pid, err, sizeof err) != 0) {
+  char **task_env = mz_command_task_env(X.task);
+  mz_health *health = NULL;
+  if (X.task->health_check) {
+    health = mz_health_new(X.base, X.task->health_check, task_env, on_health, NULL, err, sizeof err);
+    if (!health) {
+      mz_command_env_free(task_env);
+      char msg[320];
+      snprintf(msg, sizeof msg, "Invalid health check: %s", err);
+      send_update(X.task->task_id, MESOS__V1__TASK_STATE__TASK_FAILED, msg, 1);
+      return;
+    }
+  }
+  int spawned = mz_command_spawn_env(X.task->command, task_env, &X.pid, err, sizeof err);
+  mz_command_env_free(task_env);
+  if (spawned != 0) {
+    mz_health_free(health);
     char msg[320];
     snprintf(msg, sizeof msg, "Failed to launch the command: %s", err);
     send_update(X.task->task_id, MESOS__V1__TASK_STATE__TASK_FAILED, msg, 1);
     return;
   }
-  MZ_INFO(MOD, "started task %s as pid %d: %s", X.task->task_id->value, (int)X.pid, X.task->command->value);
+  X.health = health;
+  MZ_INFO(MOD, "started task %s as pid %d: %s%s", X.task->task_id->value, (int)X.pid, X.task->command->value,
+          health ? " (health checked)" : "");
   send_update(X.task->task_id, MESOS__V1__TASK_STATE__TASK_RUNNING, NULL, 0);
 }
 
@@ -169,8 +219,10 @@ static void on_sigchld(evutil_socket_t fd, short what, void *arg) {
     int st;
     pid_t p = waitpid(-1, &st, WNOHANG);
     if (p <= 0) break;
+    if (mz_health_reaped(X.health, p, st)) continue;
     if (p != X.pid || X.exited) continue;
     X.exited = 1;
+    mz_health_stop(X.health);
     evtimer_del(X.escalate);
     mz_command_signal(X.pid, SIGKILL); /* whatever the command left behind in its group */
     char msg[256];
@@ -183,7 +235,7 @@ static void on_sigchld(evutil_socket_t fd, short what, void *arg) {
     else
       state = MESOS__V1__TASK_STATE__TASK_FAILED;
     MZ_INFO(MOD, "%s (pid %d)", msg, (int)p);
-    send_update(X.task->task_id, state, msg, 1);
+    send_update_full(X.task->task_id, state, msg, 1, X.killed_by_health_check ? 0 : -1, -1);
   }
 }
 
@@ -332,6 +384,7 @@ int main(int argc, char **argv) {
     mz_command_signal(X.pid, SIGKILL);
     waitpid(X.pid, NULL, 0);
   }
+  mz_health_free(X.health);
   mz_executor_free(X.ex);
   event_free(X.escalate);
   event_free(X.exit_timer);

@@ -110,6 +110,8 @@ extern const mz_allocator_ops mz_allocator_drf;
 extern const mz_allocator_ops mz_allocator_priority;
 /* Runs a full allocation pass of a drf/priority allocator now (tests, benchmark). */
 void mz_drf_run_now(void *allocator);
+/* A copy of an agent's free pool in a drf/priority allocator (tests); NULL if unknown. */
+mz_resources *mz_drf_agent_free(void *allocator, const char *agent_id);
 
 /* Looks an allocator up by name ("drf", "priority"; "" or NULL = drf),
  * or loads a module when name contains a '/' (dlopen). NULL with err. */

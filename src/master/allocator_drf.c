@@ -66,6 +66,8 @@ struct dnode {
   dfr **fws; /* self leaves: the role's framework entries, sorted during a pass */
   size_t nfws, capfws;
   size_t pos; /* index in parent->kids */
+  size_t nlive; /* during a pass: kids (or fws) that can take offers, sorted first */
+  bool live;    /* during a pass: some framework below can take offers */
   int64_t alloc[NK];
   double weight; /* role nodes: the operator's weight (default 1); self leaves: 1 */
   bool has_guarantee, has_limit;
@@ -78,6 +80,7 @@ struct dfr {
   dfw *fw;
   dnode *leaf;
   bool suppressed, gone;
+  bool live; /* during a pass: active, not suppressed, not gone */
   int64_t alloc[NK];
   double key;
   size_t pos; /* index in leaf->fws */
@@ -207,8 +210,10 @@ static double node_key(const drf *d, const dnode *n) {
 
 static double fr_key(const drf *d, const dfr *fr) { return node_share(d, fr->alloc); }
 
+/* Sort orders: entries that can take offers first, then ascending key, then name. */
 static int cmp_nodes(const void *a, const void *b) {
   const dnode *x = *(dnode *const *)a, *y = *(dnode *const *)b;
+  if (x->live != y->live) return x->live ? -1 : 1;
   if (x->key < y->key) return -1;
   if (x->key > y->key) return 1;
   if (x->self != y->self) return x->self ? -1 : 1;
@@ -217,6 +222,7 @@ static int cmp_nodes(const void *a, const void *b) {
 
 static int cmp_frs(const void *a, const void *b) {
   const dfr *x = *(dfr *const *)a, *y = *(dfr *const *)b;
+  if (x->live != y->live) return x->live ? -1 : 1;
   if (x->key < y->key) return -1;
   if (x->key > y->key) return 1;
   return strcmp(x->fw->id, y->fw->id);
@@ -314,26 +320,35 @@ static void reposition_fr(dfr **arr, size_t n, size_t i) {
 static void resort_path(drf *d, dfr *fr) {
   dnode *leaf = fr->leaf;
   fr->key = fr_key(d, fr);
-  reposition_fr(leaf->fws, leaf->nfws, fr->pos);
+  reposition_fr(leaf->fws, leaf->nlive, fr->pos);
   for (dnode *n = leaf; n->parent; n = n->parent) {
     n->key = node_key(d, n);
-    reposition_node(n->parent->kids, n->parent->nkids, n->pos);
+    reposition_node(n->parent->kids, n->parent->nlive, n->pos);
   }
 }
 
 static void sort_tree(drf *d, dnode *n) {
+  n->nlive = 0;
   if (n->self) {
-    for (size_t i = 0; i < n->nfws; i++) n->fws[i]->key = fr_key(d, n->fws[i]);
+    for (size_t i = 0; i < n->nfws; i++) {
+      dfr *fr = n->fws[i];
+      fr->key = fr_key(d, fr);
+      fr->live = fr->fw->active && !fr->suppressed && !fr->gone;
+      n->nlive += fr->live;
+    }
     if (n->nfws > 1) qsort(n->fws, n->nfws, sizeof *n->fws, cmp_frs);
     for (size_t i = 0; i < n->nfws; i++) n->fws[i]->pos = i;
+    n->live = n->nlive > 0;
     return;
   }
   for (size_t i = 0; i < n->nkids; i++) {
     n->kids[i]->key = node_key(d, n->kids[i]);
     sort_tree(d, n->kids[i]);
+    n->nlive += n->kids[i]->live;
   }
   if (n->nkids > 1) qsort(n->kids, n->nkids, sizeof *n->kids, cmp_nodes);
   for (size_t i = 0; i < n->nkids; i++) n->kids[i]->pos = i;
+  n->live = n->nlive > 0;
 }
 
 static void leaf_add(dnode *leaf, dfr *fr) {
@@ -579,6 +594,14 @@ static bool try_offer(drf *d, dagent *ag, dfr *fr, stage_t stage) {
     if (over_room) cut_kind(res, k, room[k], true);
     cut = true;
   }
+  if (cut) { /* a cut that took every cpu or all memory leaves a useless offer */
+    int64_t after[NK];
+    scalars_of(res, after);
+    if ((have[K_CPUS] > 0 && after[K_CPUS] == 0) || (have[K_MEM] > 0 && after[K_MEM] == 0)) {
+      mz_resources_free(res);
+      return false;
+    }
+  }
   if (res->n == 0 || filtered(d, fw, ag->id, res)) {
     if (owned) mz_resources_free(res);
     return false;
@@ -595,6 +618,16 @@ static bool try_offer(drf *d, dagent *ag, dfr *fr, stage_t stage) {
     mz_resources *tmp = ag->allocated;
     ag->allocated = ag->free;
     ag->free = tmp;
+  } else if (!owned) {
+    /* The whole pool (res aliases ag->free): merge the smaller list into the
+     * larger one so that few entries are copied. */
+    if (ag->free->n > ag->allocated->n) {
+      mz_resources *tmp = ag->allocated;
+      ag->allocated = ag->free;
+      ag->free = tmp;
+    }
+    mz_resources_add(ag->allocated, ag->free, NULL, 0);
+    mz_resources_clear(ag->free);
   } else {
     mz_resources_add(ag->allocated, res, NULL, 0);
     if (mz_resources_subtract(ag->free, res, NULL, 0) != 0) MZ_ERROR("allocator", "agent %s: offer not free", ag->id);
@@ -605,28 +638,52 @@ static bool try_offer(drf *d, dagent *ag, dfr *fr, stage_t stage) {
   }
   alloc_charge(ag, fr, k_off, 1);
   if (owned) mz_resources_free(res);
-  (void)cut;
   resort_path(d, fr);
   return true;
 }
 
 /* Walks the tree in order; true once an offer was made on ag. */
+/* Walks the entries that can take offers, in order; true once an offer was made on ag. */
 static bool walk(drf *d, dnode *n, dagent *ag, stage_t stage) {
   if (n->self) {
-    for (size_t i = 0; i < n->nfws; i++)
+    for (size_t i = 0; i < n->nlive; i++)
       if (try_offer(d, ag, n->fws[i], stage)) return true;
     return false;
   }
-  for (size_t i = 0; i < n->nkids; i++)
+  for (size_t i = 0; i < n->nlive; i++)
     if (walk(d, n->kids[i], ag, stage)) return true;
   return false;
 }
 
+static bool has_unreserved(const mz_resources *r) {
+  for (size_t i = 0; i < r->n; i++)
+    if (r->v[i].resv == MZ_RESV_NONE) return true;
+  return false;
+}
+
+/* When only reservations are left on ag, only the subtrees of their roles can
+ * use them: walk those instead of every framework. */
+static bool walk_reserved(drf *d, dagent *ag, stage_t stage) {
+  for (size_t i = 0; i < ag->free->n; i++) {
+    const char *role = ag->free->v[i].role;
+    bool seen = false;
+    for (size_t j = 0; j < i && !seen; j++) seen = !strcmp(ag->free->v[j].role, role);
+    if (seen) continue;
+    dnode *n = NULL;
+    HASH_FIND_STR(d->roles, role, n);
+    if (n && n->live && walk(d, n, ag, stage)) return true;
+  }
+  return false;
+}
+
 static void allocate_agent(drf *d, dagent *ag, stage_t stage) {
-  if (!ag->active) return;
-  /* Several offers can come from one agent when reservations split it among roles. */
-  for (int guard = 0; ag->free->n > 0 && guard < 64; guard++)
-    if (!walk(d, d->root, ag, stage)) break;
+  if (!ag->active || !d->root->live) return;
+  /* Several offers can come from one agent when reservations or limits split it. */
+  for (int guard = 0; ag->free->n > 0 && guard < 64; guard++) {
+    bool made = (!ag->reserved || has_unreserved(ag->free)) ? walk(d, d->root, ag, stage)
+                                                            : walk_reserved(d, ag, stage);
+    if (!made) break;
+  }
 }
 
 static bool unmet_guarantees(const drf *d) {
@@ -693,6 +750,13 @@ static void schedule(drf *d) {
 static void full_pass(drf *d) {
   d->full_pass = true;
   schedule(d);
+}
+
+mz_resources *mz_drf_agent_free(void *a, const char *agent_id) {
+  drf *d = a;
+  dagent *ag = NULL;
+  HASH_FIND_STR(d->agents, agent_id, ag);
+  return ag ? mz_resources_copy(ag->free) : NULL;
 }
 
 void mz_drf_run_now(void *a) {

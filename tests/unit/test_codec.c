@@ -235,12 +235,61 @@ static void test_adversarial(void **state) {
   assert_null(decode_json(&mesos__v1__value__range__descriptor, "{\"begin\":1e300,\"end\":1}", err, sizeof err));
 }
 
+/* Serialized ContainerID nested `levels` deep through `parent` (field 2), built inside out. */
+static uint8_t *nested_container_id(size_t levels, size_t *len) {
+  size_t cap = levels * 10 + 16, pos = cap;
+  uint8_t *buf = malloc(cap);
+  for (size_t i = 0; i < levels; i++) {
+    if (i > 0) {
+      uint8_t v[10];
+      size_t n = 0, x = cap - pos;
+      do {
+        v[n++] = (uint8_t)((x & 0x7f) | (x > 0x7f ? 0x80 : 0));
+        x >>= 7;
+      } while (x);
+      pos -= n;
+      memcpy(buf + pos, v, n);
+      buf[--pos] = 0x12;
+    }
+    pos -= 3;
+    memcpy(buf + pos, "\x0a\x01x", 3); /* value = "x" */
+  }
+  *len = cap - pos;
+  memmove(buf, buf + pos, *len);
+  return buf;
+}
+
+static void test_adversarial_protobuf(void **state) {
+  (void)state;
+  char err[256];
+  size_t len;
+  /* Shallow nesting decodes. */
+  uint8_t *b = nested_container_id(10, &len);
+  ProtobufCMessage *m = mz_pb_decode(&mesos__v1__container_id__descriptor, MZ_CT_PROTOBUF, b, len, err, sizeof err);
+  assert_non_null(m);
+  assert_non_null(((Mesos__V1__ContainerID *)m)->parent);
+  protobuf_c_message_free_unpacked(m, NULL);
+  free(b);
+  /* A million levels (protobuf-c's unpack would recurse off the stack): a bounded error. */
+  b = nested_container_id(1000000, &len);
+  m = mz_pb_decode(&mesos__v1__container_id__descriptor, MZ_CT_PROTOBUF, b, len, err, sizeof err);
+  assert_null(m);
+  assert_non_null(strstr(err, "nested"));
+  free(b);
+  /* Truncated framing and a bogus wire type are errors, not reads past the end. */
+  assert_null(mz_pb_decode(&mesos__v1__container_id__descriptor, MZ_CT_PROTOBUF, (const uint8_t *)"\x0a\x05" "ab", 4,
+                           err, sizeof err));
+  assert_null(mz_pb_decode(&mesos__v1__container_id__descriptor, MZ_CT_PROTOBUF, (const uint8_t *)"\x0b\x01", 2, err,
+                           sizeof err));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_subscribe_call),    cmocka_unit_test(test_errors_name_the_field),
       cmocka_unit_test(test_integers_and_bytes), cmocka_unit_test(test_round_trip_task_info),
       cmocka_unit_test(test_maps_are_objects),  cmocka_unit_test(test_content_types),
       cmocka_unit_test(test_base64),            cmocka_unit_test(test_adversarial),
+      cmocka_unit_test(test_adversarial_protobuf),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

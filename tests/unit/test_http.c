@@ -13,6 +13,8 @@
 #include <arpa/inet.h>
 #include <event2/event.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -299,6 +301,256 @@ static void test_full_duplex(void **state) {
   mz_http_client_free(c);
 }
 
+/* Raw socket helpers for the tests that interleave the loop and the socket. */
+static int raw_connect(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+  struct timeval tv = {0, 20000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+/* Reads (running the loop meanwhile) until `want` shows up or the peer closes (3 s at most). */
+static size_t raw_read(int fd, char *out, size_t outlen, const char *want) {
+  size_t o = 0;
+  double deadline = mz_monotonic() + 3;
+  out[0] = 0;
+  while (mz_monotonic() < deadline && o + 1 < outlen) {
+    run_for(0.005);
+    ssize_t n = recv(fd, out + o, outlen - 1 - o, 0);
+    if (n == 0) break;
+    if (n > 0) {
+      o += (size_t)n;
+      out[o] = 0;
+      if (want && strstr(out, want)) break;
+    }
+  }
+  return o;
+}
+
+static void test_pipelined_error_waits_its_turn(void **state) {
+  int fd = raw_connect();
+  const char *req = "GET /hold HTTP/1.1\r\nHost: x\r\n\r\nBLAH /x\r\n\r\n";
+  assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+  for (int i = 0; i < 200 && !held; i++) run_for(0.005);
+  assert_non_null(held);
+  run_for(0.05);
+  char out[2048];
+  out[0] = 0;
+  ssize_t n = recv(fd, out, sizeof out - 1, MSG_DONTWAIT);
+  assert_true(n <= 0); /* nothing before the held request is answered */
+  mz_http_reply(held, 200, "text/plain", "late", 4);
+  held = NULL;
+  raw_read(fd, out, sizeof out, NULL);
+  char *ok = strstr(out, "HTTP/1.1 200");
+  char *bad = strstr(out, "HTTP/1.1 400");
+  assert_non_null(ok);
+  assert_non_null(bad);
+  assert_true(ok < bad);
+  close(fd);
+}
+
+static void test_expect_continue_and_head(void **state) {
+  int fd = raw_connect();
+  const char *head = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n";
+  assert_int_equal(send(fd, head, strlen(head), 0), (ssize_t)strlen(head));
+  char out[2048];
+  raw_read(fd, out, sizeof out, "\r\n\r\n");
+  assert_non_null(strstr(out, "HTTP/1.1 100 Continue"));
+  assert_int_equal(send(fd, "hello", 5, 0), 5);
+  raw_read(fd, out, sizeof out, "body=hello");
+  assert_non_null(strstr(out, "body=hello"));
+  close(fd);
+
+  /* HEAD: headers only, and the client does not wait for a body. */
+  mz_http_client *c = mz_http_client_new(base, "127.0.0.1", port);
+  result r = {0}, after = {0};
+  mz_http_client_request(c, "HEAD", "/echo", NULL, NULL, 0, &buffered, &r);
+  mz_http_client_request(c, "GET", "/echo", NULL, NULL, 0, &buffered, &after);
+  run_until(&after.done, 1);
+  assert_int_equal(r.status, 200);
+  assert_int_equal(r.len, 0);
+  assert_int_equal(after.status, 200);
+  assert_string_equal(after.body, "GET /echo q= x=- body=");
+  mz_http_client_free(c);
+}
+
+static void test_chunked_client_body_to_buffered_route(void **state) {
+  mz_http_client *c = mz_http_client_new(base, "127.0.0.1", port);
+  result r = {0}, next = {0};
+  mz_http_call *k = mz_http_client_request(c, "POST", "/echo", NULL, NULL, -1, &buffered, &r);
+  assert_non_null(k);
+  assert_int_equal(mz_http_call_write(k, "ab", 2), 0); /* written before the connection is even up */
+  run_for(0.02);
+  assert_int_equal(mz_http_call_write(k, "cd", 2), 0);
+  mz_http_call_end(k);
+  assert_int_equal(mz_http_call_write(k, "x", 1), -1); /* ended */
+  mz_http_client_request(c, "GET", "/echo?q=n", NULL, NULL, 0, &buffered, &next);
+  run_until(&next.done, 1);
+  assert_int_equal(r.status, 200);
+  assert_string_equal(r.body, "POST /echo q= x=- body=abcd");
+  assert_string_equal(next.body, "GET /echo q=n x=- body=");
+  mz_http_client_free(c);
+}
+
+static void test_orphaned_request_reply_is_safe(void **state) {
+  /* A handler that answers later and set no on_close: its client goes away first. */
+  mz_http_client *c = mz_http_client_new(base, "127.0.0.1", port);
+  result r = {0};
+  mz_http_client_request(c, "GET", "/hold", NULL, NULL, 0, &buffered, &r);
+  for (int i = 0; i < 200 && !held; i++) run_for(0.005);
+  assert_non_null(held);
+  mz_http_client_free(c);
+  for (int i = 0; i < 200 && mz_http_server_connections(srv) > 0; i++) run_for(0.005);
+  assert_int_equal(mz_http_server_connections(srv), 0);
+  assert_string_equal(mz_http_req_path(held), "/hold"); /* still valid */
+  assert_int_equal(mz_http_stream_start(held, 200, "text/plain"), -1);
+  mz_http_reply(held, 200, "text/plain", "nobody", 6); /* goes nowhere; frees it */
+  held = NULL;
+  assert_int_equal(r.done, 0); /* a freed client calls nothing back */
+}
+
+static void on_data_cancel(mz_http_call *c, const uint8_t *d, size_t n, void *arg) {
+  on_data(c, d, n, arg);
+  if (((result *)arg)->dlen >= 5) mz_http_call_cancel(c);
+}
+static mz_http_client *freed_in_cb;
+static void on_done_free(mz_http_call *c, int status, const uint8_t *body, size_t len, const char *err, void *arg) {
+  on_done(c, status, body, len, err, arg);
+  mz_http_client_free(freed_in_cb);
+}
+
+static void test_client_reentrancy_and_stream_timeout(void **state) {
+  /* A stream outlives the client's timeout once its head is in. */
+  mz_http_client *c = mz_http_client_new(base, "127.0.0.1", port);
+  mz_http_client_set_timeout(c, 0.1);
+  result r = {0};
+  mz_http_client_request(c, "GET", "/stream", NULL, NULL, 0, &streamed, &r);
+  run_until(&r.headers, 1);
+  run_for(0.3);
+  assert_int_equal(r.done, 0);
+  assert_non_null(held);
+  /* Cancelled from inside its own on_data: no on_complete; the server sees the close. */
+  mz_http_call_cbs cancel_cbs = {.on_complete = on_done, .on_headers = on_headers, .on_data = on_data_cancel};
+  mz_http_stream_write_record(held, "x", 1);
+  for (int i = 0; i < 100 && r.dlen < 13; i++) run_for(0.005);
+  assert_string_equal(r.data, "3\none3\ntwo1\nx");
+  mz_http_client_free(c);
+  run_until(&closes, 1);
+  assert_int_equal(closes, 1);
+  held = NULL;
+
+  c = mz_http_client_new(base, "127.0.0.1", port);
+  result r2 = {0};
+  mz_http_client_request(c, "GET", "/stream", NULL, NULL, 0, &cancel_cbs, &r2);
+  run_until(&closes, 2);
+  assert_int_equal(closes, 2);
+  assert_int_equal(r2.done, 0);
+  assert_true(r2.dlen >= 5);
+  held = NULL;
+  /* The client still works after the cancel, and may be freed from a callback. */
+  result r3 = {0};
+  freed_in_cb = c;
+  mz_http_call_cbs free_cbs = {.on_complete = on_done_free};
+  mz_http_client_request(c, "GET", "/echo", NULL, NULL, 0, &free_cbs, &r3);
+  run_until(&r3.done, 1);
+  assert_int_equal(r3.status, 200);
+  run_for(0.02);
+
+  /* Cancelled while queued: never called back. */
+  c = mz_http_client_new(base, "127.0.0.1", port);
+  result q1 = {0}, q2 = {0};
+  mz_http_client_request(c, "GET", "/echo", NULL, NULL, 0, &buffered, &q1);
+  mz_http_call *k2 = mz_http_client_request(c, "GET", "/echo", NULL, NULL, 0, &buffered, &q2);
+  mz_http_call_cancel(k2);
+  run_until(&q1.done, 1);
+  run_for(0.02);
+  assert_int_equal(q1.status, 200);
+  assert_int_equal(q2.done, 0);
+  /* Bad arguments are refused, not sent. */
+  const char *bad_hdrs[] = {"X-Evil", "a\r\nb", NULL};
+  assert_null(mz_http_client_request(c, "GET", "/echo", bad_hdrs, NULL, 0, &buffered, &q2));
+  assert_null(mz_http_client_request(c, "GET", "/e cho", NULL, NULL, 0, &buffered, &q2));
+  mz_http_client_free(c);
+}
+
+/* Mangled requests (random bytes changed, cut, repeated) never crash the
+ * server (run under ASan/UBSan) and it keeps serving. */
+static void test_mangled_requests(void **state) {
+  static const char *seeds[] = {
+      "POST /duplex HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nping\r\n0\r\n\r\n",
+      "POST /echo?q=%41 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /stream HTTP/1.1\r\n\r\n",
+      "GET /prefix/a%2Fb?x=1 HTTP/1.0\r\nExpect: 100-continue\r\nConnection: keep-alive\r\n\r\n",
+  };
+  unsigned seed = 12345;
+  for (int i = 0; i < 150; i++) {
+    char buf[512];
+    const char *src = seeds[i % 3];
+    size_t n = strlen(src);
+    memcpy(buf, src, n);
+    int edits = 1 + (int)((seed = seed * 1103515245 + 12345) >> 16) % 4;
+    for (int e = 0; e < edits; e++) {
+      seed = seed * 1103515245 + 12345;
+      size_t at = (seed >> 8) % n;
+      buf[at] = (char)(seed >> 20);
+    }
+    seed = seed * 1103515245 + 12345;
+    if (seed & 0x10000) n = (seed >> 4) % n + 1; /* cut */
+    int fd = raw_connect();
+    ssize_t w = send(fd, buf, n, MSG_NOSIGNAL);
+    (void)w;
+    run_for(0.002);
+    if (held) { /* a request that reached /stream: finish it or let the close do it */
+      held = NULL;
+    }
+    close(fd);
+    run_for(0.001);
+  }
+  for (int i = 0; i < 400 && mz_http_server_connections(srv) > 0; i++) run_for(0.005);
+  held = NULL;
+  result ok = {0};
+  mz_http_client *c = mz_http_client_new(base, "127.0.0.1", port);
+  mz_http_client_request(c, "GET", "/echo", NULL, NULL, 0, &buffered, &ok);
+  run_until(&ok.done, 1);
+  assert_int_equal(ok.status, 200);
+  mz_http_client_free(c);
+}
+
+typedef struct {
+  int port;
+  int status;
+  char body[256];
+  char err[256];
+  atomic_int done;
+} fetch_job;
+
+static void *fetch_thread(void *arg) {
+  fetch_job *j = arg;
+  char *body = NULL;
+  size_t len = 0;
+  const char *hdrs[] = {"X-Test", "f", NULL};
+  j->status = mz_http_fetch("localhost", j->port, "POST", "/echo?q=fetch", hdrs, "data", 4, &body, &len, 5, j->err,
+                            sizeof j->err);
+  if (body) mz_strlcpy(j->body, body, sizeof j->body);
+  free(body);
+  atomic_store(&j->done, 1);
+  return NULL;
+}
+
+static void test_fetch_success(void **state) {
+  /* mz_http_fetch blocks on its own loop: run it in a thread while this loop serves. */
+  fetch_job j = {.port = port};
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, fetch_thread, &j), 0);
+  double deadline = mz_monotonic() + 10;
+  while (!atomic_load(&j.done) && mz_monotonic() < deadline) run_for(0.005);
+  pthread_join(t, NULL);
+  assert_int_equal(j.status, 200);
+  assert_string_equal(j.body, "POST /echo q=fetch x=f body=data");
+}
+
 static void test_client_failures_and_fetch(void **state) {
   /* Nobody listens on a port we just closed. */
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -365,6 +617,13 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_streamed_reply_and_peer_close, setup, teardown),
       cmocka_unit_test_setup_teardown(test_full_duplex, setup, teardown),
       cmocka_unit_test_setup_teardown(test_client_failures_and_fetch, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_pipelined_error_waits_its_turn, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_expect_continue_and_head, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_chunked_client_body_to_buffered_route, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_orphaned_request_reply_is_safe, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_client_reentrancy_and_stream_timeout, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_fetch_success, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_mangled_requests, setup, teardown),
       cmocka_unit_test(test_query_get),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

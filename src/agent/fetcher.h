@@ -1,0 +1,31 @@
+/* fetcher: CommandInfo.uris into a sandbox, as Mesos's fetcher does.
+ *   http://, https://, ftp://  downloaded with libcurl (redirects followed, HTTP errors fail)
+ *   file:///path or /path      copied
+ *   extract (default true)     .tar .tar.gz .tgz .tar.bz2 .tar.xz .txz .zip extracted into the
+ *                              sandbox with libarchive (no "..", no absolute paths, no writing
+ *                              through symlinks); the archive itself is kept
+ *   executable                 the file is made executable (and not extracted)
+ *   output_file                the name in the sandbox (relative, no "..")
+ *   cache                      with --fetcher_cache_dir: downloaded once into the cache, copied
+ *                              from there afterwards
+ * It runs in the container's child, before exec (as the task's user, in the sandbox), so
+ * that the agent's loop never waits on a download. Blocking is fine there.
+ * The request borrows everything it points at. */
+#ifndef MZ_FETCHER_H
+#define MZ_FETCHER_H
+
+#include <stddef.h>
+
+#include "mesos/v1/mesos.pb-c.h"
+
+typedef struct {
+  const Mesos__V1__CommandInfo *cmd;
+  const char *sandbox;   /* absolute */
+  const char *cache_dir; /* NULL: no cache */
+} mz_fetch_request;
+
+/* Fetches every URI of the request (arg: mz_fetch_request). 0, or -1 with a
+ * message naming the URI that failed. */
+int mz_fetch_prepare(void *arg, char *err, size_t errlen);
+
+#endif

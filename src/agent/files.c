@@ -1,0 +1,287 @@
+/* files: the agent's observability endpoints over its containers and sandboxes.
+ *   GET /monitor/statistics(.json)  [{executor_id, executor_name, framework_id, source,
+ *                                     statistics: {timestamp, cpus_user_time_secs,
+ *                                     cpus_system_time_secs, cpus_limit, mem_rss_bytes,
+ *                                     mem_limit_bytes, processes}}] for running containers,
+ *                                    from cgroups or /proc (launcher usage)
+ *   GET /files/browse?path=P         entries of a directory inside a sandbox:
+ *                                    [{path, nlink, size, mtime, mode, uid, gid}]
+ *   GET /files/read?path=P&offset=O&length=L  {"data": ..., "offset": O} (offset -1: the size)
+ * Paths are confined to the sandboxes of the executors the agent knows (running and
+ * completed): a path with a ".." component is refused with 403; a path that resolves
+ * (symlinks followed) outside every sandbox is refused with 403; one that does not
+ * exist is 404. Nothing is kept between requests. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "agent/agent.h"
+#include "agent/containerizer.h"
+#include "common/http.h"
+#include "common/log.h"
+
+#define FILES_MAX_READ (1024 * 1024) /* bytes per /files/read */
+#define FILES_DEFAULT_READ (64 * 1024)
+#define FILES_MAX_ENTRIES 10000
+
+static void reply_json(mz_http_req *r, json_t *j) {
+  char *text = json_dumps(j, JSON_COMPACT);
+  json_decref(j);
+  if (!text) {
+    mz_http_reply_error(r, 500, "cannot render the response");
+    return;
+  }
+  mz_http_reply(r, 200, "application/json", text, strlen(text));
+  free(text);
+}
+
+static int only_get(mz_http_req *r) {
+  if (!strcmp(mz_http_req_method(r), "GET") || !strcmp(mz_http_req_method(r), "HEAD")) return 1;
+  mz_http_req_add_header(r, "Allow", "GET");
+  mz_http_reply_error(r, 405, "Expecting 'GET', received '%s'", mz_http_req_method(r));
+  return 0;
+}
+
+/* ------------------------------------------------------------------ /monitor/statistics */
+
+static json_t *executor_stats(mz_agent *a, mz_ag_executor *ex) {
+  mz_container_usage u;
+  if (mz_containerizer_usage(a->containerizer, ex->container_id, &u) != 0) return NULL;
+  json_t *s = json_object();
+  json_object_set_new(s, "timestamp", json_real(mz_now()));
+  json_object_set_new(s, "cpus_user_time_secs", json_real(u.cpus_user_time_secs));
+  json_object_set_new(s, "cpus_system_time_secs", json_real(u.cpus_system_time_secs));
+  if (ex->cpus_limit > 0) json_object_set_new(s, "cpus_limit", json_real(ex->cpus_limit));
+  json_object_set_new(s, "mem_rss_bytes", json_integer((json_int_t)u.mem_rss_bytes));
+  json_object_set_new(s, "mem_total_bytes", json_integer((json_int_t)u.mem_total_bytes));
+  if (ex->mem_limit_bytes > 0) json_object_set_new(s, "mem_limit_bytes", json_integer((json_int_t)ex->mem_limit_bytes));
+  json_object_set_new(s, "processes", json_integer((json_int_t)u.processes));
+  json_t *j = json_object();
+  json_object_set_new(j, "executor_id", json_string(ex->id));
+  json_object_set_new(j, "executor_name", json_string(ex->info->name ? ex->info->name : ""));
+  json_object_set_new(j, "framework_id", json_string(ex->fw->id));
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  json_object_set_new(j, "source", json_string(ex->info->source ? ex->info->source : ""));
+#pragma GCC diagnostic pop
+  json_object_set_new(j, "statistics", s);
+  return j;
+}
+
+static void handle_statistics(mz_http_req *r, void *arg) {
+  mz_agent *a = arg;
+  if (!only_get(r)) return;
+  json_t *arr = json_array();
+  mz_ag_framework *fw, *ftmp;
+  HASH_ITER(hh, a->frameworks, fw, ftmp) {
+    mz_ag_executor *ex, *etmp;
+    HASH_ITER(hh, fw->executors, ex, etmp) {
+      if (ex->state == MZ_EXEC_TERMINATED || ex->pid <= 0) continue;
+      json_t *j = executor_stats(a, ex);
+      if (j) json_array_append_new(arr, j);
+    }
+  }
+  reply_json(r, arr);
+}
+
+/* ------------------------------------------------------------------ confinement */
+
+static int has_dotdot(const char *p) {
+  const char *s = p;
+  while (*s) {
+    size_t n = strcspn(s, "/");
+    if (n == 2 && s[0] == '.' && s[1] == '.') return 1;
+    s += n;
+    while (*s == '/') s++;
+  }
+  return 0;
+}
+
+static int inside(const char *real, const char *dir) {
+  char rdir[PATH_MAX];
+  if (!dir || !realpath(dir, rdir)) return 0;
+  size_t n = strlen(rdir);
+  return !strncmp(real, rdir, n) && (real[n] == '\0' || real[n] == '/');
+}
+
+static int framework_has(mz_ag_framework *fw, const char *real) {
+  mz_ag_executor *ex, *etmp;
+  HASH_ITER(hh, fw->executors, ex, etmp) if (inside(real, ex->directory)) return 1;
+  DL_FOREACH(fw->completed, ex) if (inside(real, ex->directory)) return 1;
+  return 0;
+}
+
+static int in_some_sandbox(mz_agent *a, const char *real) {
+  mz_ag_framework *fw, *ftmp;
+  HASH_ITER(hh, a->frameworks, fw, ftmp) if (framework_has(fw, real)) return 1;
+  DL_FOREACH(a->completed_frameworks, fw) if (framework_has(fw, real)) return 1;
+  return 0;
+}
+
+/* Resolves the request's path into real (PATH_MAX); replies and returns -1 when refused. */
+static int confined_path(mz_agent *a, mz_http_req *r, char *real) {
+  char path[PATH_MAX];
+  if (mz_http_query_get(mz_http_req_query(r), "path", path, sizeof path) != 0 || !path[0]) {
+    mz_http_reply_error(r, 400, "Expecting 'path' in the query");
+    return -1;
+  }
+  if (has_dotdot(path)) {
+    mz_http_reply_error(r, 403, "'..' is not allowed in 'path'");
+    return -1;
+  }
+  if (path[0] != '/') {
+    mz_http_reply_error(r, 404, "No such file or directory (give an absolute path in a sandbox)");
+    return -1;
+  }
+  if (!realpath(path, real)) {
+    mz_http_reply_error(r, 404, "No such file or directory");
+    return -1;
+  }
+  if (!in_some_sandbox(a, real)) {
+    mz_http_reply_error(r, 403, "'%s' is not inside a sandbox of this agent", path);
+    return -1;
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------ /files/browse, /files/read */
+
+static json_t *entry_json(const char *path, const struct stat *sb) {
+  json_t *j = json_object();
+  char mode[11];
+  mode[0] = S_ISDIR(sb->st_mode) ? 'd' : S_ISLNK(sb->st_mode) ? 'l' : '-';
+  const char *rwx = "rwxrwxrwx";
+  for (int i = 0; i < 9; i++) mode[1 + i] = (sb->st_mode & (1 << (8 - i))) ? rwx[i] : '-';
+  mode[10] = '\0';
+  json_object_set_new(j, "path", json_string(path));
+  json_object_set_new(j, "nlink", json_integer((json_int_t)sb->st_nlink));
+  json_object_set_new(j, "size", json_integer((json_int_t)sb->st_size));
+  json_object_set_new(j, "mtime", json_integer((json_int_t)sb->st_mtime));
+  json_object_set_new(j, "mode", json_string(mode));
+  struct passwd *pw = getpwuid(sb->st_uid);
+  struct group *gr = getgrgid(sb->st_gid);
+  char num[32];
+  snprintf(num, sizeof num, "%u", (unsigned)sb->st_uid);
+  json_object_set_new(j, "uid", json_string(pw ? pw->pw_name : num));
+  snprintf(num, sizeof num, "%u", (unsigned)sb->st_gid);
+  json_object_set_new(j, "gid", json_string(gr ? gr->gr_name : num));
+  return j;
+}
+
+static void handle_browse(mz_http_req *r, void *arg) {
+  mz_agent *a = arg;
+  if (!only_get(r)) return;
+  char real[PATH_MAX];
+  if (confined_path(a, r, real) != 0) return;
+  struct stat sb;
+  if (stat(real, &sb) != 0) {
+    mz_http_reply_error(r, 404, "No such file or directory");
+    return;
+  }
+  json_t *arr = json_array();
+  if (!S_ISDIR(sb.st_mode)) {
+    json_array_append_new(arr, entry_json(real, &sb));
+    reply_json(r, arr);
+    return;
+  }
+  DIR *d = opendir(real);
+  if (!d) {
+    json_decref(arr);
+    mz_http_reply_error(r, 403, "cannot open the directory: %s", strerror(errno));
+    return;
+  }
+  struct dirent *e;
+  size_t n = 0;
+  while ((e = readdir(d)) && n < FILES_MAX_ENTRIES) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    char p[PATH_MAX + 256];
+    snprintf(p, sizeof p, "%s/%s", real, e->d_name);
+    struct stat esb;
+    if (lstat(p, &esb) != 0) continue;
+    json_array_append_new(arr, entry_json(p, &esb));
+    n++;
+  }
+  closedir(d);
+  reply_json(r, arr);
+}
+
+static int query_long(mz_http_req *r, const char *key, long long def, long long *out) {
+  char buf[32];
+  if (mz_http_query_get(mz_http_req_query(r), key, buf, sizeof buf) != 0 || !buf[0]) {
+    *out = def;
+    return 0;
+  }
+  char *end;
+  errno = 0;
+  long long v = strtoll(buf, &end, 10);
+  if (errno || *end) return -1;
+  *out = v;
+  return 0;
+}
+
+static void handle_read(mz_http_req *r, void *arg) {
+  mz_agent *a = arg;
+  if (!only_get(r)) return;
+  long long offset, length;
+  if (query_long(r, "offset", -1, &offset) != 0 || query_long(r, "length", FILES_DEFAULT_READ, &length) != 0 ||
+      offset < -1 || length < 0) {
+    mz_http_reply_error(r, 400, "Failed to parse 'offset' or 'length' (integers; offset >= -1, length >= 0)");
+    return;
+  }
+  char real[PATH_MAX];
+  if (confined_path(a, r, real) != 0) return;
+  int fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  struct stat sb;
+  if (fd < 0 || fstat(fd, &sb) != 0) {
+    if (fd >= 0) close(fd);
+    mz_http_reply_error(r, 404, "No such file");
+    return;
+  }
+  if (S_ISDIR(sb.st_mode)) {
+    close(fd);
+    mz_http_reply_error(r, 400, "Cannot read a directory");
+    return;
+  }
+  json_t *j = json_object();
+  if (offset == -1) {
+    json_object_set_new(j, "data", json_string(""));
+    json_object_set_new(j, "offset", json_integer((json_int_t)sb.st_size));
+    close(fd);
+    reply_json(r, j);
+    return;
+  }
+  if (length > FILES_MAX_READ) length = FILES_MAX_READ;
+  char *buf = mz_malloc((size_t)length + 1);
+  ssize_t got = length > 0 ? pread(fd, buf, (size_t)length, (off_t)offset) : 0;
+  close(fd);
+  if (got < 0) got = 0;
+  json_t *data = json_stringn(buf, (size_t)got);
+  if (!data) { /* not UTF-8: bytes outside ASCII are shown as '?' */
+    for (ssize_t i = 0; i < got; i++)
+      if ((unsigned char)buf[i] >= 0x80) buf[i] = '?';
+    data = json_stringn(buf, (size_t)got);
+  }
+  json_object_set_new(j, "data", data ? data : json_string(""));
+  json_object_set_new(j, "offset", json_integer((json_int_t)offset));
+  free(buf);
+  reply_json(r, j);
+}
+
+void mz_files_register(mz_agent *a, mz_http_server *s) {
+  mz_http_server_route(s, "/monitor/statistics", 0, handle_statistics, a);
+  mz_http_server_route(s, "/monitor/statistics.json", 0, handle_statistics, a);
+  mz_http_server_route(s, "/files/browse", 0, handle_browse, a);
+  mz_http_server_route(s, "/files/browse.json", 0, handle_browse, a);
+  mz_http_server_route(s, "/files/read", 0, handle_read, a);
+  mz_http_server_route(s, "/files/read.json", 0, handle_read, a);
+}

@@ -1,0 +1,688 @@
+/* isolation: see isolation.h. Mount points come from /proc/self/mountinfo, the
+ * agent's own cgroups from /proc/self/cgroup. Files are read and written with plain
+ * open/read/write; every write's failure is reported with the file's path. */
+#include "agent/isolation.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+#define MAX_PIDS_PER_PASS 65536
+
+static const char *const cgc_name[MZ_CGC_N] = {"cpu", "cpuacct", "memory", "pids", "freezer", ""};
+
+/* ------------------------------------------------------------------ files */
+
+static int write_file(const char *path, const char *value, char *err, size_t errlen) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (err) snprintf(err, errlen, "open %s: %s", path, strerror(errno));
+    return -1;
+  }
+  ssize_t n = write(fd, value, strlen(value));
+  int e = errno;
+  close(fd);
+  if (n != (ssize_t)strlen(value)) {
+    if (err) snprintf(err, errlen, "write '%s' to %s: %s", value, path, strerror(e));
+    return -1;
+  }
+  return 0;
+}
+
+/* Reads up to len-1 bytes; 0 or -1. */
+static int read_file(const char *path, char *buf, size_t len) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  size_t got = 0;
+  for (;;) {
+    ssize_t n = read(fd, buf + got, len - 1 - got);
+    if (n <= 0) break;
+    got += (size_t)n;
+    if (got == len - 1) break;
+  }
+  close(fd);
+  buf[got] = '\0';
+  return 0;
+}
+
+static int read_u64(const char *path, uint64_t *v) {
+  char buf[64];
+  if (read_file(path, buf, sizeof buf) != 0) return -1;
+  char *end;
+  errno = 0;
+  unsigned long long x = strtoull(buf, &end, 10);
+  if (errno || end == buf) return -1;
+  *v = x;
+  return 0;
+}
+
+/* The value of `key` in a "key value" per line file, or -1. */
+static int keyed_u64(const char *text, const char *key, uint64_t *v) {
+  size_t kl = strlen(key);
+  for (const char *p = text; p && *p;) {
+    if (!strncmp(p, key, kl) && p[kl] == ' ') {
+      *v = strtoull(p + kl + 1, NULL, 10);
+      return 0;
+    }
+    p = strchr(p, '\n');
+    if (p) p++;
+  }
+  return -1;
+}
+
+static int exists(const char *path) {
+  struct stat sb;
+  return stat(path, &sb) == 0;
+}
+
+static char *join3(const char *a, const char *b, const char *c) {
+  size_t n = strlen(a) + strlen(b) + strlen(c) + 3;
+  char *p = mz_malloc(n);
+  snprintf(p, n, "%s%s%s%s%s", a, *b ? "/" : "", b, *c ? "/" : "", c);
+  return p;
+}
+
+/* ------------------------------------------------------------------ detection */
+
+/* The mount point of the v1 hierarchy holding `ctrl` (or of cgroup2 when ctrl is ""). */
+static char *find_mount(const char *ctrl) {
+  FILE *f = fopen("/proc/self/mountinfo", "re");
+  if (!f) return NULL;
+  char line[4096];
+  char *found = NULL;
+  while (!found && fgets(line, sizeof line, f)) {
+    char *dash = strstr(line, " - ");
+    if (!dash) continue;
+    char fstype[64], source[256], opts[1024];
+    if (sscanf(dash + 3, "%63s %255s %1023s", fstype, source, opts) != 3) continue;
+    /* field 5 is the mount point */
+    char *save = NULL, *tok = strtok_r(line, " ", &save);
+    for (int i = 1; tok && i < 5; i++) tok = strtok_r(NULL, " ", &save);
+    if (!tok) continue;
+    if (!*ctrl) {
+      if (!strcmp(fstype, "cgroup2")) found = mz_strdup(tok);
+      continue;
+    }
+    if (strcmp(fstype, "cgroup") != 0) continue;
+    char *s2 = NULL;
+    for (char *o = strtok_r(opts, ",", &s2); o; o = strtok_r(NULL, ",", &s2)) {
+      if (!strcmp(o, ctrl)) {
+        found = mz_strdup(tok);
+        break;
+      }
+    }
+  }
+  fclose(f);
+  return found;
+}
+
+/* The agent's own cgroup path in the hierarchy of ctrl ("" for v2), "/" if unknown. */
+static char *own_cgroup(const char *ctrl) {
+  FILE *f = fopen("/proc/self/cgroup", "re");
+  if (!f) return mz_strdup("/");
+  char line[4096];
+  char *found = NULL;
+  while (!found && fgets(line, sizeof line, f)) {
+    line[strcspn(line, "\n")] = '\0';
+    char *c1 = strchr(line, ':');
+    char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (!c2) continue;
+    *c2 = '\0';
+    const char *ctrls = c1 + 1, *path = c2 + 1;
+    if (!*ctrl) {
+      if (!*ctrls && !strncmp(line, "0", 1)) found = mz_strdup(path);
+      continue;
+    }
+    char *dup = mz_strdup(ctrls), *save = NULL;
+    for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save))
+      if (!strcmp(t, ctrl)) found = mz_strdup(path);
+    free(dup);
+  }
+  fclose(f);
+  return found ? found : mz_strdup("/");
+}
+
+static char *base_for(const char *ctrl, const char *root) {
+  char *mnt = find_mount(ctrl);
+  if (!mnt) return NULL;
+  char *own = own_cgroup(ctrl);
+  const char *rel = own;
+  while (*rel == '/') rel++;
+  char *b = join3(mnt, rel, root);
+  free(mnt);
+  free(own);
+  return b;
+}
+
+/* mkdir -p of a cgroup directory; 0 or -1. */
+static int mkdir_cg(const char *path, char *err, size_t errlen) {
+  char *p = mz_strdup(path);
+  for (char *s = p + 1; *s; s++) {
+    if (*s != '/') continue;
+    *s = '\0';
+    if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+      snprintf(err, errlen, "mkdir %s: %s", p, strerror(errno));
+      free(p);
+      return -1;
+    }
+    *s = '/';
+  }
+  int rc = mkdir(p, 0755) != 0 && errno != EEXIST ? -1 : 0;
+  if (rc) snprintf(err, errlen, "mkdir %s: %s", p, strerror(errno));
+  free(p);
+  return rc;
+}
+
+static int v2_usable(const char *root, char **base, char *why, size_t whylen) {
+  char *mnt = find_mount("");
+  if (!mnt) {
+    snprintf(why, whylen, "no cgroup2 mount");
+    return 0;
+  }
+  char path[4200], ctl[512] = "";
+  snprintf(path, sizeof path, "%s/cgroup.controllers", mnt);
+  read_file(path, ctl, sizeof ctl);
+  int ok = strstr(ctl, "memory") && strstr(ctl, "cpu");
+  if (!ok) {
+    snprintf(why, whylen, "the unified hierarchy at %s has no cpu and memory controllers", mnt);
+    free(mnt);
+    return 0;
+  }
+  free(mnt);
+  *base = base_for("", root);
+  char err[512];
+  if (!*base || mkdir_cg(*base, err, sizeof err) != 0) {
+    snprintf(why, whylen, "cgroups v2: %s", *base ? err : "no base");
+    free(*base);
+    *base = NULL;
+    return 0;
+  }
+  /* Controllers for the containers below the root. */
+  char parent[4200];
+  snprintf(parent, sizeof parent, "%s/cgroup.subtree_control", *base);
+  write_file(parent, "+cpu +memory +pids", NULL, 0);
+  return 1;
+}
+
+static int has_isolator(const char *spec, const char *name) {
+  char *dup = mz_strdup(spec), *save = NULL;
+  int found = 0;
+  for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save))
+    if (!strcmp(t, name)) found = 1;
+  free(dup);
+  return found;
+}
+
+static const char *const known[] = {"cgroups/cpu",      "cgroups/mem", "cgroups/pids", "namespaces/pid",
+                                    "filesystem/posix", "posix/cpu",   "posix/mem",    "cgroups/all"};
+
+int mz_isolation_init(mz_isolation *iso, const char *flag, const char *root, int enable_cfs, long limit_pids,
+                      char *err, size_t errlen) {
+  memset(iso, 0, sizeof *iso);
+  iso->enable_cfs = enable_cfs;
+  iso->limit_pids = limit_pids;
+  if (!root || !*root || strchr(root, '.') || root[0] == '/') {
+    snprintf(err, errlen, "flag --cgroups_root: invalid value '%s' (a relative name without '.')", root ? root : "");
+    return -1;
+  }
+  char why[2048] = "", v2why[600] = "";
+  char *spec = NULL;
+  int want_cg = 0;
+  if (flag && *flag && strcmp(flag, "auto") != 0) {
+    char *dup = mz_strdup(flag), *save = NULL;
+    for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+      size_t i;
+      for (i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (!strcmp(t, known[i])) break;
+      if (i == sizeof known / sizeof known[0]) {
+        snprintf(err, errlen, "flag --isolation: unknown isolator '%s' (known: cgroups/cpu, cgroups/mem, "
+                 "cgroups/pids, namespaces/pid, filesystem/posix, posix/cpu, posix/mem)", t);
+        free(dup);
+        return -1;
+      }
+      if (!strncmp(t, "cgroups/", 8)) want_cg = 1;
+    }
+    free(dup);
+    spec = mz_strdup(flag);
+    snprintf(why, sizeof why, "given by --isolation");
+  }
+  /* Which cgroups version, when cgroups are wanted or the default is being chosen. */
+  if (!spec || want_cg) {
+    if (v2_usable(root, &iso->base[MZ_CGC_UNIFIED], v2why, sizeof v2why)) {
+      iso->cg = MZ_CG_V2;
+      if (!spec) {
+        spec = mz_strdup("cgroups/cpu,cgroups/mem,cgroups/pids,filesystem/posix");
+        snprintf(why, sizeof why, "cgroups v2: the unified hierarchy has the cpu and memory controllers");
+      }
+    } else {
+      char cerr[600] = "";
+      int ok = 1;
+      for (int c = 0; c < MZ_CGC_UNIFIED; c++) {
+        iso->base[c] = base_for(cgc_name[c], root);
+        if (!iso->base[c]) {
+          if (c == MZ_CGC_CPU || c == MZ_CGC_MEMORY) {
+            snprintf(cerr, sizeof cerr, "no v1 %s hierarchy is mounted", cgc_name[c]);
+            ok = 0;
+          }
+          continue;
+        }
+        if (mkdir_cg(iso->base[c], cerr, sizeof cerr) != 0) {
+          free(iso->base[c]);
+          iso->base[c] = NULL;
+          if (c == MZ_CGC_CPU || c == MZ_CGC_MEMORY) ok = 0;
+        }
+      }
+      if (ok) {
+        iso->cg = MZ_CG_V1;
+        if (!spec) {
+          spec = mz_strdup(iso->base[MZ_CGC_PIDS] ? "cgroups/cpu,cgroups/mem,cgroups/pids,filesystem/posix"
+                                                  : "cgroups/cpu,cgroups/mem,filesystem/posix");
+          snprintf(why, sizeof why, "cgroups v1 (%s; v1 hierarchies cpu, memory%s%s are mounted and writable)",
+                   v2why, iso->base[MZ_CGC_PIDS] ? ", pids" : "", iso->base[MZ_CGC_FREEZER] ? ", freezer" : "");
+        }
+      } else {
+        for (int c = 0; c < MZ_CGC_N; c++) {
+          free(iso->base[c]);
+          iso->base[c] = NULL;
+        }
+        if (want_cg) {
+          snprintf(err, errlen, "flag --isolation: cgroups are not usable here: %s; %s", v2why, cerr);
+          free(spec);
+          return -1;
+        }
+        spec = mz_strdup("posix/cpu,posix/mem,filesystem/posix");
+        snprintf(why, sizeof why, "posix (%s; cgroups v1: %s)", v2why, cerr);
+      }
+    }
+  }
+  int all = has_isolator(spec, "cgroups/all");
+  iso->cg_cpu = all || has_isolator(spec, "cgroups/cpu");
+  iso->cg_mem = all || has_isolator(spec, "cgroups/mem");
+  iso->cg_pids = all || has_isolator(spec, "cgroups/pids");
+  iso->pid_ns = has_isolator(spec, "namespaces/pid");
+  iso->posix_cpu = has_isolator(spec, "posix/cpu");
+  iso->posix_mem = has_isolator(spec, "posix/mem");
+  if (!want_cg && spec && iso->cg == MZ_CG_NONE) {
+    /* nothing to do for cgroups */
+  }
+  if (iso->cg == MZ_CG_V1) {
+    /* Drop the hierarchies no isolator uses (the freezer always serves the kill). */
+    if (!iso->cg_cpu) {
+      free(iso->base[MZ_CGC_CPU]);
+      iso->base[MZ_CGC_CPU] = NULL;
+    }
+    if (!iso->cg_mem) {
+      free(iso->base[MZ_CGC_MEMORY]);
+      iso->base[MZ_CGC_MEMORY] = NULL;
+    }
+    if (!iso->cg_pids) {
+      free(iso->base[MZ_CGC_PIDS]);
+      iso->base[MZ_CGC_PIDS] = NULL;
+    }
+    /* The same hierarchy twice (cpu,cpuacct co-mounted): join it once. */
+    if (iso->base[MZ_CGC_CPU] && iso->base[MZ_CGC_CPUACCT] && !strcmp(iso->base[MZ_CGC_CPU], iso->base[MZ_CGC_CPUACCT])) {
+      free(iso->base[MZ_CGC_CPUACCT]);
+      iso->base[MZ_CGC_CPUACCT] = NULL;
+    }
+  }
+  if (iso->pid_ns && geteuid() != 0) {
+    snprintf(err, errlen, "flag --isolation: namespaces/pid needs root");
+    free(spec);
+    mz_isolation_free(iso);
+    return -1;
+  }
+  iso->spec = spec;
+  iso->reason = mz_strdup(why);
+  return 0;
+}
+
+void mz_isolation_free(mz_isolation *iso) {
+  for (int c = 0; c < MZ_CGC_N; c++) free(iso->base[c]);
+  free(iso->spec);
+  free(iso->reason);
+  memset(iso, 0, sizeof *iso);
+}
+
+/* ------------------------------------------------------------------ containers */
+
+static void cg_path(const mz_isolation *iso, int c, const char *id, const char *file, char *out, size_t len) {
+  snprintf(out, len, "%s/%s%s%s", iso->base[c], id, file ? "/" : "", file ? file : "");
+}
+
+int mz_cg_create(const mz_isolation *iso, const char *id, const mz_container_limits *lim, int *fds, size_t *nfds,
+                 char *err, size_t errlen) {
+  *nfds = 0;
+  char p[4400], v[64];
+  for (int c = 0; c < MZ_CGC_N; c++) {
+    if (!iso->base[c]) continue;
+    cg_path(iso, c, id, NULL, p, sizeof p);
+    if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+      snprintf(err, errlen, "mkdir %s: %s", p, strerror(errno));
+      goto fail;
+    }
+  }
+  if (iso->cg == MZ_CG_V1) {
+    if (iso->cg_cpu && iso->base[MZ_CGC_CPU] && lim->cpus > 0) {
+      cg_path(iso, MZ_CGC_CPU, id, "cpu.shares", p, sizeof p);
+      long shares = (long)(lim->cpus * 1024);
+      snprintf(v, sizeof v, "%ld", shares < 2 ? 2 : shares);
+      if (write_file(p, v, err, errlen) != 0) goto fail;
+      if (iso->enable_cfs) {
+        cg_path(iso, MZ_CGC_CPU, id, "cpu.cfs_period_us", p, sizeof p);
+        if (write_file(p, "100000", err, errlen) != 0) goto fail;
+        long quota = (long)(lim->cpus * 100000);
+        snprintf(v, sizeof v, "%ld", quota < 1000 ? 1000 : quota);
+        cg_path(iso, MZ_CGC_CPU, id, "cpu.cfs_quota_us", p, sizeof p);
+        if (write_file(p, v, err, errlen) != 0) goto fail;
+      }
+    }
+    if (iso->cg_mem && iso->base[MZ_CGC_MEMORY] && lim->mem_bytes > 0) {
+      snprintf(v, sizeof v, "%llu", (unsigned long long)lim->mem_bytes);
+      cg_path(iso, MZ_CGC_MEMORY, id, "memory.limit_in_bytes", p, sizeof p);
+      if (write_file(p, v, err, errlen) != 0) goto fail;
+      cg_path(iso, MZ_CGC_MEMORY, id, "memory.memsw.limit_in_bytes", p, sizeof p);
+      if (exists(p)) write_file(p, v, NULL, 0); /* no swap beyond the limit, where accounted */
+    }
+    if (iso->cg_pids && iso->base[MZ_CGC_PIDS] && iso->limit_pids > 0) {
+      snprintf(v, sizeof v, "%ld", iso->limit_pids);
+      cg_path(iso, MZ_CGC_PIDS, id, "pids.max", p, sizeof p);
+      if (write_file(p, v, err, errlen) != 0) goto fail;
+    }
+  } else if (iso->cg == MZ_CG_V2) {
+    const int u = MZ_CGC_UNIFIED;
+    if (iso->cg_cpu && lim->cpus > 0) {
+      /* cpu.weight 1..10000, 100 by default: 100 per cpu, as shares/1024*100. */
+      long w = (long)(lim->cpus * 100);
+      snprintf(v, sizeof v, "%ld", w < 1 ? 1 : (w > 10000 ? 10000 : w));
+      cg_path(iso, u, id, "cpu.weight", p, sizeof p);
+      if (write_file(p, v, err, errlen) != 0) goto fail;
+      if (iso->enable_cfs) {
+        long quota = (long)(lim->cpus * 100000);
+        snprintf(v, sizeof v, "%ld 100000", quota < 1000 ? 1000 : quota);
+        cg_path(iso, u, id, "cpu.max", p, sizeof p);
+        if (write_file(p, v, err, errlen) != 0) goto fail;
+      }
+    }
+    if (iso->cg_mem && lim->mem_bytes > 0) {
+      snprintf(v, sizeof v, "%llu", (unsigned long long)lim->mem_bytes);
+      cg_path(iso, u, id, "memory.max", p, sizeof p);
+      if (write_file(p, v, err, errlen) != 0) goto fail;
+      cg_path(iso, u, id, "memory.swap.max", p, sizeof p);
+      if (exists(p)) write_file(p, "0", NULL, 0);
+    }
+    if (iso->cg_pids && iso->limit_pids > 0) {
+      snprintf(v, sizeof v, "%ld", iso->limit_pids);
+      cg_path(iso, u, id, "pids.max", p, sizeof p);
+      if (write_file(p, v, err, errlen) != 0) goto fail;
+    }
+  }
+  for (int c = 0; c < MZ_CGC_N; c++) {
+    if (!iso->base[c]) continue;
+    cg_path(iso, c, id, "cgroup.procs", p, sizeof p);
+    int fd = open(p, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+      snprintf(err, errlen, "open %s: %s", p, strerror(errno));
+      goto fail;
+    }
+    fds[(*nfds)++] = fd;
+  }
+  return 0;
+fail:
+  for (size_t i = 0; i < *nfds; i++) close(fds[i]);
+  *nfds = 0;
+  mz_cg_remove(iso, id);
+  return -1;
+}
+
+/* Pids listed in one cgroup's cgroup.procs; returns how many (at most max). */
+static size_t read_pids(const char *path, pid_t *out, size_t max) {
+  FILE *f = fopen(path, "re");
+  if (!f) return 0;
+  size_t n = 0;
+  long pid;
+  while (n < max && fscanf(f, "%ld", &pid) == 1) out[n++] = (pid_t)pid;
+  fclose(f);
+  return n;
+}
+
+static int kill_dir(const mz_isolation *iso, int c, const char *id) {
+  char p[4400];
+  pid_t *pids = mz_calloc(MAX_PIDS_PER_PASS, sizeof *pids);
+  cg_path(iso, c, id, "cgroup.procs", p, sizeof p);
+  size_t n = read_pids(p, pids, MAX_PIDS_PER_PASS);
+  for (size_t i = 0; i < n; i++) kill(pids[i], SIGKILL);
+  free(pids);
+  return (int)n;
+}
+
+int mz_cg_kill(const mz_isolation *iso, const char *id) {
+  if (iso->cg == MZ_CG_NONE) return 0;
+  char p[4400];
+  if (iso->cg == MZ_CG_V2) {
+    cg_path(iso, MZ_CGC_UNIFIED, id, "cgroup.kill", p, sizeof p);
+    int n = mz_cg_count(iso, id);
+    if (n > 0 && write_file(p, "1", NULL, 0) != 0) kill_dir(iso, MZ_CGC_UNIFIED, id);
+    return n < 0 ? 0 : n;
+  }
+  int n = 0;
+  if (iso->base[MZ_CGC_FREEZER]) {
+    /* Frozen processes cannot fork while they are being killed; SIGKILL ends them on thaw. */
+    cg_path(iso, MZ_CGC_FREEZER, id, "freezer.state", p, sizeof p);
+    int frozen = write_file(p, "FROZEN", NULL, 0) == 0;
+    n = kill_dir(iso, MZ_CGC_FREEZER, id);
+    if (frozen) write_file(p, "THAWED", NULL, 0);
+  }
+  for (int c = 0; c < MZ_CGC_UNIFIED; c++) {
+    if (c != MZ_CGC_FREEZER && iso->base[c]) n += kill_dir(iso, c, id);
+  }
+  return n;
+}
+
+int mz_cg_count(const mz_isolation *iso, const char *id) {
+  int found = -1;
+  char p[4400];
+  for (int c = 0; c < MZ_CGC_N; c++) {
+    if (!iso->base[c]) continue;
+    cg_path(iso, c, id, "cgroup.procs", p, sizeof p);
+    char buf[64];
+    if (read_file(p, buf, sizeof buf) != 0) continue;
+    if (found < 0) found = 0;
+    pid_t pids[1];
+    found += (int)read_pids(p, pids, 1);
+  }
+  return found;
+}
+
+int mz_cg_remove(const mz_isolation *iso, const char *id) {
+  int busy = 0;
+  char p[4400];
+  for (int c = 0; c < MZ_CGC_N; c++) {
+    if (!iso->base[c]) continue;
+    cg_path(iso, c, id, NULL, p, sizeof p);
+    if (rmdir(p) != 0 && errno != ENOENT) busy = 1;
+  }
+  return busy;
+}
+
+int mz_cg_oom_happened(const mz_isolation *iso, const char *id, uint64_t limit, char *msg, size_t msglen) {
+  if (!iso->cg_mem) return 0;
+  char p[4400], buf[2048];
+  uint64_t kills = 0, peak = 0;
+  if (iso->cg == MZ_CG_V1 && iso->base[MZ_CGC_MEMORY]) {
+    cg_path(iso, MZ_CGC_MEMORY, id, "memory.oom_control", p, sizeof p);
+    if (read_file(p, buf, sizeof buf) != 0) return 0;
+    if (keyed_u64(buf, "oom_kill", &kills) != 0) {
+      uint64_t under = 0;
+      keyed_u64(buf, "under_oom", &under);
+      kills = under;
+    }
+    cg_path(iso, MZ_CGC_MEMORY, id, "memory.max_usage_in_bytes", p, sizeof p);
+    read_u64(p, &peak);
+  } else if (iso->cg == MZ_CG_V2) {
+    cg_path(iso, MZ_CGC_UNIFIED, id, "memory.events", p, sizeof p);
+    if (read_file(p, buf, sizeof buf) != 0) return 0;
+    keyed_u64(buf, "oom_kill", &kills);
+    cg_path(iso, MZ_CGC_UNIFIED, id, "memory.peak", p, sizeof p);
+    read_u64(p, &peak);
+  }
+  if (kills == 0) return 0;
+  snprintf(msg, msglen, "Memory limit exceeded: Requested: %lluMB Maximum Used: %lluMB",
+           (unsigned long long)(limit >> 20), (unsigned long long)(peak >> 20));
+  return 1;
+}
+
+int mz_cg_oom_fd(const mz_isolation *iso, const char *id, int *is_eventfd) {
+  if (!iso->cg_mem) return -1;
+  char p[4400];
+  if (iso->cg == MZ_CG_V1 && iso->base[MZ_CGC_MEMORY]) {
+    int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (efd < 0) return -1;
+    cg_path(iso, MZ_CGC_MEMORY, id, "memory.oom_control", p, sizeof p);
+    int ofd = open(p, O_RDONLY | O_CLOEXEC);
+    if (ofd < 0) {
+      close(efd);
+      return -1;
+    }
+    char v[64], ec[4400];
+    snprintf(v, sizeof v, "%d %d", efd, ofd);
+    cg_path(iso, MZ_CGC_MEMORY, id, "cgroup.event_control", ec, sizeof ec);
+    int rc = write_file(ec, v, NULL, 0);
+    close(ofd); /* the registration holds its own reference */
+    if (rc != 0) {
+      close(efd);
+      return -1;
+    }
+    *is_eventfd = 1;
+    return efd;
+  }
+  if (iso->cg == MZ_CG_V2) {
+    cg_path(iso, MZ_CGC_UNIFIED, id, "memory.events", p, sizeof p);
+    *is_eventfd = 0;
+    return open(p, O_RDONLY | O_CLOEXEC);
+  }
+  return -1;
+}
+
+int mz_cg_usage(const mz_isolation *iso, const char *id, mz_container_usage *u) {
+  memset(u, 0, sizeof *u);
+  char p[4400], buf[8192];
+  long hz = sysconf(_SC_CLK_TCK);
+  if (hz <= 0) hz = 100;
+  int found = 0;
+  if (iso->cg == MZ_CG_V1) {
+    int acct = iso->base[MZ_CGC_CPUACCT] ? MZ_CGC_CPUACCT : (iso->base[MZ_CGC_CPU] ? MZ_CGC_CPU : -1);
+    if (acct >= 0) {
+      cg_path(iso, acct, id, "cpuacct.stat", p, sizeof p);
+      if (read_file(p, buf, sizeof buf) == 0) {
+        uint64_t user = 0, sys = 0;
+        keyed_u64(buf, "user", &user);
+        keyed_u64(buf, "system", &sys);
+        u->cpus_user_time_secs = (double)user / (double)hz;
+        u->cpus_system_time_secs = (double)sys / (double)hz;
+        found = 1;
+      }
+    }
+    if (iso->base[MZ_CGC_MEMORY]) {
+      cg_path(iso, MZ_CGC_MEMORY, id, "memory.stat", p, sizeof p);
+      if (read_file(p, buf, sizeof buf) == 0) {
+        keyed_u64(buf, "total_rss", &u->mem_rss_bytes);
+        found = 1;
+      }
+      cg_path(iso, MZ_CGC_MEMORY, id, "memory.usage_in_bytes", p, sizeof p);
+      read_u64(p, &u->mem_total_bytes);
+    }
+  } else if (iso->cg == MZ_CG_V2) {
+    cg_path(iso, MZ_CGC_UNIFIED, id, "cpu.stat", p, sizeof p);
+    if (read_file(p, buf, sizeof buf) == 0) {
+      uint64_t user = 0, sys = 0;
+      keyed_u64(buf, "user_usec", &user);
+      keyed_u64(buf, "system_usec", &sys);
+      u->cpus_user_time_secs = (double)user / 1e6;
+      u->cpus_system_time_secs = (double)sys / 1e6;
+      found = 1;
+    }
+    cg_path(iso, MZ_CGC_UNIFIED, id, "memory.stat", p, sizeof p);
+    if (read_file(p, buf, sizeof buf) == 0) keyed_u64(buf, "anon", &u->mem_rss_bytes);
+    cg_path(iso, MZ_CGC_UNIFIED, id, "memory.current", p, sizeof p);
+    read_u64(p, &u->mem_total_bytes);
+  }
+  int n = mz_cg_count(iso, id);
+  u->processes = n > 0 ? (uint64_t)n : 0;
+  return found ? 0 : -1;
+}
+
+char **mz_cg_list(const mz_isolation *iso, size_t *n) {
+  *n = 0;
+  char **out = NULL;
+  for (int c = 0; c < MZ_CGC_N; c++) {
+    if (!iso->base[c]) continue;
+    DIR *d = opendir(iso->base[c]);
+    if (!d) continue;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+      if (e->d_name[0] == '.' || e->d_type != DT_DIR) continue;
+      size_t i;
+      for (i = 0; i < *n; i++)
+        if (!strcmp(out[i], e->d_name)) break;
+      if (i < *n) continue;
+      out = mz_realloc(out, (*n + 1) * sizeof *out);
+      out[(*n)++] = mz_strdup(e->d_name);
+    }
+    closedir(d);
+  }
+  return out;
+}
+
+/* ------------------------------------------------------------------ posix usage */
+
+int mz_proc_session_usage(pid_t sid, mz_container_usage *u) {
+  memset(u, 0, sizeof *u);
+  DIR *d = opendir("/proc");
+  if (!d) return -1;
+  long hz = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+  if (hz <= 0) hz = 100;
+  if (page <= 0) page = 4096;
+  struct dirent *e;
+  char path[64], buf[1024];
+  while ((e = readdir(d))) {
+    char *end;
+    long pid = strtol(e->d_name, &end, 10);
+    if (*end || pid <= 0) continue;
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    if (read_file(path, buf, sizeof buf) != 0) continue;
+    char *p = strrchr(buf, ')');
+    if (!p) continue;
+    /* fields after the command: state(3) ppid pgrp session ... utime(14) stime(15) ... rss(24) */
+    char state;
+    int ppid, pgrp, session;
+    if (sscanf(p + 1, " %c %d %d %d", &state, &ppid, &pgrp, &session) != 4 || session != sid) continue;
+    char *f = p + 2;
+    unsigned long long utime = 0, stime = 0;
+    long long rss = 0;
+    int field = 3;
+    for (char *t = f; *t && field <= 24; field++) {
+      if (field == 14) utime = strtoull(t, NULL, 10);
+      if (field == 15) stime = strtoull(t, NULL, 10);
+      if (field == 24) rss = strtoll(t, NULL, 10);
+      t = strchr(t, ' ');
+      if (!t) break;
+      t++;
+    }
+    u->cpus_user_time_secs += (double)utime / (double)hz;
+    u->cpus_system_time_secs += (double)stime / (double)hz;
+    if (rss > 0) u->mem_rss_bytes += (uint64_t)rss * (uint64_t)page;
+    u->processes++;
+  }
+  closedir(d);
+  u->mem_total_bytes = u->mem_rss_bytes;
+  return 0;
+}

@@ -1,0 +1,88 @@
+/* isolation: which isolators the agent uses (--isolation, Mesos's names) and the
+ * cgroups operations behind them.
+ *
+ *   cgroups/cpu     cpu.shares (1024 per cpu) or cpu.weight; CFS quota with --cgroups_enable_cfs
+ *   cgroups/mem     memory.limit_in_bytes (+ memory.memsw.limit_in_bytes) or memory.max (+ swap.max 0);
+ *                   OOM kills are detected (memory.oom_control / memory.events) and reported
+ *   cgroups/pids    a cgroup for accounting; pids.max with --cgroups_limit_pids
+ *   namespaces/pid  the container's first process is the init of a new pid namespace
+ *   filesystem/posix the sandbox is the working directory (always on)
+ *   posix/cpu       usage from /proc
+ *   posix/mem       usage from /proc; RSS sampled and the container killed on overrun
+ *
+ * The default is detected at start: cgroups v2 when the unified hierarchy has the cpu
+ * and memory controllers, else cgroups v1 when its cpu and memory hierarchies are
+ * mounted and writable, else posix. Every container gets a cgroup per controller at
+ *   <mount>/<the agent's own cgroup>/<cgroups_root>/<container_id>
+ * (v1: one per hierarchy, plus freezer to stop a container before killing it; v2: one).
+ * Nesting under the agent's own cgroup keeps tasks inside whatever limits the agent
+ * itself runs under.
+ *
+ * Ownership: mz_isolation owns its strings; it is owned by main.c and read by the
+ * launcher. Functions that take a container id build paths from it (ids were
+ * validated: no '/', not "." or ".."). */
+#ifndef MZ_ISOLATION_H
+#define MZ_ISOLATION_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef enum { MZ_CG_NONE = 0, MZ_CG_V1 = 1, MZ_CG_V2 = 2 } mz_cg_version;
+
+/* v1 hierarchies used (v2: only MZ_CGC_UNIFIED). */
+enum { MZ_CGC_CPU = 0, MZ_CGC_CPUACCT, MZ_CGC_MEMORY, MZ_CGC_PIDS, MZ_CGC_FREEZER, MZ_CGC_UNIFIED, MZ_CGC_N };
+
+typedef struct mz_isolation {
+  char *spec;          /* the isolators in use, comma-separated (Mesos's names) */
+  char *reason;        /* why: logged at start */
+  mz_cg_version cg;
+  int cg_cpu, cg_mem, cg_pids, pid_ns, posix_cpu, posix_mem;
+  int enable_cfs;
+  long limit_pids;     /* 0: no pids.max */
+  char *base[MZ_CGC_N]; /* <mount>/<own cgroup>/<root> of each hierarchy in use; NULL when unused */
+} mz_isolation;
+
+typedef struct {
+  double cpus;         /* 0: no limit */
+  uint64_t mem_bytes;  /* 0: no limit */
+} mz_container_limits;
+
+typedef struct {
+  double cpus_user_time_secs, cpus_system_time_secs;
+  uint64_t mem_rss_bytes;
+  uint64_t mem_total_bytes; /* cgroups: usage including cache */
+  uint64_t processes;
+} mz_container_usage;
+
+/* Parses --isolation (NULL or "" or "auto": detect). 0, or -1 with err naming the flag. */
+int mz_isolation_init(mz_isolation *iso, const char *flag, const char *cgroups_root, int enable_cfs,
+                      long limit_pids, char *err, size_t errlen);
+void mz_isolation_free(mz_isolation *iso);
+
+/* Creates the container's cgroups and sets its limits; opens each cgroup.procs for
+ * writing (close-on-exec) into fds (at most MZ_CGC_N) for the child to join with
+ * "0". 0, or -1 with err (what was made is removed). */
+int mz_cg_create(const mz_isolation *iso, const char *id, const mz_container_limits *lim, int *fds, size_t *nfds,
+                 char *err, size_t errlen);
+/* SIGKILLs every process of the container's cgroups (freezing first where a freezer
+ * exists). Returns how many processes were found. */
+int mz_cg_kill(const mz_isolation *iso, const char *id);
+/* How many processes remain in the container's cgroups (-1: no cgroup). */
+int mz_cg_count(const mz_isolation *iso, const char *id);
+/* Removes the container's cgroups: 0 when gone, 1 when processes remain (try again). */
+int mz_cg_remove(const mz_isolation *iso, const char *id);
+/* 1 when the kernel OOM-killed a process of the container, with a message. */
+int mz_cg_oom_happened(const mz_isolation *iso, const char *id, uint64_t limit, char *msg, size_t msglen);
+/* An fd that becomes readable on an OOM event (v1: eventfd on memory.oom_control;
+ * v2: memory.events, POLLPRI), or -1. The caller closes it. */
+int mz_cg_oom_fd(const mz_isolation *iso, const char *id, int *is_eventfd);
+/* Usage from the container's cgroups. 0, or -1. */
+int mz_cg_usage(const mz_isolation *iso, const char *id, mz_container_usage *u);
+/* Container ids that have a cgroup under the root (malloc'd array of malloc'd strings). */
+char **mz_cg_list(const mz_isolation *iso, size_t *n);
+
+/* posix: usage of every process whose session is `sid` (scans /proc). */
+int mz_proc_session_usage(pid_t sid, mz_container_usage *u);
+
+#endif

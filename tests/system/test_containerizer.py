@@ -1,0 +1,712 @@
+"""System tests of the agent's containerizer: isolation (cgroups or posix), killing
+every process of a task, destroying what a crashed agent left, the executor's
+environment, switching user, the fetcher, /monitor/statistics and /files.
+
+They drive a real mezzo-agent and mezzo-executor through the fake master of
+test_agent.py. Tests that need cgroups v1 (what this machine has) or root are
+skipped with the reason where the machine lacks them. No fixed sleeps: everything
+is polled with generous deadlines. Every cgroup made is removed by the agent; the
+tests check that, and kill what they started.
+"""
+import glob
+import http.server
+import io
+import json
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import tarfile
+import tempfile
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+import zipfile
+
+import pytest
+
+from test_agent import (AGENT, EXECUTOR, FRAMEWORK, TIMEOUT, Agent, FakeMaster, ack_through, registered,
+                        sandbox, wait_for)
+
+pytestmark = pytest.mark.skipif(
+    not AGENT.exists() or not EXECUTOR.exists(), reason=f"{AGENT} or {EXECUTOR} not built"
+)
+
+CGROUP_V1 = pathlib.Path("/sys/fs/cgroup")
+
+
+def cgroups_v1_usable():
+    """(usable, reason) for the cgroups v1 tests: root, and the cpu and memory hierarchies mounted."""
+    if os.geteuid() != 0:
+        return False, "cgroups tests need root"
+    unified = pathlib.Path("/sys/fs/cgroup/cgroup.controllers")
+    if unified.exists() and unified.read_text().strip():
+        return False, "this machine has cgroups v2 (the tests check v1 files)"
+    for c in ("cpu", "memory", "freezer"):
+        if not (CGROUP_V1 / c / "cgroup.procs").exists():
+            return False, f"no cgroups v1 {c} hierarchy at /sys/fs/cgroup/{c}"
+    return True, ""
+
+
+CG_OK, CG_WHY = cgroups_v1_usable()
+needs_cgroups = pytest.mark.skipif(not CG_OK, reason=CG_WHY)
+
+
+def own_cgroup(ctrl):
+    for line in open("/proc/self/cgroup"):
+        _, ctrls, path = line.rstrip("\n").split(":", 2)
+        if ctrl in ctrls.split(","):
+            return path.lstrip("/")
+    return ""
+
+
+def container_cgroup(ctrl, container_id):
+    """Where the agent (a child of this test, so in the same cgroups) puts a container's cgroup."""
+    return CGROUP_V1 / ctrl / own_cgroup(ctrl) / "mezzo" / container_id
+
+
+def alive(pid):
+    """True while pid exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+@pytest.fixture
+def master():
+    m = FakeMaster()
+    yield m
+    m.close()
+
+
+@pytest.fixture
+def pids_to_kill():
+    """Pids a test saw; killed at the end whatever happened (the test checks they are gone)."""
+    pids = []
+    yield pids
+    for p in pids:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def task_info(master, task_id, command, cpus=0.1, mem=32, **extra):
+    task = {
+        "name": f"name-{task_id}",
+        "task_id": {"value": task_id},
+        "agent_id": {"value": master.agent_id},
+        "resources": [
+            {"name": "cpus", "type": "SCALAR", "scalar": {"value": cpus}},
+            {"name": "mem", "type": "SCALAR", "scalar": {"value": mem}},
+        ],
+        "command": {"value": command, "shell": True},
+    }
+    for k, v in extra.items():
+        if k == "command_extra":
+            task["command"].update(v)
+        else:
+            task[k] = v
+    return task
+
+
+def launch(master, task):
+    master.send({"type": "RUN_TASK", "run_task": {"framework": FRAMEWORK, "task": task}})
+
+
+def kill(master, task_id):
+    master.send({"type": "KILL_TASK", "kill_task": {"framework_id": {"value": "fw-1"},
+                                                   "task_id": {"value": task_id}}})
+
+
+def container_of(agent, task_id):
+    def find():
+        st = agent.state()
+        for fw in st["frameworks"]:
+            for ex in fw["executors"]:
+                if ex["id"] == task_id:
+                    return ex["container"]
+        return None
+    return wait_for(find, what=f"the container of {task_id}")
+
+
+def read_pid(box, name):
+    path = os.path.join(box, name)
+    return int(wait_for(lambda: os.path.exists(path) and open(path).read().strip(), what=f"{name} in the sandbox"))
+
+
+TERMINAL = {"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_ERROR", "TASK_LOST", "TASK_DROPPED"}
+
+
+def ack_until_terminal(master, task_id, timeout=TIMEOUT):
+    """Acknowledges each update of a task in turn until a terminal one, which is returned (acknowledged)."""
+    start = 0
+    while True:
+        i, u = master.wait_call(lambda c: c.get("type") == "STATUS_UPDATE"
+                                and c["status_update"]["status"]["task_id"]["value"] == task_id,
+                                f"an update for {task_id}", timeout, start)
+        start = i + 1
+        master.ack(u)
+        if u["status_update"]["status"]["state"] in TERMINAL:
+            return u
+
+
+def agent_log(tmp_path):
+    return (tmp_path / "agent.log").read_text(errors="replace")
+
+
+# --------------------------------------------------------------------------- isolation
+
+
+def test_isolation_is_chosen_and_logged_with_a_reason(master, tmp_path):
+    a = Agent(master, tmp_path)
+    try:
+        registered(master)
+        log = agent_log(tmp_path)
+        line = next(l for l in log.splitlines() if "isolation:" in l)
+        assert "chosen because" in line
+        if CG_OK:
+            assert "cgroups/cpu" in line and "cgroups/mem" in line and "cgroups v1" in line
+    finally:
+        assert a.stop() == 0
+
+
+def test_unknown_isolator_is_a_clear_error(tmp_path):
+    proc = subprocess.run([str(AGENT), "--master=127.0.0.1:1", f"--work_dir={tmp_path}",
+                           "--isolation=cgroups/cpu,bogus/thing"], capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode != 0
+    assert "--isolation" in proc.stderr and "bogus/thing" in proc.stderr
+
+
+@needs_cgroups
+def test_cgroups_limits_from_the_task_resources_and_removed_after(master, tmp_path):
+    a = Agent(master, tmp_path, extra=["--cgroups_limit_pids=500"])
+    try:
+        registered(master)
+        launch(master, task_info(master, "limits-1", "sleep 100", cpus=0.5, mem=64))
+        ack_through(master, "limits-1", ["TASK_STARTING", "TASK_RUNNING"])
+        cid = container_of(a, "limits-1")
+        cpu = container_cgroup("cpu", cid)
+        mem = container_cgroup("memory", cid)
+        # Mesos's command executor overhead (0.1 cpus, 32 MB) is added to the task's.
+        assert int((cpu / "cpu.shares").read_text()) == int(0.6 * 1024)
+        assert int((mem / "memory.limit_in_bytes").read_text()) == (64 + 32) << 20
+        if (mem / "memory.memsw.limit_in_bytes").exists():
+            assert int((mem / "memory.memsw.limit_in_bytes").read_text()) == (64 + 32) << 20
+        assert int((container_cgroup("pids", cid) / "pids.max").read_text()) == 500
+        procs = (container_cgroup("freezer", cid) / "cgroup.procs").read_text().split()
+        assert len(procs) >= 2  # the executor and its command
+        kill(master, "limits-1")
+        ack_through(master, "limits-1", ["TASK_KILLING", "TASK_KILLED"])
+        for ctrl in ("cpu", "cpuacct", "memory", "pids", "freezer"):
+            d = container_cgroup(ctrl, cid)
+            wait_for(lambda: not d.exists(), what=f"{d} to be removed")
+    finally:
+        assert a.stop() == 0
+
+
+@needs_cgroups
+def test_cfs_quota_with_cgroups_enable_cfs(master, tmp_path):
+    a = Agent(master, tmp_path, extra=["--cgroups_enable_cfs"])
+    try:
+        registered(master)
+        launch(master, task_info(master, "cfs-1", "sleep 100", cpus=1.0, mem=64))
+        ack_through(master, "cfs-1", ["TASK_STARTING", "TASK_RUNNING"])
+        cpu = container_cgroup("cpu", container_of(a, "cfs-1"))
+        assert int((cpu / "cpu.cfs_period_us").read_text()) == 100000
+        assert int((cpu / "cpu.cfs_quota_us").read_text()) == 110000
+        kill(master, "cfs-1")
+        ack_through(master, "cfs-1", ["TASK_KILLING", "TASK_KILLED"])
+    finally:
+        assert a.stop() == 0
+
+
+HOG = ("python3 -c \"import time\nchunks = []\nfor i in range(200):\n"
+       "    chunks.append(b'x' * (4 << 20))\n    time.sleep(0.01)\ntime.sleep(100)\"")
+
+
+@needs_cgroups
+def test_memory_hog_is_killed_with_the_memory_limitation_reason(master, tmp_path):
+    a = Agent(master, tmp_path)
+    try:
+        registered(master)
+        launch(master, task_info(master, "hog-1", HOG, mem=64))
+        st = ack_until_terminal(master, "hog-1")["status_update"]["status"]
+        assert st["state"] == "TASK_FAILED", st
+        assert st["reason"] == "REASON_CONTAINER_LIMITATION_MEMORY", st
+        assert "Memory limit exceeded" in st["message"]
+        cid = container_of_completed(a, "hog-1")
+        d = container_cgroup("memory", cid)
+        wait_for(lambda: not d.exists(), what="the hog's memory cgroup to be removed")
+    finally:
+        assert a.stop() == 0
+
+
+def container_of_completed(agent, task_id):
+    def find():
+        st = agent.state()
+        for fw in st["frameworks"] + st["completed_frameworks"]:
+            for ex in fw["executors"] + fw["completed_executors"]:
+                if ex["id"] == task_id:
+                    return ex["container"]
+        return None
+    return wait_for(find, what=f"the container of {task_id}")
+
+
+def test_posix_mem_kills_a_task_over_its_memory(master, tmp_path):
+    a = Agent(master, tmp_path, extra=["--isolation=posix/cpu,posix/mem"])
+    try:
+        registered(master)
+        launch(master, task_info(master, "phog-1", HOG, mem=64))
+        st = ack_until_terminal(master, "phog-1")["status_update"]["status"]
+        assert st["state"] == "TASK_FAILED", st
+        assert st["reason"] == "REASON_CONTAINER_LIMITATION_MEMORY", st
+        assert "Memory limit exceeded" in st["message"]
+    finally:
+        assert a.stop() == 0
+
+
+# --------------------------------------------------------------------------- every process dies with its task
+
+
+@pytest.mark.parametrize("isolation", ["default", "posix"])
+def test_double_forked_grandchild_dies_with_its_task(master, tmp_path, pids_to_kill, isolation):
+    if isolation == "default" and not CG_OK:
+        pytest.skip(CG_WHY)
+    extra = ["--isolation=posix/cpu,posix/mem"] if isolation == "posix" else []
+    # With cgroups even a grandchild in a session of its own is found; the posix
+    # launcher finds those that stay in the container's session.
+    escape = "setsid " if isolation == "default" else ""
+    cmd = f"( {escape}sh -c 'echo $$ > grandchild; exec sleep 1000' > /dev/null 2>&1 & ) ; exec sleep 1000"
+    a = Agent(master, tmp_path, extra=extra)
+    try:
+        registered(master)
+        launch(master, task_info(master, "fork-1", cmd, kill_policy={"grace_period": {"nanoseconds": 500000000}}))
+        ack_through(master, "fork-1", ["TASK_STARTING", "TASK_RUNNING"])
+        gc = read_pid(sandbox(a, master, "fork-1"), "grandchild")
+        pids_to_kill.append(gc)
+        assert alive(gc)
+        kill(master, "fork-1")
+        ack_through(master, "fork-1", ["TASK_KILLING", "TASK_KILLED"])
+        wait_for(lambda: not alive(gc), what="the grandchild to die with its task")
+    finally:
+        assert a.stop() == 0
+
+
+@needs_cgroups
+def test_containers_of_a_crashed_agent_are_destroyed_at_start(master, tmp_path, pids_to_kill):
+    cmd = "( setsid sh -c 'echo $$ > grandchild; exec sleep 1000' > /dev/null 2>&1 & ) ; exec sleep 1000"
+    a = Agent(master, tmp_path)
+    b = None
+    try:
+        registered(master)
+        launch(master, task_info(master, "orphan-1", cmd))
+        ack_through(master, "orphan-1", ["TASK_STARTING", "TASK_RUNNING"])
+        cid = container_of(a, "orphan-1")
+        gc = read_pid(sandbox(a, master, "orphan-1"), "grandchild")
+        pids_to_kill.append(gc)
+        a.proc.kill()  # SIGKILL: nothing is cleaned up
+        a.proc.wait()
+        a.log.close()
+        # The executor goes away with its agent connection; the grandchild has its own session.
+        assert alive(gc)
+        assert container_cgroup("freezer", cid).exists()
+        b = Agent(master, tmp_path)  # same work_dir
+        wait_for(lambda: not alive(gc), what="the orphan's grandchild to be killed by the new agent")
+        for ctrl in ("cpu", "memory", "freezer"):
+            d = container_cgroup(ctrl, cid)
+            wait_for(lambda: not d.exists(), what=f"{d} to be removed")
+        assert "left by an earlier run" in agent_log(tmp_path)
+    finally:
+        if b:
+            assert b.stop() == 0
+        elif a.proc.poll() is None:
+            a.stop()
+
+
+# --------------------------------------------------------------------------- environment and user
+
+
+def test_executor_and_task_environment(master, tmp_path):
+    a = Agent(master, tmp_path)
+    try:
+        registered(master)
+        cmd = ("echo SANDBOX=$MESOS_SANDBOX; echo FW=$MESOS_FRAMEWORK_ID; echo EX=$MESOS_EXECUTOR_ID; "
+               "echo EP=$MESOS_AGENT_ENDPOINT; echo P0=$PORT0; echo P1=$PORT1; echo P2=$PORT2; echo P=$PORT; "
+               "echo WEB=$PORT_WEB; echo ADMIN=$PORT_ADMIN_UI")
+        task = task_info(master, "env-2", cmd,
+                         discovery={"visibility": "FRAMEWORK", "ports": {"ports": [
+                             {"number": 31005, "name": "web"}, {"number": 31007, "name": "admin-ui"}]}})
+        task["resources"].append({"name": "ports", "type": "RANGES",
+                                  "ranges": {"range": [{"begin": 31005, "end": 31006}, {"begin": 31007, "end": 31007}]}})
+        launch(master, task)
+        ack_through(master, "env-2", ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"])
+        box = sandbox(a, master, "env-2")
+        out = dict(l.split("=", 1) for l in open(os.path.join(box, "stdout")).read().splitlines())
+        assert out["SANDBOX"] == box
+        assert out["FW"] == "fw-1" and out["EX"] == "env-2"
+        assert out["EP"] == f"127.0.0.1:{a.port}"
+        assert (out["P0"], out["P1"], out["P2"], out["P"]) == ("31005", "31006", "31007", "31005")
+        assert out["WEB"] == "31005" and out["ADMIN"] == "31007"
+    finally:
+        assert a.stop() == 0
+
+
+@pytest.fixture
+def open_dir():
+    """A directory other users can enter (pytest's tmp dirs are private to root)."""
+    d = pathlib.Path(tempfile.mkdtemp(prefix="mezzo-cont-"))
+    os.chmod(d, 0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def user_exists(name):
+    import pwd
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not user_exists("nobody"), reason="needs root and the user nobody")
+def test_command_user_is_switched_to(master, open_dir):
+    a = Agent(master, open_dir)
+    try:
+        registered(master)
+        launch(master, task_info(master, "user-1", "id -un; echo hi > mine; stat -c %U mine",
+                                 command_extra={"user": "nobody"}))
+        ack_through(master, "user-1", ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"])
+        out = open(os.path.join(sandbox(a, master, "user-1"), "stdout")).read().split()
+        assert out == ["nobody", "nobody"]
+    finally:
+        assert a.stop() == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root (without it the agent does not switch users)")
+def test_unknown_user_fails_the_task_clearly(master, tmp_path):
+    a = Agent(master, tmp_path)
+    try:
+        registered(master)
+        launch(master, task_info(master, "user-2", "true", command_extra={"user": "no-such-user-mz"}))
+        failed = master.wait_update("user-2", "TASK_FAILED")
+        st = failed["status_update"]["status"]
+        assert "no-such-user-mz" in st["message"] and "does not exist" in st["message"]
+        assert st["source"] == "SOURCE_AGENT"
+        master.ack(failed)
+    finally:
+        assert a.stop() == 0
+
+
+# --------------------------------------------------------------------------- fetcher
+
+
+class FileServer:
+    """A local HTTP server over a dict of path -> bytes, counting the requests of each path."""
+
+    def __init__(self, files):
+        self.files = files
+        self.hits = {}
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, fmt, *args):
+                pass
+
+            def do_GET(self):
+                server.hits[self.path] = server.hits.get(self.path, 0) + 1
+                body = server.files.get(self.path)
+                if body is None:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def tar_bytes(files, mode):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode=mode) as t:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644
+            t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def zip_bytes(files):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+@pytest.fixture
+def files():
+    srv = FileServer({
+        "/app.tar.gz": tar_bytes({"app/hello.txt": b"from tar.gz\n"}, "w:gz"),
+        "/data.tar.xz": tar_bytes({"xz/data.txt": b"from tar.xz\n"}, "w:xz"),
+        "/plain.tar": tar_bytes({"plain.txt": b"from tar\n"}, "w"),
+        "/bundle.zip": zip_bytes({"zipped/z.txt": b"from zip\n"}),
+        "/run.sh": b"#!/bin/sh\necho script ran\n",
+        "/evil.tar": tar_bytes({"../escaped.txt": b"nope\n"}, "w"),
+    })
+    yield srv
+    srv.close()
+
+
+def test_fetcher_downloads_extracts_and_copies(master, tmp_path, files):
+    local = tmp_path / "local.txt"
+    local.write_text("local file\n")
+    a = Agent(master, tmp_path)
+    try:
+        registered(master)
+        uris = [
+            {"value": files.url("/app.tar.gz")},
+            {"value": files.url("/data.tar.xz")},
+            {"value": files.url("/plain.tar")},
+            {"value": files.url("/bundle.zip")},
+            {"value": files.url("/run.sh"), "executable": True},
+            {"value": files.url("/app.tar.gz"), "extract": False, "output_file": "kept/copy.tgz"},
+            {"value": str(local)},
+            {"value": f"file://{local}", "output_file": "renamed.txt"},
+        ]
+        cmd = ("cat app/hello.txt xz/data.txt plain.txt zipped/z.txt local.txt renamed.txt && ./run.sh "
+               "&& test -f kept/copy.tgz && test ! -e kept/app")
+        launch(master, task_info(master, "fetch-1", cmd, command_extra={"uris": uris}))
+        st = ack_until_terminal(master, "fetch-1")["status_update"]["status"]
+        box = sandbox(a, master, "fetch-1")
+        assert st["state"] == "TASK_FINISHED", (st, open(os.path.join(box, "stderr")).read())
+        assert open(os.path.join(box, "stdout")).read() == (
+            "from tar.gz\nfrom tar.xz\nfrom tar\nfrom zip\nlocal file\nlocal file\nscript ran\n")
+    finally:
+        assert a.stop() == 0
+
+
+def test_fetcher_cache_downloads_once(master, tmp_path, files):
+    cache = tmp_path / "cache"
+    a = Agent(master, tmp_path, extra=[f"--fetcher_cache_dir={cache}"])
+    try:
+        registered(master)
+        for i in (1, 2):
+            uris = [{"value": files.url("/app.tar.gz"), "cache": True}]
+            launch(master, task_info(master, f"cache-{i}", "cat app/hello.txt", command_extra={"uris": uris}))
+            st = ack_until_terminal(master, f"cache-{i}")["status_update"]["status"]
+            assert st["state"] == "TASK_FINISHED", st
+            assert open(os.path.join(sandbox(a, master, f"cache-{i}"), "stdout")).read() == "from tar.gz\n"
+        assert files.hits["/app.tar.gz"] == 1
+        assert len(list(cache.iterdir())) == 1
+    finally:
+        assert a.stop() == 0
+
+
+@pytest.mark.parametrize("path", ["/missing.tar.gz", "/evil.tar"])
+def test_failed_fetch_fails_the_task_naming_the_uri(master, tmp_path, files, path):
+    a = Agent(master, tmp_path)
+    try:
+        registered(master)
+        uri = files.url(path)
+        launch(master, task_info(master, "nofetch-1", "echo should not run", command_extra={"uris": [{"value": uri}]}))
+        st = ack_until_terminal(master, "nofetch-1")["status_update"]["status"]
+        assert st["state"] == "TASK_FAILED"
+        # Mesos has no REASON_FETCHER_FAILED: a failed fetch is a container launch failure there.
+        assert st["reason"] == "REASON_CONTAINER_LAUNCH_FAILED"
+        assert uri in st["message"] and "Failed to fetch" in st["message"]
+        box = sandbox(a, master, "nofetch-1")
+        assert "should not run" not in open(os.path.join(box, "stdout")).read()
+        assert not (pathlib.Path(box).parent / "escaped.txt").exists()
+    finally:
+        assert a.stop() == 0
+
+
+# --------------------------------------------------------------------------- health checks and kill policy
+
+
+def updates_with_health(master, task_id):
+    return [u["status_update"]["status"] for u in master.updates(task_id)
+            if "healthy" in u["status_update"]["status"]]
+
+
+@pytest.mark.parametrize("kind", ["COMMAND", "HTTP", "TCP"])
+def test_health_check_reports_changes_and_kills_a_failing_task(master, tmp_path, kind):
+    """The check passes (healthy=true is reported), then fails: healthy=false is
+    reported and, after consecutive_failures, the task is killed (TASK_KILLED, healthy=false)."""
+    import socket
+    srv = listener = None
+    flag = None
+    check = {"delay_seconds": 0, "interval_seconds": 0.2, "timeout_seconds": 10, "grace_period_seconds": 0,
+             "consecutive_failures": 3, "type": kind}
+    if kind == "COMMAND":
+        flag = tmp_path / "healthy-flag"
+        flag.write_text("ok")
+        check["command"] = {"value": f"test -f {flag}"}
+    elif kind == "HTTP":
+        srv = FileServer({"/health": b"ok"})
+        check["http"] = {"port": srv.port, "path": "/health"}
+    else:
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        check["tcp"] = {"port": listener.getsockname()[1]}
+
+    def make_unhealthy():
+        if flag:
+            flag.unlink()
+        elif srv:
+            srv.files.pop("/health")
+        else:
+            listener.close()
+
+    a = Agent(master, tmp_path)
+    try:
+        registered(master)
+        launch(master, task_info(master, "health-1", "exec sleep 100", health_check=check,
+                                 kill_policy={"grace_period": {"nanoseconds": 500000000}}))
+        ack_through(master, "health-1", ["TASK_STARTING", "TASK_RUNNING"])
+        healthy = master.wait_call(lambda c: c.get("type") == "STATUS_UPDATE"
+                                   and c["status_update"]["status"]["task_id"]["value"] == "health-1"
+                                   and c["status_update"]["status"].get("healthy") is True, "healthy=true")[1]
+        st = healthy["status_update"]["status"]
+        assert st["state"] == "TASK_RUNNING" and st["reason"] == "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED"
+        master.ack(healthy)
+        make_unhealthy()
+        unhealthy = master.wait_call(lambda c: c.get("type") == "STATUS_UPDATE"
+                                     and c["status_update"]["status"]["task_id"]["value"] == "health-1"
+                                     and c["status_update"]["status"].get("healthy") is False, "healthy=false")[1]
+        assert unhealthy["status_update"]["status"]["state"] == "TASK_RUNNING"
+        master.ack(unhealthy)
+        final = ack_until_terminal(master, "health-1")["status_update"]["status"]
+        assert final["state"] == "TASK_KILLED", final
+        assert final.get("healthy") is False
+        # Reported on changes only: one healthy=true, and no healthy=true after the failure.
+        hs = [s["healthy"] for s in updates_with_health(master, "health-1") if s["state"] == "TASK_RUNNING"]
+        assert hs[0] is True and True not in hs[hs.index(False):]
+    finally:
+        assert a.stop() == 0
+        if srv:
+            srv.close()
+        if listener:
+            listener.close()
+
+
+def test_failures_within_the_grace_period_are_ignored(master, tmp_path):
+    check = {"delay_seconds": 0, "interval_seconds": 0.2, "timeout_seconds": 10, "grace_period_seconds": 3600,
+             "consecutive_failures": 1, "type": "COMMAND", "command": {"value": "test -f ready"}}
+    a = Agent(master, tmp_path)
+    try:
+        registered(master)
+        launch(master, task_info(master, "grace-1", "exec sleep 100", health_check=check))
+        ack_through(master, "grace-1", ["TASK_STARTING", "TASK_RUNNING"])
+        box = sandbox(a, master, "grace-1")
+        # Failing checks in the grace period: nothing reported, the task keeps running.
+        stderr = os.path.join(box, "stderr")
+        wait_for(lambda: open(stderr).read().count("within the grace period") >= 3, what="ignored failures")
+        assert updates_with_health(master, "grace-1") == []
+        open(os.path.join(box, "ready"), "w").close()
+        master.wait_call(lambda c: c.get("type") == "STATUS_UPDATE"
+                         and c["status_update"]["status"].get("healthy") is True, "healthy=true")
+        kill(master, "grace-1")
+        final = ack_until_terminal(master, "grace-1")["status_update"]["status"]
+        assert final["state"] == "TASK_KILLED" and "healthy" not in final
+    finally:
+        assert a.stop() == 0
+
+
+# --------------------------------------------------------------------------- /monitor/statistics and /files
+
+
+def get(agent, path):
+    try:
+        with urllib.request.urlopen(agent.url(path), timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def test_monitor_statistics_per_executor(master, tmp_path):
+    a = Agent(master, tmp_path)
+    try:
+        registered(master)
+        # Burns a little cpu, then sleeps: usage shows up without depending on timing.
+        launch(master, task_info(master, "stats-1", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; "
+                                 "touch burnt; exec sleep 100", cpus=0.5, mem=64))
+        ack_through(master, "stats-1", ["TASK_STARTING", "TASK_RUNNING"])
+        box = sandbox(a, master, "stats-1")
+        wait_for(lambda: os.path.exists(os.path.join(box, "burnt")), what="the cpu burn")
+        status, stats = get(a, "/monitor/statistics")
+        assert status == 200
+        (entry,) = [e for e in stats if e["executor_id"] == "stats-1"]
+        assert entry["framework_id"] == "fw-1"
+        s = entry["statistics"]
+        assert s["cpus_limit"] == pytest.approx(0.6)
+        assert s["mem_limit_bytes"] == (64 + 32) << 20
+        assert s["cpus_user_time_secs"] + s["cpus_system_time_secs"] > 0
+        assert s["mem_rss_bytes"] > 0 and s["timestamp"] > 0
+        kill(master, "stats-1")
+        ack_until_terminal(master, "stats-1")
+        wait_for(lambda: not [e for e in get(a, "/monitor/statistics")[1] if e["executor_id"] == "stats-1"],
+                 what="the executor to leave the statistics")
+    finally:
+        assert a.stop() == 0
+
+
+def test_files_browse_and_read_are_confined_to_sandboxes(master, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("top secret\n")
+    a = Agent(master, tmp_path)
+    try:
+        registered(master)
+        launch(master, task_info(master, "files-1",
+                                 f"printf 'hello files' > out.txt; mkdir sub; ln -s {secret} link; "
+                                 f"ln -s out.txt inner; exec sleep 100"))
+        ack_through(master, "files-1", ["TASK_STARTING", "TASK_RUNNING"])
+        box = sandbox(a, master, "files-1")
+        wait_for(lambda: os.path.lexists(os.path.join(box, "inner")), what="the task's files")
+        q = urllib.parse.quote
+        status, entries = get(a, f"/files/browse?path={q(box)}")
+        assert status == 200
+        names = {os.path.basename(e["path"]): e for e in entries}
+        assert {"stdout", "stderr", "out.txt", "sub", "link"} <= set(names)
+        assert names["sub"]["mode"].startswith("d") and names["out.txt"]["size"] == 11
+        status, data = get(a, f"/files/read?path={q(box + '/out.txt')}&offset=6&length=3")
+        assert status == 200 and data == {"data": "fil", "offset": 6}
+        status, data = get(a, f"/files/read?path={q(box + '/out.txt')}&offset=-1")
+        assert data["offset"] == 11 and data["data"] == ""
+        assert get(a, f"/files/read?path={q(box + '/inner')}&offset=0")[1]["data"] == "hello files"
+        # Escapes: '..', a symlink out of the sandbox, absolute paths elsewhere.
+        assert get(a, f"/files/read?path={q(box + '/../../../../../secret.txt')}&offset=0")[0] == 403
+        assert get(a, f"/files/read?path={q(box + '/link')}&offset=0")[0] == 403
+        assert get(a, f"/files/read?path={q(str(secret))}&offset=0")[0] == 403
+        assert get(a, f"/files/browse?path={q('/etc')}")[0] == 403
+        assert get(a, f"/files/browse?path={q(box + '/nope')}")[0] == 404
+        assert get(a, "/files/browse")[0] == 400
+        assert get(a, f"/files/read?path={q(box + '/out.txt')}&offset=abc")[0] == 400
+        kill(master, "files-1")
+        ack_until_terminal(master, "files-1")
+        # Completed executors' sandboxes stay browsable.
+        assert get(a, f"/files/read?path={q(box + '/out.txt')}&offset=0")[0] == 200
+    finally:
+        assert a.stop() == 0
