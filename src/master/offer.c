@@ -104,16 +104,17 @@ static Mesos__V1__Offer *offer_proto(const mz_offer *o) {
     p->n_attributes = ai->n_attributes;
   }
 
-  /* Executors of this framework already on the agent. */
+  /* Executors of this framework already on the agent (the agent's own few, not
+   * all of the framework's: that would be O(cluster) per offer). */
   size_t nex = 0;
-  mz_executor *ex;
-  DL_FOREACH2(o->fw->executors, ex, fw_next) {
-    if (ex->agent == o->agent) nex++;
+  mz_executor *ex, *etmp;
+  HASH_ITER(hh, o->agent->executors, ex, etmp) {
+    if (ex->fw == o->fw) nex++;
   }
   if (nex) {
     p->executor_ids = mz_calloc(nex, sizeof *p->executor_ids);
-    DL_FOREACH2(o->fw->executors, ex, fw_next) {
-      if (ex->agent != o->agent) continue;
+    HASH_ITER(hh, o->agent->executors, ex, etmp) {
+      if (ex->fw != o->fw) continue;
       Mesos__V1__ExecutorID *e = mz_calloc(1, sizeof *e);
       mesos__v1__executor_id__init(e);
       e->value = mz_strdup(ex->id);
