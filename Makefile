@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 PYTHON ?= /usr/bin/python3
 PYTEST_ARGS ?=
 
-.PHONY: all deps build build-test run test unit clean bench-allocator bench-scale
+.PHONY: all deps build build-test run test unit clean bench-allocator bench-scale bench-launch
 
 all: build
 
@@ -37,6 +37,11 @@ bench-allocator: deps
 AGENTS ?=
 bench-scale: build
 	@MEZZO_BIN=$(CURDIR)/build/bin $(PYTHON) bench/bench_scale.py $(if $(AGENTS),--agents=$(AGENTS))
+
+# Issue 5: 5,000 `true` tasks through one real master and agent, against posix_spawn's rate.
+TASKS ?=
+bench-launch: build
+	@MEZZO_BIN=$(CURDIR)/build/bin $(PYTHON) bench/bench_launch.py $(if $(TASKS),--tasks=$(TASKS))
 
 clean:
 	rm -rf build build-test

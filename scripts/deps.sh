@@ -4,7 +4,8 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config libevent-dev libprotobuf-c-dev protobuf-c-compiler
       libjansson-dev libsqlite3-dev libcurl4-openssl-dev libcmocka-dev libhttp-parser-dev libarchive-dev
-      uthash-dev python3 python3-pytest curl procps)
+      uthash-dev python3 python3-pytest curl procps
+      chromium) # chromium: the web UI's browser tests (tests/system/test_webui.py)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -121,6 +121,8 @@ mz_ag_executor *mz_agent_executor_add(mz_agent *a, mz_ag_framework *fw, const Me
   ex->agent = a;
   ex->fw = fw;
   ex->command = command;
+  ex->default_executor = !command && info->has_type && info->type == MESOS__V1__EXECUTOR_INFO__TYPE__DEFAULT &&
+                         !info->command;
   mz_uuid_string(ex->container_id);
   ex->state = MZ_EXEC_REGISTERING;
   HASH_ADD_KEYPTR(hh, fw->executors, ex->id, strlen(ex->id), ex);

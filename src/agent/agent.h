@@ -98,6 +98,7 @@ struct mz_ag_task {
   Mesos__V1__TaskStatus **statuses;  /* owned copies, oldest first, bounded */
   size_t nstatuses;
   int kill_requested;
+  unsigned group;                    /* 0: a single task; else its task group's number in the executor */
   mz_ag_executor *executor;
   UT_hash_handle hh;
   mz_ag_task *prev, *next;           /* in the executor's completed list */
@@ -116,6 +117,8 @@ struct mz_ag_executor {
   mz_ag_framework *fw;
   Mesos__V1__ExecutorInfo *info;     /* owned; generated for command executors */
   int command;                       /* 1: the command executor (mezzo-executor) */
+  int default_executor;              /* 1: the default executor (mezzo-executor --default), for task groups */
+  unsigned next_group;               /* numbers the task groups given to this executor */
   char container_id[MZ_UUID_STR];
   char *directory;                   /* the run's sandbox */
   mz_exec_state state;
@@ -262,10 +265,21 @@ void mz_executor_api_close(mz_ag_executor *ex);
 void mz_endpoints_register(mz_agent *a, mz_http_server *s);
 /* The /state document (new reference). */
 struct json_t *mz_agent_state_json(mz_agent *a);
+/* The agent's flags as {name: "value"} (new reference), as /state shows them. */
+struct json_t *mz_agent_flags_json(const mz_agent *a);
 
 /* ---------------------------------------------------------------- files.c */
 /* GET /monitor/statistics, /files/browse, /files/read. */
 void mz_files_register(mz_agent *a, mz_http_server *s);
+/* Confines path to the sandboxes: 0 with real (PATH_MAX bytes) set to the resolved
+ * path, or an HTTP status (400 bad path, 403 outside every sandbox or '..', 404 missing)
+ * with err. */
+int mz_files_resolve(mz_agent *a, const char *path, char *real, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------- operator_api.c */
+/* POST /api/v1 (mesos.v1.agent.Call) and GET /metrics/snapshot. */
+void mz_agent_operator_api_register(mz_agent *a, mz_http_server *s);
+void mz_agent_operator_api_free(void);
 
 /* ---------------------------------------------------------------- master_link.c */
 mz_master_link *mz_master_link_new(mz_agent *a, char *err, size_t errlen);

@@ -126,7 +126,7 @@ static void set_num(json_t *o, const char *k, double v) {
   json_object_set_new(o, k, json_string(buf));
 }
 
-static json_t *flags_json(const mz_agent *a) {
+json_t *mz_agent_flags_json(const mz_agent *a) {
   const mz_agent_flags *f = &a->flags;
   json_t *j = json_object();
   set_str(j, "master", f->master);
@@ -173,7 +173,7 @@ json_t *mz_agent_state_json(mz_agent *a) {
   json_object_set_new(j, "attributes", attrs ? attrs : json_object());
   json_object_set_new(j, "master_hostname", json_string(a->master_host));
   if (a->flags.log_dir) json_object_set_new(j, "log_dir", json_string(a->flags.log_dir));
-  json_object_set_new(j, "flags", flags_json(a));
+  json_object_set_new(j, "flags", mz_agent_flags_json(a));
   json_t *fws = json_array(), *done = json_array();
   const mz_ag_framework *fw, *tmp;
   HASH_ITER(hh, a->frameworks, fw, tmp) json_array_append_new(fws, framework_json(a, fw));

@@ -233,12 +233,13 @@ void mz_ag_exec_launch(mz_agent *a, mz_ag_executor *ex) {
   char *path = NULL;
   char **argv = NULL;
   const Mesos__V1__CommandInfo *cmd = ex->info->command;
-  if (ex->command) {
+  if (ex->command || ex->default_executor) {
     size_t n = strlen(a->launcher_dir) + 32;
     path = mz_malloc(n);
     snprintf(path, n, "%s/mezzo-executor", a->launcher_dir);
-    argv = mz_calloc(2, sizeof *argv);
+    argv = mz_calloc(3, sizeof *argv);
     argv[0] = mz_strdup(path);
+    if (ex->default_executor) argv[1] = mz_strdup("--default");
   } else if (cmd && cmd->value && (!cmd->has_shell || cmd->shell)) {
     path = mz_strdup("/bin/sh");
     argv = mz_calloc(4, sizeof *argv);
@@ -334,6 +335,36 @@ void mz_ag_exec_flush_queue(mz_agent *a, mz_ag_executor *ex) {
   mz_ag_task *t, *tmp;
   HASH_ITER(hh, ex->queued, t, tmp) {
     if (mz_agent_state_terminal(t->state)) continue; /* killed while queued: waits for its acknowledgement */
+    if (t->group) {
+      /* Every live queued task of this group goes in one LAUNCH_GROUP. */
+      unsigned group = t->group;
+      size_t n = 0, cap = 8;
+      Mesos__V1__TaskInfo **infos = mz_calloc(cap, sizeof *infos);
+      mz_ag_task *g, *gtmp;
+      HASH_ITER(hh, ex->queued, g, gtmp) {
+        if (g->group != group || mz_agent_state_terminal(g->state)) continue;
+        if (n == cap) infos = mz_realloc(infos, (cap *= 2) * sizeof *infos);
+        infos[n++] = g->info;
+        HASH_DEL(ex->queued, g);
+        HASH_ADD_KEYPTR(hh, ex->launched, g->id, strlen(g->id), g);
+      }
+      Mesos__V1__Executor__Event ev = MESOS__V1__EXECUTOR__EVENT__INIT;
+      Mesos__V1__Executor__Event__LaunchGroup lg = MESOS__V1__EXECUTOR__EVENT__LAUNCH_GROUP__INIT;
+      Mesos__V1__TaskGroupInfo tg = MESOS__V1__TASK_GROUP_INFO__INIT;
+      tg.n_tasks = n;
+      tg.tasks = infos;
+      lg.task_group = &tg;
+      ev.has_type = 1;
+      ev.type = MESOS__V1__EXECUTOR__EVENT__TYPE__LAUNCH_GROUP;
+      ev.launch_group = &lg;
+      MZ_INFO(MZ_AGENT_MOD, "sending a task group of %zu task(s) to executor %s of framework %s", n, ex->id,
+              ex->fw->id);
+      mz_ag_exec_send_event(a, ex, &ev);
+      free(infos);
+      /* The iteration restarts: the hash changed under it. */
+      mz_ag_exec_flush_queue(a, ex);
+      return;
+    }
     HASH_DEL(ex->queued, t);
     HASH_ADD_KEYPTR(hh, ex->launched, t->id, strlen(t->id), t);
     Mesos__V1__Executor__Event ev = MESOS__V1__EXECUTOR__EVENT__INIT;

@@ -128,6 +128,34 @@ static int in_some_sandbox(mz_agent *a, const char *real) {
   return 0;
 }
 
+int mz_files_resolve(mz_agent *a, const char *path, char *real, char *err, size_t errlen) {
+  if (!path || !path[0]) {
+    snprintf(err, errlen, "Expecting 'path' to be present");
+    return 400;
+  }
+  if (strlen(path) >= PATH_MAX) {
+    snprintf(err, errlen, "'path' is longer than %d bytes", PATH_MAX - 1);
+    return 400;
+  }
+  if (has_dotdot(path)) {
+    snprintf(err, errlen, "'..' is not allowed in 'path'");
+    return 403;
+  }
+  if (path[0] != '/') {
+    snprintf(err, errlen, "No such file or directory (give an absolute path in a sandbox)");
+    return 404;
+  }
+  if (!realpath(path, real)) {
+    snprintf(err, errlen, "No such file or directory");
+    return 404;
+  }
+  if (!in_some_sandbox(a, real)) {
+    snprintf(err, errlen, "'%.512s' is not inside a sandbox of this agent", path);
+    return 403;
+  }
+  return 0;
+}
+
 /* Resolves the request's path into real (PATH_MAX); replies and returns -1 when refused. */
 static int confined_path(mz_agent *a, mz_http_req *r, char *real) {
   char path[PATH_MAX];
@@ -135,20 +163,10 @@ static int confined_path(mz_agent *a, mz_http_req *r, char *real) {
     mz_http_reply_error(r, 400, "Expecting 'path' in the query");
     return -1;
   }
-  if (has_dotdot(path)) {
-    mz_http_reply_error(r, 403, "'..' is not allowed in 'path'");
-    return -1;
-  }
-  if (path[0] != '/') {
-    mz_http_reply_error(r, 404, "No such file or directory (give an absolute path in a sandbox)");
-    return -1;
-  }
-  if (!realpath(path, real)) {
-    mz_http_reply_error(r, 404, "No such file or directory");
-    return -1;
-  }
-  if (!in_some_sandbox(a, real)) {
-    mz_http_reply_error(r, 403, "'%s' is not inside a sandbox of this agent", path);
+  char err[700];
+  int st = mz_files_resolve(a, path, real, err, sizeof err);
+  if (st != 0) {
+    mz_http_reply_error(r, st, "%s", err);
     return -1;
   }
   return 0;

@@ -28,7 +28,13 @@ static int write_file(const char *path, const char *value, char *err, size_t err
     if (err) snprintf(err, errlen, "open %s: %s", path, strerror(errno));
     return -1;
   }
-  ssize_t n = write(fd, value, strlen(value));
+  /* A signal (SIGCHLD) may interrupt a write that makes the kernel reclaim memory
+   * (memory.limit_in_bytes): try again, a few times. */
+  ssize_t n;
+  int tries = 0;
+  do {
+    n = write(fd, value, strlen(value));
+  } while (n < 0 && errno == EINTR && ++tries < 100);
   int e = errno;
   close(fd);
   if (n != (ssize_t)strlen(value)) {
@@ -454,14 +460,20 @@ static size_t read_pids(const char *path, pid_t *out, size_t max) {
   return n;
 }
 
+/* SIGKILLs every pid listed in the cgroup's cgroup.procs as it is read (no buffer:
+ * this runs for every container that ends). Returns how many were signalled. */
 static int kill_dir(const mz_isolation *iso, int c, const char *id) {
   char p[4400];
-  pid_t *pids = mz_calloc(MAX_PIDS_PER_PASS, sizeof *pids);
   cg_path(iso, c, id, "cgroup.procs", p, sizeof p);
-  size_t n = read_pids(p, pids, MAX_PIDS_PER_PASS);
-  for (size_t i = 0; i < n; i++) kill(pids[i], SIGKILL);
-  free(pids);
-  return (int)n;
+  FILE *f = fopen(p, "re");
+  if (!f) return 0;
+  int n = 0;
+  long pid;
+  while (n < MAX_PIDS_PER_PASS && fscanf(f, "%ld", &pid) == 1) {
+    if (pid > 1 && kill((pid_t)pid, SIGKILL) == 0) n++;
+  }
+  fclose(f);
+  return n;
 }
 
 int mz_cg_kill(const mz_isolation *iso, const char *id) {

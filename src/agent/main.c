@@ -265,6 +265,7 @@ int main(int argc, char **argv) {
   mz_executor_api_register(&A, A.http);
   mz_endpoints_register(&A, A.http);
   mz_files_register(&A, A.http);
+  mz_agent_operator_api_register(&A, A.http);
   if (mz_http_server_listen(A.http, f->ip, (int)f->port, err, sizeof err) != 0) {
     fprintf(stderr, "mezzo-agent: cannot listen on %s:%ld: %s\n", f->ip, f->port, err);
     return 1;
@@ -330,6 +331,7 @@ int main(int argc, char **argv) {
   if (mz_containerizer_count(A.containerizer) > 0) mz_containerizer_kill_all(A.containerizer, 2.0);
   mz_master_link_free(A.link);
   mz_agent_free_state(&A);
+  mz_agent_operator_api_free();
   mz_containerizer_free(A.containerizer);
   mz_su_free(A.su);
   mz_http_server_free(A.http);

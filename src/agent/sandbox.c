@@ -22,19 +22,28 @@ char *mz_sandbox_path(const char *work_dir, const char *agent_id, const char *fw
   return p;
 }
 
+/* mkdir of path, creating its missing parents first: from the leaf up, so that a
+ * sandbox whose parents exist costs one mkdir (this runs for every container). */
+static int mkdirs_up(char *p, mode_t mode) {
+  if (mkdir(p, mode) == 0 || errno == EEXIST) return 0;
+  if (errno != ENOENT) return -1;
+  char *slash = strrchr(p, '/');
+  if (!slash || slash == p) return -1;
+  *slash = '\0';
+  int rc = mkdirs_up(p, mode);
+  *slash = '/';
+  if (rc != 0) return -1;
+  return mkdir(p, mode) == 0 || errno == EEXIST ? 0 : -1;
+}
+
 int mz_mkdirs(const char *path, mode_t mode, char *err, size_t errlen) {
   char *p = mz_strdup(path);
   size_t n = strlen(p);
-  for (size_t i = 1; i <= n; i++) {
-    if (p[i] != '/' && p[i] != '\0') continue;
-    char c = p[i];
-    p[i] = '\0';
-    if (mkdir(p, mode) != 0 && errno != EEXIST) {
-      snprintf(err, errlen, "mkdir %s: %s", p, strerror(errno));
-      free(p);
-      return -1;
-    }
-    p[i] = c;
+  while (n > 1 && p[n - 1] == '/') p[--n] = '\0';
+  if (mkdirs_up(p, mode) != 0) {
+    snprintf(err, errlen, "mkdir %s: %s", path, strerror(errno));
+    free(p);
+    return -1;
   }
   free(p);
   struct stat sb;

@@ -305,13 +305,24 @@ void mz_agent_run_task(mz_agent *a, const Mezzo__Internal__AgentEvent__RunTask *
   if (!ex) return;
 
   if (rt->task_group) {
-    /* Task groups need the default executor, which comes with a later issue. */
-    for (size_t i = 0; i < ntasks; i++)
-      refuse_task(a, ex, tasks[i], MESOS__V1__TASK_STATE__TASK_FAILED,
-                  MESOS__V1__TASK_STATUS__REASON__REASON_TASK_GROUP_INVALID,
-                  "Task groups are not supported by this agent yet");
-    if (fresh) ex->state = MZ_EXEC_TERMINATED;
-    mz_agent_gc_executor(a, ex);
+    /* A task group: every task is queued under the same group number and sent to the
+     * executor in one LAUNCH_GROUP (executors.c); the default executor runs them. */
+    if (!fresh && (ex->state == MZ_EXEC_TERMINATING || ex->state == MZ_EXEC_TERMINATED)) {
+      for (size_t i = 0; i < ntasks; i++)
+        refuse_task(a, ex, tasks[i], MESOS__V1__TASK_STATE__TASK_FAILED,
+                    MESOS__V1__TASK_STATUS__REASON__REASON_EXECUTOR_TERMINATED, "The executor is terminating");
+      return;
+    }
+    unsigned group = ++ex->next_group;
+    for (size_t i = 0; i < ntasks; i++) {
+      mz_ag_task *t = mz_agent_task_new(ex, tasks[i]);
+      if (t) t->group = group;
+    }
+    MZ_INFO(MZ_AGENT_MOD, "got a task group of %zu task(s) of framework %s for executor %s", ntasks, fw_id, ex->id);
+    if (fresh)
+      mz_ag_exec_launch(a, ex);
+    else
+      mz_ag_exec_flush_queue(a, ex);
     return;
   }
   const Mesos__V1__TaskInfo *task = tasks[0];

@@ -1,11 +1,12 @@
 /* main: the `mezzo` command line. Dispatches to one command per file
- * (execute.c, state.c); `mezzo --help`, `mezzo help [COMMAND]` and
+ * (execute.c, state.c, agent_cmd.c, framework_cmd.c, task_cmd.c, role_cmd.c); `mezzo --help`, `mezzo help [COMMAND]` and
  * `mezzo COMMAND --help` print usage. Exit status: 0 success, 1 failure,
  * 2 bad usage. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/ops.h"
 
 static void usage(FILE *out) {
   fprintf(out,
@@ -14,6 +15,11 @@ static void usage(FILE *out) {
           "Commands:\n"
           "  execute   run a command as one or more tasks on the cluster and wait for them\n"
           "  state     show the cluster: agents, frameworks and tasks (from /master/state)\n"
+          "  agent     list|show the agents\n"
+          "  framework list|show|teardown the frameworks\n"
+          "  task      list|show|log [--follow] the tasks\n"
+          "  role      list the roles with weights, allocations and quota\n"
+          "  quota     get|set the quota of roles\n"
           "  help      show this help, or `mezzo help COMMAND` for a command's flags\n"
           "\n"
           "Every flag can also be set in the environment as MEZZO_<FLAG>, e.g. MEZZO_MASTER=127.0.0.1:5050.\n");
@@ -24,6 +30,16 @@ static int command_help(const char *cmd, FILE *out) {
     mz_cli_execute_usage(out);
   } else if (!strcmp(cmd, "state")) {
     mz_cli_state_usage(out);
+  } else if (!strcmp(cmd, "agent")) {
+    mz_cli_agent_usage(out);
+  } else if (!strcmp(cmd, "framework")) {
+    mz_cli_framework_usage(out);
+  } else if (!strcmp(cmd, "task")) {
+    mz_cli_task_usage(out);
+  } else if (!strcmp(cmd, "role")) {
+    mz_cli_role_usage(out);
+  } else if (!strcmp(cmd, "quota")) {
+    mz_cli_quota_usage(out);
   } else if (!strcmp(cmd, "help")) {
     usage(out);
   } else {
@@ -56,6 +72,11 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(cmd, "execute")) return mz_cli_execute(argc - 1, argv + 1);
   if (!strcmp(cmd, "state")) return mz_cli_state(argc - 1, argv + 1);
+  if (!strcmp(cmd, "agent")) return mz_cli_agent(argc - 1, argv + 1);
+  if (!strcmp(cmd, "framework")) return mz_cli_framework(argc - 1, argv + 1);
+  if (!strcmp(cmd, "task")) return mz_cli_task(argc - 1, argv + 1);
+  if (!strcmp(cmd, "role")) return mz_cli_role(argc - 1, argv + 1);
+  if (!strcmp(cmd, "quota")) return mz_cli_quota(argc - 1, argv + 1);
   if (cmd[0] == '-')
     fprintf(stderr, "mezzo: expected a command before the flags (got '%s')\n\n", cmd);
   else

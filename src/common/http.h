@@ -85,6 +85,14 @@ void mz_http_stream_end(mz_http_req *r);
  * until its handler finishes the reply (mz_http_reply(_error) or
  * mz_http_stream_end, which then write nothing; stream writes return -1). */
 void mz_http_req_on_close(mz_http_req *r, void (*cb)(mz_http_req *r, void *arg), void *arg);
+
+/* Handing a connection to another process (a forked child that writes the reply):
+ * mz_http_req_socket gives the connection's socket (-1 if gone); after the fork,
+ * mz_http_req_abandon drops the request and the connection in this process without
+ * writing or shutting anything down (the child's copy of the socket keeps it open).
+ * r is invalid afterwards. */
+int mz_http_req_socket(const mz_http_req *r);
+void mz_http_req_abandon(mz_http_req *r);
 /* STREAM_BODY routes: body bytes as they arrive (decoded from chunked); data NULL, len 0 at the end of the body. */
 void mz_http_req_on_body(mz_http_req *r, void (*cb)(mz_http_req *r, const uint8_t *data, size_t len, void *arg),
                          void *arg);

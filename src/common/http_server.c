@@ -745,6 +745,21 @@ const uint8_t *mz_http_req_body(const mz_http_req *r, size_t *len) {
   return evbuffer_pullup(r->body, -1);
 }
 
+int mz_http_req_socket(const mz_http_req *r) {
+  if (!r->c || r->c->dead || r->c->closing) return -1;
+  return (int)bufferevent_getfd(r->c->bev);
+}
+
+void mz_http_req_abandon(mz_http_req *r) {
+  hconn *c = r->c;
+  r->reply = 2;
+  r->on_close = NULL;
+  if (!c) return;
+  c->dead = true; /* freed (closed here, never shut down) when the pump ends, or now */
+  bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+  if (!c->pumping) conn_free(c);
+}
+
 void mz_http_req_on_close(mz_http_req *r, void (*cb)(mz_http_req *, void *), void *arg) {
   r->on_close = cb;
   r->on_close_arg = arg;

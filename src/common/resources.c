@@ -659,6 +659,28 @@ mz_resources *mz_resources_reserved_to(const mz_resources *r, const char *role) 
   return out;
 }
 
+static mz_resources *scalars_only(const mz_resources *b) {
+  mz_resources *out = mz_resources_new();
+  if (!b) return out;
+  for (size_t i = 0; i < b->n; i++)
+    if (b->v[i].type == MZ_RES_SCALAR) mz_resources_add_entry(out, &b->v[i], NULL, 0);
+  return out;
+}
+
+int mz_resources_add_scalars(mz_resources *a, const mz_resources *b, char *err, size_t errlen) {
+  mz_resources *s = scalars_only(b);
+  int rc = mz_resources_add(a, s, err, errlen);
+  mz_resources_free(s);
+  return rc;
+}
+
+int mz_resources_subtract_scalars(mz_resources *a, const mz_resources *b, char *err, size_t errlen) {
+  mz_resources *s = scalars_only(b);
+  int rc = mz_resources_subtract(a, s, err, errlen);
+  mz_resources_free(s);
+  return rc;
+}
+
 mz_resources *mz_resources_with_reservation(const mz_resources *r, const char *role, mz_resv_kind kind,
                                            const char *principal) {
   mz_resources *out = mz_resources_new();

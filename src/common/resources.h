@@ -72,6 +72,10 @@ int mz_resources_add(mz_resources *a, const mz_resources *b, char *err, size_t e
 /* a -= b; -1 (and a unchanged) if b is not contained in a. Entries that become empty are removed. */
 int mz_resources_subtract(mz_resources *a, const mz_resources *b, char *err, size_t errlen);
 bool mz_resources_contains(const mz_resources *a, const mz_resources *b);
+/* As add / subtract, with only b's SCALAR entries: for sums over several agents
+ * (a framework's usage), where ranges and sets of different agents must not merge. */
+int mz_resources_add_scalars(mz_resources *a, const mz_resources *b, char *err, size_t errlen);
+int mz_resources_subtract_scalars(mz_resources *a, const mz_resources *b, char *err, size_t errlen);
 bool mz_resources_equal(const mz_resources *a, const mz_resources *b);
 bool mz_resources_empty(const mz_resources *r);
 

@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "executor/command.h"
+#include "executor/default.h"
 #include "executor/health.h"
 #include "mezzo/executor.h"
 
@@ -343,9 +344,11 @@ int main(int argc, char **argv) {
   if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
     printf("usage: mezzo-executor\n"
            "The command executor, started by mezzo-agent. Reads MESOS_FRAMEWORK_ID, MESOS_EXECUTOR_ID,\n"
-           "MESOS_AGENT_ENDPOINT, MESOS_DIRECTORY, MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD from the environment.\n");
+           "MESOS_AGENT_ENDPOINT, MESOS_DIRECTORY, MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD from the environment.\n"
+           "With --default it is the default executor, which runs task groups (ExecutorInfo type DEFAULT).\n");
     return 0;
   }
+  if (argc > 1 && !strcmp(argv[1], "--default")) return mz_default_executor_main();
   if (mz_executor_config_from_env(&X.cfg, err, sizeof err) != 0) {
     fprintf(stderr, "mezzo-executor: %s\n", err);
     return 1;

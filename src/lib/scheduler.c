@@ -66,7 +66,8 @@ struct mz_scheduler {
   char location[SCH_HOST_MAX + 64];
   int redirects;
 
-  mz_http_client *calls;
+  mz_http_client *calls; /* every call but ACKNOWLEDGE, in order */
+  mz_http_client *acks;  /* ACKNOWLEDGE calls, on a connection of their own so they never queue behind ACCEPTs */
   sch_call *inflight;
   sch_dying *dying;
   struct event *reap_ev;
@@ -283,15 +284,17 @@ mz_scheduler *mz_scheduler_new(struct event_base *base, const char *master, cons
   s->heartbeat = MZ_SCHEDULER_DEFAULT_HEARTBEAT;
   if (info->id && info->id->value && *info->id->value) s->framework_id = mz_strdup(info->id->value);
   s->calls = mz_http_client_new(base, s->host, s->port);
+  s->acks = mz_http_client_new(base, s->host, s->port);
   s->watchdog = evtimer_new(base, watchdog_cb, s);
   s->retry_ev = evtimer_new(base, retry_cb, s);
   s->reap_ev = event_new(base, -1, 0, reap_cb, s);
-  if (!s->info || !s->calls || !s->watchdog || !s->retry_ev || !s->reap_ev) {
+  if (!s->info || !s->calls || !s->acks || !s->watchdog || !s->retry_ev || !s->reap_ev) {
     snprintf(err, errlen, "mz_scheduler_new: out of resources");
     mz_scheduler_free(s);
     return NULL;
   }
   mz_http_client_set_timeout(s->calls, s->opts.call_timeout);
+  mz_http_client_set_timeout(s->acks, s->opts.call_timeout);
   return s;
 }
 
@@ -299,6 +302,7 @@ void mz_scheduler_free(mz_scheduler *s) {
   if (!s) return;
   if (s->sub) mz_http_client_free(s->sub);
   if (s->calls) mz_http_client_free(s->calls); /* drops pending calls without callbacks */
+  if (s->acks) mz_http_client_free(s->acks);
   sch_dying *d, *dt;
   LL_FOREACH_SAFE(s->dying, d, dt) {
     mz_http_client_free(d->client);
@@ -506,9 +510,14 @@ static void sub_on_complete(mz_http_call *c, int status, const uint8_t *body, si
       sch_dying *d = mz_calloc(1, sizeof *d);
       d->client = s->calls;
       LL_PREPEND(s->dying, d);
+      sch_dying *d2 = mz_calloc(1, sizeof *d2);
+      d2->client = s->acks;
+      LL_PREPEND(s->dying, d2);
       event_active(s->reap_ev, EV_TIMEOUT, 0);
       s->calls = mz_http_client_new(s->base, s->host, s->port);
       mz_http_client_set_timeout(s->calls, s->opts.call_timeout);
+      s->acks = mz_http_client_new(s->base, s->host, s->port);
+      mz_http_client_set_timeout(s->acks, s->opts.call_timeout);
       sch_call *sc, *tmp;
       DL_FOREACH_SAFE(s->inflight, sc, tmp) { /* dropped with the old client */
         DL_DELETE(s->inflight, sc);
@@ -633,7 +642,8 @@ int mz_scheduler_call(mz_scheduler *s, Mesos__V1__Scheduler__Call *call, mz_sche
   const char *headers[] = {"Content-Type", ct_name(s), "Accept", ct_name(s), "Mesos-Stream-Id", s->stream_id, NULL};
   static const mz_http_call_cbs cbs = {call_on_complete, NULL, NULL};
   mz_http_call *c =
-      mz_http_client_request(s->calls, "POST", MZ_SCHEDULER_ENDPOINT_PATH, headers, body, (ssize_t)len, &cbs, sc);
+      mz_http_client_request(call->type == MESOS__V1__SCHEDULER__CALL__TYPE__ACKNOWLEDGE ? s->acks : s->calls, "POST",
+                             MZ_SCHEDULER_ENDPOINT_PATH, headers, body, (ssize_t)len, &cbs, sc);
   free(body);
   if (!c) {
     free(sc);

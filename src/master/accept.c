@@ -12,6 +12,7 @@
 #include "master/executor.h"
 #include "master/offer.h"
 #include "master/pbutil.h"
+#include "master/registry_master.h"
 #include "master/task.h"
 #include "master/validation.h"
 
@@ -320,7 +321,7 @@ void mz_accept(mz_framework *fw, Mesos__V1__Scheduler__Call__Accept *acc) {
     mz_offer *o = mz_offer_find(m, acc->offer_ids[i]->value);
     char why[256];
     mz_resources_add(available, o->resources, why, sizeof why);
-    mz_resources_subtract(fw->offered, o->resources, why, sizeof why);
+    mz_resources_subtract_scalars(fw->offered, o->resources, why, sizeof why);
     mz_resources_subtract(agent->offered, o->resources, why, sizeof why);
     fw->offers_accepted++;
     m->metrics.offers_accepted++;
@@ -366,6 +367,8 @@ void mz_accept(mz_framework *fw, Mesos__V1__Scheduler__Call__Accept *acc) {
                               : (op->unreserve ? op->unreserve->n_resources : 0);
         if (reservation_op(fw, agent, role, reserve, res, nres, available, err, sizeof err) != 0)
           MZ_WARN("master", "framework %s: dropping operation: %s", fw->id, err);
+        else
+          mz_registrar_update_agent(agent); /* the agent's total changed: recorded */
         break;
       }
       case OP(UNKNOWN):

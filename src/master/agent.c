@@ -2,6 +2,8 @@
 #include "master/agent.h"
 
 #include <arpa/inet.h>
+#include <event2/event.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 #include "master/framework.h"
 #include "master/offer.h"
 #include "master/pbutil.h"
+#include "master/registry_master.h"
 #include "master/task.h"
 
 #define MAX_REMOVED_AGENTS 100000 /* ids remembered to refuse re-registration after removal */
@@ -99,7 +102,7 @@ static bool was_removed(mz_master *m, const char *id) {
   return r != NULL;
 }
 
-static void remember_removed(mz_master *m, const char *id) {
+void mz_agent_remember_removed(mz_master *m, const char *id) {
   if (was_removed(m, id)) return;
   mz_removed_agent *r = mz_calloc(1, sizeof *r);
   r->id = mz_strdup(id);
@@ -159,7 +162,7 @@ static void adopt_executors(mz_agent *a, const Mezzo__Internal__AgentCall__Regis
 }
 
 /* Tasks the agent reports: known ones stay, unknown ones are adopted. */
-static void adopt_tasks(mz_agent *a, const Mezzo__Internal__AgentCall__Register *reg) {
+static void adopt_tasks(mz_agent *a, const Mezzo__Internal__AgentCall__Register *reg, bool was_unreachable) {
   mz_master *m = a->m;
   for (size_t i = 0; i < reg->n_tasks; i++) {
     const Mesos__V1__Task *rt = reg->tasks[i];
@@ -186,6 +189,10 @@ static void adopt_tasks(mz_agent *a, const Mezzo__Internal__AgentCall__Register 
     }
     MZ_INFO("master", "agent %s: adopted task %s of framework %s in %s", a->id, t->id, fid,
             mz_task_state_name(t->state));
+    /* Back from a partition: partition-aware frameworks learn the state the agent reports (Mesos). */
+    if (was_unreachable && fw->partition_aware && !final)
+      mz_status_send(fw, t->id, a->id, t->executor_id, t->state, MESOS__V1__TASK_STATUS__REASON__REASON_AGENT_REREGISTERED,
+                     "Agent re-registered after being unreachable", false);
   }
 }
 
@@ -220,13 +227,22 @@ static void reconcile_missing(mz_agent *a, const Mezzo__Internal__AgentCall__Reg
   }
 }
 
-static void reregister(mz_agent *a, mz_link *link, const Mezzo__Internal__AgentCall *call) {
+static void cancel_marking(mz_agent *a) {
+  if (!a->marking) return;
+  DL_DELETE2(a->m->unreachable_queue, a, mark_prev, mark_next);
+  a->marking = false;
+  a->m->metrics.slave_unreachable_canceled++;
+  MZ_INFO("master", "agent %s came back: no longer to be marked unreachable", a->id);
+}
+
+static void reregister(mz_agent *a, mz_link *link, const Mezzo__Internal__AgentCall *call, bool was_unreachable) {
   mz_master *m = a->m;
   const Mezzo__Internal__AgentCall__Register *reg = call->register_;
   m->metrics.messages_reregister_slave++;
   m->metrics.slave_reregistrations++;
   attach(a, link);
   mz_timerq_remove(&m->agent_removals, &a->removal);
+  cancel_marking(a);
   if (reg->version) {
     free(a->version);
     a->version = mz_strdup(reg->version);
@@ -239,7 +255,7 @@ static void reregister(mz_agent *a, mz_link *link, const Mezzo__Internal__AgentC
   send_registered(a, call->link_key);
   reconcile_missing(a, reg);
   adopt_executors(a, reg);
-  adopt_tasks(a, reg);
+  adopt_tasks(a, reg, was_unreachable);
   if (!was_connected) m->alloc_ops->activate_agent(m->alloc, a->id);
   MZ_INFO("master", "agent %s (%s) re-registered on link %s with %zu task(s)", a->id, a->hostname, link->id,
           a->ntasks);
@@ -316,7 +332,7 @@ void mz_agent_register(mz_link *link, const Mezzo__Internal__AgentCall *call) {
       if (!mz_resources_equal(a->total, total))
         MZ_WARN("master", "agent %s re-registered with different resources; keeping the registered ones", id);
       mz_resources_free(total);
-      reregister(a, link, call);
+      reregister(a, link, call, false);
       return;
     }
     if (was_removed(m, id)) {
@@ -336,13 +352,31 @@ void mz_agent_register(mz_link *link, const Mezzo__Internal__AgentCall *call) {
       mz_link_send_error(link, key, id, "Too many agents");
       return;
     }
-    /* An agent this master never saw (the master restarted): admitted with its id. */
+    /* Not registered now: one admitted before the master restarted, one marked
+     * unreachable, or one the registry forgot (expired). Recorded as admitted
+     * (with the resources the registry knew, reservations included) before it is
+     * told it is registered. */
+    bool unreachable = false;
+    mz_resources *known = mz_registrar_known_total(m, id, &unreachable);
+    bool recovered = known && !unreachable;
+    if (known) {
+      mz_resources_free(total);
+      total = known;
+    }
+    if (mz_registrar_admit(m, id, info, total, err, sizeof err) != 0) {
+      mz_resources_free(total);
+      mz_link_send_error(link, key, id, "Failed to record the agent in the registry; retry later");
+      return;
+    }
+    MZ_INFO("master", "agent %s re-registering: %s", id,
+            recovered ? "recovered from the registry" : unreachable ? "was unreachable" : "unknown to the registry");
     mz_agent *na = agent_new(m, id, info, total);
     if (m->alloc_ops->add_agent(m->alloc, na->id, na->total) != 0)
       MZ_ERROR("master", "allocator refused agent %s", na->id);
     m->alloc_ops->deactivate_agent(m->alloc, na->id);
     na->connected = false;
-    reregister(na, link, call);
+    reregister(na, link, call, !recovered);
+    mz_opevent_agent_added(m, na);
     return;
   }
 
@@ -352,8 +386,14 @@ void mz_agent_register(mz_link *link, const Mezzo__Internal__AgentCall *call) {
     return;
   }
   m->metrics.messages_register_slave++;
-  m->metrics.slave_registrations++;
   char *nid = mz_master_new_agent_id(m);
+  if (mz_registrar_admit(m, nid, info, total, err, sizeof err) != 0) { /* recorded before REGISTERED */
+    free(nid);
+    mz_resources_free(total);
+    mz_link_send_error(link, key, NULL, "Failed to record the agent in the registry; retry later");
+    return;
+  }
+  m->metrics.slave_registrations++;
   mz_agent *a = agent_new(m, nid, info, total);
   free(nid);
   if (reg->version) a->version = mz_strdup(reg->version);
@@ -381,16 +421,18 @@ void mz_agent_disconnect(mz_agent *a) {
   }
   mz_offer *o, *tmp;
   DL_FOREACH_SAFE2(a->offers, o, tmp, ag_next) mz_offer_rescind(o);
-  double t = m->flags.agent_reregister_timeout > 0 ? m->flags.agent_reregister_timeout
-                                                   : m->flags.agent_ping_timeout * (double)m->flags.max_agent_ping_timeouts;
-  mz_timerq_add(&m->agent_removals, &a->removal, t);
+  /* Health checks: a disconnected agent that does not come back within the ping
+   * budget is marked unreachable, as one that misses its PINGs. */
+  if (!a->marking)
+    mz_timerq_add(&m->agent_removals, &a->removal,
+                  m->flags.agent_ping_timeout * (double)m->flags.max_agent_ping_timeouts);
 }
 
 void mz_agent_removal_cb(mz_timerq_node *node, void *arg) {
   (void)arg;
   mz_agent *a = (mz_agent *)((char *)node - offsetof(mz_agent, removal));
   if (a->connected) return;
-  mz_agent_remove(a, false, "did not re-register in time");
+  mz_agent_schedule_unreachable(a);
 }
 
 static void agent_destroy(mz_agent *a) {
@@ -416,17 +458,14 @@ static void agent_destroy(mz_agent *a) {
   free(a);
 }
 
-void mz_agent_remove(mz_agent *a, bool unregistered, const char *why) {
+/* The agent leaves m->agents: offers rescinded, live tasks moved to pa_state
+ * (PARTITION_AWARE frameworks) or TASK_LOST with msg, FAILURE to their frameworks,
+ * out of the allocator, freed. The registry already says why. */
+static void drop_agent(mz_agent *a, Mesos__V1__TaskState pa_state, const char *msg) {
   mz_master *m = a->m;
-  MZ_INFO("master", "removing agent %s (%s): %s", a->id, a->hostname, why);
-  m->metrics.slave_removals++;
   mz_opevent_agent_removed(m, a->id);
-  if (unregistered) m->metrics.messages_unregister_slave++;
   mz_offer *o, *otmp;
   DL_FOREACH_SAFE2(a->offers, o, otmp, ag_next) mz_offer_rescind(o);
-
-  char msg[512];
-  snprintf(msg, sizeof msg, "Agent %s (%s) %s", a->id, a->hostname, unregistered ? "unregistered" : "removed: it " "did not re-register in time");
   /* Frameworks with tasks here learn of the agent's loss (FAILURE), once each. */
   mz_framework **told = NULL;
   size_t ntold = 0, cap = 0;
@@ -443,9 +482,7 @@ void mz_agent_remove(mz_agent *a, bool unregistered, const char *why) {
       mz_task_remove(t);
       continue;
     }
-    Mesos__V1__TaskState st = MESOS__V1__TASK_STATE__TASK_LOST;
-    if (fw->partition_aware)
-      st = unregistered ? MESOS__V1__TASK_STATE__TASK_GONE : MESOS__V1__TASK_STATE__TASK_UNREACHABLE;
+    Mesos__V1__TaskState st = fw->partition_aware ? pa_state : MESOS__V1__TASK_STATE__TASK_LOST;
     mz_task_transition(t, st, MESOS__V1__TASK_STATUS__REASON__REASON_AGENT_REMOVED, msg);
   }
   for (size_t i = 0; i < ntold; i++)
@@ -454,11 +491,79 @@ void mz_agent_remove(mz_agent *a, bool unregistered, const char *why) {
 
   m->alloc_ops->remove_agent(m->alloc, a->id);
   mz_timerq_remove(&m->agent_removals, &a->removal);
+  cancel_marking(a);
   attach(a, NULL);
-  remember_removed(m, a->id);
   HASH_DEL(m->agents, a);
   m->nagents--;
   agent_destroy(a);
+}
+
+void mz_agent_remove(mz_agent *a, bool unregistered, const char *why) {
+  mz_master *m = a->m;
+  char err[512];
+  if (mz_registrar_mark_gone(a, err, sizeof err) != 0) /* recorded before it is announced */
+    MZ_ERROR("master", "agent %s: %s; removing it from memory only", a->id, err);
+  MZ_INFO("master", "removing agent %s (%s): %s", a->id, a->hostname, why);
+  m->metrics.slave_removals++;
+  if (unregistered) m->metrics.messages_unregister_slave++;
+  char msg[512];
+  snprintf(msg, sizeof msg, "Agent %s (%s) %s", a->id, a->hostname, unregistered ? "unregistered" : "was removed");
+  mz_agent_remember_removed(m, a->id);
+  drop_agent(a, MESOS__V1__TASK_STATE__TASK_GONE, msg);
+}
+
+/* Marks one agent unreachable: recorded first; then its tasks go UNREACHABLE / LOST. */
+static void mark_unreachable(mz_agent *a) {
+  mz_master *m = a->m;
+  char err[512];
+  if (mz_registrar_mark_unreachable(m, &a, 1, err, sizeof err) != 0) {
+    MZ_ERROR("master", "cannot mark agent %s unreachable now (%s): trying again in 1s", a->id, err);
+    mz_timerq_add(&m->agent_removals, &a->removal, 1.0);
+    return;
+  }
+  MZ_WARN("master", "agent %s (%s) marked unreachable", a->id, a->hostname);
+  m->metrics.slave_removals++;
+  m->metrics.slave_unreachable_completed++;
+  char msg[512];
+  snprintf(msg, sizeof msg, "Agent %s (%s) is unreachable", a->id, a->hostname);
+  drop_agent(a, MESOS__V1__TASK_STATE__TASK_UNREACHABLE, msg);
+}
+
+/* Marks queued agents as fast as the rate limit allows; arms the timer for the rest. */
+static void run_unreachable_queue(mz_master *m) {
+  while (m->unreachable_queue) {
+    double now = mz_monotonic();
+    if (m->removal_interval > 0 && now < m->next_removal) {
+      double t = m->next_removal - now;
+      struct timeval tv = {(time_t)t, (suseconds_t)((t - floor(t)) * 1e6)};
+      event_add(m->unreachable_ev, &tv);
+      return;
+    }
+    mz_agent *a = m->unreachable_queue;
+    DL_DELETE2(m->unreachable_queue, a, mark_prev, mark_next);
+    a->marking = false;
+    if (m->removal_interval > 0) m->next_removal = now + m->removal_interval;
+    mark_unreachable(a);
+  }
+}
+
+void mz_agent_unreachable_cb(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  run_unreachable_queue(arg);
+}
+
+void mz_agent_schedule_unreachable(mz_agent *a) {
+  mz_master *m = a->m;
+  if (a->marking) return;
+  mz_timerq_remove(&m->agent_removals, &a->removal);
+  a->marking = true;
+  m->metrics.slave_unreachable_scheduled++;
+  DL_APPEND2(m->unreachable_queue, a, mark_prev, mark_next);
+  if (m->removal_interval > 0)
+    MZ_INFO("master", "agent %s failed health checks: to be marked unreachable (rate limit %s)", a->id,
+            m->flags.agent_removal_rate_limit);
+  run_unreachable_queue(m);
 }
 
 void mz_agent_free(mz_agent *a) {

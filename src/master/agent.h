@@ -9,6 +9,7 @@
 #ifndef MZ_MASTER_AGENT_H
 #define MZ_MASTER_AGENT_H
 
+#include <event2/util.h>
 #include <jansson.h>
 #include <stdbool.h>
 
@@ -26,10 +27,22 @@ int mz_agent_send(mz_agent *a, Mezzo__Internal__AgentEvent *ev);
 void mz_agent_register(mz_link *link, const Mezzo__Internal__AgentCall *call);
 /* The agent's link closed: deactivate, rescind its offers, start the removal timer. */
 void mz_agent_disconnect(mz_agent *a);
-/* Removes the agent for good. unregistered: it asked to (UNREGISTER) rather than timing out. */
+/* Removes the agent for good (it unregistered): recorded gone in the registry
+ * first; its tasks go TASK_GONE (PARTITION_AWARE) or TASK_LOST; if it comes back
+ * with its id it is told to shut down. */
 void mz_agent_remove(mz_agent *a, bool unregistered, const char *why);
+/* The agent failed health checks (missed PINGs, or stayed disconnected past
+ * agent_ping_timeout * max_agent_ping_timeouts): queued to be marked unreachable
+ * as fast as --agent_removal_rate_limit allows, unless it re-registers first.
+ * Marking records it in the registry, then its tasks go TASK_UNREACHABLE
+ * (PARTITION_AWARE) or TASK_LOST, and it leaves the allocator; it may re-register. */
+void mz_agent_schedule_unreachable(mz_agent *a);
+/* Event callback of m->unreachable_ev (the rate limiter). */
+void mz_agent_unreachable_cb(evutil_socket_t fd, short what, void *arg);
 /* Timer queue callback: a disconnected agent did not come back in time. */
 void mz_agent_removal_cb(mz_timerq_node *node, void *arg);
+/* Remembers an id whose re-registration is refused (removed agents). */
+void mz_agent_remember_removed(mz_master *m, const char *id);
 /* Frees an agent at master shutdown (no events, no allocator calls). */
 void mz_agent_free(mz_agent *a);
 

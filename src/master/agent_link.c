@@ -93,7 +93,13 @@ static void on_ping_timer(evutil_socket_t fd, short what, void *arg) {
   if (l->ping_outstanding && ++l->misses >= m->flags.max_agent_ping_timeouts) {
     char why[128];
     snprintf(why, sizeof why, "no PONG to %ld PING(s)", l->misses);
-    link_kill(l, true, why);
+    /* Its agents failed their health checks: disconnected, then marked unreachable. */
+    size_t n = 0;
+    mz_agent **failed = mz_calloc(l->nagents ? l->nagents : 1, sizeof *failed), *a;
+    DL_FOREACH2(l->agents, a, link_next) failed[n++] = a;
+    link_kill(l, true, why); /* l may be freed here */
+    for (size_t i = 0; i < n; i++) mz_agent_schedule_unreachable(failed[i]);
+    free(failed);
     return;
   }
   Mezzo__Internal__AgentEvent ev = MEZZO__INTERNAL__AGENT_EVENT__INIT;

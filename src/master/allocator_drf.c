@@ -602,7 +602,12 @@ static bool try_offer(drf *d, dagent *ag, dfr *fr, stage_t stage) {
       return false;
     }
   }
-  if (res->n == 0 || filtered(d, fw, ag->id, res)) {
+  /* Mesos's default --min_allocatable_resources (cpus:0.01|mem:32): leftovers
+   * with neither (a few ports, some disk) are not worth an offer. */
+  int64_t got[NK];
+  scalars_of(res, got);
+  bool allocatable = got[K_CPUS] >= MZ_SCALAR_UNIT / 100 || got[K_MEM] >= 32 * MZ_SCALAR_UNIT;
+  if (res->n == 0 || !allocatable || filtered(d, fw, ag->id, res)) {
     if (owned) mz_resources_free(res);
     return false;
   }

@@ -6,6 +6,7 @@
 #include <utlist.h>
 
 #include "common/log.h"
+#include "master/registry_master.h"
 #include "master/operator_events.h"
 #include "master/agent.h"
 #include "master/allocator.h"
@@ -34,6 +35,12 @@ static void reconcile_one(mz_framework *fw, const char *task_id, const char *age
                    fw->partition_aware ? MESOS__V1__TASK_STATE__TASK_GONE : MESOS__V1__TASK_STATE__TASK_LOST,
                    MESOS__V1__TASK_STATUS__REASON__REASON_RECONCILIATION, "Reconciliation: Task is unknown to the agent",
                    false);
+    return;
+  }
+  if (agent_id && mz_registrar_is_unreachable(m, agent_id)) { /* its agent is partitioned away */
+    mz_status_send(fw, task_id, agent_id, NULL,
+                   fw->partition_aware ? MESOS__V1__TASK_STATE__TASK_UNREACHABLE : MESOS__V1__TASK_STATE__TASK_LOST,
+                   MESOS__V1__TASK_STATUS__REASON__REASON_RECONCILIATION, "Reconciliation: Task is unreachable", false);
     return;
   }
   mz_status_send(fw, task_id, agent_id, NULL,

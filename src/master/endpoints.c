@@ -11,7 +11,9 @@
 #include "common/log.h"
 #include "master/agent.h"
 #include "master/allocator.h"
+#include "master/endpoints_more.h"
 #include "master/framework.h"
+#include "master/snapshot.h"
 
 static bool get_only(mz_http_req *req) {
   const char *meth = mz_http_req_method(req);
@@ -132,9 +134,7 @@ static void base_fields(const mz_master *m, json_t *o) {
   json_object_set_new(o, "capabilities", json_array());
 }
 
-static void handle_state(mz_http_req *req, void *arg) {
-  if (!get_only(req)) return;
-  const mz_master *m = arg;
+static json_t *state_json(const mz_master *m) {
   json_t *o = json_object();
   base_fields(m, o);
   size_t active, connected;
@@ -153,7 +153,14 @@ static void handle_state(mz_http_req *req, void *arg) {
   json_object_set_new(o, "completed_frameworks", completed_json(m, true));
   json_object_set_new(o, "orphan_tasks", json_array());
   json_object_set_new(o, "unregistered_frameworks", json_array());
-  reply_json(req, o);
+  return o;
+}
+
+/* /master/state: from a forked snapshot, so that a large cluster's state never
+ * blocks the loop (snapshot.h). */
+static void handle_state(mz_http_req *req, void *arg) {
+  if (!get_only(req)) return;
+  mz_snapshot_reply_json(arg, req, state_json);
 }
 
 static void handle_frameworks(mz_http_req *req, void *arg) {
@@ -337,4 +344,5 @@ void mz_endpoints_route(mz_master *m) {
   mz_http_server_route(m->http, "/flags", 0, handle_flags, m);
   mz_http_server_route(m->http, "/version", 0, handle_version, m);
   mz_http_server_route(m->http, "/metrics/snapshot", 0, handle_metrics, m);
+  mz_endpoints_more_route(m); /* state-summary, tasks, roles, redirect, teardown, /metrics, agent proxy, web UI */
 }

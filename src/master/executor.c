@@ -45,7 +45,7 @@ mz_executor *mz_executor_add(mz_agent *agent, mz_framework *fw, const char *fram
     MZ_WARN("master", "executor %s: agent usage: %s", ex->id, err);
   if (fw) {
     DL_APPEND2(fw->executors, ex, fw_prev, fw_next);
-    if (mz_resources_add(fw->used, ex->resources, err, sizeof err) != 0)
+    if (mz_resources_add_scalars(fw->used, ex->resources, err, sizeof err) != 0)
       MZ_WARN("master", "executor %s: framework usage: %s", ex->id, err);
   }
   return ex;
@@ -60,7 +60,7 @@ void mz_executor_remove(mz_executor *ex, bool recover) {
     MZ_WARN("master", "executor %s: agent usage: %s", ex->id, err);
   if (ex->fw) {
     DL_DELETE2(ex->fw->executors, ex, fw_prev, fw_next);
-    if (mz_resources_subtract(ex->fw->used, ex->resources, err, sizeof err) != 0)
+    if (mz_resources_subtract_scalars(ex->fw->used, ex->resources, err, sizeof err) != 0)
       MZ_WARN("master", "executor %s: framework usage: %s", ex->id, err);
   }
   if (recover && !mz_resources_empty(ex->resources))

@@ -50,7 +50,12 @@ int main(int argc, char **argv) {
       .offer_timeout = 0,
       .agent_ping_timeout = 15,
       .max_agent_ping_timeouts = 5,
-      .agent_reregister_timeout = 0,
+      .agent_reregister_timeout = 600,
+      .agent_removal_rate_limit = NULL,
+      .registry = "sqlite",
+      .registry_max_agent_age = 14 * 86400.0,
+      .registry_max_agent_count = 100 * 1024,
+      .registry_gc_interval = 900,
       .heartbeat_interval = MZ_MASTER_HEARTBEAT_DEFAULT,
       .max_completed_frameworks = 50,
       .max_completed_tasks_per_framework = 1000,
@@ -77,6 +82,19 @@ int main(int argc, char **argv) {
       {"max_agent_ping_timeouts", MZ_FLAG_INT, &f.max_agent_ping_timeouts,
        "missed PINGs before a link is dead; disconnected agents are removed after "
        "agent_ping_timeout * max_agent_ping_timeouts (default 5)"},
+      {"agent_reregister_timeout", MZ_FLAG_DURATION, &f.agent_reregister_timeout,
+       "after the master restarts, agents in the registry that do not re-register within this are marked "
+       "unreachable (default 10mins)"},
+      {"agent_removal_rate_limit", MZ_FLAG_STRING, &f.agent_removal_rate_limit,
+       "most agents marked unreachable per duration when they fail health checks, e.g. 1/10mins (default: no limit)"},
+      {"registry", MZ_FLAG_STRING, &f.registry,
+       "where the registry is kept: sqlite (<work_dir>/registry.db, the default) or in_memory"},
+      {"registry_max_agent_age", MZ_FLAG_DURATION, &f.registry_max_agent_age,
+       "unreachable and gone agents are forgotten by the registry after this (default 2weeks)"},
+      {"registry_max_agent_count", MZ_FLAG_INT, &f.registry_max_agent_count,
+       "most unreachable and gone agents kept in the registry (default 102400)"},
+      {"registry_gc_interval", MZ_FLAG_DURATION, &f.registry_gc_interval,
+       "how often the registry forgets expired agents (default 15mins)"},
       {"framework_heartbeat_interval", MZ_FLAG_DURATION, &f.heartbeat_interval,
        "HEARTBEAT period on scheduler streams (default 15secs)"},
       {"max_completed_frameworks", MZ_FLAG_INT, &f.max_completed_frameworks,
@@ -118,6 +136,12 @@ int main(int argc, char **argv) {
   if (f.agent_ping_timeout <= 0 || f.max_agent_ping_timeouts < 1 || f.heartbeat_interval <= 0) {
     fprintf(stderr, "mezzo-master: --agent_ping_timeout, --max_agent_ping_timeouts and "
                     "--framework_heartbeat_interval must be positive\n");
+    return 1;
+  }
+  if (f.agent_reregister_timeout < 0 || f.registry_max_agent_age < 0 || f.registry_max_agent_count < 0 ||
+      f.registry_gc_interval <= 0) {
+    fprintf(stderr, "mezzo-master: --agent_reregister_timeout, --registry_max_agent_age and "
+                    "--registry_max_agent_count must not be negative, --registry_gc_interval must be positive\n");
     return 1;
   }
   raise_nofile();

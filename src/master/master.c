@@ -18,11 +18,13 @@
 #include "master/agent.h"
 #include "master/agent_link.h"
 #include "master/allocator.h"
+#include "master/endpoints_more.h"
 #include "master/endpoints.h"
 #include "master/operator_api.h"
 #include "master/operator_events.h"
 #include "master/framework.h"
 #include "master/offer.h"
+#include "master/registry_master.h"
 #include "master/scheduler_api.h"
 
 double mz_master_uptime(const mz_master *m) { return mz_monotonic() - m->start_mono; }
@@ -161,6 +163,19 @@ mz_master *mz_master_new(struct event_base *base, const mz_master_flags *flags, 
     snprintf(err, errlen, "cannot create timers");
     goto fail;
   }
+  if (m->flags.agent_removal_rate_limit && *m->flags.agent_removal_rate_limit &&
+      mz_parse_rate_limit(m->flags.agent_removal_rate_limit, &m->removal_interval) != 0) {
+    snprintf(err, errlen, "invalid --agent_removal_rate_limit '%s' (expecting e.g. 1/10mins)",
+             m->flags.agent_removal_rate_limit);
+    goto fail;
+  }
+  m->unreachable_ev = event_new(base, -1, 0, mz_agent_unreachable_cb, m);
+  if (!m->unreachable_ev) {
+    snprintf(err, errlen, "cannot create timers");
+    goto fail;
+  }
+  /* The registry is recovered before anything is served. */
+  if (mz_registrar_start(m, err, errlen) != 0) goto fail;
 
   mz_http_limits limits = {0};
   limits.max_connections = 19000;
@@ -193,6 +208,7 @@ void mz_master_free(mz_master *m) {
   HASH_ITER(hh, m->frameworks, fw, ftmp) mz_framework_close_stream(fw);
   mz_agent_link_close_all(m);
   mz_opevents_free(m);
+  mz_endpoints_more_free(m);
   mz_operator_api_free();
   if (m->http) mz_http_server_free(m->http);
   m->http = NULL;
@@ -219,6 +235,8 @@ void mz_master_free(mz_master *m) {
     DL_DELETE2(m->completed_frameworks, fw, done_prev, done_next);
     mz_framework_free(fw);
   }
+  mz_registrar_stop(m);
+  if (m->unreachable_ev) event_free(m->unreachable_ev);
   if (m->alloc) m->alloc_ops->destroy(m->alloc);
   mz_timerq_free(&m->offer_timeouts);
   mz_timerq_free(&m->agent_removals);

@@ -71,7 +71,12 @@ typedef struct {
   double offer_timeout;          /* 0: offers never time out */
   double agent_ping_timeout;     /* link PING period */
   long max_agent_ping_timeouts;  /* missed PINGs before a link is dead */
-  double agent_reregister_timeout; /* disconnected agents are removed after this; 0: ping_timeout*max */
+  double agent_reregister_timeout; /* after a restart, recorded agents that did not re-register are unreachable */
+  const char *agent_removal_rate_limit; /* "N/duration": agents failing health checks marked at most this fast */
+  const char *registry;                 /* registry backend: sqlite (<work_dir>/registry.db) or in_memory */
+  double registry_max_agent_age;        /* unreachable / gone agents forgotten after this */
+  long registry_max_agent_count;        /* at most this many unreachable / gone agents kept */
+  double registry_gc_interval;          /* how often expiry runs */
   double heartbeat_interval;     /* scheduler HEARTBEAT period (Mesos: 15 s) */
   long max_completed_frameworks;
   long max_completed_tasks_per_framework;
@@ -97,6 +102,8 @@ typedef struct {
   uint64_t valid_executor_to_framework_messages, invalid_executor_to_framework_messages;
   uint64_t invalid_scheduler_calls, invalid_agent_calls;
   uint64_t slave_registrations, slave_reregistrations, slave_removals;
+  uint64_t slave_unreachable_scheduled, slave_unreachable_completed, slave_unreachable_canceled;
+  uint64_t recovery_slave_removals;
   uint64_t offers_sent, offers_accepted, offers_declined, offers_rescinded, offers_expired;
   uint64_t events_sent, dropped_events;
 } mz_master_metrics;
@@ -143,6 +150,11 @@ struct mz_master {
 
   mz_timerq offer_timeouts;  /* mz_offer.timeout */
   mz_timerq agent_removals;  /* mz_agent.removal */
+  struct mz_registrar *registrar; /* registry_master.c */
+  mz_agent *unreachable_queue;    /* agents waiting to be marked unreachable (rate limit), DL via mark_prev/next */
+  struct event *unreachable_ev;   /* fires when the next may be marked */
+  double removal_interval;        /* seconds between markings (--agent_removal_rate_limit); 0: no limit */
+  double next_removal;            /* monotonic time the next marking is permitted */
   mz_master_metrics metrics;
   long task_gauge[MZ_TASK_STATE_SLOTS]; /* live tasks per state (index: TaskState) */
   struct event *sigint_ev, *sigterm_ev;
@@ -206,7 +218,7 @@ struct mz_framework {
   mz_offer *offers; /* DL list */
   size_t noffers;
   mz_executor *executors; /* DL list */
-  mz_resources *used, *offered;
+  mz_resources *used, *offered; /* scalars only: sums over agents (ranges of different agents must not merge) */
   struct event *heartbeat_ev, *failover_ev;
   uint64_t offers_sent, offers_accepted, offers_declined, offers_rescinded;
   mz_offer *batch; /* offers of the current allocation not yet sent */
@@ -234,6 +246,8 @@ struct mz_agent {
   mz_executor *executors; /* hash */
   double registered_time, reregistered_time;
   mz_timerq_node removal; /* queued while disconnected */
+  bool marking;           /* in m->unreachable_queue */
+  mz_agent *mark_prev, *mark_next;
   UT_hash_handle hh;
   mz_agent *link_prev, *link_next;
 };

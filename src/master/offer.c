@@ -52,7 +52,7 @@ int mz_offer_make(mz_master *m, const char *fw_id, const char *agent_id, const c
   fw->noffers++;
   DL_APPEND2(agent->offers, o, ag_prev, ag_next);
   char err[256];
-  if (mz_resources_add(fw->offered, o->resources, err, sizeof err) != 0 ||
+  if (mz_resources_add_scalars(fw->offered, o->resources, err, sizeof err) != 0 ||
       mz_resources_add(agent->offered, o->resources, err, sizeof err) != 0)
     MZ_ERROR("master", "offer %s: cannot account offered resources: %s", o->id, err);
   if (m->flags.offer_timeout > 0) mz_timerq_add(&m->offer_timeouts, &o->timeout, m->flags.offer_timeout);
@@ -206,7 +206,7 @@ void mz_offer_remove(mz_offer *o) {
 void mz_offer_discard(mz_offer *o, double refuse_seconds) {
   mz_master *m = o->fw->m;
   char err[256];
-  if (mz_resources_subtract(o->fw->offered, o->resources, err, sizeof err) != 0)
+  if (mz_resources_subtract_scalars(o->fw->offered, o->resources, err, sizeof err) != 0)
     MZ_WARN("master", "offer %s: framework offered: %s", o->id, err);
   if (mz_resources_subtract(o->agent->offered, o->resources, err, sizeof err) != 0)
     MZ_WARN("master", "offer %s: agent offered: %s", o->id, err);

@@ -22,6 +22,7 @@
 #include "master/framework.h"
 #include "master/operator_events.h"
 #include "master/pbutil.h"
+#include "master/registry_master.h"
 #include "master/views.h"
 #include "mesos/v1/quota/quota.pb-c.h"
 
@@ -203,6 +204,13 @@ static int update_weights(mz_master *m, const Mesos__V1__Master__Call__UpdateWei
   for (size_t i = 0; i < uw->n_weight_infos; i++) {
     roles[i] = uw->weight_infos[i]->role;
     weights[i] = uw->weight_infos[i]->weight;
+  }
+  if (mz_registrar_set_weights(m, roles, weights, uw->n_weight_infos, err, errlen) != 0) { /* recorded first */
+    free(roles);
+    free(weights);
+    return -1;
+  }
+  for (size_t i = 0; i < uw->n_weight_infos; i++) {
     json_object_set_new(m->weights, roles[i], json_real(weights[i]));
     MZ_INFO("master", "weight of role %s set to %g", roles[i], weights[i]);
   }
@@ -304,6 +312,20 @@ static int update_quota(mz_master *m, const Mesos__V1__Master__Call__UpdateQuota
       }
     }
   }
+  { /* recorded first, all roles in one change */
+    const char **qroles = mz_calloc(n, sizeof *qroles);
+    json_t **cfgs = mz_calloc(n, sizeof *cfgs);
+    for (size_t i = 0; i < n; i++) {
+      const Mesos__V1__Quota__QuotaConfig *q = uq->quota_configs[i];
+      qroles[i] = q->role;
+      cfgs[i] = q->n_guarantees == 0 && q->n_limits == 0 ? NULL : mz_pb_to_json(&q->base);
+    }
+    int prc = mz_registrar_set_quotas(m, qroles, cfgs, n, err, errlen);
+    for (size_t i = 0; i < n; i++) json_decref(cfgs[i]);
+    free(cfgs);
+    free(qroles);
+    if (prc != 0) goto done;
+  }
   for (size_t i = 0; i < n; i++) {
     const Mesos__V1__Quota__QuotaConfig *q = uq->quota_configs[i];
     if (m->alloc_ops->update_quota(m->alloc, q->role, g[i], l[i], err, errlen) != 0) goto done;
@@ -319,6 +341,21 @@ done:
   }
   free(g);
   free(l);
+  return rc;
+}
+
+int mz_operator_restore_quota(mz_master *m, const Mesos__V1__Quota__QuotaConfig *q, char *err, size_t errlen) {
+  if (!m->alloc_ops->update_quota) {
+    snprintf(err, errlen, "The allocator '%s' does not support quota", m->alloc_ops->name);
+    return -1;
+  }
+  mz_resources *g = quota_map(q->guarantees, q->n_guarantees, "guarantee", q->role, err, errlen);
+  mz_resources *l = g ? quota_map((Mesos__V1__Quota__QuotaConfig__GuaranteesEntry *const *)q->limits, q->n_limits,
+                                  "limit", q->role, err, errlen)
+                      : NULL;
+  int rc = g && l ? m->alloc_ops->update_quota(m->alloc, q->role, g, l, err, errlen) : -1;
+  mz_resources_free(g);
+  mz_resources_free(l);
   return rc;
 }
 
@@ -399,6 +436,13 @@ static int operator_reservation(mz_master *m, const Mesos__V1__AgentID *aid, Mes
   }
   mz_resources_subtract(a->total, from, NULL, 0);
   mz_resources_add(a->total, to, NULL, 0);
+  if (mz_registrar_update_agent(a) != 0) { /* recorded before anyone is told */
+    mz_resources_subtract(a->total, to, NULL, 0);
+    mz_resources_add(a->total, from, NULL, 0);
+    snprintf(err, errlen, "Failed to record the reservation in the registry");
+    status = 503;
+    goto done;
+  }
   if (m->alloc_ops->update_agent) m->alloc_ops->update_agent(m->alloc, a->id, a->total);
   char *txt = mz_resources_format(to);
   MZ_INFO("master", "operator %s on agent %s: %s", reserve ? "reserved" : "unreserved", a->id, txt ? txt : "");

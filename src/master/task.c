@@ -87,7 +87,7 @@ mz_task *mz_task_add(mz_framework *fw, mz_agent *agent, const char *task_id, con
   DL_APPEND2(agent->tasks, t, agent_prev, agent_next);
   agent->ntasks++;
   char err[256];
-  if (mz_resources_add(fw->used, t->resources, err, sizeof err) != 0 ||
+  if (mz_resources_add_scalars(fw->used, t->resources, err, sizeof err) != 0 ||
       mz_resources_add(agent->used, t->resources, err, sizeof err) != 0)
     MZ_ERROR("master", "cannot account resources of task %s: %s", t->id, err);
   if (t->executor_id) {
@@ -113,7 +113,7 @@ static void release(mz_task *t) {
   mz_master *m = t->fw ? t->fw->m : t->agent ? t->agent->m : NULL;
   if (!m) return;
   char err[256];
-  if (t->fw && mz_resources_subtract(t->fw->used, t->resources, err, sizeof err) != 0)
+  if (t->fw && mz_resources_subtract_scalars(t->fw->used, t->resources, err, sizeof err) != 0)
     MZ_WARN("master", "task %s: framework usage: %s", t->id, err);
   if (t->agent) {
     if (mz_resources_subtract(t->agent->used, t->resources, err, sizeof err) != 0)

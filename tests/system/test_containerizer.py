@@ -225,6 +225,48 @@ def test_cfs_quota_with_cgroups_enable_cfs(master, tmp_path):
         assert a.stop() == 0
 
 
+def cpuacct_usage_ns(cid):
+    return int((container_cgroup("cpuacct", cid) / "cpuacct.usage").read_text())
+
+
+@needs_cgroups
+def test_cpu_shares_split_one_core_one_to_three(master, tmp_path):
+    """Two cpu-bound tasks pinned to the same core, with cpus 0.25 and 0.75: their
+    cpu.shares (each plus the command executor's 0.1) split that core about 0.35:0.85."""
+    if not shutil.which("taskset"):
+        pytest.skip("taskset is not installed")
+    core = min(os.sched_getaffinity(0))
+    a = Agent(master, tmp_path)
+    try:
+        registered(master)
+        spin = f"exec taskset -c {core} sh -c 'while :; do :; done'"
+        launch(master, task_info(master, "small", spin, cpus=0.25, mem=32))
+        launch(master, task_info(master, "large", spin, cpus=0.75, mem=32))
+        ack_through(master, "small", ["TASK_STARTING", "TASK_RUNNING"])
+        ack_through(master, "large", ["TASK_STARTING", "TASK_RUNNING"])
+        cids = {t: container_of(a, t) for t in ("small", "large")}
+        assert int((container_cgroup("cpu", cids["small"]) / "cpu.shares").read_text()) == int(0.35 * 1024)
+        assert int((container_cgroup("cpu", cids["large"]) / "cpu.shares").read_text()) == int(0.85 * 1024)
+        # Measure from when both spin (each has used some cpu) until 4 cpu-seconds went to them.
+        wait_for(lambda: all(cpuacct_usage_ns(c) > 50_000_000 for c in cids.values()), what="both tasks to spin")
+        base = {t: cpuacct_usage_ns(c) for t, c in cids.items()}
+        used = {}
+
+        def enough():
+            used.update({t: cpuacct_usage_ns(c) - base[t] for t, c in cids.items()})
+            return sum(used.values()) >= 4_000_000_000
+        wait_for(enough, timeout=120, what="4 cpu-seconds of the two tasks")
+        ratio = used["large"] / max(used["small"], 1)
+        print(f"cpu shares 0.35:0.85 -> cpu time {used['small'] / 1e9:.2f}s : {used['large'] / 1e9:.2f}s "
+              f"(ratio {ratio:.2f}, expected about {0.85 / 0.35:.2f})")
+        assert 2.0 <= ratio <= 4.5, f"cpu time ratio {ratio:.2f} (small {used['small']}, large {used['large']})"
+        for t in ("small", "large"):
+            kill(master, t)
+            ack_until_terminal(master, t)
+    finally:
+        assert a.stop() == 0
+
+
 HOG = ("python3 -c \"import time\nchunks = []\nfor i in range(200):\n"
        "    chunks.append(b'x' * (4 << 20))\n    time.sleep(0.01)\ntime.sleep(100)\"")
 

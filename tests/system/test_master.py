@@ -978,11 +978,14 @@ def test_link_disconnect_rescinds_and_removal_loses_tasks(master_factory):
     assert s["reason"] == "REASON_AGENT_REMOVED" and s["source"] == "SOURCE_MASTER"
     fw.stream.expect(lambda e: e.get("type") == "FAILURE" and e["failure"]["agent_id"]["value"] == aid)
     poll(lambda: not m.state()["slaves"], WAIT, what="agents removed")
-    # A removed agent may not come back with its old id.
+    # An unreachable agent may come back with its id (as in Mesos); one that unregistered may not.
     link2 = AgentLink(m.port)
-    link2.send({"type": "REGISTER", "link_key": "back", "agent_id": {"value": other},
+    assert link2.register("back", hostname="other", agent_id=other) == other
+    link2.send({"type": "UNREGISTER", "agent_id": {"value": other}})
+    poll(lambda: not m.state()["slaves"], WAIT, what="the agent to unregister")
+    link2.send({"type": "REGISTER", "link_key": "again", "agent_id": {"value": other},
                 "register": {"agent_info": {"hostname": "other", "resources": AGENT_RES}}})
-    ev = link2.expect(lambda e: e.get("link_key") == "back")
+    ev = link2.expect(lambda e: e.get("link_key") == "again")
     assert ev["type"] == "SHUTDOWN"
     fw.close()
     link2.close()

@@ -1,0 +1,214 @@
+"""Executors other than the command executor, end to end through a real
+mezzo-master and mezzo-agent and the Mesos v1 scheduler API (mesos_client.py):
+
+- a custom executor (ExecutorInfo type CUSTOM, examples/executor/example_executor.c,
+  built as mezzo-example-executor) runs tasks, and framework messages flow
+  scheduler -> master -> agent -> executor and back (the scheduler gets MESSAGE);
+- task groups (ACCEPT with LAUNCH_GROUP, ExecutorInfo type DEFAULT) run under the
+  default executor (mezzo-executor --default): every task starts, and when one
+  fails the others are killed (TASK_KILLED), as in Mesos.
+
+Every wait is a poll on the event stream with a generous deadline."""
+import base64
+import getpass
+import time
+
+import pytest
+
+from cluster import BIN
+from mesos_client import SchedulerClient, take_scalars
+
+EXAMPLE = BIN / "mezzo-example-executor"
+WAIT = 60.0
+TERMINAL = {"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_ERROR", "TASK_LOST", "TASK_DROPPED"}
+
+
+class Framework:
+    """A scheduler on the real master that records every update and message."""
+
+    def __init__(self, cluster, name):
+        self.c = SchedulerClient("127.0.0.1", cluster.master_port)
+        self.c.subscribe({"user": getpass.getuser(), "name": name})
+        self.states = {}    # task id -> [states]
+        self.statuses = {}  # task id -> last status
+        self.messages = []  # (executor id, bytes)
+        self.offers = []
+
+    def pump(self, pred, what, timeout=WAIT):
+        """Reads events (acknowledging updates, keeping offers) until pred() is true."""
+        deadline = time.monotonic() + timeout
+        while not pred():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"timed out waiting for {what}; states {self.states}, "
+                                     f"messages {self.messages}")
+            ev = self.c.next_event(timeout=left)
+            t = ev["type"]
+            if t == "OFFERS":
+                self.offers.extend(ev["offers"]["offers"])
+            elif t == "RESCIND":
+                oid = ev["rescind"]["offer_id"]["value"]
+                self.offers = [o for o in self.offers if o["id"]["value"] != oid]
+            elif t == "UPDATE":
+                st = ev["update"]["status"]
+                tid = st["task_id"]["value"]
+                self.states.setdefault(tid, []).append(st["state"])
+                self.statuses[tid] = st
+                self.c.acknowledge(st)
+            elif t == "MESSAGE":
+                m = ev["message"]
+                self.messages.append((m["executor_id"]["value"], base64.b64decode(m["data"])))
+            elif t == "ERROR":
+                raise AssertionError(f"ERROR event: {ev}")
+
+    def offer(self):
+        self.pump(lambda: self.offers, "an offer")
+        return self.offers.pop(0)
+
+    def state(self, tid):
+        return self.states.get(tid, [None])[-1]
+
+    def close(self):
+        try:
+            self.c.teardown()
+        except Exception:  # noqa: BLE001 - best effort at the end of a test
+            pass
+        self.c.close()
+
+
+@pytest.fixture
+def framework(cluster):
+    made = []
+
+    def make(name):
+        f = Framework(cluster, name)
+        made.append(f)
+        return f
+
+    yield make
+    for f in made:
+        f.close()
+
+
+def scalars(offer_res, cpus, mem):
+    taken = take_scalars(offer_res, {"cpus": cpus, "mem": mem})
+    assert taken is not None, f"offer too small: {offer_res}"
+    return taken
+
+
+# --------------------------------------------------------------------------- custom executor
+
+@pytest.mark.skipif(not EXAMPLE.exists(), reason=f"{EXAMPLE} not built")
+def test_custom_executor_runs_tasks_and_echoes_framework_messages(cluster, framework):
+    fw = framework("custom-executor")
+    offer = fw.offer()
+    res = [dict(r) for r in offer["resources"]]
+    executor = {
+        "executor_id": {"value": "echo-executor"},
+        "type": "CUSTOM",
+        "name": "example executor",
+        "command": {"value": str(EXAMPLE), "shell": False, "arguments": ["mezzo-example-executor"]},
+        "resources": scalars(res, 0.1, 32),
+    }
+    tasks = [
+        {"name": "long", "task_id": {"value": "long"}, "agent_id": offer["agent_id"],
+         "resources": scalars(res, 0.1, 16), "executor": executor},
+        {"name": "short", "task_id": {"value": "short"}, "agent_id": offer["agent_id"],
+         "resources": scalars(res, 0.1, 16), "executor": executor,
+         "data": base64.b64encode(b"echo short-ran; exit 0").decode()},
+    ]
+    fw.c.launch([offer["id"]], tasks, refuse_seconds=60.0)
+    fw.pump(lambda: fw.state("long") == "TASK_RUNNING" and fw.state("short") == "TASK_FINISHED",
+            "the custom executor's tasks to run")
+    assert fw.statuses["long"]["executor_id"]["value"] == "echo-executor"
+    assert fw.statuses["long"].get("source") == "SOURCE_EXECUTOR"
+
+    # scheduler -> master -> agent -> executor, and the echo all the way back.
+    agent_id = offer["agent_id"]["value"]
+    for i in range(3):
+        fw.c.message(agent_id, "echo-executor", f"ping-{i}".encode())
+    fw.pump(lambda: len(fw.messages) >= 3, "three echoed framework messages")
+    assert sorted(fw.messages) == [("echo-executor", f"echo:ping-{i}".encode()) for i in range(3)]
+
+    # The agent's view: one executor running both tasks, in its own sandbox.
+    state = cluster.agent_state()
+    execs = [e for f in state["frameworks"] for e in f["executors"]]
+    assert [e["id"] for e in execs] == ["echo-executor"]
+    out = (cluster.agents[0].sandboxes()[0] / "stdout").read_text()
+    assert "running task long" in out and "short-ran" in out
+
+    fw.c.kill("long", agent_id)
+    fw.pump(lambda: fw.state("long") == "TASK_KILLED", "the long task to be killed")
+    assert fw.statuses["long"].get("message") == "Killed by the example executor"
+
+
+# --------------------------------------------------------------------------- task groups
+
+def group_task(offer, res, tid, command, cpus=0.1, mem=16):
+    return {"name": tid, "task_id": {"value": tid}, "agent_id": offer["agent_id"],
+            "resources": scalars(res, cpus, mem), "command": {"value": command, "shell": True}}
+
+
+def launch_group(fw, offer, res, executor_id, tasks):
+    # Mesos wants the default executor's cpus, mem and disk given explicitly.
+    taken = take_scalars(res, {"cpus": 0.1, "mem": 32, "disk": 32})
+    assert taken is not None, f"offer too small: {res}"
+    executor = {"executor_id": {"value": executor_id}, "type": "DEFAULT", "resources": taken}
+    fw.c.accept([offer["id"]], [{"type": "LAUNCH_GROUP", "launch_group": {
+        "executor": executor, "task_group": {"tasks": tasks}}}], refuse_seconds=60.0)
+
+
+def test_task_group_one_fails_and_the_others_are_killed(cluster, framework):
+    fw = framework("task-group-fail")
+    offer = fw.offer()
+    res = [dict(r) for r in offer["resources"]]
+    tasks = [group_task(offer, res, "sleeper-a", "sleep 1000"),
+             group_task(offer, res, "sleeper-b", "sleep 1000"),
+             # Fails once its siblings have had time to start (they are started together).
+             group_task(offer, res, "failer", "sleep 1; exit 3")]
+    launch_group(fw, offer, res, "group-exec", tasks)
+    fw.pump(lambda: all(fw.state(t) in TERMINAL for t in ("sleeper-a", "sleeper-b", "failer")),
+            "every task of the group to end")
+    assert fw.state("failer") == "TASK_FAILED", fw.states
+    assert "status 3" in fw.statuses["failer"].get("message", "")
+    for t in ("sleeper-a", "sleeper-b"):
+        assert fw.state(t) == "TASK_KILLED", fw.states
+        assert "TASK_RUNNING" in fw.states[t], f"{t} never ran: {fw.states[t]}"
+    assert "TASK_RUNNING" in fw.states["failer"]
+    for t, st in fw.statuses.items():
+        assert st["executor_id"]["value"] == "group-exec"
+
+    # The default executor exits once all is acknowledged; the agent completes it.
+    def executor_completed():
+        s = cluster.agent_state()
+        live = [e for f in s["frameworks"] for e in f["executors"]]
+        return not live
+    deadline = time.monotonic() + WAIT
+    while not executor_completed():
+        assert time.monotonic() < deadline, f"executor still live: {cluster.agent_state()}"
+        time.sleep(0.2)
+    sandbox = cluster.agents[0].sandboxes()[0]
+    assert "launching task group" in (sandbox / "stderr").read_text()
+
+
+def test_task_group_all_finish_and_kill_kills_the_group(cluster, framework):
+    fw = framework("task-group-ok")
+    offer = fw.offer()
+    res = [dict(r) for r in offer["resources"]]
+    launch_group(fw, offer, res, "ok-exec", [group_task(offer, res, "one", "echo one"),
+                                             group_task(offer, res, "two", "echo two")])
+    fw.pump(lambda: fw.state("one") == "TASK_FINISHED" and fw.state("two") == "TASK_FINISHED",
+            "both tasks of the group to finish")
+    assert fw.states["one"][:2] == ["TASK_STARTING", "TASK_RUNNING"], fw.states
+
+    # A second group on a new executor: killing one of its tasks kills the group.
+    fw.c.revive()
+    offer = fw.offer()
+    res = [dict(r) for r in offer["resources"]]
+    launch_group(fw, offer, res, "kill-exec", [group_task(offer, res, "k1", "sleep 1000"),
+                                               group_task(offer, res, "k2", "sleep 1000")])
+    fw.pump(lambda: fw.state("k1") == "TASK_RUNNING" and fw.state("k2") == "TASK_RUNNING",
+            "the second group to run")
+    fw.c.kill("k1", offer["agent_id"]["value"])
+    fw.pump(lambda: fw.state("k1") == "TASK_KILLED" and fw.state("k2") == "TASK_KILLED",
+            "the whole group to be killed")
