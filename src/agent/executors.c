@@ -170,7 +170,7 @@ static int chown_sandbox(const char *dir, uid_t uid, gid_t gid, char *err, size_
   for (size_t i = 0; i < 3; i++) {
     snprintf(p, sizeof p, "%s%s", dir, names[i]);
     if (chown(p, uid, gid) != 0) {
-      snprintf(err, errlen, "chown %s: %s", p, strerror(errno));
+      snprintf(err, errlen, "chown %.300s: %s", p, strerror(errno));
       return -1;
     }
   }
