@@ -20,6 +20,7 @@ static void usage(FILE *out) {
           "  task      list|show|log [--follow] the tasks\n"
           "  role      list the roles with weights, allocations and quota\n"
           "  quota     get|set the quota of roles\n"
+          "  maintenance drain|deactivate|reactivate|gone AGENT\n"
           "  help      show this help, or `mezzo help COMMAND` for a command's flags\n"
           "\n"
           "Every flag can also be set in the environment as MEZZO_<FLAG>, e.g. MEZZO_MASTER=127.0.0.1:5050.\n");
@@ -38,6 +39,8 @@ static int command_help(const char *cmd, FILE *out) {
     mz_cli_task_usage(out);
   } else if (!strcmp(cmd, "role")) {
     mz_cli_role_usage(out);
+  } else if (!strcmp(cmd, "maintenance")) {
+    mz_cli_maintenance_usage(out);
   } else if (!strcmp(cmd, "quota")) {
     mz_cli_quota_usage(out);
   } else if (!strcmp(cmd, "help")) {
@@ -77,6 +80,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "task")) return mz_cli_task(argc - 1, argv + 1);
   if (!strcmp(cmd, "role")) return mz_cli_role(argc - 1, argv + 1);
   if (!strcmp(cmd, "quota")) return mz_cli_quota(argc - 1, argv + 1);
+  if (!strcmp(cmd, "maintenance")) return mz_cli_maintenance(argc - 1, argv + 1);
   if (cmd[0] == '-')
     fprintf(stderr, "mezzo: expected a command before the flags (got '%s')\n\n", cmd);
   else

@@ -60,10 +60,12 @@ int mz_cli_framework(int argc, char **argv);
 int mz_cli_task(int argc, char **argv);
 int mz_cli_role(int argc, char **argv);
 int mz_cli_quota(int argc, char **argv);
+int mz_cli_maintenance(int argc, char **argv);
 void mz_cli_agent_usage(FILE *out);
 void mz_cli_framework_usage(FILE *out);
 void mz_cli_task_usage(FILE *out);
 void mz_cli_role_usage(FILE *out);
 void mz_cli_quota_usage(FILE *out);
+void mz_cli_maintenance_usage(FILE *out);
 
 #endif

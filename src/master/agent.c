@@ -251,12 +251,12 @@ static void reregister(mz_agent *a, mz_link *link, const Mezzo__Internal__AgentC
   a->reregistered_time = mz_now();
   bool was_connected = a->connected;
   a->connected = true;
-  a->active = true;
+  a->active = !a->deactivated; /* a drained or deactivated agent stays so */
   send_registered(a, call->link_key);
   reconcile_missing(a, reg);
   adopt_executors(a, reg);
   adopt_tasks(a, reg, was_unreachable);
-  if (!was_connected) m->alloc_ops->activate_agent(m->alloc, a->id);
+  if (!was_connected && a->active) m->alloc_ops->activate_agent(m->alloc, a->id);
   MZ_INFO("master", "agent %s (%s) re-registered on link %s with %zu task(s)", a->id, a->hostname, link->id,
           a->ntasks);
 }
@@ -512,6 +512,24 @@ void mz_agent_remove(mz_agent *a, bool unregistered, const char *why) {
   drop_agent(a, MESOS__V1__TASK_STATE__TASK_GONE, msg);
 }
 
+void mz_agent_mark_gone(mz_agent *a, const char *why) {
+  mz_master *m = a->m;
+  char err[512];
+  if (mz_registrar_mark_gone(a, err, sizeof err) != 0) /* recorded before it is announced */
+    MZ_ERROR("master", "agent %s: %s; marking it gone in memory only", a->id, err);
+  MZ_INFO("master", "agent %s (%s) marked gone: %s", a->id, a->hostname, why);
+  m->metrics.slave_removals++;
+  if (a->connected) { /* it must not come back */
+    Mezzo__Internal__AgentEvent ev = MEZZO__INTERNAL__AGENT_EVENT__INIT;
+    ev.type = MEZZO__INTERNAL__AGENT_EVENT__TYPE__SHUTDOWN;
+    mz_agent_send(a, &ev);
+  }
+  char msg[512];
+  snprintf(msg, sizeof msg, "Agent %s (%s) was marked gone by the operator", a->id, a->hostname);
+  mz_agent_remember_removed(m, a->id);
+  drop_agent(a, MESOS__V1__TASK_STATE__TASK_GONE_BY_OPERATOR, msg);
+}
+
 /* Marks one agent unreachable: recorded first; then its tasks go UNREACHABLE / LOST. */
 static void mark_unreachable(mz_agent *a) {
   mz_master *m = a->m;
@@ -609,7 +627,20 @@ json_t *mz_agent_json(const mz_agent *a) {
   mz_resources_free(unres);
   json_object_set_new(o, "attributes", mz_attributes_json(a->info->attributes, a->info->n_attributes));
   json_object_set_new(o, "active", json_boolean(a->active));
-  json_object_set_new(o, "deactivated", json_false());
+  json_object_set_new(o, "deactivated", json_boolean(a->deactivated));
+  if (a->drain_state) {
+    json_t *di = json_object();
+    json_object_set_new(di, "state", json_string(a->drain_state == MESOS__V1__DRAIN_STATE__DRAINED ? "DRAINED" : "DRAINING"));
+    json_t *cfg = json_object();
+    json_object_set_new(cfg, "mark_gone", json_boolean(a->drain_mark_gone));
+    if (a->drain_grace >= 0) {
+      json_t *g = json_object();
+      json_object_set_new(g, "nanoseconds", json_integer((json_int_t)(a->drain_grace * 1e9)));
+      json_object_set_new(cfg, "max_grace_period", g);
+    }
+    json_object_set_new(di, "config", cfg);
+    json_object_set_new(o, "drain_info", di);
+  }
   json_object_set_new(o, "connected", json_boolean(a->connected));
   json_object_set_new(o, "version", json_string(a->version ? a->version : ""));
   json_object_set_new(o, "capabilities", json_array());

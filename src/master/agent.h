@@ -31,6 +31,9 @@ void mz_agent_disconnect(mz_agent *a);
  * first; its tasks go TASK_GONE (PARTITION_AWARE) or TASK_LOST; if it comes back
  * with its id it is told to shut down. */
 void mz_agent_remove(mz_agent *a, bool unregistered, const char *why);
+/* MARK_AGENT_GONE: recorded gone, told to shut down, its tasks TASK_GONE_BY_OPERATOR
+ * (PARTITION_AWARE frameworks) or TASK_LOST, removed for good. a is freed. */
+void mz_agent_mark_gone(mz_agent *a, const char *why);
 /* The agent failed health checks (missed PINGs, or stayed disconnected past
  * agent_ping_timeout * max_agent_ping_timeouts): queued to be marked unreachable
  * as fast as --agent_removal_rate_limit allows, unless it re-registers first.

@@ -247,6 +247,10 @@ struct mz_agent {
   double registered_time, reregistered_time;
   mz_timerq_node removal; /* queued while disconnected */
   bool marking;           /* in m->unreachable_queue */
+  bool deactivated;       /* DEACTIVATE_AGENT or DRAIN_AGENT: no offers until REACTIVATE_AGENT */
+  int drain_state;        /* 0 none, else mesos.v1.DrainState (DRAINING, DRAINED) */
+  double drain_grace;     /* DRAIN_AGENT max_grace_period in seconds; < 0: none */
+  bool drain_mark_gone;   /* DRAIN_AGENT mark_gone: gone once drained */
   mz_agent *mark_prev, *mark_next;
   UT_hash_handle hh;
   mz_agent *link_prev, *link_next;

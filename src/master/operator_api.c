@@ -18,6 +18,7 @@
 #include "master/agent.h"
 #include "master/allocator.h"
 #include "master/endpoints.h"
+#include "master/maintenance.h"
 #include "master/offer.h"
 #include "master/framework.h"
 #include "master/operator_events.h"
@@ -644,6 +645,49 @@ static void handle(mz_http_req *req, void *arg) {
       int st = operator_reservation(m, aid, res, nres, reserve, err, sizeof err);
       if (st == 202) mz_http_reply(req, 202, NULL, NULL, 0);
       else mz_http_reply_error(req, st, "%s", err);
+      break;
+    }
+    case CALL(DEACTIVATE_AGENT):
+    case CALL(REACTIVATE_AGENT):
+    case CALL(DRAIN_AGENT):
+    case CALL(MARK_AGENT_GONE): {
+      const Mesos__V1__AgentID *aid =
+          call->type == CALL(DEACTIVATE_AGENT) ? (call->deactivate_agent ? call->deactivate_agent->agent_id : NULL)
+          : call->type == CALL(REACTIVATE_AGENT) ? (call->reactivate_agent ? call->reactivate_agent->agent_id : NULL)
+          : call->type == CALL(DRAIN_AGENT)      ? (call->drain_agent ? call->drain_agent->agent_id : NULL)
+                                                 : (call->mark_agent_gone ? call->mark_agent_gone->agent_id : NULL);
+      if (!aid) {
+        mz_http_reply_error(req, 400, "Expecting 'agent_id' to be present");
+        break;
+      }
+      mz_agent *a = mz_agent_find(m, aid->value);
+      if (!a) {
+        mz_http_reply_error(req, 404, "Unknown agent %s", aid->value);
+        break;
+      }
+      if (call->type == CALL(DEACTIVATE_AGENT)) {
+        mz_maintenance_deactivate(a);
+      } else if (call->type == CALL(REACTIVATE_AGENT)) {
+        if (!a->deactivated) {
+          mz_http_reply_error(req, 400, "Agent %s is not deactivated", a->id);
+          break;
+        }
+        mz_maintenance_reactivate(a);
+      } else if (call->type == CALL(DRAIN_AGENT)) {
+        double grace = -1;
+        const Mesos__V1__Master__Duration *g = call->drain_agent->max_grace_period;
+        if (g) {
+          grace = (double)(g->has_seconds ? g->seconds : 0) + (double)(g->has_nanos ? g->nanos : 0) / 1e9;
+          if (grace < 0) {
+            mz_http_reply_error(req, 400, "'drain_agent.max_grace_period' must not be negative");
+            break;
+          }
+        }
+        mz_maintenance_drain(a, grace, call->drain_agent->has_mark_gone && call->drain_agent->mark_gone);
+      } else {
+        mz_agent_mark_gone(a, "MARK_AGENT_GONE");
+      }
+      mz_http_reply(req, 200, NULL, NULL, 0);
       break;
     }
     case CALL(SUBSCRIBE):

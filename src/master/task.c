@@ -6,6 +6,7 @@
 #include <utlist.h>
 
 #include "common/log.h"
+#include "master/maintenance.h"
 #include "master/operator_events.h"
 #include "master/allocator.h"
 #include "master/events.h"
@@ -123,6 +124,7 @@ static void release(mz_task *t) {
       mz_executor *ex = mz_executor_find(t->agent, t->framework_id, t->executor_id);
       if (ex && ex->ntasks > 0 && --ex->ntasks == 0) mz_executor_remove(ex, true);
     }
+    mz_maintenance_task_ended(t->agent);
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include "common/resources.h"
 #include "common/util.h"
+#include "master/maintenance.h"
 #include "master/pbutil.h"
 #include "master/task.h"
 
@@ -91,7 +92,8 @@ Mesos__V1__Master__Response__GetAgents__Agent *mz_view_agent(const mz_agent *a) 
   m->allocated_resources = resources(a->used, &m->n_allocated_resources);
   m->offered_resources = resources(a->offered, &m->n_offered_resources);
   m->has_deactivated = 1;
-  m->deactivated = !a->active && a->connected;
+  m->deactivated = a->deactivated;
+  m->drain_info = mz_maintenance_drain_info(a);
   return m;
 }
 
