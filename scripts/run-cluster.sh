@@ -86,7 +86,7 @@ done
 cat <<EOF
 mezzo is running.
 
-  master:  http://$IP:$MASTER_PORT   (state: http://$IP:$MASTER_PORT/master/state)
+  master:  http://$IP:$MASTER_PORT   (web UI; state: http://$IP:$MASTER_PORT/master/state)
   agent:   http://$IP:$AGENT_PORT    (work dir $RUN_DIR/agent)
   logs:    $RUN_DIR/master.log  $RUN_DIR/agent.log
 
