@@ -73,7 +73,9 @@ typedef struct {
  * as text, or 0 with the connection error in body. */
 typedef void (*mz_scheduler_done_cb)(mz_scheduler *s, int status, const char *body, void *arg);
 
-/* master: "host:port" (an "http://" prefix and a trailing "/" are accepted). info must
+/* master: "host:port" (an "http://" prefix and a trailing "/" are accepted), or
+ * "zk://host1:port1,host2:port2/path": the leading master is found through
+ * ZooKeeper and followed when it changes (re-subscribing with the framework id). info must
  * have user and name set; info->id, if set, makes the first SUBSCRIBE a failover.
  * opts may be NULL (defaults). Nothing is sent until mz_scheduler_start.
  * NULL with a message in err on bad arguments. */

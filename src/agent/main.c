@@ -20,6 +20,7 @@
 #include "common/flags.h"
 #include "common/http.h"
 #include "common/log.h"
+#include "common/zk.h"
 
 #define SHUTDOWN_FLUSH 0.3 /* seconds left to the loop to write UNREGISTER */
 
@@ -58,7 +59,14 @@ static int parse_master(const char *s, char **host, int *port, char *err, size_t
     snprintf(err, errlen, "flag --master is required (HOST:PORT of the master)");
     return -1;
   }
-  if (!strncmp(s, "zk://", 5) || !strncmp(s, "file://", 7)) {
+  if (!strncmp(s, "zk://", 5)) { /* the leader is found by master_link.c's detector */
+    mz_zk_url url;
+    if (mz_zk_parse_url(s, &url, err, errlen) != 0) return -1;
+    *host = mz_strdup("");
+    *port = 0;
+    return 0;
+  }
+  if (!strncmp(s, "file://", 7)) {
     snprintf(err, errlen, "flag --master: '%s' is not supported yet; give HOST:PORT", s);
     return -1;
   }

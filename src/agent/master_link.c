@@ -10,8 +10,13 @@
  * a jittered exponential backoff (--registration_backoff_factor doubling, capped at
  * 10 s). Unacknowledged status updates are sent again after every REGISTERED.
  *
- * Ownership: the link owns its HTTP client, the call in flight, the decoder and
- * its timers; the agent owns the link. */
+ * With --master=zk://..., a detector (common/zk_detector.h) finds the leading
+ * master; the link connects to it once known, and whenever the leader changes
+ * it drops the connection and re-registers with the new one after a random
+ * delay of up to --registration_backoff_factor (as Mesos's agents do).
+ *
+ * Ownership: the link owns its HTTP client, the call in flight, the decoder,
+ * its timers and the detector; the agent owns the link. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +27,7 @@
 #include "common/http.h"
 #include "common/log.h"
 #include "common/recordio.h"
+#include "common/zk_detector.h"
 
 #define LINK_PATH "/api/v1/mezzo/agent"
 #define LINK_MOD "agent-link"
@@ -46,6 +52,7 @@ struct mz_master_link {
   struct event *retry, *connect_timer, *ping_check;
   char link_key[MZ_UUID_STR];
   Mesos__V1__AgentID aid;
+  mz_detector *detector; /* --master=zk://...: NULL otherwise */
 };
 
 static void timer_in(struct event *ev, double seconds) {
@@ -348,7 +355,7 @@ static void on_complete(mz_http_call *c, int status, const uint8_t *body, size_t
 }
 
 static void connect_now(mz_master_link *l) {
-  if (l->call) return;
+  if (l->call || !l->client) return; /* no client: no leader known yet (zk://) */
   if (l->dec) mz_recordio_decoder_free(l->dec);
   l->dec = mz_recordio_decoder_new(LINK_MAX_EVENT_BYTES);
   l->status = 0;
@@ -401,6 +408,41 @@ static void lost(mz_master_link *l, const char *why) {
   timer_in(l->retry, delay);
 }
 
+/* The detector found a new leader (or none): follow it. */
+static void on_leader(void *arg, const mz_leader *leader) {
+  mz_master_link *l = arg;
+  mz_agent *a = l->a;
+  if (l->call) {
+    mz_http_call *c = l->call;
+    l->call = NULL;
+    mz_http_call_cancel(c);
+  }
+  l->registered = 0;
+  evtimer_del(l->connect_timer);
+  evtimer_del(l->ping_check);
+  evtimer_del(l->retry);
+  if (l->client) mz_http_client_free(l->client);
+  l->client = NULL;
+  if (!leader) {
+    MZ_WARN(LINK_MOD, "no leading master; waiting for one to be elected");
+    return;
+  }
+  free(a->master_host);
+  a->master_host = mz_strdup(leader->host);
+  a->master_port = leader->port;
+  l->client = mz_http_client_new(a->base, a->master_host, a->master_port);
+  if (!l->client) {
+    MZ_ERROR(LINK_MOD, "cannot create an HTTP client for %s:%d", a->master_host, a->master_port);
+    return;
+  }
+  mz_http_client_set_timeout(l->client, 0);
+  if (a->shutting_down) return;
+  l->backoff = a->flags.registration_backoff_factor;
+  double delay = jitter() * a->flags.registration_backoff_factor;
+  MZ_INFO(LINK_MOD, "new leading master %s:%d; (re-)registering in %.2fs", a->master_host, a->master_port, delay);
+  timer_in(l->retry, delay);
+}
+
 mz_master_link *mz_master_link_new(mz_agent *a, char *err, size_t errlen) {
   mz_master_link *l = mz_calloc(1, sizeof *l);
   l->a = a;
@@ -415,17 +457,25 @@ mz_master_link *mz_master_link_new(mz_agent *a, char *err, size_t errlen) {
     free(l);
     return NULL;
   }
-  l->client = mz_http_client_new(a->base, a->master_host, a->master_port);
-  if (!l->client) {
-    snprintf(err, errlen, "cannot create an HTTP client for %s:%d", a->master_host, a->master_port);
-    free(l);
-    return NULL;
-  }
-  mz_http_client_set_timeout(l->client, 0); /* the link lives forever; liveness comes from PINGs */
   l->backoff = a->flags.registration_backoff_factor;
   l->retry = evtimer_new(a->base, on_retry, l);
   l->connect_timer = evtimer_new(a->base, on_connect_timeout, l);
   l->ping_check = evtimer_new(a->base, on_ping_check, l);
+  if (mz_zk_is_url(a->flags.master)) {
+    l->detector = mz_detector_new(a->base, a->flags.master, MZ_ZK_DEFAULT_SESSION_TIMEOUT, on_leader, l, err, errlen);
+    if (!l->detector) {
+      mz_master_link_free(l);
+      return NULL;
+    }
+    return l;
+  }
+  l->client = mz_http_client_new(a->base, a->master_host, a->master_port);
+  if (!l->client) {
+    snprintf(err, errlen, "cannot create an HTTP client for %s:%d", a->master_host, a->master_port);
+    mz_master_link_free(l);
+    return NULL;
+  }
+  mz_http_client_set_timeout(l->client, 0); /* the link lives forever; liveness comes from PINGs */
   return l;
 }
 
@@ -447,7 +497,8 @@ void mz_master_link_unregister(mz_master_link *l) {
 
 void mz_master_link_free(mz_master_link *l) {
   if (!l) return;
-  mz_http_client_free(l->client); /* drops the call without callbacks */
+  mz_detector_free(l->detector);
+  if (l->client) mz_http_client_free(l->client); /* drops the call without callbacks */
   if (l->dec) mz_recordio_decoder_free(l->dec);
   event_free(l->retry);
   event_free(l->connect_timer);

@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/resources.h"
 #include "common/util.h"
+#include "common/zk.h"
 #include "mezzo/scheduler.h"
 
 #define EXEC_MAX_INSTANCES 100000
@@ -471,7 +472,8 @@ int mz_cli_execute(int argc, char **argv) {
   opts.call_timeout = 30;
   char addr[MZ_CLI_HOST_MAX + 16];
   snprintf(addr, sizeof addr, "%s:%d", host, port);
-  x.s = mz_scheduler_new(x.base, addr, &fi, &cbs, &x, &opts, err, sizeof err);
+  /* A zk:// master goes to libmezzo as is, so that the framework follows the leader. */
+  x.s = mz_scheduler_new(x.base, mz_zk_is_url(master) ? master : addr, &fi, &cbs, &x, &opts, err, sizeof err);
   int rc = MZ_CLI_EXIT_FAIL;
   if (!x.s) {
     fprintf(stderr, "mezzo execute: %s\n", err);

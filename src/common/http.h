@@ -51,6 +51,12 @@ void mz_http_server_free(mz_http_server *s);
 /* Registers a handler; routes are tried in registration order; unmatched paths get 404. */
 void mz_http_server_route(mz_http_server *s, const char *path, int flags, mz_http_handler h, void *arg);
 
+/* A gate consulted before the routes: when gate(path, arg) returns nonzero the
+ * request goes to h instead (run as soon as its head is in, like a STREAM_BODY
+ * route; a body it does not take is discarded). A non-leading master uses it to
+ * redirect to the leader. NULL gate removes it. */
+void mz_http_server_set_gate(mz_http_server *s, int (*gate)(const char *path, void *arg), mz_http_handler h,
+                             void *arg);
 /* Request accessors: valid until the reply is finished or the connection closes. */
 const char *mz_http_req_method(const mz_http_req *r);
 const char *mz_http_req_path(const mz_http_req *r);  /* without the query, percent-decoded */

@@ -109,6 +109,8 @@ struct mz_http_server {
   int port;
   hroute *routes;
   size_t nroutes;
+  int (*gate)(const char *path, void *arg); /* mz_http_server_set_gate */
+  hroute gate_route;
   hconn *conns;
   size_t nconns, nrejected;
   mz_http_req *orphans;
@@ -279,7 +281,7 @@ static int cb_headers_complete(http_parser *p) {
   } else {
     r->query = mz_strdup("");
   }
-  r->route = find_route(c->s, r->path);
+  r->route = c->s->gate && c->s->gate(r->path, c->s->gate_route.arg) ? &c->s->gate_route : find_route(c->s, r->path);
   r->headers_done = true;
   bool stream = r->route && (r->route->flags & MZ_HTTP_ROUTE_STREAM_BODY);
   if (!stream && (p->flags & F_CONTENTLENGTH) && p->content_length > c->s->lim.max_body_bytes) {
@@ -725,6 +727,12 @@ void mz_http_server_free(mz_http_server *s) {
 void mz_http_server_route(mz_http_server *s, const char *path, int flags, mz_http_handler h, void *arg) {
   s->routes = mz_realloc(s->routes, (s->nroutes + 1) * sizeof *s->routes);
   s->routes[s->nroutes++] = (hroute){mz_strdup(path), flags, h, arg};
+}
+
+void mz_http_server_set_gate(mz_http_server *s, int (*gate)(const char *path, void *arg), mz_http_handler h,
+                             void *arg) {
+  s->gate = gate;
+  s->gate_route = (hroute){NULL, MZ_HTTP_ROUTE_STREAM_BODY, h, arg};
 }
 
 /* ------------------------------------------------------------------ requests */

@@ -9,6 +9,11 @@
  * from the top of the loop. Callbacks of a call that is not the current
  * subscription (s->sub_call) are ignored.
  *
+ * A zk:// master: a detector (common/zk_detector.h) follows the leading master;
+ * nothing is sent until it reports one, and whenever the leader changes the
+ * connections move to it and the scheduler subscribes again with its framework
+ * id (as after a 307 redirect).
+ *
  * Ownership: the mz_scheduler owns its FrameworkInfo copy (protobuf-c unpacked
  * layout), the strings, the clients, the timers, the record decoder and one
  * sch_call context per call in flight (freed when it completes or with the
@@ -26,6 +31,7 @@
 #include "common/log.h"
 #include "common/recordio.h"
 #include "common/util.h"
+#include "common/zk_detector.h"
 
 #define SCH_MOD "scheduler-lib"
 #define SCH_MAX_ERROR_TEXT 2048 /* bytes of a refused SUBSCRIBE's body kept for the message */
@@ -81,6 +87,8 @@ struct mz_scheduler {
   double backoff;
   struct event *watchdog;
   struct event *retry_ev;
+  mz_detector *detector; /* zk:// master; NULL otherwise */
+  int has_leader;        /* with a detector: a leader is known (host/port valid) */
 };
 
 /* ------------------------------------------------------------------ names */
@@ -195,9 +203,39 @@ static void arm_watchdog(mz_scheduler *s) {
 
 static int subscribe_now(mz_scheduler *s, char *err, size_t errlen);
 
+/* Points the calls connections at another master (the old ones are reaped at the
+ * top of the loop; calls in flight on them are dropped). */
+static void move_to(mz_scheduler *s, const char *host, int port) {
+  set_master(s, host, port);
+  sch_dying *d = mz_calloc(1, sizeof *d);
+  d->client = s->calls;
+  LL_PREPEND(s->dying, d);
+  sch_dying *d2 = mz_calloc(1, sizeof *d2);
+  d2->client = s->acks;
+  LL_PREPEND(s->dying, d2);
+  event_active(s->reap_ev, EV_TIMEOUT, 0);
+  s->calls = mz_http_client_new(s->base, s->host, s->port);
+  mz_http_client_set_timeout(s->calls, s->opts.call_timeout);
+  s->acks = mz_http_client_new(s->base, s->host, s->port);
+  mz_http_client_set_timeout(s->acks, s->opts.call_timeout);
+  sch_call *sc, *tmp;
+  DL_FOREACH_SAFE(s->inflight, sc, tmp) { /* dropped with the old client */
+    DL_DELETE(s->inflight, sc);
+    free(sc);
+  }
+}
+
 static void retry_cb(evutil_socket_t fd, short what, void *arg) {
   mz_scheduler *s = arg;
   if (!s->running || s->sub_call) return;
+  if (s->detector) { /* follow the detector's latest word, whatever callbacks were missed */
+    const mz_leader *l = mz_detector_leader(s->detector);
+    if (!l) return; /* subscribes once a leader is reported */
+    if (strcmp(l->host, s->host) != 0 || l->port != s->port) {
+      MZ_INFO(SCH_MOD, "leading master is now %s:%d", l->host, l->port);
+      move_to(s, l->host, l->port);
+    }
+  }
   char err[256];
   if (subscribe_now(s, err, sizeof err) != 0) {
     MZ_WARN(SCH_MOD, "cannot subscribe to %s: %s", s->master, err);
@@ -249,6 +287,31 @@ static void watchdog_cb(evutil_socket_t fd, short what, void *arg) {
   stream_lost(s, reason);
 }
 
+/* The detector's report: subscribe (again) to the new leader. */
+static void on_leader(void *arg, const mz_leader *l) {
+  mz_scheduler *s = arg;
+  if (!l) {
+    s->has_leader = 0;
+    return;
+  }
+  int same = s->has_leader && !strcmp(s->host, l->host) && s->port == l->port;
+  s->has_leader = 1;
+  if (same && (s->subscribed || s->sub_call)) return;
+  MZ_INFO(SCH_MOD, "framework %s: leading master is %s:%d", s->framework_id ? s->framework_id : "(new)", l->host,
+          l->port);
+  int was = s->subscribed;
+  drop_stream(s);
+  move_to(s, l->host, l->port);
+  if (!s->running) return;
+  s->redirects = 0;
+  s->backoff = s->opts.backoff_min;
+  unsigned gen = s->generation;
+  if (was && s->cbs.on_disconnected) s->cbs.on_disconnected(s, "a new master was elected", 1, s->arg);
+  if (!s->running || gen != s->generation || s->sub_call) return;
+  event_del(s->retry_ev);
+  schedule_retry(s, 0);
+}
+
 /* ------------------------------------------------------------------ lifecycle */
 
 mz_scheduler *mz_scheduler_new(struct event_base *base, const char *master, const Mesos__V1__FrameworkInfo *info,
@@ -260,8 +323,15 @@ mz_scheduler *mz_scheduler_new(struct event_base *base, const char *master, cons
     snprintf(err, errlen, "mz_scheduler_new: missing event base, framework info or callbacks");
     return NULL;
   }
-  if (parse_address(master, host, sizeof host, &port) != 0) {
-    snprintf(err, errlen, "master address: expected HOST:PORT, got '%s'", master ? master : "");
+  int zk = mz_zk_is_url(master);
+  if (zk) {
+    mz_zk_url url;
+    if (mz_zk_parse_url(master, &url, err, errlen) != 0) return NULL;
+    mz_strlcpy(host, "0.0.0.0", sizeof host); /* unused until the detector reports the leader */
+    port = 1;
+  } else if (parse_address(master, host, sizeof host, &port) != 0) {
+    snprintf(err, errlen, "master address: expected HOST:PORT or zk://host:port,.../path, got '%s'",
+             master ? master : "");
     return NULL;
   }
   if (!info->user || !info->name) {
@@ -295,11 +365,19 @@ mz_scheduler *mz_scheduler_new(struct event_base *base, const char *master, cons
   }
   mz_http_client_set_timeout(s->calls, s->opts.call_timeout);
   mz_http_client_set_timeout(s->acks, s->opts.call_timeout);
+  if (zk) {
+    s->detector = mz_detector_new(base, master, MZ_ZK_DEFAULT_SESSION_TIMEOUT, on_leader, s, err, errlen);
+    if (!s->detector) {
+      mz_scheduler_free(s);
+      return NULL;
+    }
+  }
   return s;
 }
 
 void mz_scheduler_free(mz_scheduler *s) {
   if (!s) return;
+  mz_detector_free(s->detector);
   if (s->sub) mz_http_client_free(s->sub);
   if (s->calls) mz_http_client_free(s->calls); /* drops pending calls without callbacks */
   if (s->acks) mz_http_client_free(s->acks);
@@ -505,24 +583,7 @@ static void sub_on_complete(mz_http_call *c, int status, const uint8_t *body, si
       MZ_INFO(SCH_MOD, "%s redirects to the leading master %s:%d", s->master, host, port);
       s->redirects++;
       drop_stream(s);
-      set_master(s, host, port);
-      /* The calls connection must go to the new master too (nothing is in flight before SUBSCRIBED). */
-      sch_dying *d = mz_calloc(1, sizeof *d);
-      d->client = s->calls;
-      LL_PREPEND(s->dying, d);
-      sch_dying *d2 = mz_calloc(1, sizeof *d2);
-      d2->client = s->acks;
-      LL_PREPEND(s->dying, d2);
-      event_active(s->reap_ev, EV_TIMEOUT, 0);
-      s->calls = mz_http_client_new(s->base, s->host, s->port);
-      mz_http_client_set_timeout(s->calls, s->opts.call_timeout);
-      s->acks = mz_http_client_new(s->base, s->host, s->port);
-      mz_http_client_set_timeout(s->acks, s->opts.call_timeout);
-      sch_call *sc, *tmp;
-      DL_FOREACH_SAFE(s->inflight, sc, tmp) { /* dropped with the old client */
-        DL_DELETE(s->inflight, sc);
-        free(sc);
-      }
+      move_to(s, host, port);
       schedule_retry(s, 0);
     } else {
       snprintf(reason, sizeof reason, "307 redirect with an unusable Location '%s'", s->location);
@@ -538,6 +599,7 @@ static void sub_on_complete(mz_http_call *c, int status, const uint8_t *body, si
 }
 
 static int subscribe_now(mz_scheduler *s, char *err, size_t errlen) {
+  if (s->detector && !s->has_leader) return 0; /* subscribes once the detector reports a leader */
   Mesos__V1__Scheduler__Call call = MESOS__V1__SCHEDULER__CALL__INIT;
   Mesos__V1__Scheduler__Call__Subscribe sub = MESOS__V1__SCHEDULER__CALL__SUBSCRIBE__INIT;
   Mesos__V1__FrameworkInfo fi = *s->info; /* shallow: only the id differs */

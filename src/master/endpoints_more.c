@@ -341,9 +341,14 @@ static void handle_roles(mz_http_req *req, void *arg) {
 static void handle_redirect(mz_http_req *req, void *arg) {
   if (!method_is(req, "GET")) return;
   const mz_master *m = arg;
-  /* This master is always the leader: send the client to its own base URL. */
+  /* The leader sends the client to its own base URL, a follower (--zk) to the leader's. */
   char loc[512];
-  snprintf(loc, sizeof loc, "//%s:%d", m->hostname[0] ? m->hostname : m->ip, m->port);
+  if (!m->leading && !m->leader_host[0]) {
+    mz_http_reply_error(req, 503, "No leading master elected yet");
+    return;
+  }
+  if (!m->leading) snprintf(loc, sizeof loc, "//%s:%d", m->leader_host, m->leader_port);
+  else snprintf(loc, sizeof loc, "//%s:%d", m->hostname[0] ? m->hostname : m->ip, m->port);
   mz_http_req_add_header(req, "Location", loc);
   mz_http_reply(req, 307, NULL, NULL, 0);
 }

@@ -10,6 +10,7 @@
 
 #include "common/flags.h"
 #include "common/log.h"
+#include "common/zk.h"
 #include "master/master.h"
 
 static void on_signal(evutil_socket_t sig, short what, void *arg) {
@@ -62,6 +63,9 @@ int main(int argc, char **argv) {
       .max_frameworks = 10000,
       .max_agents = 200000,
       .max_links = 18000,
+      .zk = NULL,
+      .quorum = 0,
+      .zk_session_timeout = MZ_ZK_DEFAULT_SESSION_TIMEOUT,
   };
   const mz_flag table[] = {
       {"ip", MZ_FLAG_STRING, &f.ip, "IP address to listen on (default 0.0.0.0)"},
@@ -104,6 +108,11 @@ int main(int argc, char **argv) {
       {"max_frameworks", MZ_FLAG_INT, &f.max_frameworks, "most frameworks registered at once (default 10000)"},
       {"max_agents", MZ_FLAG_INT, &f.max_agents, "most agents registered at once (default 200000)"},
       {"max_agent_links", MZ_FLAG_INT, &f.max_links, "most agent links at once (default 18000)"},
+      {"zk", MZ_FLAG_STRING, &f.zk,
+       "zk://host1:port1,host2:port2/path: contend for leadership through ZooKeeper (default: standalone)"},
+      {"quorum", MZ_FLAG_INT, &f.quorum,
+       "number of masters that make a quorum (required with --zk; the registry stays SQLite per master)"},
+      {"zk_session_timeout", MZ_FLAG_DURATION, &f.zk_session_timeout, "ZooKeeper session timeout (default 10secs)"},
   };
   const size_t nflags = sizeof table / sizeof table[0];
   char err[512];
@@ -144,6 +153,24 @@ int main(int argc, char **argv) {
                     "--registry_max_agent_count must not be negative, --registry_gc_interval must be positive\n");
     return 1;
   }
+  if (f.zk && *f.zk) {
+    mz_zk_url url;
+    if (mz_zk_parse_url(f.zk, &url, err, sizeof err) != 0) {
+      fprintf(stderr, "mezzo-master: flag --zk: %s\n", err);
+      return 1;
+    }
+    if (f.quorum < 1) {
+      fprintf(stderr, "mezzo-master: flag --quorum is required with --zk and must be at least 1\n");
+      return 1;
+    }
+    if (f.zk_session_timeout <= 0) {
+      fprintf(stderr, "mezzo-master: flag --zk_session_timeout must be positive\n");
+      return 1;
+    }
+  } else if (f.quorum != 0) {
+    fprintf(stderr, "mezzo-master: flag --quorum needs --zk\n");
+    return 1;
+  }
   raise_nofile();
   signal(SIGPIPE, SIG_IGN);
 
@@ -165,10 +192,11 @@ int main(int argc, char **argv) {
 
   event_base_dispatch(base);
 
+  int rc = m->exit_code;
   MZ_INFO("master", "shutting down");
   event_free(sigint);
   event_free(sigterm);
   mz_master_free(m);
   event_base_free(base);
-  return 0;
+  return rc;
 }

@@ -16,6 +16,7 @@
 
 #include "common/log.h"
 #include "master/agent.h"
+#include "master/contender.h"
 #include "master/agent_link.h"
 #include "master/allocator.h"
 #include "master/endpoints_more.h"
@@ -106,6 +107,91 @@ static Mesos__V1__MasterInfo *make_info(mz_master *m) {
   return mi;
 }
 
+/* ------------------------------------------------------------------ leadership (--zk) */
+
+/* Paths a follower serves itself; everything else goes to the leader. */
+static int follower_gate(const char *path, void *arg) {
+  const mz_master *m = arg;
+  if (m->leading) return 0;
+  static const char *const own[] = {"/health", "/master/health", "/master/redirect", "/metrics",
+                                    "/metrics/snapshot"};
+  for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+    if (!strcmp(path, own[i])) return 0;
+  return 1;
+}
+
+static void follower_reply(mz_http_req *req, void *arg) {
+  const mz_master *m = arg;
+  if (!m->leader_host[0]) {
+    mz_http_reply_error(req, 503, "No leading master elected yet; try again later");
+    return;
+  }
+  const char *query = mz_http_req_query(req);
+  char loc[2048];
+  int n = snprintf(loc, sizeof loc, "http://%s:%d%s%s%s", m->leader_host, m->leader_port, mz_http_req_path(req),
+                   *query ? "?" : "", query);
+  if (n < 0 || (size_t)n >= sizeof loc) snprintf(loc, sizeof loc, "http://%s:%d/", m->leader_host, m->leader_port);
+  mz_http_req_add_header(req, "Location", loc);
+  mz_http_reply_error(req, 307, "This master is not the leader; the leading master is at %s:%d", m->leader_host,
+                      m->leader_port);
+}
+
+static void on_elected(void *arg) {
+  mz_master *m = arg;
+  char err[512];
+  m->leader_host[0] = 0;
+  m->leader_port = 0;
+  m->elected_time = mz_now();
+  /* The new leader recovers its registry now, and waits for agents to re-register. */
+  if (mz_registrar_start(m, err, sizeof err) != 0) {
+    MZ_ERROR("master", "elected, but cannot recover the registry: %s; exiting", err);
+    m->exit_code = 1;
+    event_base_loopbreak(m->base);
+    return;
+  }
+  m->leading = true;
+  MZ_INFO("master", "elected as the leading master %s (%s)", m->id, m->pid);
+}
+
+static void on_leader(void *arg, const mz_leader *l) {
+  mz_master *m = arg;
+  if (l) {
+    mz_strlcpy(m->leader_host, l->host, sizeof m->leader_host);
+    m->leader_port = l->port;
+    MZ_INFO("master", "following the leading master at %s:%d", l->host, l->port);
+  } else {
+    m->leader_host[0] = 0;
+    m->leader_port = 0;
+  }
+}
+
+static void on_lost(void *arg, const char *why) {
+  mz_master *m = arg;
+  MZ_ERROR("master", "no longer the leading master (%s): exiting, to be restarted by a supervisor", why);
+  m->leading = false;
+  m->exit_code = 1;
+  event_base_loopbreak(m->base);
+}
+
+static int start_contending(mz_master *m, char *err, size_t errlen) {
+  mz_http_server_set_gate(m->http, follower_gate, follower_reply, m);
+  json_t *j = mz_pb_to_json(&m->info->base);
+  char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+  json_decref(j);
+  if (!text) {
+    snprintf(err, errlen, "cannot encode MasterInfo as JSON");
+    return -1;
+  }
+  static const mz_contender_callbacks cbs = {on_elected, on_leader, on_lost};
+  m->contender = mz_contender_new(m->base, m->flags.zk, m->flags.zk_session_timeout, text, &cbs, m, err, errlen);
+  free(text);
+  if (!m->contender) return -1;
+  MZ_INFO("master", "--zk: the registry stays local to each master (SQLite in %s; --quorum=%ld is not used for "
+          "replication); it is recovered when this master is elected",
+          m->flags.work_dir ? m->flags.work_dir : "(none)", m->flags.quorum);
+  return 0;
+}
+
 static int alloc_offer(void *ctx, const char *fw_id, const char *agent_id, const char *role, const mz_resources *res) {
   return mz_offer_make(ctx, fw_id, agent_id, role, res);
 }
@@ -174,8 +260,12 @@ mz_master *mz_master_new(struct event_base *base, const mz_master_flags *flags, 
     snprintf(err, errlen, "cannot create timers");
     goto fail;
   }
-  /* The registry is recovered before anything is served. */
-  if (mz_registrar_start(m, err, errlen) != 0) goto fail;
+  /* The registry is recovered before anything is served (with --zk: on election). */
+  bool zk = m->flags.zk && *m->flags.zk;
+  if (!zk) {
+    if (mz_registrar_start(m, err, errlen) != 0) goto fail;
+    m->leading = true;
+  }
 
   mz_http_limits limits = {0};
   limits.max_connections = 19000;
@@ -193,6 +283,7 @@ mz_master *mz_master_new(struct event_base *base, const mz_master_flags *flags, 
   pick_ip(m);
   snprintf(m->pid, sizeof m->pid, "master@%s:%d", m->ip, m->port);
   m->info = make_info(m);
+  if (zk && start_contending(m, err, errlen) != 0) goto fail;
   MZ_INFO("master", "master %s listening on %s:%d (advertised as %s, hostname %s), allocator %s", m->id, m->flags.ip,
           m->port, m->pid, m->hostname, m->alloc_ops->name);
   return m;
@@ -203,6 +294,8 @@ fail:
 
 void mz_master_free(mz_master *m) {
   if (!m) return;
+  mz_contender_free(m->contender); /* the znode goes at once: another master can take over */
+  m->contender = NULL;
   /* Streams first, with their callbacks detached, so nothing reacts to the closing. */
   mz_framework *fw, *ftmp;
   HASH_ITER(hh, m->frameworks, fw, ftmp) mz_framework_close_stream(fw);

@@ -83,6 +83,9 @@ typedef struct {
   long max_frameworks;
   long max_agents;
   long max_links;
+  const char *zk;            /* --zk=zk://host:port,.../path: contend for leadership (NULL: standalone) */
+  long quorum;               /* --quorum (validated; the registry stays SQLite per master) */
+  double zk_session_timeout; /* --zk_session_timeout (default 10 s) */
 } mz_master_flags;
 
 /* Counters of /metrics/snapshot (gauges are computed when asked). */
@@ -159,6 +162,13 @@ struct mz_master {
   long task_gauge[MZ_TASK_STATE_SLOTS]; /* live tasks per state (index: TaskState) */
   struct event *sigint_ev, *sigterm_ev;
   bool stopping;
+  /* Leadership (--zk; contender.c): a standalone master always leads. Followers
+   * answer requests with 307 to the leader (or 503 while there is none). */
+  struct mz_contender *contender;
+  bool leading;
+  char leader_host[256]; /* "" while no other master is known to lead */
+  int leader_port;
+  int exit_code; /* main's exit status once the loop stops (1: leadership lost) */
 };
 
 struct mz_task {

@@ -1,0 +1,330 @@
+"""Masters that contend for leadership through ZooKeeper (--zk), as Mesos's do.
+
+A real ZooKeeper from Debian's `zookeeper` package is started by the test on free
+loopback ports: a three-node ensemble, or one node if the ensemble does not form
+within its deadline (the test prints which). Three mezzo-masters contend with
+--zk=zk://.../mezzo; an agent and the CLI use --master=zk://...; a framework is
+`mezzo execute` (libmezzo's scheduler) with a zk:// master.
+
+Checked: exactly one master leads; the others answer the APIs and endpoints with
+307 and a Location on the leader (but serve /health themselves); after a
+SIGKILL of the leader a new one is elected, the agent re-registers with it
+(same agent id, its task still there) and the framework re-subscribes with its
+framework id; the CLI finds the leader through ZooKeeper.
+
+Skipped (with the reason printed) only when the zookeeper package is not
+installed and scripts/deps.sh cannot install it."""
+import json
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from cluster import (BIN, ROOT, ClusterError, Process, free_port, http_get, kill_processes_under, poll,
+                     sanitizer_report)
+
+ZK_JAR = pathlib.Path("/usr/share/java/zookeeper.jar")
+ZK_CONF_DIR = pathlib.Path("/etc/zookeeper/conf")  # its log4j.properties
+ENSEMBLE_DEADLINE = 90.0
+WAIT = 90.0  # generous: slow machines, sanitizer builds
+SESSION_TIMEOUT = "2secs"
+
+
+def zookeeper_available():
+    """(ok, reason): the Java server is installed, installing it with scripts/deps.sh if needed."""
+    if ZK_JAR.exists() and shutil.which("java"):
+        return True, ""
+    try:
+        r = subprocess.run([str(ROOT / "scripts" / "deps.sh")], capture_output=True, text=True, timeout=900)
+        detail = (r.stdout + r.stderr)[-400:]
+    except (OSError, subprocess.TimeoutExpired) as e:
+        detail = repr(e)
+    if ZK_JAR.exists() and shutil.which("java"):
+        return True, ""
+    return False, f"the zookeeper package is not installed and cannot be installed: {detail}"
+
+
+def four_letter(port, word, timeout=2.0):
+    import socket
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(word.encode())
+        out = b""
+        while True:
+            b = s.recv(4096)
+            if not b:
+                break
+            out += b
+    return out.decode(errors="replace")
+
+
+class ZooKeeper:
+    """n ZooKeeper servers (an ensemble when n > 1) under root, on free loopback ports."""
+
+    def __init__(self, root, n):
+        self.root = pathlib.Path(root)
+        self.n = n
+        self.procs = []
+        self.client_ports = []
+
+    def start(self):
+        ids = range(1, self.n + 1)
+        self.client_ports = [free_port() for _ in ids]
+        quorum = [(free_port(), free_port()) for _ in ids]
+        for i in ids:
+            d = self.root / f"zk{i}"
+            (d / "data").mkdir(parents=True, exist_ok=True)
+            (d / "data" / "myid").write_text(f"{i}\n")
+            cfg = [
+                "tickTime=500", "initLimit=40", "syncLimit=20", f"dataDir={d / 'data'}",
+                f"clientPort={self.client_ports[i - 1]}", "clientPortAddress=127.0.0.1",
+                "admin.enableServer=false", "4lw.commands.whitelist=srvr,ruok",
+                "minSessionTimeout=1000", "maxSessionTimeout=60000", "maxClientCnxns=0",
+            ]
+            if self.n > 1:
+                cfg += [f"server.{j}=127.0.0.1:{quorum[j - 1][0]}:{quorum[j - 1][1]}" for j in ids]
+            (d / "zoo.cfg").write_text("\n".join(cfg) + "\n")
+            main = ("org.apache.zookeeper.server.quorum.QuorumPeerMain" if self.n > 1
+                    else "org.apache.zookeeper.server.ZooKeeperServerMain")
+            argv = ["java", "-Xmx128m", "-Dzookeeper.root.logger=INFO,CONSOLE", "-Dzookeeper.console.threshold=WARN",
+                    "-cp", f"{ZK_CONF_DIR}:{ZK_JAR}", main, str(d / "zoo.cfg")]
+            self.procs.append(Process(f"zk{i}", argv, self.root / "logs" / f"zk{i}.log").start())
+        return self
+
+    def serving(self):
+        """Every server answers srvr with its mode (the ensemble has a leader)."""
+        for p in self.client_ports:
+            if "Mode:" not in four_letter(p, "srvr"):
+                return False
+        return True
+
+    def wait(self, timeout):
+        poll(self.serving, timeout, interval=0.2, what=f"ZooKeeper ({self.n} node(s)) to serve")
+
+    @property
+    def hosts(self):
+        return ",".join(f"127.0.0.1:{p}" for p in self.client_ports)
+
+    def stop(self):
+        for p in self.procs:
+            p.stop(grace=5)
+
+
+@pytest.fixture
+def zookeeper(tmp_path):
+    ok, reason = zookeeper_available()
+    if not ok:
+        print(f"SKIP test_zk: {reason}")
+        pytest.skip(reason)
+    zk = ZooKeeper(tmp_path / "zk3", 3).start()
+    try:
+        zk.wait(ENSEMBLE_DEADLINE)
+        print(f"ZooKeeper: a 3-node ensemble at {zk.hosts}")
+    except ClusterError as e:
+        zk.stop()
+        print(f"ZooKeeper: the 3-node ensemble did not form ({e}); using one node")
+        zk = ZooKeeper(tmp_path / "zk1", 1).start()
+        zk.wait(WAIT)
+        print(f"ZooKeeper: one node at {zk.hosts}")
+    yield zk
+    zk.stop()
+
+
+def get(port, path, method="GET", body=None, headers=None):
+    """(status, headers, body) without following redirects."""
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *a, **k):
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method=method,
+                                 headers=headers or {"Accept": "application/json"})
+    try:
+        with opener.open(req, timeout=10) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+class ZkCluster:
+    def __init__(self, root, zk, n_masters=3):
+        self.root = pathlib.Path(root)
+        self.url = f"zk://{zk.hosts}/mezzo"
+        self.masters = {}  # port -> Process
+        self.agent = None
+        self.agent_port = None
+        self.others = []
+        for i in range(n_masters):
+            self.start_master(i)
+
+    def start_master(self, i):
+        port = free_port()
+        wd = self.root / f"master{i}"
+        wd.mkdir(parents=True, exist_ok=True)
+        p = Process(f"master{i}", [BIN / "mezzo-master", "--ip=127.0.0.1", f"--port={port}", f"--work_dir={wd}",
+                                   f"--zk={self.url}", "--quorum=2", f"--zk_session_timeout={SESSION_TIMEOUT}"],
+                    self.root / "logs" / f"master{i}.log").start()
+        self.masters[port] = p
+
+    def start_agent(self):
+        self.agent_port = free_port()
+        wd = self.root / "agent0"
+        wd.mkdir(parents=True, exist_ok=True)
+        self.agent_dir = wd
+        self.agent = Process("agent0", [BIN / "mezzo-agent", f"--master={self.url}", "--ip=127.0.0.1",
+                                        f"--port={self.agent_port}", f"--work_dir={wd}",
+                                        "--resources=cpus:2;mem:1024;disk:1024;ports:[31000-31100]"],
+                             self.root / "logs" / "agent0.log").start()
+
+    def live(self):
+        return {port: p for port, p in self.masters.items() if p.alive() and not p.stopping}
+
+    def leader(self):
+        """The port of the only master answering /master/state with 200, once the others redirect to it."""
+        for p in self.processes():
+            if not p.alive() and not p.stopping:
+                raise ClusterError(f"{p.name} exited with {p.proc.returncode}:\n{p.log_tail()}")
+        codes = {port: get(port, "/master/state") for port in self.live()}
+        leaders = [port for port, (st, _, _) in codes.items() if st == 200]
+        if len(leaders) != 1:
+            return None
+        lead = leaders[0]
+        for port, (st, hdrs, _) in codes.items():
+            if port == lead:
+                continue
+            if st != 307 or hdrs.get("Location") != f"http://127.0.0.1:{lead}/master/state":
+                return None
+        return lead
+
+    def state(self, port):
+        st, _, body = get(port, "/master/state")
+        assert st == 200, (st, body[:300])
+        return json.loads(body)
+
+    def cli(self, *args):
+        return subprocess.run([str(BIN / "mezzo"), *args, f"--master={self.url}"], capture_output=True, text=True,
+                              timeout=120)
+
+    def processes(self):
+        out = list(self.masters.values()) + self.others
+        if self.agent:
+            out.append(self.agent)
+        return out
+
+    def stop(self):
+        problems = []
+        for p in self.others + ([self.agent] if self.agent else []) + list(self.masters.values()):
+            p.stop()
+        if self.agent:
+            kill_processes_under(self.agent_dir)
+        for p in self.processes():
+            rep = sanitizer_report(p.log())
+            if rep:
+                problems.append(f"sanitizer report in {p.name}:\n{rep}")
+        if problems:
+            raise ClusterError("\n\n".join(problems))
+
+
+def test_masters_fail_over_through_zookeeper(zookeeper, tmp_path):
+    c = ZkCluster(tmp_path, zookeeper)
+    ok = False
+    try:
+        # One leader; the others redirect, but serve /health themselves.
+        lead = poll(c.leader, WAIT, what="one leading master, the others redirecting to it")
+        followers = [p for p in c.live() if p != lead]
+        assert len(followers) == 2
+        for f in followers:
+            st, hdrs, _ = get(f, "/api/v1/scheduler", method="POST", body=b"{}",
+                              headers={"Content-Type": "application/json"})
+            assert st == 307 and hdrs.get("Location") == f"http://127.0.0.1:{lead}/api/v1/scheduler", (st, hdrs)
+            st, hdrs, _ = get(f, "/master/flags?x=1")
+            assert st == 307 and hdrs.get("Location") == f"http://127.0.0.1:{lead}/master/flags?x=1"
+            assert get(f, "/health")[0] == 200
+            st, hdrs, _ = get(f, "/master/redirect")
+            assert st == 307 and hdrs.get("Location") == f"//127.0.0.1:{lead}"
+
+        # An agent and a framework that find the leader through ZooKeeper.
+        c.start_agent()
+
+        def agent_registered(port):
+            slaves = [s for s in c.state(port)["slaves"] if s.get("active", True)]
+            return slaves[0]["id"] if len(slaves) == 1 else None
+
+        agent_id = poll(lambda: agent_registered(lead), WAIT, what="the agent to register with the leader")
+        fw = Process("framework", [BIN / "mezzo", "execute", f"--master={c.url}", "--name=zk-fw",
+                                   "--command=sleep 600", "--instances=1", "--resources=cpus:0.1;mem:32"],
+                     tmp_path / "logs" / "framework.log").start()
+        c.others.append(fw)
+
+        def task_running(port):
+            for f in c.state(port)["frameworks"]:
+                if f["name"] == "zk-fw" and f.get("active") and any(
+                        t["state"] == "TASK_RUNNING" for t in f.get("tasks", [])):
+                    return f["id"]
+            return None
+
+        fw_id = poll(lambda: task_running(lead), WAIT, what="the framework's task to run")
+
+        # The CLI finds the leader through ZooKeeper.
+        r = c.cli("agent", "list")
+        assert r.returncode == 0 and agent_id in r.stdout, r.stdout + r.stderr
+
+        # SIGKILL the leader: a new one is elected among the two others.
+        c.masters[lead].signal(signal.SIGKILL)
+        c.masters[lead].proc.wait(timeout=30)
+        c.masters[lead].stopping = True
+        killed_at = time.monotonic()
+        new = poll(c.leader, WAIT, what="a new leading master after the SIGKILL")
+        assert new in followers
+        print(f"new leader elected {time.monotonic() - killed_at:.1f}s after the SIGKILL")
+
+        # The agent re-registers with it (same id, its task with it); the framework re-subscribes with its id.
+        def recovered():
+            s = c.state(new)
+            slaves = [a for a in s["slaves"] if a.get("active", True)]
+            fws = [f for f in s["frameworks"] if f["id"] == fw_id and f.get("active")]
+            if len(slaves) != 1 or slaves[0]["id"] != agent_id or len(fws) != 1:
+                return None
+            tasks = fws[0].get("tasks", [])
+            return tasks if len(tasks) == 1 and tasks[0]["state"] == "TASK_RUNNING" else None
+
+        poll(recovered, WAIT, what="the agent and the framework to come back to the new leader")
+        assert "Subscribed to 127.0.0.1:%d" % new in fw.log() or fw.alive()
+
+        r = c.cli("framework", "list")
+        assert r.returncode == 0 and fw_id in r.stdout, r.stdout + r.stderr
+        other = [p for p in followers if p != new][0]
+        st, hdrs, _ = get(other, "/master/state")
+        assert st == 307 and hdrs.get("Location") == f"http://127.0.0.1:{new}/master/state"
+        ok = True
+    finally:
+        try:
+            c.stop()
+        except ClusterError:
+            if ok:
+                raise
+
+
+def test_master_zk_flags_are_validated(tmp_path):
+    def run(*flags):
+        return subprocess.run([str(BIN / "mezzo-master"), "--ip=127.0.0.1", "--port=0",
+                               f"--work_dir={tmp_path}/m", *flags], capture_output=True, text=True, timeout=60)
+
+    r = run("--zk=zk://127.0.0.1:2181/mezzo")
+    assert r.returncode != 0 and "--quorum" in r.stderr
+    r = run("--zk=zk://127.0.0.1/mezzo", "--quorum=1")
+    assert r.returncode != 0 and "no port" in r.stderr
+    r = run("--zk=zk://127.0.0.1:2181", "--quorum=1")
+    assert r.returncode != 0 and "no path" in r.stderr
+    r = run("--zk=http://127.0.0.1:2181/m", "--quorum=1")
+    assert r.returncode != 0 and "not a ZooKeeper URL" in r.stderr
+    r = run("--quorum=2")
+    assert r.returncode != 0 and "needs --zk" in r.stderr
+    r = subprocess.run([str(BIN / "mezzo-agent"), "--master=zk://h:1//x", f"--work_dir={tmp_path}/a"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0 and "empty component" in r.stderr
