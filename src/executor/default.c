@@ -5,6 +5,7 @@
  * its terminal update was sent. Ownership: D owns the mz_executor, every dtask
  * and its TaskInfo copy; nothing is shared with the command executor's main.c. */
 #include "executor/default.h"
+#include "executor/process.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -41,15 +42,12 @@ typedef struct dtask {
 } dtask;
 
 static struct {
-  struct event_base *base;
-  mz_executor_config cfg;
-  mz_executor *ex;
+  mz_exec_process p; /* loop, client, timers, signal events (process.h) */
   Mesos__V1__FrameworkInfo *fw;
   dtask *tasks;
   size_t ntasks;
   unsigned groups;
   int ever_subscribed, attempts, exit_code, shutting_down, exiting;
-  struct event *escalate, *exit_timer, *resubscribe, *sigchld, *sigterm, *sigint;
 } D;
 
 static void *pb_dup(const ProtobufCMessage *m) {
@@ -70,7 +68,7 @@ static void timer_in(struct event *ev, double seconds) {
 
 static void finish(int code) {
   D.exit_code = code;
-  event_base_loopexit(D.base, NULL);
+  event_base_loopexit(D.p.base, NULL);
 }
 
 static const char *state_name(Mesos__V1__TaskState s) {
@@ -90,12 +88,12 @@ static void maybe_exit(void) {
   LL_FOREACH(D.tasks, t) {
     if (!t->terminal) return;
   }
-  if (mz_executor_unacknowledged(D.ex) == 0) {
+  if (mz_executor_unacknowledged(D.p.ex) == 0) {
     MZ_INFO(MOD, "every task is terminal and acknowledged; exiting");
     finish(0);
   } else if (!D.exiting) {
     D.exiting = 1;
-    timer_in(D.exit_timer, TERMINAL_ACK_TIMEOUT);
+    timer_in(D.p.exit_timer, TERMINAL_ACK_TIMEOUT);
   }
 }
 
@@ -117,7 +115,7 @@ static void send_update(dtask *t, Mesos__V1__TaskState state, const char *messag
                  state == MESOS__V1__TASK_STATE__TASK_KILLED || state == MESOS__V1__TASK_STATE__TASK_ERROR;
   if (terminal) t->terminal = 1;
   char err[256];
-  if (mz_executor_update(D.ex, &st, NULL, err, sizeof err) != 0) {
+  if (mz_executor_update(D.p.ex, &st, NULL, err, sizeof err) != 0) {
     MZ_ERROR(MOD, "cannot send %s for task %s: %s", state_name(state), t->info->task_id->value, err);
     return;
   }
@@ -153,7 +151,7 @@ static void kill_one(dtask *t, double grace) {
   LL_FOREACH(D.tasks, x) {
     if (x->killed && x->pid && !x->exited && (next < 0 || x->kill_deadline < next)) next = x->kill_deadline;
   }
-  if (next >= 0) timer_in(D.escalate, next - now);
+  if (next >= 0) timer_in(D.p.escalate, next - now);
 }
 
 static void on_escalate(evutil_socket_t fd, short what, void *arg) {
@@ -169,7 +167,7 @@ static void on_escalate(evutil_socket_t fd, short what, void *arg) {
       next = t->kill_deadline;
     }
   }
-  if (next >= 0) timer_in(D.escalate, next - now);
+  if (next >= 0) timer_in(D.p.escalate, next - now);
 }
 
 /* Kills every live task of a group but `except` (which may be NULL). */
@@ -207,7 +205,7 @@ static int start_task(dtask *t) {
   }
   char **env = mz_command_task_env(t->info);
   if (t->info->health_check) {
-    t->health = mz_health_new(D.base, t->info->health_check, env, on_health, t, err, sizeof err);
+    t->health = mz_health_new(D.p.base, t->info->health_check, env, on_health, t, err, sizeof err);
     if (!t->health) {
       mz_command_env_free(env);
       snprintf(msg, sizeof msg, "Invalid health check: %s", err);
@@ -321,7 +319,7 @@ static void on_sigchld(evutil_socket_t fd, short what, void *arg) {
 static void shutdown_all(const char *why) {
   MZ_INFO(MOD, "shutting down: %s", why);
   D.shutting_down = 1;
-  double limit = D.cfg.shutdown_grace_period - 1.0; /* leave the agent time before it destroys us */
+  double limit = D.p.cfg.shutdown_grace_period - 1.0; /* leave the agent time before it destroys us */
   dtask *t;
   LL_FOREACH(D.tasks, t) {
     if (t->terminal || t->killed) continue;
@@ -339,7 +337,7 @@ static void on_event(mz_executor *ex, const Mesos__V1__Executor__Event *ev, void
     case MESOS__V1__EXECUTOR__EVENT__TYPE__SUBSCRIBED:
       D.ever_subscribed = 1;
       MZ_INFO(MOD, "subscribed to agent %s as executor %s of framework %s",
-              mz_executor_agent_id(ex) ? mz_executor_agent_id(ex) : "?", D.cfg.executor_id, D.cfg.framework_id);
+              mz_executor_agent_id(ex) ? mz_executor_agent_id(ex) : "?", D.p.cfg.executor_id, D.p.cfg.framework_id);
       if (ev->subscribed && ev->subscribed->framework_info) {
         if (D.fw) protobuf_c_message_free_unpacked(&D.fw->base, NULL);
         D.fw = pb_dup(&ev->subscribed->framework_info->base);
@@ -405,7 +403,7 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg) {
 
 static void on_resubscribe(evutil_socket_t fd, short what, void *arg) {
   char err[256];
-  if (mz_executor_subscribe(D.ex, err, sizeof err) != 0) {
+  if (mz_executor_subscribe(D.p.ex, err, sizeof err) != 0) {
     MZ_ERROR(MOD, "cannot subscribe: %s", err);
     finish(1);
   }
@@ -422,7 +420,7 @@ static void on_disconnected(mz_executor *ex, const char *reason, void *arg) {
   if (!D.ever_subscribed && ++D.attempts < SUBSCRIBE_ATTEMPTS) {
     double delay = 0.1 * (1 << (D.attempts < 4 ? D.attempts : 4));
     MZ_WARN(MOD, "subscription failed (%s); retrying in %.1fs", reason, delay);
-    timer_in(D.resubscribe, delay);
+    timer_in(D.p.resubscribe, delay);
     return;
   }
   MZ_ERROR(MOD, "disconnected from the agent: %s", reason);
@@ -431,41 +429,19 @@ static void on_disconnected(mz_executor *ex, const char *reason, void *arg) {
 }
 
 int mz_default_executor_main(void) {
-  char err[256];
-  if (mz_executor_config_from_env(&D.cfg, err, sizeof err) != 0) {
-    fprintf(stderr, "mezzo-executor --default: %s\n", err);
-    return 1;
-  }
-  signal(SIGPIPE, SIG_IGN);
-  D.base = event_base_new();
-  if (!D.base) {
-    fprintf(stderr, "mezzo-executor --default: cannot create the event loop\n");
-    return 1;
-  }
-  static const mz_executor_callbacks cbs = {on_event, on_disconnected};
-  D.ex = mz_executor_new(D.base, &D.cfg, &cbs, NULL, err, sizeof err);
-  if (!D.ex) {
-    fprintf(stderr, "mezzo-executor --default: %s\n", err);
-    event_base_free(D.base);
-    return 1;
-  }
-  D.escalate = evtimer_new(D.base, on_escalate, NULL);
-  D.exit_timer = evtimer_new(D.base, on_exit_timer, NULL);
-  D.resubscribe = evtimer_new(D.base, on_resubscribe, NULL);
-  D.sigchld = evsignal_new(D.base, SIGCHLD, on_sigchld, NULL);
-  D.sigterm = evsignal_new(D.base, SIGTERM, on_stop_signal, NULL);
-  D.sigint = evsignal_new(D.base, SIGINT, on_stop_signal, NULL);
-  evsignal_add(D.sigchld, NULL);
-  evsignal_add(D.sigterm, NULL);
-  evsignal_add(D.sigint, NULL);
-  MZ_INFO(MOD, "default executor %s of framework %s subscribing to the agent at %s:%d", D.cfg.executor_id,
-          D.cfg.framework_id, D.cfg.agent_host, D.cfg.agent_port);
-  if (mz_executor_subscribe(D.ex, err, sizeof err) != 0) {
-    MZ_ERROR(MOD, "cannot subscribe: %s", err);
-    D.exit_code = 1;
-  } else {
-    event_base_dispatch(D.base);
-  }
+  static const mz_exec_process_spec spec = {
+      .prog = "mezzo-executor --default",
+      .module = MOD,
+      .what = "default executor",
+      .cbs = {on_event, on_disconnected},
+      .on_escalate = on_escalate,
+      .on_exit_timer = on_exit_timer,
+      .on_resubscribe = on_resubscribe,
+      .on_sigchld = on_sigchld,
+      .on_stop_signal = on_stop_signal,
+  };
+  if (mz_exec_process_init(&D.p, &spec) != 0) return 1;
+  if (mz_exec_process_run(&D.p, &spec) != 0) D.exit_code = 1;
   kill_everything_now();
   dtask *t, *tmp;
   LL_FOREACH_SAFE(D.tasks, t, tmp) {
@@ -475,14 +451,7 @@ int mz_default_executor_main(void) {
     LL_DELETE(D.tasks, t);
     free(t);
   }
-  mz_executor_free(D.ex);
-  event_free(D.escalate);
-  event_free(D.exit_timer);
-  event_free(D.resubscribe);
-  event_free(D.sigchld);
-  event_free(D.sigterm);
-  event_free(D.sigint);
   if (D.fw) protobuf_c_message_free_unpacked(&D.fw->base, NULL);
-  event_base_free(D.base);
+  mz_exec_process_free(&D.p);
   return D.exit_code;
 }

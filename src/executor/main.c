@@ -20,6 +20,7 @@
 #include "common/util.h"
 #include "executor/command.h"
 #include "executor/default.h"
+#include "executor/process.h"
 #include "executor/health.h"
 #include "mezzo/executor.h"
 
@@ -29,9 +30,7 @@
 #define SUBSCRIBE_ATTEMPTS 10        /* before the first SUBSCRIBED */
 
 static struct {
-  struct event_base *base;
-  mz_executor_config cfg;
-  mz_executor *ex;
+  mz_exec_process p; /* loop, client, timers, signal events (process.h) */
   Mesos__V1__TaskInfo *task;      /* owned copy, NULL until LAUNCH */
   Mesos__V1__FrameworkInfo *fw;   /* owned copy from SUBSCRIBED */
   pid_t pid;                      /* the command, 0 when not running */
@@ -42,7 +41,6 @@ static struct {
   int ever_subscribed, attempts, exit_code;
   mz_health *health;              /* the task's health checker, NULL without one */
   int killed_by_health_check;
-  struct event *escalate, *exit_timer, *resubscribe, *sigchld, *sigterm, *sigint;
 } X;
 
 static void *pb_dup(const ProtobufCMessage *m) {
@@ -56,7 +54,7 @@ static void *pb_dup(const ProtobufCMessage *m) {
 
 static void finish(int code) {
   X.exit_code = code;
-  event_base_loopexit(X.base, NULL);
+  event_base_loopexit(X.p.base, NULL);
 }
 
 static void timer_in(struct event *ev, double seconds) {
@@ -83,7 +81,7 @@ static void send_update_full(const Mesos__V1__TaskID *task_id, Mesos__V1__TaskSt
   }
   uint8_t uuid[MZ_UUID_BYTES];
   char err[256];
-  if (mz_executor_update(X.ex, &st, uuid, err, sizeof err) != 0) {
+  if (mz_executor_update(X.p.ex, &st, uuid, err, sizeof err) != 0) {
     MZ_ERROR(MOD, "cannot send %s for task %s: %s", protobuf_c_enum_descriptor_get_value(
                                                         &mesos__v1__task_state__descriptor, state)->name,
              task_id->value, err);
@@ -96,7 +94,7 @@ static void send_update_full(const Mesos__V1__TaskID *task_id, Mesos__V1__TaskSt
   if (terminal && X.task && !strcmp(task_id->value, X.task->task_id->value)) {
     X.terminal_sent = 1;
     memcpy(X.terminal_uuid, uuid, MZ_UUID_BYTES);
-    timer_in(X.exit_timer, TERMINAL_ACK_TIMEOUT);
+    timer_in(X.p.exit_timer, TERMINAL_ACK_TIMEOUT);
   }
 }
 
@@ -128,8 +126,8 @@ static void kill_task(double grace) {
     /* A second kill may only bring the escalation closer. */
     if (now + grace < X.kill_deadline) {
       X.kill_deadline = now + grace;
-      evtimer_del(X.escalate);
-      timer_in(X.escalate, grace);
+      evtimer_del(X.p.escalate);
+      timer_in(X.p.escalate, grace);
     }
     return;
   }
@@ -144,7 +142,7 @@ static void kill_task(double grace) {
   }
   mz_command_signal(X.pid, SIGTERM);
   X.kill_deadline = now + grace;
-  timer_in(X.escalate, grace);
+  timer_in(X.p.escalate, grace);
 }
 
 static void on_escalate(evutil_socket_t fd, short what, void *arg) {
@@ -191,7 +189,7 @@ static void launch(const Mesos__V1__TaskInfo *task) {
   char **task_env = mz_command_task_env(X.task);
   mz_health *health = NULL;
   if (X.task->health_check) {
-    health = mz_health_new(X.base, X.task->health_check, task_env, on_health, NULL, err, sizeof err);
+    health = mz_health_new(X.p.base, X.task->health_check, task_env, on_health, NULL, err, sizeof err);
     if (!health) {
       mz_command_env_free(task_env);
       char msg[320];
@@ -224,7 +222,7 @@ static void on_sigchld(evutil_socket_t fd, short what, void *arg) {
     if (p != X.pid || X.exited) continue;
     X.exited = 1;
     mz_health_stop(X.health);
-    evtimer_del(X.escalate);
+    evtimer_del(X.p.escalate);
     mz_command_signal(X.pid, SIGKILL); /* whatever the command left behind in its group */
     char msg[256];
     mz_command_describe_exit(st, msg, sizeof msg);
@@ -259,7 +257,7 @@ static void on_event(mz_executor *ex, const Mesos__V1__Executor__Event *ev, void
     case MESOS__V1__EXECUTOR__EVENT__TYPE__SUBSCRIBED:
       X.ever_subscribed = 1;
       MZ_INFO(MOD, "subscribed to agent %s as executor %s of framework %s",
-              mz_executor_agent_id(ex) ? mz_executor_agent_id(ex) : "?", X.cfg.executor_id, X.cfg.framework_id);
+              mz_executor_agent_id(ex) ? mz_executor_agent_id(ex) : "?", X.p.cfg.executor_id, X.p.cfg.framework_id);
       if (ev->subscribed && ev->subscribed->framework_info) {
         if (X.fw) protobuf_c_message_free_unpacked(&X.fw->base, NULL);
         X.fw = pb_dup(&ev->subscribed->framework_info->base);
@@ -295,7 +293,7 @@ static void on_event(mz_executor *ex, const Mesos__V1__Executor__Event *ev, void
       MZ_INFO(MOD, "shutdown requested by the agent");
       if (X.pid && !X.exited) {
         double grace = policy_grace(X.task->kill_policy, DEFAULT_KILL_GRACE);
-        double limit = X.cfg.shutdown_grace_period - 1.0; /* leave the agent time before it destroys us */
+        double limit = X.p.cfg.shutdown_grace_period - 1.0; /* leave the agent time before it destroys us */
         if (grace > limit) grace = limit > 0 ? limit : 0;
         kill_task(grace);
       } else if (!X.terminal_sent) {
@@ -317,7 +315,7 @@ static void on_event(mz_executor *ex, const Mesos__V1__Executor__Event *ev, void
 
 static void on_resubscribe(evutil_socket_t fd, short what, void *arg) {
   char err[256];
-  if (mz_executor_subscribe(X.ex, err, sizeof err) != 0) {
+  if (mz_executor_subscribe(X.p.ex, err, sizeof err) != 0) {
     MZ_ERROR(MOD, "cannot subscribe: %s", err);
     finish(1);
   }
@@ -327,7 +325,7 @@ static void on_disconnected(mz_executor *ex, const char *reason, void *arg) {
   if (!X.ever_subscribed && ++X.attempts < SUBSCRIBE_ATTEMPTS) {
     double delay = 0.1 * (1 << (X.attempts < 4 ? X.attempts : 4));
     MZ_WARN(MOD, "subscription failed (%s); retrying in %.1fs", reason, delay);
-    timer_in(X.resubscribe, delay);
+    timer_in(X.p.resubscribe, delay);
     return;
   }
   /* Without checkpointing an executor does not outlive its agent connection. */
@@ -337,7 +335,6 @@ static void on_disconnected(mz_executor *ex, const char *reason, void *arg) {
 }
 
 int main(int argc, char **argv) {
-  char err[256];
   const char *lvl = getenv("MESOS_LOGGING_LEVEL");
   mz_log_level level;
   if (lvl && mz_log_level_parse(lvl, &level) == 0) mz_log_set_level(level);
@@ -349,54 +346,26 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (argc > 1 && !strcmp(argv[1], "--default")) return mz_default_executor_main();
-  if (mz_executor_config_from_env(&X.cfg, err, sizeof err) != 0) {
-    fprintf(stderr, "mezzo-executor: %s\n", err);
-    return 1;
-  }
-  signal(SIGPIPE, SIG_IGN);
-  X.base = event_base_new();
-  if (!X.base) {
-    fprintf(stderr, "mezzo-executor: cannot create the event loop\n");
-    return 1;
-  }
-  static const mz_executor_callbacks cbs = {on_event, on_disconnected};
-  X.ex = mz_executor_new(X.base, &X.cfg, &cbs, NULL, err, sizeof err);
-  if (!X.ex) {
-    fprintf(stderr, "mezzo-executor: %s\n", err);
-    event_base_free(X.base);
-    return 1;
-  }
-  X.escalate = evtimer_new(X.base, on_escalate, NULL);
-  X.exit_timer = evtimer_new(X.base, on_exit_timer, NULL);
-  X.resubscribe = evtimer_new(X.base, on_resubscribe, NULL);
-  X.sigchld = evsignal_new(X.base, SIGCHLD, on_sigchld, NULL);
-  X.sigterm = evsignal_new(X.base, SIGTERM, on_stop_signal, NULL);
-  X.sigint = evsignal_new(X.base, SIGINT, on_stop_signal, NULL);
-  evsignal_add(X.sigchld, NULL);
-  evsignal_add(X.sigterm, NULL);
-  evsignal_add(X.sigint, NULL);
-  MZ_INFO(MOD, "executor %s of framework %s subscribing to the agent at %s:%d", X.cfg.executor_id,
-          X.cfg.framework_id, X.cfg.agent_host, X.cfg.agent_port);
-  if (mz_executor_subscribe(X.ex, err, sizeof err) != 0) {
-    MZ_ERROR(MOD, "cannot subscribe: %s", err);
-    X.exit_code = 1;
-  } else {
-    event_base_dispatch(X.base);
-  }
+  static const mz_exec_process_spec spec = {
+      .prog = "mezzo-executor",
+      .module = MOD,
+      .what = "executor",
+      .cbs = {on_event, on_disconnected},
+      .on_escalate = on_escalate,
+      .on_exit_timer = on_exit_timer,
+      .on_resubscribe = on_resubscribe,
+      .on_sigchld = on_sigchld,
+      .on_stop_signal = on_stop_signal,
+  };
+  if (mz_exec_process_init(&X.p, &spec) != 0) return 1;
+  if (mz_exec_process_run(&X.p, &spec) != 0) X.exit_code = 1;
   if (X.pid && !X.exited) {
     mz_command_signal(X.pid, SIGKILL);
     waitpid(X.pid, NULL, 0);
   }
   mz_health_free(X.health);
-  mz_executor_free(X.ex);
-  event_free(X.escalate);
-  event_free(X.exit_timer);
-  event_free(X.resubscribe);
-  event_free(X.sigchld);
-  event_free(X.sigterm);
-  event_free(X.sigint);
   if (X.task) protobuf_c_message_free_unpacked(&X.task->base, NULL);
   if (X.fw) protobuf_c_message_free_unpacked(&X.fw->base, NULL);
-  event_base_free(X.base);
+  mz_exec_process_free(&X.p);
   return X.exit_code;
 }
