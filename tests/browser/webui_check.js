@@ -96,6 +96,23 @@ async function sandbox(page) {
   process.stdout.write('OK\n');
 }
 
+async function drained(page) {
+  const [agentId] = args;
+  await page.goto(url + '/#/agents');
+  const row = `#agents-table tr[data-agent-id="${agentId}"]`;
+  await page.waitForSelector(row, { timeout: 30000 });
+  process.stdout.write('READY\n');
+  await nextLine(); /* the test drained the agent */
+  try {
+    await page.waitForFunction(sel => /draining/.test(document.querySelector(sel).textContent), row, { timeout: 15000 });
+  } catch (e) {
+    await shot(page, 'agents-not-draining');
+    fail('the drained agent is not shown as draining: ' + await page.textContent(row));
+  }
+  await shot(page, 'agents-draining');
+  process.stdout.write('OK\n');
+}
+
 async function pages(page) {
   const [agentId, frameworkId, taskId] = args;
   await page.goto(url + '/#/agents');
@@ -139,8 +156,8 @@ async function pages(page) {
 }
 
 (async () => {
-  const scenarios = { live, sandbox, pages };
-  if (!scenarios[scenario] || !url || !outDir) fail('usage: node webui_check.js live|sandbox|pages MASTER_URL OUT_DIR ARGS...');
+  const scenarios = { live, sandbox, pages, drained };
+  if (!scenarios[scenario] || !url || !outDir) fail('usage: node webui_check.js live|sandbox|pages|drained MASTER_URL OUT_DIR ARGS...');
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',

@@ -158,3 +158,19 @@ def test_every_page_renders(cluster, node, tmp_path):
         assert {"agents", "frameworks", "tasks", "roles"} <= shots, shots
     finally:
         fw.close()
+
+
+def test_drained_agent_shows_as_draining(cluster, node, tmp_path):
+    import json
+    from test_operator_api import call as op_call
+    agent = cluster.agents[0].id
+    check = Check(node, "drained", cluster.master_url, tmp_path / "screenshots", agent)
+    check.expect("READY")
+    status, _, body = op_call(cluster.master_port, {"type": "DRAIN_AGENT", "drain_agent": {"agent_id": {"value": agent}}})
+    assert status == 200, body
+    agents = json.loads(op_call(cluster.master_port, {"type": "GET_AGENTS"})[2])["get_agents"]["agents"]
+    assert agents[0]["drain_info"]["state"] in ("DRAINING", "DRAINED")
+    check.send("DRAINED")
+    check.expect("OK")
+    shots = {p.stem for p in check.finish()}
+    assert "agents-draining" in shots, shots

@@ -257,6 +257,14 @@ async function sample() {
   try {
     const s = await getJSON('/master/state-summary');
     M.summary = s;
+    /* Maintenance (drain, deactivation) has no event on the stream: take it from the summary. */
+    for (const sl of s.slaves || []) {
+      const a = M.agents.get(sl.id);
+      if (!a) continue;
+      if (sl.drain_info) a.drain_info = sl.drain_info;
+      else delete a.drain_info;
+      a.deactivated = !!sl.deactivated;
+    }
     const total = { cpus: 0, mem: 0, disk: 0, gpus: 0 }, used = { ...total }, offered = { ...total };
     for (const a of s.slaves || []) {
       for (const k of SCALARS) {
