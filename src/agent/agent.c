@@ -12,16 +12,6 @@
 #include "agent/containerizer.h"
 #include "common/log.h"
 
-void *mz_pb_dup(const ProtobufCMessage *m) {
-  if (!m) return NULL;
-  size_t n = protobuf_c_message_get_packed_size(m);
-  uint8_t *buf = mz_malloc(n ? n : 1);
-  protobuf_c_message_pack(m, buf);
-  void *copy = protobuf_c_message_unpack(m->descriptor, NULL, n, buf);
-  free(buf);
-  return copy;
-}
-
 void mz_pb_free(void *m) {
   if (m) protobuf_c_message_free_unpacked((ProtobufCMessage *)m, NULL);
 }

@@ -212,8 +212,7 @@ typedef struct {
 } mz_agent_info_buf;
 void mz_agent_info_fill(mz_agent *a, mz_agent_info_buf *b);
 void mz_agent_info_release(mz_agent_info_buf *b);
-/* Deep copy of a protobuf-c message (through the wire format); NULL on failure. */
-void *mz_pb_dup(const ProtobufCMessage *m);
+/* (Deep copies: mz_pb_dup in common/codec.h.) */
 void mz_pb_free(void *m); /* NULL-safe protobuf_c_message_free_unpacked */
 
 /* ---------------------------------------------------------------- tasks.c */

@@ -615,6 +615,18 @@ ProtobufCMessage *mz_pb_from_json(const ProtobufCMessageDescriptor *desc, const 
 
 /* ------------------------------------------------------------------ buffers */
 
+void *mz_pb_dup(const void *msg) {
+  if (!msg) return NULL;
+  const ProtobufCMessage *m = msg;
+  size_t len = protobuf_c_message_get_packed_size(m);
+  uint8_t *buf = mz_malloc(len ? len : 1);
+  protobuf_c_message_pack(m, buf);
+  ProtobufCMessage *copy = protobuf_c_message_unpack(m->descriptor, NULL, len, buf);
+  free(buf);
+  if (!copy) abort(); /* a message we packed ourselves always unpacks, unless out of memory */
+  return copy;
+}
+
 /* protobuf-c's unpack recurses once per nested message with no bound, and some
  * messages nest themselves (ContainerID.parent): walk the wire format first and
  * refuse nesting deeper than MAX_DEPTH. Also rejects truncated or malformed

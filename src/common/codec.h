@@ -43,6 +43,11 @@ uint8_t *mz_pb_encode(const ProtobufCMessage *msg, mz_content_type ct, size_t *l
 ProtobufCMessage *mz_pb_decode(const ProtobufCMessageDescriptor *desc, mz_content_type ct, const uint8_t *buf,
                                size_t len, char *err, size_t errlen);
 
+/* Deep copy of a message through the wire format, laid out as unpack lays it out
+ * (free with protobuf_c_message_free_unpacked(copy, NULL)). NULL only if msg is
+ * NULL; out of memory aborts, as everywhere in mezzo. */
+void *mz_pb_dup(const void *msg);
+
 /* Base64 helpers used by the codec (standard alphabet, padded). Returned buffers are malloc'd. */
 char *mz_base64_encode(const uint8_t *data, size_t len);
 uint8_t *mz_base64_decode(const char *text, size_t *out_len); /* NULL if malformed */

@@ -18,6 +18,7 @@
 #include <event2/event.h>
 #include <utlist.h>
 
+#include "common/codec.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "executor/command.h"
@@ -50,15 +51,6 @@ static struct {
   int ever_subscribed, attempts, exit_code, shutting_down, exiting;
 } D;
 
-static void *pb_dup(const ProtobufCMessage *m) {
-  size_t n = protobuf_c_message_get_packed_size(m);
-  uint8_t *buf = mz_malloc(n ? n : 1);
-  protobuf_c_message_pack(m, buf);
-  void *copy = protobuf_c_message_unpack(m->descriptor, NULL, n, buf);
-  free(buf);
-  return copy;
-}
-
 static void timer_in(struct event *ev, double seconds) {
   if (seconds < 0) seconds = 0;
   struct timeval tv = {(time_t)seconds, (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
@@ -74,11 +66,6 @@ static void finish(int code) {
 static const char *state_name(Mesos__V1__TaskState s) {
   const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(&mesos__v1__task_state__descriptor, s);
   return v ? v->name : "?";
-}
-
-static double policy_grace(const Mesos__V1__KillPolicy *p, double def) {
-  if (p && p->grace_period) return (double)p->grace_period->nanoseconds / 1e9;
-  return def;
 }
 
 /* Done when nothing is live and the agent has every terminal update. */
@@ -175,7 +162,7 @@ static void kill_group(unsigned group, dtask *except, const Mesos__V1__KillPolic
   dtask *t;
   LL_FOREACH(D.tasks, t) {
     if (t->group != group || t == except || t->terminal || t->killed) continue;
-    kill_one(t, policy_grace(override, policy_grace(t->info->kill_policy, DEFAULT_KILL_GRACE)));
+    kill_one(t, mz_exec_policy_grace(override, mz_exec_policy_grace(t->info->kill_policy, DEFAULT_KILL_GRACE)));
   }
 }
 
@@ -190,7 +177,7 @@ static void on_health(int healthy, int kill, const char *why, void *arg) {
   if (kill) {
     MZ_WARN(MOD, "task %s failed its health checks: killing its group", t->info->task_id->value);
     t->killed_by_health_check = 1;
-    kill_one(t, policy_grace(t->info->kill_policy, DEFAULT_KILL_GRACE));
+    kill_one(t, mz_exec_policy_grace(t->info->kill_policy, DEFAULT_KILL_GRACE));
     kill_group(t->group, t, NULL);
   }
 }
@@ -251,7 +238,7 @@ static void launch_group(const Mesos__V1__TaskGroupInfo *g) {
       continue;
     }
     dtask *t = mz_calloc(1, sizeof *t);
-    t->info = pb_dup(&ti->base);
+    t->info = mz_pb_dup(&ti->base);
     if (!t->info) {
       free(t);
       continue;
@@ -323,7 +310,7 @@ static void shutdown_all(const char *why) {
   dtask *t;
   LL_FOREACH(D.tasks, t) {
     if (t->terminal || t->killed) continue;
-    double grace = policy_grace(t->info->kill_policy, DEFAULT_KILL_GRACE);
+    double grace = mz_exec_policy_grace(t->info->kill_policy, DEFAULT_KILL_GRACE);
     if (grace > limit) grace = limit > 0 ? limit : 0;
     kill_one(t, grace);
   }
@@ -340,7 +327,7 @@ static void on_event(mz_executor *ex, const Mesos__V1__Executor__Event *ev, void
               mz_executor_agent_id(ex) ? mz_executor_agent_id(ex) : "?", D.p.cfg.executor_id, D.p.cfg.framework_id);
       if (ev->subscribed && ev->subscribed->framework_info) {
         if (D.fw) protobuf_c_message_free_unpacked(&D.fw->base, NULL);
-        D.fw = pb_dup(&ev->subscribed->framework_info->base);
+        D.fw = mz_pb_dup(&ev->subscribed->framework_info->base);
       }
       break;
     case MESOS__V1__EXECUTOR__EVENT__TYPE__LAUNCH_GROUP:
@@ -367,7 +354,7 @@ static void on_event(mz_executor *ex, const Mesos__V1__Executor__Event *ev, void
         break;
       }
       /* As Mesos: killing one task of a group kills the group. */
-      kill_one(found, policy_grace(ev->kill->kill_policy, policy_grace(found->info->kill_policy, DEFAULT_KILL_GRACE)));
+      kill_one(found, mz_exec_policy_grace(ev->kill->kill_policy, mz_exec_policy_grace(found->info->kill_policy, DEFAULT_KILL_GRACE)));
       kill_group(found->group, found, ev->kill->kill_policy);
       maybe_exit();
       break;

@@ -16,6 +16,7 @@
 
 #include <event2/event.h>
 
+#include "common/codec.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "executor/command.h"
@@ -42,15 +43,6 @@ static struct {
   mz_health *health;              /* the task's health checker, NULL without one */
   int killed_by_health_check;
 } X;
-
-static void *pb_dup(const ProtobufCMessage *m) {
-  size_t n = protobuf_c_message_get_packed_size(m);
-  uint8_t *buf = mz_malloc(n ? n : 1);
-  protobuf_c_message_pack(m, buf);
-  void *copy = protobuf_c_message_unpack(m->descriptor, NULL, n, buf);
-  free(buf);
-  return copy;
-}
 
 static void finish(int code) {
   X.exit_code = code;
@@ -112,11 +104,6 @@ static int framework_has_killing_state(void) {
   return 0;
 }
 
-static double policy_grace(const Mesos__V1__KillPolicy *p, double def) {
-  if (p && p->grace_period) return (double)p->grace_period->nanoseconds / 1e9;
-  return def;
-}
-
 /* Starts (or shortens) the kill of the running command. */
 static void kill_task(double grace) {
   if (!X.pid || X.exited) return;
@@ -163,7 +150,7 @@ static void on_health(int healthy, int kill, const char *why, void *arg) {
     MZ_WARN(MOD, "task %s failed %u health checks in a row: killing it", X.task->task_id->value,
             X.task->health_check->consecutive_failures);
     X.killed_by_health_check = 1;
-    kill_task(policy_grace(X.task->kill_policy, DEFAULT_KILL_GRACE));
+    kill_task(mz_exec_policy_grace(X.task->kill_policy, DEFAULT_KILL_GRACE));
   }
 }
 
@@ -173,7 +160,7 @@ static void launch(const Mesos__V1__TaskInfo *task) {
                 "Attempted to run multiple tasks using a command executor", 0);
     return;
   }
-  X.task = pb_dup(&task->base);
+  X.task = mz_pb_dup(&task->base);
   if (!X.task) {
     MZ_ERROR(MOD, "cannot copy task %s", task->task_id->value);
     finish(1);
@@ -246,7 +233,7 @@ static void on_exit_timer(evutil_socket_t fd, short what, void *arg) {
 static void on_stop_signal(evutil_socket_t sig, short what, void *arg) {
   MZ_INFO(MOD, "got signal %d", (int)sig);
   if (X.pid && !X.exited) {
-    kill_task(X.task ? policy_grace(X.task->kill_policy, DEFAULT_KILL_GRACE) : DEFAULT_KILL_GRACE);
+    kill_task(X.task ? mz_exec_policy_grace(X.task->kill_policy, DEFAULT_KILL_GRACE) : DEFAULT_KILL_GRACE);
   } else if (!X.terminal_sent) {
     finish(0);
   }
@@ -260,7 +247,7 @@ static void on_event(mz_executor *ex, const Mesos__V1__Executor__Event *ev, void
               mz_executor_agent_id(ex) ? mz_executor_agent_id(ex) : "?", X.p.cfg.executor_id, X.p.cfg.framework_id);
       if (ev->subscribed && ev->subscribed->framework_info) {
         if (X.fw) protobuf_c_message_free_unpacked(&X.fw->base, NULL);
-        X.fw = pb_dup(&ev->subscribed->framework_info->base);
+        X.fw = mz_pb_dup(&ev->subscribed->framework_info->base);
       }
       break;
     case MESOS__V1__EXECUTOR__EVENT__TYPE__LAUNCH:
@@ -280,7 +267,7 @@ static void on_event(mz_executor *ex, const Mesos__V1__Executor__Event *ev, void
         MZ_WARN(MOD, "KILL for unknown task %s", ev->kill->task_id->value);
         break;
       }
-      kill_task(policy_grace(ev->kill->kill_policy, policy_grace(X.task->kill_policy, DEFAULT_KILL_GRACE)));
+      kill_task(mz_exec_policy_grace(ev->kill->kill_policy, mz_exec_policy_grace(X.task->kill_policy, DEFAULT_KILL_GRACE)));
       break;
     case MESOS__V1__EXECUTOR__EVENT__TYPE__ACKNOWLEDGED:
       if (X.terminal_sent && ev->acknowledged && ev->acknowledged->uuid.len == MZ_UUID_BYTES &&
@@ -292,7 +279,7 @@ static void on_event(mz_executor *ex, const Mesos__V1__Executor__Event *ev, void
     case MESOS__V1__EXECUTOR__EVENT__TYPE__SHUTDOWN: {
       MZ_INFO(MOD, "shutdown requested by the agent");
       if (X.pid && !X.exited) {
-        double grace = policy_grace(X.task->kill_policy, DEFAULT_KILL_GRACE);
+        double grace = mz_exec_policy_grace(X.task->kill_policy, DEFAULT_KILL_GRACE);
         double limit = X.p.cfg.shutdown_grace_period - 1.0; /* leave the agent time before it destroys us */
         if (grace > limit) grace = limit > 0 ? limit : 0;
         kill_task(grace);

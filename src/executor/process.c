@@ -59,3 +59,8 @@ void mz_exec_process_free(mz_exec_process *p) {
   event_free(p->sigint);
   event_base_free(p->base);
 }
+
+double mz_exec_policy_grace(const Mesos__V1__KillPolicy *kp, double def) {
+  if (kp && kp->grace_period) return (double)kp->grace_period->nanoseconds / 1e9;
+  return def;
+}

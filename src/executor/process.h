@@ -33,4 +33,7 @@ int mz_exec_process_run(mz_exec_process *p, const mz_exec_process_spec *s);
 /* Frees the client, the events and the loop. */
 void mz_exec_process_free(mz_exec_process *p);
 
+/* A KillPolicy's grace period in seconds, or def without one. */
+double mz_exec_policy_grace(const Mesos__V1__KillPolicy *kp, double def);
+
 #endif

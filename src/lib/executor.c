@@ -62,16 +62,6 @@ struct mz_executor {
 
 /* ------------------------------------------------------------------ helpers */
 
-/* Deep copy through the wire format; NULL on failure. */
-static void *pb_dup(const ProtobufCMessage *m) {
-  size_t n = protobuf_c_message_get_packed_size(m);
-  uint8_t *buf = mz_malloc(n ? n : 1);
-  protobuf_c_message_pack(m, buf);
-  ProtobufCMessage *copy = protobuf_c_message_unpack(m->descriptor, NULL, n, buf);
-  free(buf);
-  return copy;
-}
-
 static void fill_ids(mz_executor *ex, Mesos__V1__Executor__Call *call, Mesos__V1__ExecutorID *eid,
                      Mesos__V1__FrameworkID *fid) {
   eid->value = ex->executor_id;
@@ -218,7 +208,7 @@ int mz_executor_is_unacknowledged(const mz_executor *ex, const uint8_t uuid[16])
 static void remember_task(mz_executor *ex, const Mesos__V1__TaskInfo *task) {
   if (!task || !task->task_id) return;
   ex_task *t = mz_calloc(1, sizeof *t);
-  t->task = pb_dup(&task->base);
+  t->task = mz_pb_dup(&task->base);
   if (!t->task) {
     free(t);
     return;
@@ -431,7 +421,7 @@ int mz_executor_update(mz_executor *ex, const Mesos__V1__TaskStatus *status, uin
     snprintf(err, errlen, "an update needs a task id");
     return -1;
   }
-  Mesos__V1__TaskStatus *st = pb_dup(&status->base);
+  Mesos__V1__TaskStatus *st = mz_pb_dup(&status->base);
   if (!st) {
     snprintf(err, errlen, "cannot copy the status");
     return -1;

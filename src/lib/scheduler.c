@@ -28,6 +28,7 @@
 #include <utlist.h>
 
 #include "common/http.h"
+#include "common/codec.h"
 #include "common/log.h"
 #include "common/recordio.h"
 #include "common/util.h"
@@ -121,15 +122,6 @@ int mz_task_state_terminal(int state) {
 }
 
 /* ------------------------------------------------------------------ helpers */
-
-static void *pb_dup(const ProtobufCMessage *m) {
-  size_t n = protobuf_c_message_get_packed_size(m);
-  uint8_t *buf = mz_malloc(n ? n : 1);
-  protobuf_c_message_pack(m, buf);
-  ProtobufCMessage *copy = protobuf_c_message_unpack(m->descriptor, NULL, n, buf);
-  free(buf);
-  return copy;
-}
 
 /* "host:port", "http://host:port", "http://host:port/path", "[v6]:port" -> host, port. */
 static int parse_address(const char *addr, char *host, size_t hostlen, int *port) {
@@ -341,7 +333,7 @@ mz_scheduler *mz_scheduler_new(struct event_base *base, const char *master, cons
   mz_scheduler *s = mz_calloc(1, sizeof *s);
   s->base = base;
   set_master(s, host, port);
-  s->info = pb_dup(&info->base);
+  s->info = mz_pb_dup(&info->base);
   s->cbs = *cbs;
   s->arg = arg;
   if (opts) s->opts = *opts;

@@ -6,18 +6,6 @@
 
 #include "common/util.h"
 
-void *mz_pb_dup(const void *msg) {
-  if (!msg) return NULL;
-  const ProtobufCMessage *m = msg;
-  size_t len = protobuf_c_message_get_packed_size(m);
-  uint8_t *buf = mz_malloc(len);
-  protobuf_c_message_pack(m, buf);
-  ProtobufCMessage *copy = protobuf_c_message_unpack(m->descriptor, NULL, len, buf);
-  free(buf);
-  if (!copy) abort(); /* a message we packed ourselves always unpacks, unless out of memory */
-  return copy;
-}
-
 bool mz_pb_equal(const void *a, const void *b) {
   if (!a || !b) return a == b;
   const ProtobufCMessage *x = a, *y = b;

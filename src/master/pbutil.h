@@ -6,10 +6,9 @@
 #include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>
 
+#include "common/codec.h" /* mz_pb_dup */
 #include "mesos/v1/mesos.pb-c.h"
 
-/* Deep copy (free with protobuf_c_message_free_unpacked(copy, NULL)). NULL only if msg is NULL. */
-void *mz_pb_dup(const void *msg);
 /* Same descriptor and same serialized bytes. */
 bool mz_pb_equal(const void *a, const void *b);
 
