@@ -21,6 +21,11 @@ void mz_reg_state_free(mz_reg_state *s) {
     free(s->quotas[i].role);
     free(s->quotas[i].config);
   }
+  for (size_t i = 0; i < s->nvalues; i++) {
+    free(s->values[i].key);
+    free(s->values[i].text);
+  }
+  free(s->values);
   free(s->agents);
   free(s->weights);
   free(s->quotas);

@@ -6,7 +6,10 @@
  * state (admitted, unreachable, gone) and the time it entered that state, and an
  * opaque record the registrar defines (a packed mesos.v1.AgentInfo whose
  * resources are the agent's total, dynamic reservations included); the weight
- * of each role; the quota of each role (a QuotaConfig in JSON text).
+ * of each role; the quota of each role (a QuotaConfig in JSON text); and named
+ * values (text under a key, e.g. "maintenance/schedule" or
+ * "maintenance/agent/<id>") for state the registrar keeps whole, such as the
+ * maintenance schedule and each agent's drain or deactivation.
  *
  * A change is a list of operations applied all or nothing (one transaction in
  * SQLite, one multi-op in ZooKeeper): apply() returns only once it is durable.
@@ -23,7 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MZ_REG_MAX_RECORD (1u << 20) /* largest agent record (ZooKeeper's znode limit) */
+#define MZ_REG_MAX_RECORD (1u << 20) /* largest agent record or value (ZooKeeper's znode limit) */
+#define MZ_REG_MAX_KEY 256           /* longest value key */
 
 typedef enum {
   MZ_REG_AGENT_ADMITTED = 1,    /* registered with the master (may be disconnected) */
@@ -51,12 +55,19 @@ typedef struct {
 
 /* Everything a backend holds. */
 typedef struct {
+  char *key;
+  char *text;
+} mz_reg_value;
+
+typedef struct {
   mz_reg_agent *agents;
   size_t nagents;
   mz_reg_weight *weights;
   size_t nweights;
   mz_reg_quota *quotas;
   size_t nquotas;
+  mz_reg_value *values; /* ordered by key */
+  size_t nvalues;
 } mz_reg_state;
 
 typedef enum {
@@ -64,6 +75,7 @@ typedef enum {
   MZ_REG_DELETE_AGENT, /* forget id (expiry of unreachable / gone agents) */
   MZ_REG_PUT_WEIGHT,   /* role (id), weight */
   MZ_REG_PUT_QUOTA,    /* role (id), text; text NULL removes the role's quota */
+  MZ_REG_PUT_VALUE,    /* key (id), text; text NULL removes the key */
 } mz_reg_op_type;
 
 /* One operation; every pointer is borrowed for the duration of apply(). */

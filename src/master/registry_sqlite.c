@@ -1,7 +1,7 @@
 /* registry_sqlite: the registry in one SQLite file (see registry.h).
  *
  * Tables: agents(id PRIMARY KEY, state, time, data BLOB), weights(role, weight),
- * quotas(role, config TEXT). The journal is WAL with synchronous=FULL, so a
+ * quotas(role, config TEXT), kv(key, text). The journal is WAL with synchronous=FULL, so a
  * committed transaction survives a crash of the process or of the machine; each
  * apply() is one IMMEDIATE transaction, rolled back on any failure. The handle
  * (a sqlite3 connection) is owned by the caller of open() and freed by close().
@@ -19,7 +19,8 @@
   "CREATE TABLE IF NOT EXISTS agents (id TEXT PRIMARY KEY, state INTEGER NOT NULL, time REAL NOT NULL, " \
   "data BLOB NOT NULL);"                                                                             \
   "CREATE TABLE IF NOT EXISTS weights (role TEXT PRIMARY KEY, weight REAL NOT NULL);"                \
-  "CREATE TABLE IF NOT EXISTS quotas (role TEXT PRIMARY KEY, config TEXT NOT NULL);"
+  "CREATE TABLE IF NOT EXISTS quotas (role TEXT PRIMARY KEY, config TEXT NOT NULL);"               \
+  "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, text TEXT NOT NULL);"
 
 static int fail(sqlite3 *db, const char *what, char *err, size_t errlen) {
   snprintf(err, errlen, "registry: %s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
@@ -97,6 +98,16 @@ static int sq_load(void *b, mz_reg_state *out, char *err, size_t errlen) {
   }
   if (rc != SQLITE_DONE) goto bad;
   sqlite3_finalize(st);
+  st = NULL;
+  cap = 0;
+  if (sqlite3_prepare_v2(db, "SELECT key, text FROM kv ORDER BY key", -1, &st, NULL) != SQLITE_OK) goto bad;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (out->nvalues == cap) out->values = mz_realloc(out->values, (cap = cap ? cap * 2 : 8) * sizeof *out->values);
+    out->values[out->nvalues].key = col_text(st, 0);
+    out->values[out->nvalues++].text = col_text(st, 1);
+  }
+  if (rc != SQLITE_DONE) goto bad;
+  sqlite3_finalize(st);
   sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
   return 0;
 bad:
@@ -122,6 +133,9 @@ static int apply_one(sqlite3 *db, const mz_reg_op *op, char *err, size_t errlen)
     case MZ_REG_PUT_QUOTA:
       sql = op->text ? "INSERT OR REPLACE INTO quotas (role, config) VALUES (?1, ?2)" : "DELETE FROM quotas WHERE role = ?1";
       break;
+    case MZ_REG_PUT_VALUE:
+      sql = op->text ? "INSERT OR REPLACE INTO kv (key, text) VALUES (?1, ?2)" : "DELETE FROM kv WHERE key = ?1";
+      break;
     default:
       snprintf(err, errlen, "registry: unknown operation %d", (int)op->type);
       return -1;
@@ -134,6 +148,11 @@ static int apply_one(sqlite3 *db, const mz_reg_op *op, char *err, size_t errlen)
     snprintf(err, errlen, "registry: record of agent %s is too large (%zu bytes)", op->id, op->len);
     return -1;
   }
+  if (op->type == MZ_REG_PUT_VALUE &&
+      (strlen(op->id) > MZ_REG_MAX_KEY || (op->text && strlen(op->text) > MZ_REG_MAX_RECORD))) {
+    snprintf(err, errlen, "registry: value %.64s is too large", op->id);
+    return -1;
+  }
   sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return fail(db, "prepare", err, errlen);
   sqlite3_bind_text(st, 1, op->id, -1, SQLITE_STATIC);
@@ -143,7 +162,7 @@ static int apply_one(sqlite3 *db, const mz_reg_op *op, char *err, size_t errlen)
     sqlite3_bind_blob(st, 4, op->data ? (const void *)op->data : "", (int)op->len, SQLITE_STATIC);
   } else if (op->type == MZ_REG_PUT_WEIGHT) {
     sqlite3_bind_double(st, 2, op->weight);
-  } else if (op->type == MZ_REG_PUT_QUOTA && op->text) {
+  } else if ((op->type == MZ_REG_PUT_QUOTA || op->type == MZ_REG_PUT_VALUE) && op->text) {
     sqlite3_bind_text(st, 2, op->text, -1, SQLITE_STATIC);
   }
   int rc = sqlite3_step(st);

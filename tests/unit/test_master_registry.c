@@ -73,8 +73,10 @@ static void test_round_trip_and_reopen(void **state) {
       {.type = MZ_REG_PUT_AGENT, .id = "a2", .state = MZ_REG_AGENT_UNREACHABLE, .time = 20, .data = rec2, .len = 1},
       {.type = MZ_REG_PUT_WEIGHT, .id = "eng", .weight = 2.5},
       {.type = MZ_REG_PUT_QUOTA, .id = "eng", .text = "{\"role\":\"eng\"}"},
+      {.type = MZ_REG_PUT_VALUE, .id = "maintenance/schedule", .text = "{\"windows\":[]}"},
+      {.type = MZ_REG_PUT_VALUE, .id = "maintenance/agent/a1", .text = "DRAINING"},
   };
-  assert_int_equal(mz_registry_sqlite.apply(h, ops, 4, err, sizeof err), 0);
+  assert_int_equal(mz_registry_sqlite.apply(h, ops, 6, err, sizeof err), 0);
   mz_registry_sqlite.close(h);
 
   h = open_db();
@@ -94,6 +96,10 @@ static void test_round_trip_and_reopen(void **state) {
   assert_true(s.weights[0].weight == 2.5);
   assert_int_equal(s.nquotas, 1);
   assert_string_equal(s.quotas[0].config, "{\"role\":\"eng\"}");
+  assert_int_equal(s.nvalues, 2);
+  assert_string_equal(s.values[0].key, "maintenance/agent/a1");
+  assert_string_equal(s.values[0].text, "DRAINING");
+  assert_string_equal(s.values[1].key, "maintenance/schedule");
   mz_reg_state_free(&s);
 
   /* Replace, delete, and remove a quota. */
@@ -102,8 +108,9 @@ static void test_round_trip_and_reopen(void **state) {
       {.type = MZ_REG_DELETE_AGENT, .id = "a2"},
       {.type = MZ_REG_PUT_QUOTA, .id = "eng", .text = NULL},
       {.type = MZ_REG_PUT_WEIGHT, .id = "eng", .weight = 3},
+      {.type = MZ_REG_PUT_VALUE, .id = "maintenance/agent/a1", .text = NULL},
   };
-  assert_int_equal(mz_registry_sqlite.apply(h, more, 4, err, sizeof err), 0);
+  assert_int_equal(mz_registry_sqlite.apply(h, more, 5, err, sizeof err), 0);
   assert_int_equal(mz_registry_sqlite.load(h, &s, err, sizeof err), 0);
   assert_int_equal(s.nagents, 1);
   assert_int_equal(s.agents[0].state, MZ_REG_AGENT_GONE);
@@ -111,6 +118,8 @@ static void test_round_trip_and_reopen(void **state) {
   assert_int_equal(s.nquotas, 0);
   assert_int_equal(s.nweights, 1);
   assert_true(s.weights[0].weight == 3.0);
+  assert_int_equal(s.nvalues, 1);
+  assert_string_equal(s.values[0].key, "maintenance/schedule");
   mz_reg_state_free(&s);
   mz_registry_sqlite.close(h);
 }
