@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config libevent-dev libprotobuf-c-dev protobuf-c-compiler
       libjansson-dev libsqlite3-dev libcurl4-openssl-dev libcmocka-dev libhttp-parser-dev libarchive-dev
-      uthash-dev python3 python3-pytest curl procps
+      uthash-dev libjemalloc-dev python3 python3-pytest curl procps
       libzookeeper-mt-dev # the ZooKeeper C client (masters contend for leadership; --master=zk://)
       zookeeper # a ZooKeeper server (Java) for tests/system/test_zk.py only
       chromium) # chromium: the web UI's browser tests (tests/system/test_webui.py)

@@ -8,6 +8,11 @@
  * updates are all unacknowledged, and sends both again in the next SUBSCRIBE
  * (as the API asks after a disconnection).
  *
+ * With checkpointing (MESOS_CHECKPOINT), an executor outlives its agent: once it has
+ * been subscribed, a lost connection is retried (every fraction of a second) until
+ * the agent comes back or recovery_timeout passes; only then is on_disconnected
+ * called. A SUBSCRIBE refused with a 4xx is not retried.
+ *
  * Everything runs on the caller's libevent loop; no threads. Events are passed to
  * the caller as decoded protobuf-c messages that are valid only during the callback.
  * Ownership: the mz_executor owns copies of everything it keeps; strings in
@@ -36,6 +41,7 @@ typedef struct {
   double shutdown_grace_period; /* MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD in seconds (default 5) */
   int checkpoint;           /* MESOS_CHECKPOINT */
   int use_protobuf;         /* 1: application/x-protobuf on the wire, 0: application/json */
+  double recovery_timeout;  /* MESOS_RECOVERY_TIMEOUT in seconds (0: the default, 15 minutes) */
 } mz_executor_config;
 
 typedef struct {
@@ -50,7 +56,8 @@ typedef struct {
 } mz_executor_callbacks;
 
 /* Reads MESOS_FRAMEWORK_ID, MESOS_EXECUTOR_ID, MESOS_AGENT_ENDPOINT (host:port),
- * MESOS_DIRECTORY, MESOS_SANDBOX, MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD, MESOS_CHECKPOINT
+ * MESOS_DIRECTORY, MESOS_SANDBOX, MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD, MESOS_CHECKPOINT,
+ * MESOS_RECOVERY_TIMEOUT
  * and MEZZO_EXECUTOR_CONTENT_TYPE (json|protobuf, default protobuf) into cfg. The strings
  * point into the environment, or into a static buffer for the agent host. 0, or -1 with
  * a message naming the missing or malformed variable. */

@@ -242,6 +242,7 @@ void mz_agent_gc_executor(mz_agent *a, mz_ag_executor *ex) {
   if (ex->state != MZ_EXEC_TERMINATED || mz_agent_live_tasks(ex) > 0) return;
   mz_ag_framework *fw = ex->fw;
   mz_ag_exec_release(ex);
+  mz_ag_ckpt_executor_done(a, ex);
   HASH_DEL(fw->executors, ex);
   DL_APPEND(fw->completed, ex);
   fw->ncompleted++;
@@ -254,6 +255,7 @@ void mz_agent_gc_executor(mz_agent *a, mz_ag_executor *ex) {
   }
   MZ_INFO(MZ_AGENT_MOD, "executor %s of framework %s completed", ex->id, fw->id);
   if (HASH_COUNT(fw->executors) > 0) return;
+  mz_ag_ckpt_framework_done(a, fw);
   HASH_DEL(a->frameworks, fw);
   DL_APPEND(a->completed_frameworks, fw);
   a->ncompleted_frameworks++;

@@ -16,6 +16,9 @@
  *   fetcher.c         CommandInfo.uris into the sandbox (run in the container's child)
  *   files.c           /files/browse, /files/read (confined to sandboxes), /monitor/statistics
  *   sandbox.c         sandbox directories (Mesos's layout)
+ *   checkpoint.c      the on-disk layout of checkpointed state (<work_dir>/meta)
+ *   recover.c         what is checkpointed when, and the recovery of a restarted agent
+ *                     (--recover=reconnect|cleanup): executors re-attached, the rest reported
  *   resources_detect.c this machine's cpus/mem/disk and the default resources
  *   endpoints.c       /health, /state (Mesos /slave(1)/state shape)
  *   main.c            flags, the loop, signals
@@ -85,6 +88,9 @@ typedef struct mz_agent_flags {
   long cgroups_limit_pids;
   int switch_user;
   const char *fetcher_cache_dir;
+  const char *recover;                   /* --recover: reconnect (default) or cleanup */
+  double recovery_timeout;               /* how long executors wait for a dead agent (default 15mins) */
+  double executor_reregistration_timeout; /* how long a restarted agent waits for its executors (2secs) */
 } mz_agent_flags;
 
 typedef struct mz_ag_framework mz_ag_framework;
@@ -139,6 +145,7 @@ struct mz_ag_executor {
   Mesos__V1__TaskState term_state;
   Mesos__V1__TaskStatus__Reason term_reason;
   char *term_message;
+  int recovered;                     /* 1: recovered from a checkpoint, not re-subscribed yet */
   UT_hash_handle hh;
   mz_ag_executor *prev, *next;       /* in the framework's completed list */
 };
@@ -176,6 +183,8 @@ typedef struct mz_agent {
   mz_master_link *link;
   mz_su_manager *su;
   struct event *heartbeat_timer;
+  struct event *recovery_timer;      /* --executor_reregistration_timeout after a recovery */
+  int recovering;                    /* 1 until recovered executors are back or timed out */
 
   mz_ag_framework *frameworks;       /* hash */
   mz_ag_framework *completed_frameworks; /* list, bounded */
@@ -254,6 +263,35 @@ void mz_ag_exec_exited(mz_agent *a, mz_ag_executor *ex, int wait_status, const c
 /* Frees the timers and stream of an executor (the record itself is freed by agent.c). */
 void mz_ag_exec_release(mz_ag_executor *ex);
 void mz_ag_exec_heartbeat_all(mz_agent *a);
+
+/* ---------------------------------------------------------------- recover.c */
+/* At start, after the containerizer, status update manager and master link exist and
+ * before the loop runs. --recover=reconnect: reads the checkpoint (checkpoint.h), takes
+ * back the agent id, frameworks, executors whose process still runs (adopted by the
+ * containerizer), tasks and their unacknowledged updates; reports the tasks of
+ * executors that died; destroys every container not recovered. When executors were
+ * recovered, a->recovering is set and the master link is started once they have all
+ * re-subscribed or --executor_reregistration_timeout passed (the rest are destroyed);
+ * otherwise the caller starts the link. --recover=cleanup: destroys everything an
+ * earlier run left, forgets the checkpoint and returns 1 (the agent exits, as Mesos's).
+ * 0 otherwise. */
+int mz_agent_recover(mz_agent *a);
+/* A recovered executor subscribed again with the tasks and updates it has not seen
+ * acknowledged (borrowed); tasks it never got are queued to be sent again. */
+void mz_agent_executor_reregistered(mz_agent *a, mz_ag_executor *ex, const Mesos__V1__Executor__Call__Subscribe *sub);
+/* 1 when what this framework runs is checkpointed (FrameworkInfo.checkpoint). */
+int mz_agent_checkpointing(const mz_ag_framework *fw);
+/* Checkpoint writes (no-ops for frameworks that don't checkpoint; failures are logged). */
+void mz_ag_ckpt_agent(mz_agent *a);
+void mz_ag_ckpt_framework(mz_agent *a, mz_ag_framework *fw);
+void mz_ag_ckpt_executor(mz_agent *a, mz_ag_executor *ex);
+void mz_ag_ckpt_executor_pid(mz_agent *a, mz_ag_executor *ex);
+void mz_ag_ckpt_task(mz_agent *a, mz_ag_task *t);
+void mz_ag_ckpt_update(mz_agent *a, mz_ag_task *t, const Mesos__V1__TaskStatus *st);
+void mz_ag_ckpt_ack(mz_agent *a, mz_ag_task *t, const uint8_t *uuid);
+/* The executor (or framework) completed: its checkpoint is removed. */
+void mz_ag_ckpt_executor_done(mz_agent *a, mz_ag_executor *ex);
+void mz_ag_ckpt_framework_done(mz_agent *a, mz_ag_framework *fw);
 
 /* ---------------------------------------------------------------- executor_api.c */
 void mz_executor_api_register(mz_agent *a, mz_http_server *s);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +30,10 @@
 #define CLEANUP_RETRY 0.05     /* seconds between attempts to remove a container's cgroups */
 #define CLEANUP_ATTEMPTS 2000  /* then give up (logged) */
 #define LAUNCH_ERROR_MAX 2048
+#define ADOPTED_POLL 0.25      /* seconds between /proc checks of an adopted process without a pidfd */
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
 
 typedef struct container {
   char *id;
@@ -41,6 +46,11 @@ typedef struct container {
   char *limit_message;
   int oom_fd;
   struct event *oom_ev;
+  /* Adopted from an earlier agent run (not our child): how its end is noticed. */
+  int adopted;
+  unsigned long long starttime;
+  int pidfd;
+  struct event *exit_ev;  /* on the pidfd, or a polling timer */
   mz_containerizer *c;
   UT_hash_handle hh;
 } container;
@@ -77,6 +87,8 @@ static void container_free(container *k) {
   if (k->oom_ev) event_free(k->oom_ev);
   if (k->oom_fd >= 0) close(k->oom_fd);
   if (k->errpipe >= 0) close(k->errpipe);
+  if (k->exit_ev) event_free(k->exit_ev);
+  if (k->pidfd >= 0) close(k->pidfd);
   free(k->limit_message);
   free(k->id);
   free(k);
@@ -110,6 +122,11 @@ void mz_containerizer_set_meta_dir(mz_containerizer *c, const char *dir) {
 }
 
 int mz_containerizer_recover(mz_containerizer *c, double wait) {
+  return mz_containerizer_recover_except(c, wait, NULL, NULL);
+}
+
+int mz_containerizer_recover_except(mz_containerizer *c, double wait, int (*keep)(const char *id, void *arg),
+                                    void *arg) {
   if (!c->meta_dir) return 0;
   DIR *d = opendir(c->meta_dir);
   if (!d) return 0;
@@ -117,6 +134,9 @@ int mz_containerizer_recover(mz_containerizer *c, double wait) {
   struct dirent *e;
   while ((e = readdir(d))) {
     if (e->d_name[0] == '.') continue;
+    container *adopted;
+    HASH_FIND_STR(c->by_id, e->d_name, adopted);
+    if (adopted || (keep && keep(e->d_name, arg))) continue;
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", c->meta_dir, e->d_name);
     int pid = 0;
@@ -186,6 +206,8 @@ static void check_limitation(mz_containerizer *c, container *k) {
   }
 }
 
+static void container_ended(mz_containerizer *c, container *found, int st);
+
 static void reap(mz_containerizer *c) {
   for (;;) {
     int st;
@@ -200,6 +222,12 @@ static void reap(mz_containerizer *c) {
     }
     if (!found) continue; /* an orphan of some container, reparented to us */
     MZ_INFO(MOD, "container %s: process %d exited (status %d)", found->id, (int)p, st);
+    container_ended(c, found, st);
+  }
+}
+
+static void container_ended(mz_containerizer *c, container *found, int st) {
+  {
     char launch_error[LAUNCH_ERROR_MAX];
     launch_error[0] = '\0';
     if (found->errpipe >= 0) {
@@ -325,6 +353,7 @@ int mz_containerizer_launch(mz_containerizer *c, const char *container_id, const
   k->errpipe = errpipe;
   k->mem_limit = spec->limits.mem_bytes;
   k->oom_fd = -1;
+  k->pidfd = -1;
   if (k->mem_limit) {
     int is_eventfd = 0;
     k->oom_fd = c->launcher->ops->oom_fd(c->launcher, container_id, &is_eventfd);
@@ -343,6 +372,73 @@ int mz_containerizer_launch(mz_containerizer *c, const char *container_id, const
   *pid = p;
   MZ_INFO(MOD, "container %s: launched %s as pid %d (%s launcher%s)", container_id, spec->path, (int)p,
           c->launcher->ops->name, k->oom_ev ? ", OOM events watched" : "");
+  return 0;
+}
+
+/* ------------------------------------------------------------------ adopted containers */
+
+/* 1 while pid is the process started at starttime and has not exited (zombies count as exited). */
+static int same_process_alive(pid_t pid, unsigned long long starttime) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  FILE *f = fopen(path, "re");
+  if (!f) return 0;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  const char *rp = strrchr(buf, ')');
+  if (!rp || rp[1] != ' ') return 0;
+  char state = rp[2];
+  if (state == 'Z' || state == 'X') return 0;
+  return starttime == 0 || mz_proc_starttime(pid) == starttime;
+}
+
+static void adopted_ended(container *k) {
+  mz_containerizer *c = k->c;
+  MZ_INFO(MOD, "container %s: adopted process %d exited (status unknown: not our child)", k->id, (int)k->pid);
+  container_ended(c, k, -1);
+}
+
+static void on_pidfd(evutil_socket_t fd, short what, void *arg) { adopted_ended(arg); }
+
+static void on_adopted_poll(evutil_socket_t fd, short what, void *arg) {
+  container *k = arg;
+  if (!same_process_alive(k->pid, k->starttime)) {
+    adopted_ended(k);
+    return;
+  }
+  timer_in(k->exit_ev, ADOPTED_POLL);
+}
+
+int mz_containerizer_adopt(mz_containerizer *c, const char *container_id, pid_t pid, unsigned long long starttime,
+                           void *owner) {
+  container *k;
+  HASH_FIND_STR(c->by_id, container_id, k);
+  if (k || pid <= 1 || !same_process_alive(pid, starttime)) return -1;
+  k = mz_calloc(1, sizeof *k);
+  k->id = mz_strdup(container_id);
+  k->pid = pid;
+  k->owner = owner;
+  k->c = c;
+  k->errpipe = -1;
+  k->oom_fd = -1;
+  k->adopted = 1;
+  k->starttime = starttime;
+  k->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (k->pidfd >= 0 && !same_process_alive(pid, starttime)) { /* the pid was reused in between */
+    container_free(k);
+    return -1;
+  }
+  if (k->pidfd >= 0) {
+    k->exit_ev = event_new(c->base, k->pidfd, EV_READ, on_pidfd, k);
+    event_add(k->exit_ev, NULL);
+  } else {
+    k->exit_ev = evtimer_new(c->base, on_adopted_poll, k);
+    timer_in(k->exit_ev, ADOPTED_POLL);
+  }
+  HASH_ADD_KEYPTR(hh, c->by_id, k->id, strlen(k->id), k);
+  MZ_INFO(MOD, "container %s: adopted leader pid %d of an earlier run (watched by %s)", k->id, (int)pid,
+          k->pidfd >= 0 ? "pidfd" : "polling /proc");
   return 0;
 }
 

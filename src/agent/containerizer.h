@@ -110,6 +110,16 @@ void mz_containerizer_set_meta_dir(mz_containerizer *c, const char *dir);
 /* Destroys the containers recorded in the meta dir by an earlier run (blocking,
  * bounded by `wait` seconds). Returns how many were found. */
 int mz_containerizer_recover(mz_containerizer *c, double wait);
+/* The same, but leaves alone (and keeps recorded) the containers for which keep(id)
+ * returns 1: those the agent recovered (mz_containerizer_adopt). */
+int mz_containerizer_recover_except(mz_containerizer *c, double wait, int (*keep)(const char *id, void *arg),
+                                    void *arg);
+/* Takes back a container of an earlier agent run whose first process `pid` (started
+ * at `starttime`, see mz_proc_starttime) still runs but is no child of ours: its end
+ * is watched through a pidfd (or by polling /proc) and reported to the exit callback
+ * with wait_status -1 (unknown). 0, or -1 when that process is gone (or is another). */
+int mz_containerizer_adopt(mz_containerizer *c, const char *container_id, pid_t pid, unsigned long long starttime,
+                           void *owner);
 /* 1 when the container has hit its memory limit, with a message (see the launcher). */
 int mz_containerizer_limitation(mz_containerizer *c, const char *container_id, char *msg, size_t msglen);
 /* Usage of a running container; 0 or -1 (unknown). */

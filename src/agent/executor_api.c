@@ -81,6 +81,7 @@ static void subscribe(mz_agent *a, mz_http_req *r, mz_ag_executor *ex, mz_conten
         MZ_WARN(MZ_AGENT_MOD, "executor %s: unacknowledged update dropped: %s", ex->id, err);
     }
   }
+  if (ex->recovered && ex->state == MZ_EXEC_RUNNING) mz_agent_executor_reregistered(a, ex, call->subscribe);
   if (ex->state == MZ_EXEC_TERMINATING) {
     Mesos__V1__Executor__Event ev = MESOS__V1__EXECUTOR__EVENT__INIT;
     ev.has_type = 1;

@@ -25,6 +25,7 @@
 #include "agent/agent.h"
 #include "agent/containerizer.h"
 #include "agent/fetcher.h"
+#include "agent/gpu.h"
 #include "common/http.h"
 #include "common/log.h"
 
@@ -101,6 +102,8 @@ static void build_env(mz_agent *a, mz_ag_executor *ex, strv *env) {
   strv_set(env, "MESOS_CHECKPOINT", ex->fw->info->has_checkpoint && ex->fw->info->checkpoint ? "1" : "0");
   snprintf(buf, sizeof buf, "%gsecs", shutdown_grace(a, ex));
   strv_set(env, "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", buf);
+  snprintf(buf, sizeof buf, "%gsecs", a->flags.recovery_timeout);
+  strv_set(env, "MESOS_RECOVERY_TIMEOUT", buf);
   strv_set(env, "MESOS_CONTAINER_ID", ex->container_id);
   if (ex->command) strv_set(env, "MESOS_HTTP_COMMAND_EXECUTOR", "1");
   strv_set(env, "MESOS_LOGGING_LEVEL", mz_log_level_name(mz_log_get_level()));
@@ -182,6 +185,7 @@ static void fail_launch(mz_agent *a, mz_ag_executor *ex, const char *why) {
   char msg[600];
   snprintf(msg, sizeof msg, "Failed to launch the executor: %s", why);
   ex->state = MZ_EXEC_TERMINATED;
+  mz_gpu_release(a->isolation.gpus, ex->container_id);
   mz_ag_task *t, *tmp;
   HASH_ITER(hh, ex->queued, t, tmp) {
     if (!mz_agent_state_terminal(t->state))
@@ -267,8 +271,21 @@ void mz_ag_exec_launch(mz_agent *a, mz_ag_executor *ex) {
     fail_launch(a, ex, err);
     return;
   }
+  char gpus_visible[512];
+  if (mz_agent_gpus_launch(a, ex, gpus_visible, sizeof gpus_visible, err, sizeof err) < 0) {
+    for (size_t i = 0; argv[i]; i++) free(argv[i]);
+    free(argv);
+    free(path);
+    fail_launch(a, ex, err);
+    return;
+  }
   strv env = {0};
   build_env(a, ex, &env);
+  if (gpus_visible[0]) { /* the GPUs given (gpu.c), by NVML index, which is PCI order */
+    strv_set(&env, "CUDA_VISIBLE_DEVICES", gpus_visible);
+    strv_set(&env, "NVIDIA_VISIBLE_DEVICES", gpus_visible);
+    strv_set(&env, "CUDA_DEVICE_ORDER", "PCI_BUS_ID");
+  }
   char out[4200], errp[4200];
   snprintf(out, sizeof out, "%s/stdout", ex->directory);
   snprintf(errp, sizeof errp, "%s/stderr", ex->directory);
@@ -311,6 +328,7 @@ done:
   }
   ex->launched_at = mz_now();
   ex->state = MZ_EXEC_REGISTERING;
+  mz_ag_ckpt_executor_pid(a, ex);
   MZ_INFO(MZ_AGENT_MOD, "launched executor %s of framework %s in container %s (pid %d) in %s", ex->id, ex->fw->id,
           ex->container_id, (int)ex->pid, ex->directory);
   ex->reg_timer = evtimer_new(a->base, on_registration_timeout, ex);
@@ -439,7 +457,9 @@ void mz_ag_exec_shutdown(mz_agent *a, mz_ag_executor *ex, double grace, Mesos__V
 /* ------------------------------------------------------------------ exit */
 
 static void describe(int st, char *buf, size_t len) {
-  if (WIFEXITED(st))
+  if (st == -1)
+    snprintf(buf, len, "exited (its status is unknown: it was started by an earlier agent run)");
+  else if (WIFEXITED(st))
     snprintf(buf, len, "exited with status %d", WEXITSTATUS(st));
   else if (WIFSIGNALED(st))
     snprintf(buf, len, "terminated with signal %s", strsignal(WTERMSIG(st)));
@@ -455,6 +475,7 @@ void mz_ag_exec_exited(mz_agent *a, mz_ag_executor *ex, int wait_status, const c
           launch_error ? ": " : "", launch_error ? launch_error : "");
   ex->state = MZ_EXEC_TERMINATED;
   ex->pid = 0;
+  mz_gpu_release(a->isolation.gpus, ex->container_id);
   if (ex->reg_timer) evtimer_del(ex->reg_timer);
   if (ex->kill_timer) evtimer_del(ex->kill_timer);
   mz_executor_api_close(ex);

@@ -14,11 +14,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent/gpu.h"
 #include "common/util.h"
 
 #define MAX_PIDS_PER_PASS 65536
 
-static const char *const cgc_name[MZ_CGC_N] = {"cpu", "cpuacct", "memory", "pids", "freezer", ""};
+static const char *const cgc_name[MZ_CGC_N] = {"cpu", "cpuacct", "memory", "pids", "freezer", "devices", ""};
 
 /* ------------------------------------------------------------------ files */
 
@@ -219,7 +220,7 @@ static int v2_usable(const char *root, char **base, char *why, size_t whylen) {
   return 1;
 }
 
-static int has_isolator(const char *spec, const char *name) {
+int mz_isolator_listed(const char *spec, const char *name) {
   char *dup = mz_strdup(spec), *save = NULL;
   int found = 0;
   for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save))
@@ -228,8 +229,9 @@ static int has_isolator(const char *spec, const char *name) {
   return found;
 }
 
-static const char *const known[] = {"cgroups/cpu",      "cgroups/mem", "cgroups/pids", "namespaces/pid",
-                                    "filesystem/posix", "posix/cpu",   "posix/mem",    "cgroups/all"};
+static const char *const known[] = {"cgroups/cpu", "cgroups/mem", "cgroups/pids",    "namespaces/pid",
+                                    "filesystem/posix", "posix/cpu", "posix/mem", "cgroups/all",
+                                    "cgroups/devices",  "gpu/nvidia"};
 
 int mz_isolation_init(mz_isolation *iso, const char *flag, const char *root, int enable_cfs, long limit_pids,
                       char *err, size_t errlen) {
@@ -251,7 +253,7 @@ int mz_isolation_init(mz_isolation *iso, const char *flag, const char *root, int
         if (!strcmp(t, known[i])) break;
       if (i == sizeof known / sizeof known[0]) {
         snprintf(err, errlen, "flag --isolation: unknown isolator '%s' (known: cgroups/cpu, cgroups/mem, "
-                 "cgroups/pids, namespaces/pid, filesystem/posix, posix/cpu, posix/mem)", t);
+                 "cgroups/pids, cgroups/devices, namespaces/pid, filesystem/posix, posix/cpu, posix/mem, gpu/nvidia)", t);
         free(dup);
         return -1;
       }
@@ -273,6 +275,7 @@ int mz_isolation_init(mz_isolation *iso, const char *flag, const char *root, int
       char cerr[600] = "";
       int ok = 1;
       for (int c = 0; c < MZ_CGC_UNIFIED; c++) {
+        if (c == MZ_CGC_DEVICES) continue; /* only with cgroups/devices or gpu/nvidia, below */
         iso->base[c] = base_for(cgc_name[c], root);
         if (!iso->base[c]) {
           if (c == MZ_CGC_CPU || c == MZ_CGC_MEMORY) {
@@ -310,13 +313,13 @@ int mz_isolation_init(mz_isolation *iso, const char *flag, const char *root, int
       }
     }
   }
-  int all = has_isolator(spec, "cgroups/all");
-  iso->cg_cpu = all || has_isolator(spec, "cgroups/cpu");
-  iso->cg_mem = all || has_isolator(spec, "cgroups/mem");
-  iso->cg_pids = all || has_isolator(spec, "cgroups/pids");
-  iso->pid_ns = has_isolator(spec, "namespaces/pid");
-  iso->posix_cpu = has_isolator(spec, "posix/cpu");
-  iso->posix_mem = has_isolator(spec, "posix/mem");
+  int all = mz_isolator_listed(spec, "cgroups/all");
+  iso->cg_cpu = all || mz_isolator_listed(spec, "cgroups/cpu");
+  iso->cg_mem = all || mz_isolator_listed(spec, "cgroups/mem");
+  iso->cg_pids = all || mz_isolator_listed(spec, "cgroups/pids");
+  iso->pid_ns = mz_isolator_listed(spec, "namespaces/pid");
+  iso->posix_cpu = mz_isolator_listed(spec, "posix/cpu");
+  iso->posix_mem = mz_isolator_listed(spec, "posix/mem");
   if (!want_cg && spec && iso->cg == MZ_CG_NONE) {
     /* nothing to do for cgroups */
   }
@@ -334,6 +337,22 @@ int mz_isolation_init(mz_isolation *iso, const char *flag, const char *root, int
       free(iso->base[MZ_CGC_PIDS]);
       iso->base[MZ_CGC_PIDS] = NULL;
     }
+    /* devices: kept only while cgroups/devices is named or gpu/nvidia turns it on. */
+    iso->devices_given = mz_isolator_listed(spec, "cgroups/devices");
+    if (iso->devices_given) {
+      char derr[600];
+      iso->base[MZ_CGC_DEVICES] = base_for(cgc_name[MZ_CGC_DEVICES], root);
+      if (iso->base[MZ_CGC_DEVICES] && mkdir_cg(iso->base[MZ_CGC_DEVICES], derr, sizeof derr) != 0) {
+        free(iso->base[MZ_CGC_DEVICES]);
+        iso->base[MZ_CGC_DEVICES] = NULL;
+      }
+      if (iso->devices_given && !iso->base[MZ_CGC_DEVICES]) {
+        snprintf(err, errlen, "flag --isolation: cgroups/devices: no writable v1 devices hierarchy");
+        free(spec);
+        mz_isolation_free(iso);
+        return -1;
+      }
+    }
     /* The same hierarchy twice (cpu,cpuacct co-mounted): join it once. */
     if (iso->base[MZ_CGC_CPU] && iso->base[MZ_CGC_CPUACCT] && !strcmp(iso->base[MZ_CGC_CPU], iso->base[MZ_CGC_CPUACCT])) {
       free(iso->base[MZ_CGC_CPUACCT]);
@@ -348,6 +367,7 @@ int mz_isolation_init(mz_isolation *iso, const char *flag, const char *root, int
   }
   iso->spec = spec;
   iso->reason = mz_strdup(why);
+  iso->cg_root = mz_strdup(root);
   return 0;
 }
 
@@ -355,14 +375,97 @@ void mz_isolation_free(mz_isolation *iso) {
   for (int c = 0; c < MZ_CGC_N; c++) free(iso->base[c]);
   free(iso->spec);
   free(iso->reason);
+  free(iso->cg_root);
   memset(iso, 0, sizeof *iso);
 }
-
-/* ------------------------------------------------------------------ containers */
 
 static void cg_path(const mz_isolation *iso, int c, const char *id, const char *file, char *out, size_t len) {
   snprintf(out, len, "%s/%s%s%s", iso->base[c], id, file ? "/" : "", file ? file : "");
 }
+
+/* ------------------------------------------------------------------ gpus */
+
+static void append(char **s, const char *more) {
+  size_t n = strlen(*s) + strlen(more) + 1;
+  char *p = mz_malloc(n);
+  snprintf(p, n, "%s%s", *s, more);
+  free(*s);
+  *s = p;
+}
+
+void mz_isolation_enable_gpus(mz_isolation *iso, mz_gpus *g) {
+  if (!g || !g->enabled) return;
+  iso->gpus = g;
+  const char *note;
+  if (iso->cg == MZ_CG_V1 && !iso->base[MZ_CGC_DEVICES] && iso->cg_root) {
+    char derr[600];
+    iso->base[MZ_CGC_DEVICES] = base_for(cgc_name[MZ_CGC_DEVICES], iso->cg_root);
+    if (iso->base[MZ_CGC_DEVICES] && mkdir_cg(iso->base[MZ_CGC_DEVICES], derr, sizeof derr) != 0) {
+      free(iso->base[MZ_CGC_DEVICES]);
+      iso->base[MZ_CGC_DEVICES] = NULL;
+    }
+  }
+  if (iso->base[MZ_CGC_DEVICES]) {
+    if (!mz_isolator_listed(iso->spec, "cgroups/devices")) append(&iso->spec, ",cgroups/devices");
+    note = "; each container's devices cgroup allows only the GPUs it holds";
+  } else if (iso->cg == MZ_CG_V2) {
+    note = "; GPU access is not enforced (cgroups v2 devices control needs BPF): CUDA_VISIBLE_DEVICES only";
+  } else {
+    note = "; GPU access is not enforced (no writable cgroups v1 devices hierarchy): CUDA_VISIBLE_DEVICES only";
+  }
+  if (!mz_isolator_listed(iso->spec, "gpu/nvidia")) append(&iso->spec, ",gpu/nvidia");
+  append(&g->reason, note);
+}
+
+/* Mesos's default device whitelist (cgroups/devices). */
+static const char *const default_devices[] = {
+    "c *:* m",    "b *:* m",                                             /* mknod */
+    "c 1:3 rwm",  "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",    /* null zero full random urandom */
+    "c 5:0 rwm",  "c 5:1 rwm", "c 4:0 rwm", "c 4:1 rwm",                 /* tty console tty0 tty1 */
+    "c 136:* rwm", "c 5:2 rwm",                                          /* pts ptmx */
+    "c 10:200 rwm",                                                      /* net/tun */
+};
+
+/* Allows the GPUs the container holds (and the control devices when it holds
+ * any), denies the other GPUs. */
+static int gpu_rules(const mz_isolation *iso, const char *id, char *err, size_t errlen) {
+  const mz_gpus *g = iso->gpus;
+  if (!g) return 0;
+  char allow[4400], deny[4400], rule[64];
+  cg_path(iso, MZ_CGC_DEVICES, id, "devices.allow", allow, sizeof allow);
+  cg_path(iso, MZ_CGC_DEVICES, id, "devices.deny", deny, sizeof deny);
+  unsigned held = mz_gpu_owned(g, id, NULL, 0);
+  for (size_t i = 0; i < g->n; i++) {
+    int mine = !strcmp(g->dev[i].owner, id);
+    snprintf(rule, sizeof rule, "c %u:%u rwm", MZ_GPU_NVIDIA_MAJOR, g->dev[i].minor);
+    if (write_file(mine ? allow : deny, rule, err, errlen) != 0) return -1;
+  }
+  for (size_t i = 0; i < g->nctl; i++) {
+    snprintf(rule, sizeof rule, "c %u:%u rwm", g->ctl[i].major, g->ctl[i].minor);
+    if (write_file(held ? allow : deny, rule, err, errlen) != 0) return -1;
+  }
+  return 0;
+}
+
+static int device_rules(const mz_isolation *iso, const char *id, char *err, size_t errlen) {
+  char p[4400];
+  cg_path(iso, MZ_CGC_DEVICES, id, "devices.deny", p, sizeof p);
+  if (write_file(p, "a", err, errlen) != 0) return -1;
+  cg_path(iso, MZ_CGC_DEVICES, id, "devices.allow", p, sizeof p);
+  for (size_t i = 0; i < sizeof default_devices / sizeof default_devices[0]; i++)
+    if (write_file(p, default_devices[i], err, errlen) != 0) return -1;
+  return gpu_rules(iso, id, err, errlen);
+}
+
+int mz_cg_update_devices(const mz_isolation *iso, const char *id) {
+  if (!iso->base[MZ_CGC_DEVICES] || !iso->gpus) return 0;
+  char err[512];
+  if (gpu_rules(iso, id, err, sizeof err) != 0) return -1;
+  return 0;
+}
+
+/* ------------------------------------------------------------------ containers */
+
 
 int mz_cg_create(const mz_isolation *iso, const char *id, const mz_container_limits *lim, int *fds, size_t *nfds,
                  char *err, size_t errlen) {
@@ -403,6 +506,7 @@ int mz_cg_create(const mz_isolation *iso, const char *id, const mz_container_lim
       cg_path(iso, MZ_CGC_PIDS, id, "pids.max", p, sizeof p);
       if (write_file(p, v, err, errlen) != 0) goto fail;
     }
+    if (iso->base[MZ_CGC_DEVICES] && device_rules(iso, id, err, errlen) != 0) goto fail;
   } else if (iso->cg == MZ_CG_V2) {
     const int u = MZ_CGC_UNIFIED;
     if (iso->cg_cpu && lim->cpus > 0) {

@@ -9,6 +9,12 @@
  *   filesystem/posix the sandbox is the working directory (always on)
  *   posix/cpu       usage from /proc
  *   posix/mem       usage from /proc; RSS sampled and the container killed on overrun
+ *   cgroups/devices (v1) a devices cgroup per container: Mesos's default whitelist
+ *                   (null, zero, full, random, urandom, tty, console, pts, ptmx, tun)
+ *                   plus the GPUs the container holds and, when it holds any, the
+ *                   NVIDIA control devices; every other device is denied
+ *   gpu/nvidia      whole GPUs per container (gpu.h); on by default when NVML finds
+ *                   GPUs, and then cgroups/devices too where cgroups v1 is in use
  *
  * The default is detected at start: cgroups v2 when the unified hierarchy has the cpu
  * and memory controllers, else cgroups v1 when its cpu and memory hierarchies are
@@ -31,7 +37,11 @@
 typedef enum { MZ_CG_NONE = 0, MZ_CG_V1 = 1, MZ_CG_V2 = 2 } mz_cg_version;
 
 /* v1 hierarchies used (v2: only MZ_CGC_UNIFIED). */
-enum { MZ_CGC_CPU = 0, MZ_CGC_CPUACCT, MZ_CGC_MEMORY, MZ_CGC_PIDS, MZ_CGC_FREEZER, MZ_CGC_UNIFIED, MZ_CGC_N };
+enum {
+  MZ_CGC_CPU = 0, MZ_CGC_CPUACCT, MZ_CGC_MEMORY, MZ_CGC_PIDS, MZ_CGC_FREEZER, MZ_CGC_DEVICES, MZ_CGC_UNIFIED, MZ_CGC_N
+};
+
+struct mz_gpus;
 
 typedef struct mz_isolation {
   char *spec;          /* the isolators in use, comma-separated (Mesos's names) */
@@ -41,6 +51,9 @@ typedef struct mz_isolation {
   int enable_cfs;
   long limit_pids;     /* 0: no pids.max */
   char *base[MZ_CGC_N]; /* <mount>/<own cgroup>/<root> of each hierarchy in use; NULL when unused */
+  int devices_given;   /* cgroups/devices named in --isolation */
+  char *cg_root;       /* --cgroups_root */
+  struct mz_gpus *gpus; /* gpu/nvidia: the GPUs and who holds them (borrowed); NULL when off */
 } mz_isolation;
 
 typedef struct {
@@ -59,6 +72,14 @@ typedef struct {
 int mz_isolation_init(mz_isolation *iso, const char *flag, const char *cgroups_root, int enable_cfs,
                       long limit_pids, char *err, size_t errlen);
 void mz_isolation_free(mz_isolation *iso);
+/* Turns gpu/nvidia on when g->enabled (g is borrowed and must outlive iso): with
+ * cgroups v1 every container then gets a devices cgroup (cgroups/devices) that
+ * allows only the GPUs it holds. Adds both to iso->spec and the reason to
+ * g->reason. cgroups/devices named in --isolation is kept even without GPUs. */
+void mz_isolation_enable_gpus(mz_isolation *iso, struct mz_gpus *g);
+/* Rewrites the GPU rules of the container's devices cgroup to the GPUs it holds
+ * now (after some were given back). 0, or -1 when a write failed. */
+int mz_cg_update_devices(const mz_isolation *iso, const char *id);
 
 /* Creates the container's cgroups and sets its limits; opens each cgroup.procs for
  * writing (close-on-exec) into fds (at most MZ_CGC_N) for the child to join with
@@ -84,5 +105,8 @@ char **mz_cg_list(const mz_isolation *iso, size_t *n);
 
 /* posix: usage of every process whose session is `sid` (scans /proc). */
 int mz_proc_session_usage(pid_t sid, mz_container_usage *u);
+
+/* Whether name is one of the comma-separated isolators in spec (--isolation). */
+int mz_isolator_listed(const char *spec, const char *name);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "agent/agent.h"
 #include "agent/containerizer.h"
+#include "agent/gpu.h"
 #include "common/flags.h"
 #include "common/http.h"
 #include "common/log.h"
@@ -26,6 +27,8 @@
 
 static mz_agent A;
 static struct event *sig_term, *sig_int, *exit_timer;
+static mz_gpus GPUS; /* gpu/nvidia (gpu.h); lent to A.isolation */
+static const char *nvidia_gpu_devices, *nvml_library;
 
 static void timer_in(struct event *ev, double seconds) {
   struct timeval tv = {(time_t)seconds, (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
@@ -127,6 +130,9 @@ int main(int argc, char **argv) {
   f->max_completed_frameworks = 50;
   f->cgroups_root = "mezzo";
   f->switch_user = 1;
+  f->recover = "reconnect";
+  f->recovery_timeout = 15 * 60;
+  f->executor_reregistration_timeout = 2;
   const mz_flag table[] = {
       {"master", MZ_FLAG_STRING, &f->master, "HOST:PORT of the master (required)"},
       {"ip", MZ_FLAG_STRING, &f->ip, "IP address to listen on (default 0.0.0.0)"},
@@ -170,6 +176,18 @@ int main(int argc, char **argv) {
        "run tasks as CommandInfo.user when the agent is root (default true)"},
       {"fetcher_cache_dir", MZ_FLAG_STRING, &f->fetcher_cache_dir,
        "where URIs with cache=true are kept (default: <work_dir>/fetch_cache)"},
+      {"recover", MZ_FLAG_STRING, &f->recover,
+       "reconnect (default): recover the checkpointed state and reconnect with the executors of checkpointing "
+       "frameworks; cleanup: kill what an earlier run left, forget it and exit"},
+      {"recovery_timeout", MZ_FLAG_DURATION, &f->recovery_timeout,
+       "how long executors of checkpointing frameworks wait for a restarted agent (default 15mins)"},
+      {"executor_reregistration_timeout", MZ_FLAG_DURATION, &f->executor_reregistration_timeout,
+       "how long a restarted agent waits for its recovered executors to subscribe again (default 2secs)"},
+      {"nvidia_gpu_devices", MZ_FLAG_STRING, &nvidia_gpu_devices,
+       "GPU ids (as nvidia-smi numbers them) the agent manages, e.g. [0,1] (default: all); --resources must then "
+       "name gpus:<as many>"},
+      {"nvml_library", MZ_FLAG_STRING, &nvml_library,
+       "path of the NVML library opened at run time (default libnvidia-ml.so.1; for tests)"},
   };
   const size_t nflags = sizeof table / sizeof table[0];
   char err[1024];
@@ -195,6 +213,15 @@ int main(int argc, char **argv) {
   mz_log_set_level(level);
   if (f->port < 0 || f->port > 65535) {
     fprintf(stderr, "mezzo-agent: flag --port: invalid value '%ld' (expected 0-65535)\n", f->port);
+    return 2;
+  }
+  if (!f->recover || (strcmp(f->recover, "reconnect") && strcmp(f->recover, "cleanup"))) {
+    fprintf(stderr, "mezzo-agent: flag --recover: invalid value '%s' (expected reconnect or cleanup)\n",
+            f->recover ? f->recover : "");
+    return 2;
+  }
+  if (f->recovery_timeout <= 0 || f->executor_reregistration_timeout <= 0) {
+    fprintf(stderr, "mezzo-agent: flags --recovery_timeout and --executor_reregistration_timeout must be positive\n");
     return 2;
   }
   if (f->executor_registration_timeout <= 0) {
@@ -234,6 +261,14 @@ int main(int argc, char **argv) {
   A.resources = mz_agent_resources(f->resources, f->default_role, &machine, err, sizeof err);
   if (!A.resources) {
     fprintf(stderr, "mezzo-agent: %s\n", err);
+    return 2;
+  }
+  if (mz_gpus_init(&GPUS, f->isolation, nvidia_gpu_devices, nvml_library, err, sizeof err) != 0 ||
+      mz_gpus_resources(&GPUS, A.resources, f->resources, f->default_role,
+                        nvidia_gpu_devices && *nvidia_gpu_devices, err, sizeof err) != 0) {
+    fprintf(stderr, "mezzo-agent: %s\n", err);
+    mz_resources_free(A.resources);
+    mz_gpus_free(&GPUS);
     return 2;
   }
   size_t nattr = 0;
@@ -288,8 +323,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "mezzo-agent: %s\n", err);
     return 2;
   }
+  mz_isolation_enable_gpus(&A.isolation, &GPUS);
   MZ_INFO(MZ_AGENT_MOD, "isolation: %s, chosen because: %s%s", A.isolation.spec, A.isolation.reason,
           A.isolation.cg == MZ_CG_NONE ? "" : "");
+  MZ_INFO(MZ_AGENT_MOD, "gpu/nvidia: %s: %s", GPUS.enabled ? "on" : "off", GPUS.reason ? GPUS.reason : "");
   for (int c = 0; c < MZ_CGC_N; c++)
     if (A.isolation.base[c]) MZ_INFO(MZ_AGENT_MOD, "containers' cgroups under %s", A.isolation.base[c]);
   char *fetch_cache = NULL;
@@ -304,9 +341,7 @@ int main(int argc, char **argv) {
     char meta[4200];
     snprintf(meta, sizeof meta, "%s/meta/containers", A.work_dir);
     if (mz_mkdirs(meta, 0755, err, sizeof err) == 0) {
-      mz_containerizer_set_meta_dir(A.containerizer, meta);
-      int n = mz_containerizer_recover(A.containerizer, 10.0);
-      if (n > 0) MZ_INFO(MZ_AGENT_MOD, "destroyed %d container%s left by an earlier run", n, n == 1 ? "" : "s");
+      mz_containerizer_set_meta_dir(A.containerizer, meta); /* recovered below (recover.c) */
     } else {
       MZ_WARN(MZ_AGENT_MOD, "containers will not be recovered after a crash: %s", err);
     }
@@ -332,9 +367,12 @@ int main(int argc, char **argv) {
   MZ_INFO(MZ_AGENT_MOD, "mezzo-agent %s listening on %s:%d as %s, work_dir %s, resources %s, master %s:%d",
           MZ_VERSION, f->ip, A.port, A.hostname, A.work_dir, res ? res : "?", A.master_host, A.master_port);
   free(res);
-  mz_master_link_start(A.link);
-
-  event_base_dispatch(A.base);
+  /* Recovery (recover.c): what an earlier run left is re-attached or destroyed; with
+   * executors to wait for, the link starts once they are back. */
+  if (mz_agent_recover(&A) == 0) {
+    if (!A.recovering) mz_master_link_start(A.link);
+    event_base_dispatch(A.base);
+  }
 
   if (mz_containerizer_count(A.containerizer) > 0) mz_containerizer_kill_all(A.containerizer, 2.0);
   mz_master_link_free(A.link);
@@ -347,6 +385,7 @@ int main(int argc, char **argv) {
   event_free(sig_int);
   event_free(exit_timer);
   event_free(A.heartbeat_timer);
+  if (A.recovery_timer) event_free(A.recovery_timer);
   event_base_free(A.base);
   mz_resources_free(A.resources);
   mz_attributes_free(A.attributes, A.nattributes);
@@ -358,6 +397,7 @@ int main(int argc, char **argv) {
   free(A.master_host);
   free(fetch_cache);
   mz_isolation_free(&A.isolation);
+  mz_gpus_free(&GPUS);
   MZ_INFO(MZ_AGENT_MOD, "stopped");
   return 0;
 }

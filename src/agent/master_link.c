@@ -24,6 +24,7 @@
 #include <event2/event.h>
 
 #include "agent/agent.h"
+#include "agent/checkpoint.h"
 #include "common/http.h"
 #include "common/log.h"
 #include "common/recordio.h"
@@ -222,6 +223,7 @@ static void on_registered(mz_master_link *l, const Mezzo__Internal__AgentEvent *
     a->agent_id = mz_strdup(id);
   }
   l->registered = 1;
+  mz_ag_ckpt_agent(a);
   l->backoff = a->flags.registration_backoff_factor;
   l->ping_interval = ev->registered->has_ping_interval_seconds ? ev->registered->ping_interval_seconds : 0;
   l->last_ping = mz_monotonic();
@@ -482,6 +484,8 @@ mz_master_link *mz_master_link_new(mz_agent *a, char *err, size_t errlen) {
 void mz_master_link_start(mz_master_link *l) { connect_now(l); }
 
 void mz_master_link_unregister(mz_master_link *l) {
+  /* The agent leaves for good (and kills what it runs): a later start is a new agent. */
+  mz_ckpt_forget_agent(l->a->work_dir);
   if (!l->call) return;
   if (l->a->agent_id) {
     Mezzo__Internal__AgentCall call = MEZZO__INTERNAL__AGENT_CALL__INIT;

@@ -15,7 +15,9 @@
 #include <event2/event.h>
 
 #include "agent/agent.h"
+#include "agent/checkpoint.h"
 #include "agent/containerizer.h"
+#include "agent/gpu.h"
 #include "common/log.h"
 
 /* ExecutorInfo.source and FrameworkInfo.role are deprecated in Mesos but still reported. */
@@ -81,9 +83,11 @@ void mz_agent_generate_update(mz_agent *a, mz_ag_task *t, Mesos__V1__TaskState s
           t->executor->fw->id, message ? ": " : "", message ? message : "");
   if (t->executor->fw->removing) return;
   char err[256];
-  if (mz_su_update(a->su, t->executor->fw->id, t->executor->id, &st, err,
-                   sizeof err) < 0)
+  int rc = mz_su_update(a->su, t->executor->fw->id, t->executor->id, &st, err, sizeof err);
+  if (rc < 0)
     MZ_WARN(MZ_AGENT_MOD, "update for task %s dropped: %s", t->id, err);
+  else if (rc == 0)
+    mz_ag_ckpt_update(a, t, &st);
 }
 
 int mz_agent_executor_update(mz_agent *a, mz_ag_executor *ex, const Mesos__V1__TaskStatus *st, char *err,
@@ -116,6 +120,16 @@ int mz_agent_executor_update(mz_agent *a, mz_ag_executor *ex, const Mesos__V1__T
     if (!known_completed) {
       snprintf(err, errlen, "Task %s is not known to executor %s", st->task_id->value, ex->id);
       return -1;
+    }
+  }
+  if (t) {
+    /* An update sent again by an executor that did not see its acknowledgement. */
+    for (size_t i = 0; i < t->nstatuses; i++) {
+      const Mesos__V1__TaskStatus *old = t->statuses[i];
+      if (old->has_uuid && old->uuid.len == st->uuid.len && !memcmp(old->uuid.data, st->uuid.data, st->uuid.len)) {
+        t = NULL;
+        break;
+      }
     }
   }
   if (t) {
@@ -157,7 +171,9 @@ int mz_agent_executor_update(mz_agent *a, mz_ag_executor *ex, const Mesos__V1__T
     if (!ex->fw->removing)
       rc = mz_su_update(a->su, ex->fw->id, ex->id, &s, suerr, sizeof suerr);
     if (rc == 0) {
+      mz_ag_ckpt_update(a, t, &s);
       mz_agent_task_record_status(t, &s);
+      if (mz_agent_state_terminal(s.state)) mz_agent_gpus_task_ended(a, ex); /* its GPUs go back (gpu.h) */
       MZ_INFO(MZ_AGENT_MOD, "%s for task %s of framework %s from executor %s%s%s", mz_agent_state_name(s.state),
               t->id, ex->fw->id, ex->id, s.message ? ": " : "", s.message ? s.message : "");
     } else if (rc < 0) {
@@ -182,6 +198,13 @@ void mz_agent_acknowledge(mz_agent *a, const Mezzo__Internal__AgentEvent__Acknow
     return;
   }
   char err[256];
+  /* Checkpointed first when it is the one awaited (the head): a terminal acknowledgement
+   * completes the task and may free its executor. */
+  mz_ag_task *t = mz_agent_task(a, ack->framework_id->value, ack->task_id->value);
+  const Mesos__V1__TaskStatus *head = mz_su_head(a->su, ack->framework_id->value, ack->task_id->value);
+  if (t && head && head->uuid.len == ack->uuid.len && ack->uuid.len == MZ_UUID_BYTES &&
+      !memcmp(head->uuid.data, ack->uuid.data, MZ_UUID_BYTES))
+    mz_ag_ckpt_ack(a, t, ack->uuid.data);
   if (mz_su_acknowledge(a->su, ack->framework_id->value, ack->task_id->value, ack->uuid.data, ack->uuid.len, err,
                         sizeof err) != 0)
     MZ_WARN(MZ_AGENT_MOD, "ignoring an acknowledgement: %s", err);
@@ -235,6 +258,7 @@ static void refuse_task(mz_agent *a, mz_ag_executor *ex, const Mesos__V1__TaskIn
                         Mesos__V1__TaskStatus__Reason reason, const char *message) {
   mz_ag_task *t = mz_agent_task_new(ex, task);
   if (!t) return;
+  mz_ag_ckpt_task(a, t);
   mz_agent_generate_update(a, t, state, 1, reason, message);
 }
 
@@ -278,6 +302,7 @@ void mz_agent_run_task(mz_agent *a, const Mezzo__Internal__AgentEvent__RunTask *
   mz_ag_framework *fw = mz_agent_framework_add(a, rt->framework);
   if (!fw) return;
   fw->removing = 0;
+  mz_ag_ckpt_framework(a, fw);
 
   /* Which executor: the given one (custom / task group), or the command executor. */
   const Mesos__V1__ExecutorInfo *given = rt->executor ? rt->executor : (rt->task ? rt->task->executor : NULL);
@@ -303,6 +328,7 @@ void mz_agent_run_task(mz_agent *a, const Mezzo__Internal__AgentEvent__RunTask *
   }
   mz_pb_free(generated);
   if (!ex) return;
+  if (fresh) mz_ag_ckpt_executor(a, ex);
 
   if (rt->task_group) {
     /* A task group: every task is queued under the same group number and sent to the
@@ -317,6 +343,7 @@ void mz_agent_run_task(mz_agent *a, const Mezzo__Internal__AgentEvent__RunTask *
     for (size_t i = 0; i < ntasks; i++) {
       mz_ag_task *t = mz_agent_task_new(ex, tasks[i]);
       if (t) t->group = group;
+      if (t) mz_ag_ckpt_task(a, t);
     }
     MZ_INFO(MZ_AGENT_MOD, "got a task group of %zu task(s) of framework %s for executor %s", ntasks, fw_id, ex->id);
     if (fresh)
@@ -340,6 +367,7 @@ void mz_agent_run_task(mz_agent *a, const Mezzo__Internal__AgentEvent__RunTask *
   }
   mz_ag_task *t = mz_agent_task_new(ex, task);
   if (!t) return;
+  mz_ag_ckpt_task(a, t);
   MZ_INFO(MZ_AGENT_MOD, "got task %s (%s) of framework %s for executor %s", t->id, task->name ? task->name : "",
           fw_id, ex->id);
   if (fresh)
@@ -451,6 +479,7 @@ void mz_agent_master_shutdown(mz_agent *a) {
     }
   }
   mz_su_drop_framework(a->su, NULL);
+  mz_ckpt_forget_agent(a->work_dir);
   free(a->agent_id);
   a->agent_id = NULL;
 }

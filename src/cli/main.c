@@ -21,6 +21,7 @@ static void usage(FILE *out) {
           "  role      list the roles with weights, allocations and quota\n"
           "  quota     get|set the quota of roles\n"
           "  maintenance drain|deactivate|reactivate|gone AGENT\n"
+          "  maintenance schedule|status|down|up [MACHINE]\n"
           "  help      show this help, or `mezzo help COMMAND` for a command's flags\n"
           "\n"
           "Every flag can also be set in the environment as MEZZO_<FLAG>, e.g. MEZZO_MASTER=127.0.0.1:5050.\n");

@@ -123,6 +123,11 @@ mz_http_client *mz_http_client_new(struct event_base *base, const char *host, in
 /* Source address to bind before connecting (spreads ephemeral ports over 127.0.0.x). */
 void mz_http_client_set_source(mz_http_client *c, const char *ip);
 void mz_http_client_set_timeout(mz_http_client *c, double seconds); /* connect+response timeout; 0 = none (default 30 s) */
+/* HTTP/1.1 pipelining: up to depth calls (with fixed bodies, buffered responses)
+ * written without waiting for the answers before them; 1 (the default) turns it
+ * off. Calls written on a connection that fails all fail with it. */
+#define MZ_HTTP_MAX_PIPELINE 1024
+void mz_http_client_set_pipeline(mz_http_client *c, int depth);
 /* Frees; pending calls are dropped without callbacks. */
 void mz_http_client_free(mz_http_client *c);
 

@@ -1,10 +1,14 @@
 /* http_client: the client half of http.h.
  *
  * A client holds at most one connection to its host:port and a FIFO of calls.
- * Only the head call is on the wire: its request is written when the
- * connection is up, and the next call's request is written once the head's
- * response is complete (no pipelining: simple and enough for mezzo, whose long
- * streams each have a client of their own). A chunked request body
+ * By default only the head call is on the wire: its request is written when
+ * the connection is up, and the next call's request is written once the head's
+ * response is complete. With mz_http_client_set_pipeline(c, depth) up to depth
+ * calls with fixed bodies and buffered responses are written back to back
+ * without waiting (HTTP/1.1 pipelining: the server answers in order, the head
+ * call is always the one whose response is being read); when the connection
+ * fails, every call already written fails with it (none is resent: the server
+ * may have acted on it). Long streams each have a client of their own. A chunked request body
  * (body_len -1) is written chunk by chunk as the caller produces it, while the
  * response may already be streaming back (full duplex).
  *
@@ -71,6 +75,7 @@ struct mz_http_client {
   struct event *kick; /* zero-delay: starts the head call outside the caller's stack */
   int busy;
   bool dead;
+  int pipeline; /* most calls written and unanswered (1: no pipelining) */
 };
 
 static http_parser_settings settings;
@@ -126,11 +131,21 @@ static void arm_timer(mz_http_client *c) {
   }
 }
 
+/* After the connection is gone: the calls written on it behind the head can
+ * no longer be answered; they fail too (the server may have acted on them). */
+static void fail_written(mz_http_client *c, const char *err) {
+  c->busy++;
+  while (!c->dead && c->head && c->head->sent) complete_head(c, 0, err);
+  c->busy--;
+}
+
 static void fail_head(mz_http_client *c, const char *err) {
   disconnect(c);
   c->busy++;
   complete_head(c, 0, err);
   c->busy--;
+  if (c->dead) return;
+  fail_written(c, err);
   if (c->dead) return;
   if (c->head) start_head(c);
 }
@@ -229,7 +244,8 @@ static void on_read(struct bufferevent *bev, void *arg) {
       if (c->dead) break;
       if (!keep) {
         disconnect(c);
-        if (c->head) start_head(c);
+        fail_written(c, "the server closed the connection before answering pipelined requests");
+        if (!c->dead && c->head) start_head(c);
         break;
       }
       http_parser_init(&c->parser, HTTP_RESPONSE);
@@ -241,7 +257,8 @@ static void on_read(struct bufferevent *bev, void *arg) {
       if (c->head && c->head->cancelled) { /* a cancelled stream: drop the connection quietly */
         disconnect(c);
         pop_head(c);
-        if (c->head) start_head(c);
+        fail_written(c, "connection dropped with a cancelled call");
+        if (!c->dead && c->head) start_head(c);
         break;
       }
       char err[160];
@@ -273,6 +290,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg) {
           http_parser_pause(&c->parser, 0);
           disconnect(c);
           complete_head(c, c->head->status, NULL);
+          if (!c->dead) fail_written(c, "the server closed the connection before answering pipelined requests");
           if (!c->dead && c->head) start_head(c);
           c->busy--;
           maybe_free(c);
@@ -391,9 +409,24 @@ static void start_head(mz_http_client *c) {
     }
   }
   arm_timer(c);
-  if (!c->connected || k->sent) return;
-  k->sent = true;
-  bufferevent_write_buffer(c->bev, k->request); /* moves the bytes */
+  if (!c->connected) return;
+  if (!k->sent) {
+    k->sent = true;
+    bufferevent_write_buffer(c->bev, k->request); /* moves the bytes */
+  }
+  /* Pipelining: write the calls behind the head while each one before them is
+   * a complete request with a buffered response. */
+  int written = 1;
+  for (mz_http_call *p = k; p->next && written < c->pipeline; p = p->next) {
+    if (p->streaming || !p->ended || p->head_method) break;
+    mz_http_call *q = p->next;
+    if (q->streaming || !q->ended || q->head_method) break;
+    if (!q->sent) {
+      q->sent = true;
+      bufferevent_write_buffer(c->bev, q->request);
+    }
+    written++;
+  }
 }
 
 static void maybe_free(mz_http_client *c) {
@@ -453,6 +486,7 @@ mz_http_client *mz_http_client_new(struct event_base *base, const char *host, in
   c->host = mz_strdup(host);
   c->port = port;
   c->timeout = 30.0;
+  c->pipeline = 1;
   c->timer = evtimer_new(base, on_timeout, c);
   c->kick = evtimer_new(base, on_kick, c);
   if (!c->timer || !c->kick) {
@@ -471,6 +505,10 @@ void mz_http_client_set_source(mz_http_client *c, const char *ip) {
 }
 
 void mz_http_client_set_timeout(mz_http_client *c, double seconds) { c->timeout = seconds > 0 ? seconds : 0; }
+
+void mz_http_client_set_pipeline(mz_http_client *c, int depth) {
+  c->pipeline = depth < 1 ? 1 : depth > MZ_HTTP_MAX_PIPELINE ? MZ_HTTP_MAX_PIPELINE : depth;
+}
 
 void mz_http_client_free(mz_http_client *c) {
   if (!c) return;
@@ -516,7 +554,7 @@ mz_http_call *mz_http_client_request(mz_http_client *c, const char *method, cons
   if (c->tail) c->tail->next = k;
   else c->head = k;
   c->tail = k;
-  if (c->head == k) kick(c);
+  if (c->head == k || c->pipeline > 1) kick(c);
   return k;
 }
 
@@ -570,6 +608,8 @@ void mz_http_call_cancel(mz_http_call *k) {
     if (c->head) start_head(c);
     c->busy--;
     maybe_free(c);
+  } else if (c->head != k && k->sent) {
+    /* Written behind the head (pipelined): its response will come and be dropped. */
   } else if (c->head != k) {
     /* Queued: unlink now. */
     mz_http_call *prev = c->head;

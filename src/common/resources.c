@@ -244,9 +244,17 @@ static const mz_resource *find_conflict(const mz_resources *r, const mz_resource
   return NULL;
 }
 
+/* Room for n entries: the array of entries grows by doubling, so it always
+ * holds at least the next power of two >= n (mz_resources_copy sizes it so). */
+static size_t room_for(size_t n) {
+  size_t c = 1;
+  while (c < n) c *= 2;
+  return c;
+}
+
 /* Appends e, taking ownership of its contents. */
 static void push_owned(mz_resources *r, mz_resource *e) {
-  r->v = mz_realloc(r->v, (r->n + 1) * sizeof *r->v);
+  if ((r->n & (r->n - 1)) == 0) r->v = mz_realloc(r->v, room_for(r->n + 1) * sizeof *r->v); /* n is 0 or 2^k */
   r->v[r->n++] = *e;
   memset(e, 0, sizeof *e);
 }
@@ -270,7 +278,7 @@ void mz_resources_free(mz_resources *r) {
 mz_resources *mz_resources_copy(const mz_resources *r) {
   mz_resources *c = mz_resources_new();
   if (!r || r->n == 0) return c;
-  c->v = mz_malloc(r->n * sizeof *c->v);
+  c->v = mz_malloc(room_for(r->n) * sizeof *c->v);
   for (size_t i = 0; i < r->n; i++) entry_copy(&c->v[i], &r->v[i]);
   c->n = r->n;
   return c;
@@ -659,26 +667,28 @@ mz_resources *mz_resources_reserved_to(const mz_resources *r, const char *role) 
   return out;
 }
 
-static mz_resources *scalars_only(const mz_resources *b) {
-  mz_resources *out = mz_resources_new();
-  if (!b) return out;
+/* op(a, the SCALAR entries of b): b's entries are viewed, not copied (they are
+ * valid and distinct already; op copies what it keeps). These run for every
+ * task launched and ended, so they allocate nothing for small b. */
+static int on_scalars(mz_resources *a, const mz_resources *b,
+                      int (*op)(mz_resources *, const mz_resources *, char *, size_t), char *err, size_t errlen) {
+  if (!b || b->n == 0) return 0;
+  mz_resource stack[16];
+  mz_resource *v = b->n <= 16 ? stack : mz_malloc(b->n * sizeof *v);
+  mz_resources view = {v, 0};
   for (size_t i = 0; i < b->n; i++)
-    if (b->v[i].type == MZ_RES_SCALAR) mz_resources_add_entry(out, &b->v[i], NULL, 0);
-  return out;
+    if (b->v[i].type == MZ_RES_SCALAR) v[view.n++] = b->v[i];
+  int rc = op(a, &view, err, errlen);
+  if (v != stack) free(v);
+  return rc;
 }
 
 int mz_resources_add_scalars(mz_resources *a, const mz_resources *b, char *err, size_t errlen) {
-  mz_resources *s = scalars_only(b);
-  int rc = mz_resources_add(a, s, err, errlen);
-  mz_resources_free(s);
-  return rc;
+  return on_scalars(a, b, mz_resources_add, err, errlen);
 }
 
 int mz_resources_subtract_scalars(mz_resources *a, const mz_resources *b, char *err, size_t errlen) {
-  mz_resources *s = scalars_only(b);
-  int rc = mz_resources_subtract(a, s, err, errlen);
-  mz_resources_free(s);
-  return rc;
+  return on_scalars(a, b, mz_resources_subtract, err, errlen);
 }
 
 mz_resources *mz_resources_with_reservation(const mz_resources *r, const char *role, mz_resv_kind kind,

@@ -102,6 +102,9 @@ char *mz_resources_format(const mz_resources *r);
 /* Mesos /state style summary object: {"cpus":4.0,"mem":2048.0,"disk":0.0,"gpus":0.0,"ports":"[31000-32000]"};
  * cpus, mem, disk and gpus are always present. New reference. */
 struct json_t *mz_resources_summary_json(const mz_resources *r);
+/* The same object written to a streaming JSON writer (jsonw.h). */
+struct mz_jw;
+void mz_resources_summary_write(struct mz_jw *w, const mz_resources *r);
 /* Full JSON array of Mesos Resource objects. New reference. */
 struct json_t *mz_resources_to_json(const mz_resources *r);
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/jsonw.h"
 #include "common/util.h"
 
 /* Union of every RANGES or SET entry named name, over all roles. */
@@ -36,34 +37,44 @@ static void gathered_free(mz_resource *e) {
   mz_resources_clear(&tmp);
 }
 
-json_t *mz_resources_summary_json(const mz_resources *r) {
+static bool is_fixed(const char *name) {
+  return !strcmp(name, "cpus") || !strcmp(name, "mem") || !strcmp(name, "disk") || !strcmp(name, "gpus");
+}
+
+void mz_resources_summary_write(mz_jw *w, const mz_resources *r) {
   static const mz_resources none = {NULL, 0};
   if (!r) r = &none;
-  json_t *o = json_object();
+  mz_jw_object(w);
   static const char *const fixed[] = {"cpus", "mem", "disk", "gpus"};
-  for (size_t i = 0; i < 4; i++)
-    json_object_set_new(o, fixed[i], json_real(mz_scalar_to_double(mz_resources_scalar(r, fixed[i]))));
+  for (size_t i = 0; i < 4; i++) mz_jw_kreal(w, fixed[i], mz_scalar_to_double(mz_resources_scalar(r, fixed[i])));
   for (size_t i = 0; i < r->n; i++) {
     const mz_resource *e = &r->v[i];
-    if (json_object_get(o, e->name)) continue;
+    if (is_fixed(e->name)) continue;
+    bool seen = false;
+    for (size_t j = 0; j < i && !seen; j++) seen = !strcmp(r->v[j].name, e->name);
+    if (seen) continue;
     if (e->type == MZ_RES_SCALAR) {
-      json_object_set_new(o, e->name, json_real(mz_scalar_to_double(mz_resources_scalar(r, e->name))));
+      mz_jw_kreal(w, e->name, mz_scalar_to_double(mz_resources_scalar(r, e->name)));
       continue;
     }
     mz_resource *u = gather(r, e->name, e->type);
-    char *s = NULL;
+    char *text = NULL;
     if (!u)
-      s = e->type == MZ_RES_RANGES ? mz_value_format_ranges(NULL, 0, ", ") : mz_value_format_set(NULL, 0, ", ");
+      text = e->type == MZ_RES_RANGES ? mz_value_format_ranges(NULL, 0, ", ") : mz_value_format_set(NULL, 0, ", ");
     else if (e->type == MZ_RES_RANGES)
-      s = mz_value_format_ranges(u->ranges, u->nranges, ", ");
+      text = mz_value_format_ranges(u->ranges, u->nranges, ", ");
     else
-      s = mz_value_format_set(u->items, u->nitems, ", ");
-    json_object_set_new(o, e->name, json_string(s));
-    free(s);
+      text = mz_value_format_set(u->items, u->nitems, ", ");
+    mz_jw_kstring(w, e->name, text);
+    free(text);
     gathered_free(u);
   }
-  return o;
+  mz_jw_object_end(w);
 }
+
+static void summary_write(mz_jw *w, const void *r) { mz_resources_summary_write(w, r); }
+
+json_t *mz_resources_summary_json(const mz_resources *r) { return mz_jw_to_json(summary_write, r); }
 
 /* jansson integers are signed 64-bit: larger values go out as reals (rounded). */
 static json_t *u64_json(uint64_t v) {

@@ -378,6 +378,11 @@ static void on_event(mz_executor *ex, const Mesos__V1__Executor__Event *ev, void
 }
 
 static void on_exit_timer(evutil_socket_t fd, short what, void *arg) {
+  if (D.p.cfg.checkpoint && !mz_executor_subscribed(D.p.ex)) {
+    /* The agent is away (restarting): the updates wait for it, up to the recovery timeout. */
+    timer_in(D.p.exit_timer, TERMINAL_ACK_TIMEOUT);
+    return;
+  }
   MZ_WARN(MOD, "terminal updates not acknowledged within %.0fs; exiting", TERMINAL_ACK_TIMEOUT);
   finish(0);
 }

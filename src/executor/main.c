@@ -226,6 +226,11 @@ static void on_sigchld(evutil_socket_t fd, short what, void *arg) {
 }
 
 static void on_exit_timer(evutil_socket_t fd, short what, void *arg) {
+  if (X.p.cfg.checkpoint && !mz_executor_subscribed(X.p.ex)) {
+    /* The agent is away (restarting): the update waits for it, up to the recovery timeout. */
+    timer_in(X.p.exit_timer, TERMINAL_ACK_TIMEOUT);
+    return;
+  }
   MZ_WARN(MOD, "the terminal update was not acknowledged within %.0fs; exiting", TERMINAL_ACK_TIMEOUT);
   finish(0);
 }
@@ -315,7 +320,8 @@ static void on_disconnected(mz_executor *ex, const char *reason, void *arg) {
     timer_in(X.p.resubscribe, delay);
     return;
   }
-  /* Without checkpointing an executor does not outlive its agent connection. */
+  /* Without checkpointing an executor does not outlive its agent connection; with it,
+   * the library tried to reach the agent until the recovery timeout before this. */
   MZ_ERROR(MOD, "disconnected from the agent: %s", reason);
   if (X.pid && !X.exited) mz_command_signal(X.pid, SIGKILL);
   finish(X.ever_subscribed ? 0 : 1);

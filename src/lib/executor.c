@@ -26,6 +26,9 @@
 #define EX_MOD "executor-lib"
 #define EX_MAX_EVENT_BYTES (64u << 20) /* one event record at most */
 #define EX_MAX_ERROR_TEXT 1024         /* bytes of a refused SUBSCRIBE's body kept for the message */
+#define EX_DEFAULT_RECOVERY_TIMEOUT (15 * 60.0)
+#define EX_RECONNECT_MIN 0.2           /* seconds between attempts to reach a restarting agent, */
+#define EX_RECONNECT_JITTER 0.3        /* plus up to this much */
 
 typedef struct ex_update {
   uint8_t uuid[MZ_UUID_BYTES];
@@ -55,12 +58,18 @@ struct mz_executor {
   size_t sub_errlen;
   int subscribed;
   char *agent_id;
+  int checkpoint, ever_subscribed;
+  double recovery_timeout;
+  double disconnected_since; /* monotonic; 0 while connected */
+  struct event *reconnect;
 
   ex_update *updates; /* unacknowledged, in the order sent */
   ex_task *tasks;     /* unacknowledged tasks */
 };
 
 /* ------------------------------------------------------------------ helpers */
+
+static void on_reconnect(evutil_socket_t fd, short what, void *arg);
 
 static void fill_ids(mz_executor *ex, Mesos__V1__Executor__Call *call, Mesos__V1__ExecutorID *eid,
                      Mesos__V1__FrameworkID *fid) {
@@ -116,6 +125,11 @@ int mz_executor_config_from_env(mz_executor_config *cfg, char *err, size_t errle
   }
   const char *ckpt = getenv("MESOS_CHECKPOINT");
   cfg->checkpoint = ckpt && (!strcmp(ckpt, "1") || !strcmp(ckpt, "true"));
+  const char *rt = getenv("MESOS_RECOVERY_TIMEOUT");
+  if (rt && *rt && mz_parse_duration(rt, &cfg->recovery_timeout) != 0) {
+    snprintf(err, errlen, "MESOS_RECOVERY_TIMEOUT: invalid duration '%s'", rt);
+    return -1;
+  }
   const char *ct = getenv("MEZZO_EXECUTOR_CONTENT_TYPE");
   if (ct && *ct) {
     if (!strcmp(ct, "json") || !strcmp(ct, MZ_CT_JSON_NAME)) {
@@ -148,6 +162,9 @@ mz_executor *mz_executor_new(struct event_base *base, const mz_executor_config *
   ex->ct = cfg->use_protobuf ? MZ_CT_PROTOBUF : MZ_CT_JSON;
   ex->cbs = *cbs;
   ex->arg = arg;
+  ex->checkpoint = cfg->checkpoint;
+  ex->recovery_timeout = cfg->recovery_timeout > 0 ? cfg->recovery_timeout : EX_DEFAULT_RECOVERY_TIMEOUT;
+  ex->reconnect = evtimer_new(base, on_reconnect, ex);
   ex->sub = mz_http_client_new(base, ex->host, ex->port);
   ex->calls = mz_http_client_new(base, ex->host, ex->port);
   if (!ex->sub || !ex->calls) {
@@ -165,6 +182,7 @@ void mz_executor_free(mz_executor *ex) {
   if (ex->sub) mz_http_client_free(ex->sub); /* drops the pending calls without callbacks */
   if (ex->calls) mz_http_client_free(ex->calls);
   if (ex->dec) mz_recordio_decoder_free(ex->dec);
+  if (ex->reconnect) event_free(ex->reconnect);
   ex_update *u, *ut;
   LL_FOREACH_SAFE(ex->updates, u, ut) {
     protobuf_c_message_free_unpacked(&u->status->base, NULL);
@@ -251,6 +269,11 @@ static int on_record(void *arg, const uint8_t *rec, size_t len) {
   switch (ev->type) {
     case MESOS__V1__EXECUTOR__EVENT__TYPE__SUBSCRIBED:
       ex->subscribed = 1;
+      ex->ever_subscribed = 1;
+      if (ex->disconnected_since > 0)
+        MZ_INFO(EX_MOD, "executor %s: subscribed again after %.1fs without the agent", ex->executor_id,
+                mz_monotonic() - ex->disconnected_since);
+      ex->disconnected_since = 0;
       if (ev->subscribed && ev->subscribed->agent_info && ev->subscribed->agent_info->id &&
           ev->subscribed->agent_info->id->value) {
         free(ex->agent_id);
@@ -277,6 +300,33 @@ static int on_record(void *arg, const uint8_t *rec, size_t len) {
   return 0;
 }
 
+/* The subscription ended (status: of the SUBSCRIBE answer, 0 if none). A checkpointing
+ * executor that was subscribed keeps trying to reach its (restarting) agent until the
+ * recovery timeout; otherwise, or after it, the caller is told. */
+static void sub_lost(mz_executor *ex, const char *reason, int status) {
+  ex->sub_call = NULL;
+  ex->subscribed = 0;
+  if (ex->checkpoint && ex->ever_subscribed && !(status >= 400 && status < 500)) {
+    double now = mz_monotonic();
+    if (ex->disconnected_since <= 0) {
+      ex->disconnected_since = now;
+      MZ_WARN(EX_MOD, "executor %s: lost the agent (%s); reconnecting for up to %gs", ex->executor_id, reason,
+              ex->recovery_timeout);
+    }
+    if (now - ex->disconnected_since < ex->recovery_timeout) {
+      uint8_t r[MZ_UUID_BYTES];
+      mz_uuid_generate(r);
+      double delay = EX_RECONNECT_MIN + EX_RECONNECT_JITTER * (double)r[0] / 255.0;
+      struct timeval tv = {0, (suseconds_t)(delay * 1e6)};
+      evtimer_add(ex->reconnect, &tv);
+      return;
+    }
+    MZ_ERROR(EX_MOD, "executor %s: the agent did not come back within the recovery timeout (%gs)", ex->executor_id,
+             ex->recovery_timeout);
+  }
+  if (ex->cbs.on_disconnected) ex->cbs.on_disconnected(ex, reason, ex->arg);
+}
+
 static void sub_on_headers(mz_http_call *c, int status, void *arg) {
   mz_executor *ex = arg;
   ex->sub_status = status;
@@ -298,9 +348,7 @@ static void sub_on_data(mz_http_call *c, const uint8_t *data, size_t len, void *
   if (mz_recordio_feed(ex->dec, data, len, on_record, ex, err, sizeof err) < 0) {
     MZ_WARN(EX_MOD, "executor %s: bad event stream from the agent: %s", ex->executor_id, err);
     mz_http_call_cancel(c); /* no on_complete after a cancel: report here */
-    ex->sub_call = NULL;
-    ex->subscribed = 0;
-    if (ex->cbs.on_disconnected) ex->cbs.on_disconnected(ex, err, ex->arg);
+    sub_lost(ex, err, 0);
   }
 }
 
@@ -314,12 +362,17 @@ static void sub_on_complete(mz_http_call *c, int status, const uint8_t *body, si
     snprintf(reason, sizeof reason, "SUBSCRIBE refused with %d: %s", status, ex->sub_errtext ? ex->sub_errtext : "");
   else
     snprintf(reason, sizeof reason, "the agent ended the event stream");
-  ex->sub_call = NULL;
-  ex->subscribed = 0;
-  if (ex->cbs.on_disconnected) ex->cbs.on_disconnected(ex, reason, ex->arg);
+  sub_lost(ex, reason, status);
 }
 
 /* ------------------------------------------------------------------ calls */
+
+static void on_reconnect(evutil_socket_t fd, short what, void *arg) {
+  mz_executor *ex = arg;
+  char err[256];
+  if (ex->sub_call) return;
+  if (mz_executor_subscribe(ex, err, sizeof err) != 0) sub_lost(ex, err, 0);
+}
 
 int mz_executor_subscribe(mz_executor *ex, char *err, size_t errlen) {
   if (ex->sub_call) {

@@ -36,6 +36,7 @@
 
 #define SCH_MOD "scheduler-lib"
 #define SCH_MAX_ERROR_TEXT 2048 /* bytes of a refused SUBSCRIBE's body kept for the message */
+#define SCH_PIPELINE 64         /* calls on the wire at once on each calls connection */
 #define SCH_MAX_REDIRECTS 8     /* 307s followed in a row before backing off */
 #define SCH_HOST_MAX 256
 
@@ -195,6 +196,21 @@ static void arm_watchdog(mz_scheduler *s) {
 
 static int subscribe_now(mz_scheduler *s, char *err, size_t errlen);
 
+/* The two calls connections to the current master: calls are pipelined (HTTP/1.1,
+ * answered in order), so a busy framework is not held to one call per round trip. */
+static void open_call_clients(mz_scheduler *s) {
+  s->calls = mz_http_client_new(s->base, s->host, s->port);
+  s->acks = mz_http_client_new(s->base, s->host, s->port);
+  if (s->calls) {
+    mz_http_client_set_timeout(s->calls, s->opts.call_timeout);
+    mz_http_client_set_pipeline(s->calls, SCH_PIPELINE);
+  }
+  if (s->acks) {
+    mz_http_client_set_timeout(s->acks, s->opts.call_timeout);
+    mz_http_client_set_pipeline(s->acks, SCH_PIPELINE);
+  }
+}
+
 /* Points the calls connections at another master (the old ones are reaped at the
  * top of the loop; calls in flight on them are dropped). */
 static void move_to(mz_scheduler *s, const char *host, int port) {
@@ -206,10 +222,7 @@ static void move_to(mz_scheduler *s, const char *host, int port) {
   d2->client = s->acks;
   LL_PREPEND(s->dying, d2);
   event_active(s->reap_ev, EV_TIMEOUT, 0);
-  s->calls = mz_http_client_new(s->base, s->host, s->port);
-  mz_http_client_set_timeout(s->calls, s->opts.call_timeout);
-  s->acks = mz_http_client_new(s->base, s->host, s->port);
-  mz_http_client_set_timeout(s->acks, s->opts.call_timeout);
+  open_call_clients(s);
   sch_call *sc, *tmp;
   DL_FOREACH_SAFE(s->inflight, sc, tmp) { /* dropped with the old client */
     DL_DELETE(s->inflight, sc);
@@ -345,8 +358,7 @@ mz_scheduler *mz_scheduler_new(struct event_base *base, const char *master, cons
   s->backoff = s->opts.backoff_min;
   s->heartbeat = MZ_SCHEDULER_DEFAULT_HEARTBEAT;
   if (info->id && info->id->value && *info->id->value) s->framework_id = mz_strdup(info->id->value);
-  s->calls = mz_http_client_new(base, s->host, s->port);
-  s->acks = mz_http_client_new(base, s->host, s->port);
+  open_call_clients(s);
   s->watchdog = evtimer_new(base, watchdog_cb, s);
   s->retry_ev = evtimer_new(base, retry_cb, s);
   s->reap_ev = event_new(base, -1, 0, reap_cb, s);
@@ -355,8 +367,6 @@ mz_scheduler *mz_scheduler_new(struct event_base *base, const char *master, cons
     mz_scheduler_free(s);
     return NULL;
   }
-  mz_http_client_set_timeout(s->calls, s->opts.call_timeout);
-  mz_http_client_set_timeout(s->acks, s->opts.call_timeout);
   if (zk) {
     s->detector = mz_detector_new(base, master, MZ_ZK_DEFAULT_SESSION_TIMEOUT, on_leader, s, err, errlen);
     if (!s->detector) {

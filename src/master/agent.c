@@ -14,6 +14,7 @@
 #include "master/operator_events.h"
 #include "master/agent_link.h"
 #include "master/allocator.h"
+#include "master/maintenance.h"
 #include "master/events.h"
 #include "master/executor.h"
 #include "master/framework.h"
@@ -30,10 +31,10 @@ typedef struct mz_removed_agent {
   struct mz_removed_agent *prev, *next;
 } mz_removed_agent;
 
+const char *mz_agent_key(const void *a) { return ((const mz_agent *)a)->id; }
+
 mz_agent *mz_agent_find(mz_master *m, const char *id) {
-  mz_agent *a = NULL;
-  if (id) HASH_FIND_STR(m->agents, id, a);
-  return a;
+  return id ? mz_idx_get(&m->agent_idx, id) : NULL;
 }
 
 const char *mz_agent_ip(const mz_agent *a) { return a->ip[0] ? a->ip : "127.0.0.1"; }
@@ -177,6 +178,8 @@ static void adopt_tasks(mz_agent *a, const Mezzo__Internal__AgentCall__Register 
       if (t->agent != a) MZ_WARN("master", "task %s reported by agent %s but known on agent %s", t->id, a->id, t->agent_id);
       continue;
     }
+    mz_task *gone = mz_task_find_unreachable(fw, rt->task_id->value);
+    if (gone) mz_task_forget_unreachable(fw, gone); /* back with its agent: live again below */
     mz_resources *res = reported_resources(fw, rt->resources, rt->n_resources);
     const char *role = role_of(res);
     bool final = mz_task_state_terminal(rt->state) || rt->state == MESOS__V1__TASK_STATE__TASK_UNREACHABLE;
@@ -280,6 +283,7 @@ static mz_agent *agent_new(mz_master *m, const char *id, const Mesos__V1__AgentI
   a->offered = mz_resources_new();
   a->registered_time = a->reregistered_time = mz_now();
   HASH_ADD_KEYPTR(hh, m->agents, a->id, strlen(a->id), a);
+  mz_idx_put(&m->agent_idx, a);
   m->nagents++;
   return a;
 }
@@ -304,6 +308,17 @@ void mz_agent_register(mz_link *link, const Mezzo__Internal__AgentCall *call) {
     m->metrics.invalid_agent_calls++;
     mz_link_send_error(link, key, NULL, "'AgentInfo.port' is out of range");
     return;
+  }
+  if (m->maint) { /* maintenance: no agent of a DOWN machine may register */
+    mz_agent probe = {.hostname = info->hostname};
+    set_ip(&probe, link);
+    free(probe.pid);
+    if (mz_maintenance_refuses(m, info->hostname, mz_agent_ip(&probe))) {
+      MZ_WARN("master", "refusing agent %s (%s): its machine is DOWN for maintenance", info->hostname,
+              mz_agent_ip(&probe));
+      mz_link_send_error(link, key, NULL, "Agent is on a machine that is DOWN for maintenance");
+      return;
+    }
   }
   mz_resources *total = mz_resources_from_proto(info->resources, info->n_resources, err, sizeof err);
   if (!total) {
@@ -377,6 +392,7 @@ void mz_agent_register(mz_link *link, const Mezzo__Internal__AgentCall *call) {
     na->connected = false;
     reregister(na, link, call, !recovered);
     mz_opevent_agent_added(m, na);
+    mz_maintenance_agent_added(na); /* its recorded drain or deactivation, if any */
     return;
   }
 
@@ -494,6 +510,7 @@ static void drop_agent(mz_agent *a, Mesos__V1__TaskState pa_state, const char *m
   cancel_marking(a);
   attach(a, NULL);
   HASH_DEL(m->agents, a);
+  mz_idx_del(&m->agent_idx, a->id);
   m->nagents--;
   agent_destroy(a);
 }
@@ -601,48 +618,70 @@ void mz_agent_forget_removed(mz_master *m) {
   m->nremoved_agents = 0;
 }
 
-json_t *mz_agent_json(const mz_agent *a) {
-  json_t *o = json_object();
-  json_object_set_new(o, "id", json_string(a->id));
-  json_object_set_new(o, "pid", json_string(a->pid ? a->pid : ""));
-  json_object_set_new(o, "hostname", json_string(a->hostname));
-  json_object_set_new(o, "port", json_integer(a->port));
-  json_object_set_new(o, "registered_time", json_real(a->registered_time));
-  if (a->reregistered_time != a->registered_time)
-    json_object_set_new(o, "reregistered_time", json_real(a->reregistered_time));
-  json_object_set_new(o, "resources", mz_resources_summary_json(a->total));
-  json_object_set_new(o, "used_resources", mz_resources_summary_json(a->used));
-  json_object_set_new(o, "offered_resources", mz_resources_summary_json(a->offered));
-  json_t *reserved = json_object();
+void mz_agent_write(mz_jw *w, const mz_agent *a) {
+  mz_jw_object(w);
+  mz_jw_kstring(w, "id", a->id);
+  mz_jw_kstring(w, "pid", a->pid ? a->pid : "");
+  mz_jw_kstring(w, "hostname", a->hostname);
+  mz_jw_kint(w, "port", a->port);
+  mz_jw_kreal(w, "registered_time", a->registered_time);
+  if (a->reregistered_time != a->registered_time) mz_jw_kreal(w, "reregistered_time", a->reregistered_time);
+  mz_jw_key(w, "resources");
+  mz_resources_summary_write(w, a->total);
+  mz_jw_key(w, "used_resources");
+  mz_resources_summary_write(w, a->used);
+  mz_jw_key(w, "offered_resources");
+  mz_resources_summary_write(w, a->offered);
+  mz_jw_key(w, "reserved_resources");
+  mz_jw_object(w);
   for (size_t i = 0; i < a->total->n; i++) {
     const char *role = a->total->v[i].role;
-    if (a->total->v[i].resv == MZ_RESV_NONE || json_object_get(reserved, role)) continue;
+    if (a->total->v[i].resv == MZ_RESV_NONE) continue;
+    bool seen = false;
+    for (size_t j = 0; j < i && !seen; j++) seen = a->total->v[j].resv != MZ_RESV_NONE && !strcmp(a->total->v[j].role, role);
+    if (seen) continue;
     mz_resources *r = mz_resources_reserved_to(a->total, role);
-    json_object_set_new(reserved, role, mz_resources_summary_json(r));
+    mz_jw_key(w, role);
+    mz_resources_summary_write(w, r);
     mz_resources_free(r);
   }
-  json_object_set_new(o, "reserved_resources", reserved);
+  mz_jw_object_end(w);
   mz_resources *unres = mz_resources_reserved_to(a->total, "*");
-  json_object_set_new(o, "unreserved_resources", mz_resources_summary_json(unres));
+  mz_jw_key(w, "unreserved_resources");
+  mz_resources_summary_write(w, unres);
   mz_resources_free(unres);
-  json_object_set_new(o, "attributes", mz_attributes_json(a->info->attributes, a->info->n_attributes));
-  json_object_set_new(o, "active", json_boolean(a->active));
-  json_object_set_new(o, "deactivated", json_boolean(a->deactivated));
-  if (a->drain_state) {
-    json_t *di = json_object();
-    json_object_set_new(di, "state", json_string(a->drain_state == MESOS__V1__DRAIN_STATE__DRAINED ? "DRAINED" : "DRAINING"));
-    json_t *cfg = json_object();
-    json_object_set_new(cfg, "mark_gone", json_boolean(a->drain_mark_gone));
-    if (a->drain_grace >= 0) {
-      json_t *g = json_object();
-      json_object_set_new(g, "nanoseconds", json_integer((json_int_t)(a->drain_grace * 1e9)));
-      json_object_set_new(cfg, "max_grace_period", g);
-    }
-    json_object_set_new(di, "config", cfg);
-    json_object_set_new(o, "drain_info", di);
+  mz_jw_key(w, "attributes");
+  if (a->info->n_attributes) mz_jw_json_new(w, mz_attributes_json(a->info->attributes, a->info->n_attributes));
+  else {
+    mz_jw_object(w);
+    mz_jw_object_end(w);
   }
-  json_object_set_new(o, "connected", json_boolean(a->connected));
-  json_object_set_new(o, "version", json_string(a->version ? a->version : ""));
-  json_object_set_new(o, "capabilities", json_array());
-  return o;
+  mz_jw_kbool(w, "active", a->active);
+  mz_jw_kbool(w, "deactivated", a->deactivated);
+  if (a->drain_state) {
+    mz_jw_key(w, "drain_info");
+    mz_jw_object(w);
+    mz_jw_kstring(w, "state", a->drain_state == MESOS__V1__DRAIN_STATE__DRAINED ? "DRAINED" : "DRAINING");
+    mz_jw_key(w, "config");
+    mz_jw_object(w);
+    mz_jw_kbool(w, "mark_gone", a->drain_mark_gone);
+    if (a->drain_grace >= 0) {
+      mz_jw_key(w, "max_grace_period");
+      mz_jw_object(w);
+      mz_jw_kint(w, "nanoseconds", (int64_t)(a->drain_grace * 1e9));
+      mz_jw_object_end(w);
+    }
+    mz_jw_object_end(w);
+    mz_jw_object_end(w);
+  }
+  mz_jw_kbool(w, "connected", a->connected);
+  mz_jw_kstring(w, "version", a->version ? a->version : "");
+  mz_jw_key(w, "capabilities");
+  mz_jw_array(w);
+  mz_jw_array_end(w);
+  mz_jw_object_end(w);
 }
+
+static void agent_write(mz_jw *w, const void *a) { mz_agent_write(w, a); }
+
+json_t *mz_agent_json(const mz_agent *a) { return mz_jw_to_json(agent_write, a); }

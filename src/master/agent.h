@@ -13,8 +13,11 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "common/jsonw.h"
 #include "master/master.h"
 
+/* The id of an object of this kind (its index key, common/idindex.h). */
+const char *mz_agent_key(const void *obj);
 mz_agent *mz_agent_find(mz_master *m, const char *id);
 /* The agent's IP as offered to frameworks (its hostname if numeric, else its link's peer). */
 const char *mz_agent_ip(const mz_agent *a);
@@ -54,5 +57,7 @@ void mz_agent_forget_removed(mz_master *m);
 
 /* Mesos /master/state slave object. */
 json_t *mz_agent_json(const mz_agent *a);
+/* The same object, written to a streaming writer (/master/state). */
+void mz_agent_write(mz_jw *w, const mz_agent *a);
 
 #endif

@@ -46,6 +46,9 @@ typedef struct {
   void *ctx;
   /* Clock for decline filters, in seconds (NULL: mz_monotonic). Tests inject their own. */
   double (*now)(void *ctx);
+  /* Whether the framework has the GPU_RESOURCES capability (NULL: all have). As in
+   * Mesos, agents with gpus are offered only to frameworks that have it. */
+  bool (*gpu_capable)(void *ctx, const char *framework_id);
 } mz_allocator_env;
 
 typedef struct mz_allocator_ops {

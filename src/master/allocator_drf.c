@@ -539,6 +539,8 @@ static void cut_kind(mz_resources *r, int k, int64_t max, bool unreserved_only) 
 static bool try_offer(drf *d, dagent *ag, dfr *fr, stage_t stage) {
   dfw *fw = fr->fw;
   if (!fw->active || fr->suppressed || fr->gone) return false;
+  /* Agents with GPUs only go to frameworks that can use them (Mesos's GPU_RESOURCES rule). */
+  if (ag->total_k[K_GPUS] > 0 && d->env.gpu_capable && !d->env.gpu_capable(d->env.ctx, fw->id)) return false;
   const char *role = fr->leaf->name;
   int64_t cap[NK];
   for (int k = 0; k < NK; k++) cap[k] = -1;

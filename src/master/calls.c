@@ -54,6 +54,10 @@ void mz_call_reconcile(mz_framework *fw, const Mesos__V1__Scheduler__Call__Recon
     MZ_INFO("master", "implicit reconciliation for framework %s (%zu tasks)", fw->id, fw->ntasks);
     mz_task *t, *tmp;
     HASH_ITER(hh, fw->tasks, t, tmp) reconcile_one(fw, t->id, t->agent_id);
+    DL_FOREACH2(fw->unreachable_list, t, done_next) /* on agents partitioned away */
+      mz_status_send(fw, t->id, t->agent_id, t->executor_id, MESOS__V1__TASK_STATE__TASK_UNREACHABLE,
+                     MESOS__V1__TASK_STATUS__REASON__REASON_RECONCILIATION, "Reconciliation: Task is unreachable",
+                     false);
     return;
   }
   MZ_INFO("master", "explicit reconciliation of %zu task(s) for framework %s", rec->n_tasks, fw->id);

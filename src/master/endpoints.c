@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "master/agent.h"
 #include "master/allocator.h"
+#include "master/registry_master.h"
 #include "master/endpoints_more.h"
 #include "master/framework.h"
 #include "master/snapshot.h"
@@ -121,46 +122,69 @@ static void count_agents(const mz_master *m, size_t *active, size_t *connected) 
   }
 }
 
-static void base_fields(const mz_master *m, json_t *o) {
-  json_object_set_new(o, "version", json_string(MZ_MASTER_VERSION));
-  json_object_set_new(o, "build_date", json_string(__DATE__ " " __TIME__));
-  json_object_set_new(o, "build_time", json_real(m->start_time)); /* no reproducible build stamp: start time */
-  json_object_set_new(o, "build_user", json_string("mezzo"));
-  json_object_set_new(o, "start_time", json_real(m->start_time));
-  json_object_set_new(o, "elected_time", json_real(m->elected_time));
-  json_object_set_new(o, "id", json_string(m->id));
-  json_object_set_new(o, "pid", json_string(m->pid));
-  json_object_set_new(o, "hostname", json_string(m->hostname));
-  json_object_set_new(o, "capabilities", json_array());
+static void base_fields(const mz_master *m, mz_jw *w) {
+  mz_jw_kstring(w, "version", MZ_MASTER_VERSION);
+  mz_jw_kstring(w, "build_date", __DATE__ " " __TIME__);
+  mz_jw_kreal(w, "build_time", m->start_time); /* no reproducible build stamp: start time */
+  mz_jw_kstring(w, "build_user", "mezzo");
+  mz_jw_kreal(w, "start_time", m->start_time);
+  mz_jw_kreal(w, "elected_time", m->elected_time);
+  mz_jw_kstring(w, "id", m->id);
+  mz_jw_kstring(w, "pid", m->pid);
+  mz_jw_kstring(w, "hostname", m->hostname);
+  mz_jw_key(w, "capabilities");
+  mz_jw_array(w);
+  mz_jw_array_end(w);
 }
 
-static json_t *state_json(const mz_master *m) {
-  json_t *o = json_object();
-  base_fields(m, o);
+static void empty_array(mz_jw *w, const char *key) {
+  mz_jw_key(w, key);
+  mz_jw_array(w);
+  mz_jw_array_end(w);
+}
+
+/* Mesos's /master/state, written as it is produced: the tasks of a large
+ * cluster are never all in memory as a tree. */
+static void state_write(const mz_master *m, mz_jw *w) {
+  mz_jw_object(w);
+  base_fields(m, w);
   size_t active, connected;
   count_agents(m, &active, &connected);
-  json_object_set_new(o, "activated_slaves", json_integer((json_int_t)active));
-  json_object_set_new(o, "deactivated_slaves", json_integer((json_int_t)(m->nagents - active)));
-  json_object_set_new(o, "unreachable_slaves", json_integer(0));
-  json_object_set_new(o, "leader", json_string(m->pid));
-  json_object_set_new(o, "leader_info", leader_info(m));
-  if (m->flags.cluster) json_object_set_new(o, "cluster", json_string(m->flags.cluster));
-  if (m->flags.log_dir) json_object_set_new(o, "log_dir", json_string(m->flags.log_dir));
-  json_object_set_new(o, "flags", mz_master_flags_json(m));
-  json_object_set_new(o, "slaves", slaves_json(m));
-  json_object_set_new(o, "recovered_slaves", json_array());
-  json_object_set_new(o, "frameworks", frameworks_json(m, true));
-  json_object_set_new(o, "completed_frameworks", completed_json(m, true));
-  json_object_set_new(o, "orphan_tasks", json_array());
-  json_object_set_new(o, "unregistered_frameworks", json_array());
-  return o;
+  mz_jw_kint(w, "activated_slaves", (int64_t)active);
+  mz_jw_kint(w, "deactivated_slaves", (int64_t)(m->nagents - active));
+  mz_jw_kint(w, "unreachable_slaves", (int64_t)mz_registrar_unreachable_count(m));
+  mz_jw_kstring(w, "leader", m->pid);
+  mz_jw_key(w, "leader_info");
+  mz_jw_json_new(w, leader_info(m));
+  if (m->flags.cluster) mz_jw_kstring(w, "cluster", m->flags.cluster);
+  if (m->flags.log_dir) mz_jw_kstring(w, "log_dir", m->flags.log_dir);
+  mz_jw_key(w, "flags");
+  mz_jw_json_new(w, mz_master_flags_json(m));
+  mz_jw_key(w, "slaves");
+  mz_jw_array(w);
+  mz_agent *ag, *atmp;
+  HASH_ITER(hh, m->agents, ag, atmp) mz_agent_write(w, ag);
+  mz_jw_array_end(w);
+  empty_array(w, "recovered_slaves");
+  mz_jw_key(w, "frameworks");
+  mz_jw_array(w);
+  mz_framework *fw, *ftmp;
+  HASH_ITER(hh, m->frameworks, fw, ftmp) mz_framework_write(w, fw, true);
+  mz_jw_array_end(w);
+  mz_jw_key(w, "completed_frameworks");
+  mz_jw_array(w);
+  DL_FOREACH2(m->completed_frameworks, fw, done_next) mz_framework_write(w, fw, true);
+  mz_jw_array_end(w);
+  empty_array(w, "orphan_tasks");
+  empty_array(w, "unregistered_frameworks");
+  mz_jw_object_end(w);
 }
 
 /* /master/state: from a forked snapshot, so that a large cluster's state never
  * blocks the loop (snapshot.h). */
 static void handle_state(mz_http_req *req, void *arg) {
   if (!get_only(req)) return;
-  mz_snapshot_reply_json(arg, req, state_json);
+  mz_snapshot_reply(arg, req, state_write);
 }
 
 static void handle_frameworks(mz_http_req *req, void *arg) {

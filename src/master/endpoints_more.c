@@ -15,6 +15,7 @@
 #include "master/agent.h"
 #include "master/endpoints.h"
 #include "master/framework.h"
+#include "master/maintenance.h"
 #include "master/task.h"
 #include "master/webui.h"
 
@@ -523,6 +524,100 @@ static void handle_agent_proxy(mz_http_req *req, void *arg) {
   free(target);
 }
 
+/* ---------------------------------------------------------- maintenance */
+
+static void reply_pb_json(mz_http_req *req, ProtobufCMessage *msg) {
+  json_t *j = mz_pb_to_json(msg);
+  protobuf_c_message_free_unpacked(msg, NULL);
+  if (!j) {
+    mz_http_reply_error(req, 500, "Out of memory");
+    return;
+  }
+  reply_json(req, j);
+}
+
+static void reply_maintenance(mz_http_req *req, int status, const char *err) {
+  if (status == 200) mz_http_reply(req, 200, NULL, NULL, 0);
+  else mz_http_reply_error(req, status, "%s", err);
+}
+
+/* GET: the schedule; POST: a new schedule (JSON mesos.v1.maintenance.Schedule). */
+static void handle_maintenance_schedule(mz_http_req *req, void *arg) {
+  mz_master *m = arg;
+  const char *meth = mz_http_req_method(req);
+  if (!strcmp(meth, "GET") || !strcmp(meth, "HEAD")) {
+    reply_pb_json(req, &mz_maintenance_schedule_view(m)->base);
+    return;
+  }
+  if (strcmp(meth, "POST") != 0) {
+    mz_http_req_add_header(req, "Allow", "GET, POST");
+    mz_http_reply_error(req, 405, "Expecting 'GET' or 'POST', received '%s'", meth);
+    return;
+  }
+  size_t len;
+  const uint8_t *body = mz_http_req_body(req, &len);
+  char err[1024];
+  ProtobufCMessage *s =
+      mz_pb_decode(&mesos__v1__maintenance__schedule__descriptor, MZ_CT_JSON, body, len, err, sizeof err);
+  if (!s) {
+    mz_http_reply_error(req, 400, "Failed to parse the maintenance schedule: %s", err);
+    return;
+  }
+  int st = mz_maintenance_update_schedule(m, (Mesos__V1__Maintenance__Schedule *)s, err, sizeof err);
+  protobuf_c_message_free_unpacked(s, NULL);
+  reply_maintenance(req, st, err);
+}
+
+static void handle_maintenance_status(mz_http_req *req, void *arg) {
+  if (!method_is(req, "GET")) return;
+  reply_pb_json(req, &mz_maintenance_status_view(arg)->base);
+}
+
+/* POST a JSON array of mesos.v1.MachineID: START (down) or STOP (up) maintenance. */
+static void machines_call(mz_http_req *req, mz_master *m, bool down) {
+  if (!method_is(req, "POST")) return;
+  size_t len;
+  const uint8_t *body = mz_http_req_body(req, &len);
+  json_error_t je;
+  json_t *arr = json_loadb((const char *)body, len, 0, &je);
+  if (!arr || !json_is_array(arr)) {
+    if (arr) mz_http_reply_error(req, 400, "Expecting a JSON array of machine ids");
+    else mz_http_reply_error(req, 400, "Failed to parse JSON: %s", je.text);
+    json_decref(arr);
+    return;
+  }
+  size_t n = json_array_size(arr);
+  if (n > MZ_MAINT_MAX_MACHINES) {
+    json_decref(arr);
+    mz_http_reply_error(req, 400, "Too many machines (at most %d)", MZ_MAINT_MAX_MACHINES);
+    return;
+  }
+  Mesos__V1__MachineID **ids = mz_calloc(n + 1, sizeof *ids);
+  char err[1024];
+  int st = 200;
+  size_t got = 0;
+  for (; got < n; got++) {
+    ids[got] = (Mesos__V1__MachineID *)mz_pb_from_json(&mesos__v1__machine_id__descriptor,
+                                                       json_array_get(arr, got), err, sizeof err);
+    if (!ids[got]) {
+      char msg[1100];
+      snprintf(msg, sizeof msg, "Invalid machine id at index %zu: %s", got, err);
+      mz_strlcpy(err, msg, sizeof err);
+      st = 400;
+      break;
+    }
+  }
+  if (st == 200)
+    st = down ? mz_maintenance_start(m, ids, n, err, sizeof err) : mz_maintenance_stop(m, ids, n, err, sizeof err);
+  for (size_t i = 0; i < got; i++) protobuf_c_message_free_unpacked(&ids[i]->base, NULL);
+  free(ids);
+  json_decref(arr);
+  reply_maintenance(req, st, err);
+}
+
+static void handle_machine_down(mz_http_req *req, void *arg) { machines_call(req, arg, true); }
+static void handle_machine_up(mz_http_req *req, void *arg) { machines_call(req, arg, false); }
+
 void mz_endpoints_more_free(mz_master *m) {
   (void)m;
   while (proxies) {
@@ -549,6 +644,14 @@ void mz_endpoints_more_route(mz_master *m) {
   mz_http_server_route(m->http, "/master/teardown", 0, handle_teardown, m);
   mz_http_server_route(m->http, "/teardown", 0, handle_teardown, m);
   mz_http_server_route(m->http, "/metrics", 0, handle_prometheus, m);
+  mz_http_server_route(m->http, "/master/maintenance/schedule", 0, handle_maintenance_schedule, m);
+  mz_http_server_route(m->http, "/maintenance/schedule", 0, handle_maintenance_schedule, m);
+  mz_http_server_route(m->http, "/master/maintenance/status", 0, handle_maintenance_status, m);
+  mz_http_server_route(m->http, "/maintenance/status", 0, handle_maintenance_status, m);
+  mz_http_server_route(m->http, "/master/machine/down", 0, handle_machine_down, m);
+  mz_http_server_route(m->http, "/machine/down", 0, handle_machine_down, m);
+  mz_http_server_route(m->http, "/master/machine/up", 0, handle_machine_up, m);
+  mz_http_server_route(m->http, "/machine/up", 0, handle_machine_up, m);
   mz_http_server_route(m->http, "/agent/", MZ_HTTP_ROUTE_PREFIX, handle_agent_proxy, m);
   mz_webui_route(m);
 }

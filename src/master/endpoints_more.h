@@ -6,6 +6,10 @@
  *   GET  /master/redirect        307 to the leading master (this one)
  *   POST /master/teardown        form body frameworkId=ID
  *   GET  /metrics                /metrics/snapshot in Prometheus text format
+ *   GET  /master/maintenance/schedule  the maintenance schedule (JSON Schedule);
+ *   POST /master/maintenance/schedule  replaces it (maintenance.c validates)
+ *   GET  /master/maintenance/status    draining machines with inverse offer answers, down machines
+ *   POST /master/machine/down|up       a JSON array of MachineIDs: START / STOP_MAINTENANCE
  *   GET  /agent/<agent id>/<path>  a proxy to the agent's /state, /files/browse,
  *                                  /files/read and /monitor/statistics, so that a
  *                                  browser (same origin) and the CLI need only the

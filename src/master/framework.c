@@ -133,6 +133,7 @@ static void on_failover_timeout(evutil_socket_t fd, short what, void *arg) {
 
 static mz_framework *framework_new(mz_master *m, const Mesos__V1__FrameworkInfo *info, const char *id) {
   mz_framework *fw = mz_calloc(1, sizeof *fw);
+  mz_idx_init(&fw->task_idx, mz_task_key);
   fw->m = m;
   fw->id = mz_strdup(id);
   fw->info = mz_pb_dup(info);
@@ -427,10 +428,12 @@ void mz_framework_free(mz_framework *fw) {
     HASH_DEL(fw->tasks, t);
     mz_task_free(t);
   }
+  mz_idx_free(&fw->task_idx);
   DL_FOREACH_SAFE2(fw->completed_tasks, t, tmp, done_next) {
     DL_DELETE2(fw->completed_tasks, t, done_prev, done_next);
     mz_task_free(t);
   }
+  DL_FOREACH_SAFE2(fw->unreachable_list, t, tmp, done_next) mz_task_forget_unreachable(fw, t);
   if (fw->heartbeat_ev) event_free(fw->heartbeat_ev);
   if (fw->failover_ev) event_free(fw->failover_ev);
   for (size_t i = 0; i < fw->nroles; i++) free(fw->roles[i]);
@@ -443,61 +446,80 @@ void mz_framework_free(mz_framework *fw) {
   free(fw);
 }
 
-json_t *mz_framework_json(const mz_framework *fw, bool full) {
+void mz_framework_write(mz_jw *w, const mz_framework *fw, bool full) {
   const Mesos__V1__FrameworkInfo *fi = fw->info;
-  json_t *o = json_object();
-  json_object_set_new(o, "id", json_string(fw->id));
-  json_object_set_new(o, "name", json_string(fi->name ? fi->name : ""));
-  json_object_set_new(o, "used_resources", mz_resources_summary_json(fw->used));
-  json_object_set_new(o, "offered_resources", mz_resources_summary_json(fw->offered));
-  json_t *caps = json_array();
+  mz_jw_object(w);
+  mz_jw_kstring(w, "id", fw->id);
+  mz_jw_kstring(w, "name", fi->name ? fi->name : "");
+  mz_jw_key(w, "used_resources");
+  mz_resources_summary_write(w, fw->used);
+  mz_jw_key(w, "offered_resources");
+  mz_resources_summary_write(w, fw->offered);
+  mz_jw_key(w, "capabilities");
+  mz_jw_array(w);
   for (size_t i = 0; i < fi->n_capabilities; i++)
     if (fi->capabilities[i]->has_type)
-      json_array_append_new(caps, json_string(mz_enum_name(&mesos__v1__framework_info__capability__type__descriptor,
-                                                           fi->capabilities[i]->type)));
-  json_object_set_new(o, "capabilities", caps);
-  json_object_set_new(o, "hostname", json_string(fi->hostname ? fi->hostname : ""));
-  json_object_set_new(o, "webui_url", json_string(fi->webui_url ? fi->webui_url : ""));
-  json_object_set_new(o, "active", json_boolean(fw->active));
-  json_object_set_new(o, "connected", json_boolean(fw->connected));
-  json_object_set_new(o, "recovered", json_boolean(fw->recovered));
-  json_object_set_new(o, "user", json_string(fi->user ? fi->user : ""));
-  json_object_set_new(o, "failover_timeout", json_real(fi->has_failover_timeout ? fi->failover_timeout : 0));
-  json_object_set_new(o, "checkpoint", json_boolean(fi->has_checkpoint && fi->checkpoint));
-  json_object_set_new(o, "registered_time", json_real(fw->registered_time));
-  json_object_set_new(o, "unregistered_time", json_real(fw->unregistered_time));
-  if (fw->reregistered_time != fw->registered_time)
-    json_object_set_new(o, "reregistered_time", json_real(fw->reregistered_time));
-  if (fi->principal) json_object_set_new(o, "principal", json_string(fi->principal));
+      mz_jw_string(w, mz_enum_name(&mesos__v1__framework_info__capability__type__descriptor,
+                                   fi->capabilities[i]->type));
+  mz_jw_array_end(w);
+  mz_jw_kstring(w, "hostname", fi->hostname ? fi->hostname : "");
+  mz_jw_kstring(w, "webui_url", fi->webui_url ? fi->webui_url : "");
+  mz_jw_kbool(w, "active", fw->active);
+  mz_jw_kbool(w, "connected", fw->connected);
+  mz_jw_kbool(w, "recovered", fw->recovered);
+  mz_jw_kstring(w, "user", fi->user ? fi->user : "");
+  mz_jw_kreal(w, "failover_timeout", fi->has_failover_timeout ? fi->failover_timeout : 0);
+  mz_jw_kbool(w, "checkpoint", fi->has_checkpoint && fi->checkpoint);
+  mz_jw_kreal(w, "registered_time", fw->registered_time);
+  mz_jw_kreal(w, "unregistered_time", fw->unregistered_time);
+  if (fw->reregistered_time != fw->registered_time) mz_jw_kreal(w, "reregistered_time", fw->reregistered_time);
+  if (fi->principal) mz_jw_kstring(w, "principal", fi->principal);
   mz_resources *total = mz_resources_copy(fw->used);
   char err[128];
   mz_resources_add(total, fw->offered, err, sizeof err);
-  json_object_set_new(o, "resources", mz_resources_summary_json(total));
+  mz_jw_key(w, "resources");
+  mz_resources_summary_write(w, total);
   mz_resources_free(total);
-  json_object_set_new(o, "role", json_string(fw->nroles ? fw->roles[0] : "*"));
-  json_t *roles = json_array();
-  for (size_t i = 0; i < fw->nroles; i++) json_array_append_new(roles, json_string(fw->roles[i]));
-  json_object_set_new(o, "roles", roles);
+  mz_jw_kstring(w, "role", fw->nroles ? fw->roles[0] : "*");
+  mz_jw_key(w, "roles");
+  mz_jw_array(w);
+  for (size_t i = 0; i < fw->nroles; i++) mz_jw_string(w, fw->roles[i]);
+  mz_jw_array_end(w);
   if (!full) {
-    json_object_set_new(o, "task_count", json_integer((json_int_t)fw->ntasks));
-    json_object_set_new(o, "offer_count", json_integer((json_int_t)fw->noffers));
-    return o;
+    mz_jw_kint(w, "task_count", (int64_t)fw->ntasks);
+    mz_jw_kint(w, "offer_count", (int64_t)fw->noffers);
+    mz_jw_object_end(w);
+    return;
   }
-  json_t *tasks = json_array();
+  mz_jw_key(w, "tasks");
+  mz_jw_array(w);
   mz_task *t, *tmp;
-  HASH_ITER(hh, fw->tasks, t, tmp) json_array_append_new(tasks, mz_task_json(t));
-  json_object_set_new(o, "tasks", tasks);
-  json_object_set_new(o, "unreachable_tasks", json_array());
-  json_t *done = json_array();
-  DL_FOREACH2(fw->completed_tasks, t, done_next) json_array_append_new(done, mz_task_json(t));
-  json_object_set_new(o, "completed_tasks", done);
-  json_t *offers = json_array();
+  HASH_ITER(hh, fw->tasks, t, tmp) mz_task_write(w, t);
+  mz_jw_array_end(w);
+  mz_jw_key(w, "unreachable_tasks");
+  mz_jw_array(w);
+  DL_FOREACH2(fw->unreachable_list, t, done_next) mz_task_write(w, t);
+  mz_jw_array_end(w);
+  mz_jw_key(w, "completed_tasks");
+  mz_jw_array(w);
+  DL_FOREACH2(fw->completed_tasks, t, done_next) mz_task_write(w, t);
+  mz_jw_array_end(w);
+  mz_jw_key(w, "offers");
+  mz_jw_array(w);
   mz_offer *of;
-  DL_FOREACH2(fw->offers, of, fw_next) json_array_append_new(offers, mz_offer_json(of));
-  json_object_set_new(o, "offers", offers);
-  json_t *execs = json_array();
+  DL_FOREACH2(fw->offers, of, fw_next) mz_jw_json_new(w, mz_offer_json(of));
+  mz_jw_array_end(w);
+  mz_jw_key(w, "executors");
+  mz_jw_array(w);
   mz_executor *ex;
-  DL_FOREACH2(fw->executors, ex, fw_next) json_array_append_new(execs, mz_executor_json(ex));
-  json_object_set_new(o, "executors", execs);
-  return o;
+  DL_FOREACH2(fw->executors, ex, fw_next) mz_jw_json_new(w, mz_executor_json(ex));
+  mz_jw_array_end(w);
+  mz_jw_object_end(w);
+}
+
+static void framework_write_full(mz_jw *w, const void *fw) { mz_framework_write(w, fw, true); }
+static void framework_write_brief(mz_jw *w, const void *fw) { mz_framework_write(w, fw, false); }
+
+json_t *mz_framework_json(const mz_framework *fw, bool full) {
+  return mz_jw_to_json(full ? framework_write_full : framework_write_brief, fw);
 }

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "common/jsonw.h"
 #include "master/master.h"
 
 mz_framework *mz_framework_find(mz_master *m, const char *id);
@@ -40,6 +41,8 @@ void mz_framework_close_stream(mz_framework *fw);
 
 /* Mesos /master/state framework object (full: tasks, offers, executors...). */
 json_t *mz_framework_json(const mz_framework *fw, bool full);
+/* The same object, written to a streaming writer (/master/state streams its tasks). */
+void mz_framework_write(mz_jw *w, const mz_framework *fw, bool full);
 
 
 #endif

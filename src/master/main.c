@@ -12,11 +12,19 @@
 #include "common/log.h"
 #include "common/zk.h"
 #include "master/master.h"
+#include "master/registry_master.h"
 
 static void on_signal(evutil_socket_t sig, short what, void *arg) {
   (void)what;
   MZ_INFO("master", "received signal %d, stopping", (int)sig);
   event_base_loopbreak(arg);
+}
+
+/* Once a second: a follower reads the registry ahead (registry_master.h). */
+static void on_prefetch(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  mz_registrar_prefetch(arg);
 }
 
 static void raise_nofile(void) {
@@ -53,13 +61,14 @@ int main(int argc, char **argv) {
       .max_agent_ping_timeouts = 5,
       .agent_reregister_timeout = 600,
       .agent_removal_rate_limit = NULL,
-      .registry = "sqlite",
+      .registry = NULL, /* zk with --zk, else sqlite */
       .registry_max_agent_age = 14 * 86400.0,
       .registry_max_agent_count = 100 * 1024,
       .registry_gc_interval = 900,
       .heartbeat_interval = MZ_MASTER_HEARTBEAT_DEFAULT,
       .max_completed_frameworks = 50,
       .max_completed_tasks_per_framework = 1000,
+      .max_unreachable_tasks_per_framework = 1000,
       .max_frameworks = 10000,
       .max_agents = 200000,
       .max_links = 18000,
@@ -92,7 +101,8 @@ int main(int argc, char **argv) {
       {"agent_removal_rate_limit", MZ_FLAG_STRING, &f.agent_removal_rate_limit,
        "most agents marked unreachable per duration when they fail health checks, e.g. 1/10mins (default: no limit)"},
       {"registry", MZ_FLAG_STRING, &f.registry,
-       "where the registry is kept: sqlite (<work_dir>/registry.db, the default) or in_memory"},
+       "where the registry is kept: zk (in ZooKeeper under the --zk path, shared by the masters; the default "
+       "with --zk), sqlite (<work_dir>/registry.db; the default without --zk) or in_memory"},
       {"registry_max_agent_age", MZ_FLAG_DURATION, &f.registry_max_agent_age,
        "unreachable and gone agents are forgotten by the registry after this (default 2weeks)"},
       {"registry_max_agent_count", MZ_FLAG_INT, &f.registry_max_agent_count,
@@ -105,13 +115,15 @@ int main(int argc, char **argv) {
        "completed frameworks kept for /master/state (default 50)"},
       {"max_completed_tasks_per_framework", MZ_FLAG_INT, &f.max_completed_tasks_per_framework,
        "completed tasks kept per framework (default 1000)"},
+      {"max_unreachable_tasks_per_framework", MZ_FLAG_INT, &f.max_unreachable_tasks_per_framework,
+       "tasks on unreachable agents kept per partition-aware framework for reconciliation (default 1000)"},
       {"max_frameworks", MZ_FLAG_INT, &f.max_frameworks, "most frameworks registered at once (default 10000)"},
       {"max_agents", MZ_FLAG_INT, &f.max_agents, "most agents registered at once (default 200000)"},
       {"max_agent_links", MZ_FLAG_INT, &f.max_links, "most agent links at once (default 18000)"},
       {"zk", MZ_FLAG_STRING, &f.zk,
        "zk://host1:port1,host2:port2/path: contend for leadership through ZooKeeper (default: standalone)"},
       {"quorum", MZ_FLAG_INT, &f.quorum,
-       "number of masters that make a quorum (required with --zk; the registry stays SQLite per master)"},
+       "number of masters that make a quorum (required with --zk)"},
       {"zk_session_timeout", MZ_FLAG_DURATION, &f.zk_session_timeout, "ZooKeeper session timeout (default 10secs)"},
   };
   const size_t nflags = sizeof table / sizeof table[0];
@@ -171,6 +183,15 @@ int main(int argc, char **argv) {
     fprintf(stderr, "mezzo-master: flag --quorum needs --zk\n");
     return 1;
   }
+  if (f.registry && *f.registry && strcmp(f.registry, "zk") && strcmp(f.registry, "sqlite") &&
+      strcmp(f.registry, "in_memory")) {
+    fprintf(stderr, "mezzo-master: flag --registry: unknown '%s' (expecting zk, sqlite or in_memory)\n", f.registry);
+    return 1;
+  }
+  if (f.registry && !strcmp(f.registry, "zk") && !(f.zk && *f.zk)) {
+    fprintf(stderr, "mezzo-master: flag --registry=zk needs --zk\n");
+    return 1;
+  }
   raise_nofile();
   signal(SIGPIPE, SIG_IGN);
 
@@ -189,6 +210,12 @@ int main(int argc, char **argv) {
   struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, base);
   event_add(sigint, NULL);
   event_add(sigterm, NULL);
+  struct event *prefetch = NULL;
+  if (f.zk && *f.zk) {
+    prefetch = event_new(base, -1, EV_PERSIST, on_prefetch, m);
+    struct timeval second = {1, 0};
+    if (prefetch) event_add(prefetch, &second);
+  }
 
   event_base_dispatch(base);
 
@@ -196,6 +223,7 @@ int main(int argc, char **argv) {
   MZ_INFO("master", "shutting down");
   event_free(sigint);
   event_free(sigterm);
+  if (prefetch) event_free(prefetch);
   mz_master_free(m);
   event_base_free(base);
   return rc;

@@ -16,6 +16,8 @@
 
 #include "common/log.h"
 #include "master/agent.h"
+#include "master/inverse_offer.h"
+#include "master/maintenance.h"
 #include "master/contender.h"
 #include "master/agent_link.h"
 #include "master/allocator.h"
@@ -186,9 +188,9 @@ static int start_contending(mz_master *m, char *err, size_t errlen) {
   m->contender = mz_contender_new(m->base, m->flags.zk, m->flags.zk_session_timeout, text, &cbs, m, err, errlen);
   free(text);
   if (!m->contender) return -1;
-  MZ_INFO("master", "--zk: the registry stays local to each master (SQLite in %s; --quorum=%ld is not used for "
-          "replication); it is recovered when this master is elected",
-          m->flags.work_dir ? m->flags.work_dir : "(none)", m->flags.quorum);
+  const char *reg = m->flags.registry && *m->flags.registry ? m->flags.registry : "zk";
+  MZ_INFO("master", "--zk: registry %s%s; it is recovered when this master is elected", reg,
+          !strcmp(reg, "zk") ? " (in ZooKeeper, shared by the masters)" : " (local to this master)");
   return 0;
 }
 
@@ -198,9 +200,20 @@ static int alloc_offer(void *ctx, const char *fw_id, const char *agent_id, const
 
 static void alloc_done(void *ctx) { mz_offers_flush(ctx); }
 
+static bool alloc_gpu_capable(void *ctx, const char *fw_id) {
+  mz_framework *fw = mz_framework_find(ctx, fw_id);
+  for (size_t i = 0; fw && fw->info && i < fw->info->n_capabilities; i++)
+    if (fw->info->capabilities[i]->has_type &&
+        fw->info->capabilities[i]->type == MESOS__V1__FRAMEWORK_INFO__CAPABILITY__TYPE__GPU_RESOURCES)
+      return true;
+  return false;
+}
+
 mz_master *mz_master_new(struct event_base *base, const mz_master_flags *flags, const mz_flag *table, size_t nflags,
                          char *err, size_t errlen) {
   mz_master *m = mz_calloc(1, sizeof *m);
+  mz_idx_init(&m->agent_idx, mz_agent_key);
+  mz_idx_init(&m->offer_idx, mz_offer_key);
   m->base = base;
   m->flags = *flags;
   m->flag_table = table;
@@ -225,6 +238,7 @@ mz_master *mz_master_new(struct event_base *base, const mz_master_flags *flags, 
                           .allocation_interval = m->flags.allocation_interval,
                           .offer = alloc_offer,
                           .offers_done = alloc_done,
+                          .gpu_capable = alloc_gpu_capable,
                           .ctx = m};
   m->alloc = m->alloc_ops->create(&env, err, errlen);
   if (!m->alloc) goto fail;
@@ -319,6 +333,8 @@ void mz_master_free(mz_master *m) {
     HASH_DEL(m->agents, a);
     mz_agent_free(a);
   }
+  mz_idx_free(&m->agent_idx);
+  mz_idx_free(&m->offer_idx);
   mz_agent_forget_removed(m);
   HASH_ITER(hh, m->frameworks, fw, ftmp) {
     HASH_DEL(m->frameworks, fw);
@@ -329,6 +345,8 @@ void mz_master_free(mz_master *m) {
     mz_framework_free(fw);
   }
   mz_registrar_stop(m);
+  mz_iofs_free(m);
+  mz_maintenance_free(m);
   if (m->unreachable_ev) event_free(m->unreachable_ev);
   if (m->alloc) m->alloc_ops->destroy(m->alloc);
   mz_timerq_free(&m->offer_timeouts);

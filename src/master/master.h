@@ -28,6 +28,7 @@
 
 #include <uthash.h>
 
+#include "common/idindex.h"
 #include "common/codec.h"
 #include "common/flags.h"
 #include "common/http.h"
@@ -80,6 +81,7 @@ typedef struct {
   double heartbeat_interval;     /* scheduler HEARTBEAT period (Mesos: 15 s) */
   long max_completed_frameworks;
   long max_completed_tasks_per_framework;
+  long max_unreachable_tasks_per_framework;
   long max_frameworks;
   long max_agents;
   long max_links;
@@ -133,9 +135,11 @@ struct mz_master {
   size_t nframeworks;
   mz_framework *completed_frameworks; /* DL list (oldest first), bounded */
   size_t ncompleted_frameworks;
-  mz_agent *agents; /* hash by id */
+  mz_agent *agents; /* hash by id (iteration); lookups through agent_idx */
+  mz_idx agent_idx;
   size_t nagents;
-  mz_offer *offers; /* hash by id */
+  mz_offer *offers; /* hash by id (iteration); lookups through offer_idx */
+  mz_idx offer_idx;
   size_t noffers;
   struct mz_removed_agent *removed_agents; /* hash of ids of removed agents (bounded, oldest evicted) */
   struct mz_removed_agent *removed_order;  /* DL list, oldest first */
@@ -154,6 +158,8 @@ struct mz_master {
   mz_timerq offer_timeouts;  /* mz_offer.timeout */
   mz_timerq agent_removals;  /* mz_agent.removal */
   struct mz_registrar *registrar; /* registry_master.c */
+  struct mz_maint *maint;         /* maintenance schedule and machines (maintenance.c); NULL until used */
+  struct mz_iofs *iofs;           /* inverse offers (inverse_offer.c); NULL until used */
   mz_agent *unreachable_queue;    /* agents waiting to be marked unreachable (rate limit), DL via mark_prev/next */
   struct event *unreachable_ev;   /* fires when the next may be marked */
   double removal_interval;        /* seconds between markings (--agent_removal_rate_limit); 0: no limit */
@@ -221,10 +227,17 @@ struct mz_framework {
   char stream_id[MZ_UUID_STR];
   mz_content_type ct;
   double registered_time, reregistered_time, unregistered_time;
-  mz_task *tasks; /* hash by id */
+  mz_task *tasks; /* hash by id (iteration); lookups through task_idx */
+  mz_idx task_idx;
   size_t ntasks;
   mz_task *completed_tasks; /* DL list, oldest first, bounded */
   size_t ncompleted_tasks;
+  /* Tasks of a partition-aware framework on agents marked unreachable: kept (hash by
+   * id through hh, DL list oldest first through done_prev/next, bounded by
+   * --max_unreachable_tasks_per_framework) for reconciliation and /master/state,
+   * until their agent comes back with them or they age out. */
+  mz_task *unreachable_tasks, *unreachable_list;
+  size_t nunreachable_tasks;
   mz_offer *offers; /* DL list */
   size_t noffers;
   mz_executor *executors; /* DL list */

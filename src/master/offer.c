@@ -13,14 +13,15 @@
 #include "master/allocator.h"
 #include "master/events.h"
 #include "master/framework.h"
+#include "master/maintenance.h"
 #include "master/pbutil.h"
 
 #define MAX_OFFERS_PER_EVENT 1024
 
+const char *mz_offer_key(const void *o) { return ((const mz_offer *)o)->id; }
+
 mz_offer *mz_offer_find(mz_master *m, const char *id) {
-  mz_offer *o = NULL;
-  if (id) HASH_FIND_STR(m->offers, id, o);
-  return o;
+  return id ? mz_idx_get(&m->offer_idx, id) : NULL;
 }
 
 mz_offer *mz_offer_on_agent(mz_agent *agent, mz_framework *fw) {
@@ -47,6 +48,7 @@ int mz_offer_make(mz_master *m, const char *fw_id, const char *agent_id, const c
   mz_resources_set_alloc_role(o->resources, role);
   o->created = mz_now();
   HASH_ADD_KEYPTR(hh, m->offers, o->id, strlen(o->id), o);
+  mz_idx_put(&m->offer_idx, o);
   m->noffers++;
   DL_APPEND2(fw->offers, o, fw_prev, fw_next);
   fw->noffers++;
@@ -122,6 +124,8 @@ static Mesos__V1__Offer *offer_proto(const mz_offer *o) {
     }
   }
 
+  p->unavailability = mz_maintenance_unavailability(o->agent); /* its machine's maintenance, if scheduled */
+
   p->allocation_info = mz_calloc(1, sizeof *p->allocation_info);
   mesos__v1__resource__allocation_info__init(p->allocation_info);
   p->allocation_info->role = mz_strdup(o->role);
@@ -193,6 +197,7 @@ void mz_offer_remove(mz_offer *o) {
   unbatch(o);
   mz_timerq_remove(&m->offer_timeouts, &o->timeout);
   HASH_DEL(m->offers, o);
+  mz_idx_del(&m->offer_idx, o->id);
   m->noffers--;
   DL_DELETE2(o->fw->offers, o, fw_prev, fw_next);
   o->fw->noffers--;

@@ -20,6 +20,8 @@ int mz_offer_make(mz_master *m, const char *fw_id, const char *agent_id, const c
 /* Sends the OFFERS events of the offers made since the last flush. */
 void mz_offers_flush(mz_master *m);
 
+/* The id of an object of this kind (its index key, common/idindex.h). */
+const char *mz_offer_key(const void *obj);
 mz_offer *mz_offer_find(mz_master *m, const char *id);
 mz_offer *mz_offer_on_agent(mz_agent *agent, mz_framework *fw);
 

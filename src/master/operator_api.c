@@ -4,7 +4,7 @@
  * for queries, 202 for accepted commands, 400 for a malformed or invalid call,
  * 404 for an unknown framework or agent, 405 / 406 / 415 for the method and
  * media types, and 501 for the calls this master does not implement (volumes,
- * files). SUBSCRIBE streams events (operator_events.c). */
+ * files). The maintenance calls are maintenance.c's. SUBSCRIBE streams events (operator_events.c). */
 #include "master/operator_api.h"
 
 #include <event2/event.h>
@@ -665,14 +665,15 @@ static void handle(mz_http_req *req, void *arg) {
         mz_http_reply_error(req, 404, "Unknown agent %s", aid->value);
         break;
       }
+      int mrc = 0;
       if (call->type == CALL(DEACTIVATE_AGENT)) {
-        mz_maintenance_deactivate(a);
+        mrc = mz_maintenance_deactivate(a, err, sizeof err);
       } else if (call->type == CALL(REACTIVATE_AGENT)) {
         if (!a->deactivated) {
           mz_http_reply_error(req, 400, "Agent %s is not deactivated", a->id);
           break;
         }
-        mz_maintenance_reactivate(a);
+        mrc = mz_maintenance_reactivate(a, err, sizeof err);
       } else if (call->type == CALL(DRAIN_AGENT)) {
         double grace = -1;
         const Mesos__V1__Master__Duration *g = call->drain_agent->max_grace_period;
@@ -683,11 +684,62 @@ static void handle(mz_http_req *req, void *arg) {
             break;
           }
         }
-        mz_maintenance_drain(a, grace, call->drain_agent->has_mark_gone && call->drain_agent->mark_gone);
+        mrc = mz_maintenance_drain(a, grace, call->drain_agent->has_mark_gone && call->drain_agent->mark_gone, err,
+                                   sizeof err);
       } else {
+        mz_maintenance_forget_agent(m, a->id);
         mz_agent_mark_gone(a, "MARK_AGENT_GONE");
       }
-      mz_http_reply(req, 200, NULL, NULL, 0);
+      if (mrc != 0) mz_http_reply_error(req, 503, "Failed to record the agent's maintenance: %s", err);
+      else mz_http_reply(req, 200, NULL, NULL, 0);
+      break;
+    }
+    case CALL(GET_MAINTENANCE_SCHEDULE): {
+      Mesos__V1__Master__Response__GetMaintenanceSchedule gs =
+          MESOS__V1__MASTER__RESPONSE__GET_MAINTENANCE_SCHEDULE__INIT;
+      gs.schedule = mz_maintenance_schedule_view(m);
+      r.type = RESP(GET_MAINTENANCE_SCHEDULE);
+      r.get_maintenance_schedule = &gs;
+      reply_response(req, accept, &r);
+      protobuf_c_message_free_unpacked(&gs.schedule->base, NULL);
+      break;
+    }
+    case CALL(GET_MAINTENANCE_STATUS): {
+      Mesos__V1__Master__Response__GetMaintenanceStatus gs = MESOS__V1__MASTER__RESPONSE__GET_MAINTENANCE_STATUS__INIT;
+      gs.status = mz_maintenance_status_view(m);
+      r.type = RESP(GET_MAINTENANCE_STATUS);
+      r.get_maintenance_status = &gs;
+      reply_response(req, accept, &r);
+      protobuf_c_message_free_unpacked(&gs.status->base, NULL);
+      break;
+    }
+    case CALL(UPDATE_MAINTENANCE_SCHEDULE):
+    case CALL(START_MAINTENANCE):
+    case CALL(STOP_MAINTENANCE): {
+      int st;
+      if (call->type == CALL(UPDATE_MAINTENANCE_SCHEDULE)) {
+        if (!call->update_maintenance_schedule || !call->update_maintenance_schedule->schedule) {
+          mz_http_reply_error(req, 400, "Expecting 'update_maintenance_schedule.schedule' to be present");
+          break;
+        }
+        st = mz_maintenance_update_schedule(m, call->update_maintenance_schedule->schedule, err, sizeof err);
+      } else if (call->type == CALL(START_MAINTENANCE)) {
+        if (!call->start_maintenance) {
+          mz_http_reply_error(req, 400, "Expecting 'start_maintenance' to be present");
+          break;
+        }
+        st = mz_maintenance_start(m, call->start_maintenance->machines, call->start_maintenance->n_machines, err,
+                                  sizeof err);
+      } else {
+        if (!call->stop_maintenance) {
+          mz_http_reply_error(req, 400, "Expecting 'stop_maintenance' to be present");
+          break;
+        }
+        st = mz_maintenance_stop(m, call->stop_maintenance->machines, call->stop_maintenance->n_machines, err,
+                                 sizeof err);
+      }
+      if (st == 200) mz_http_reply(req, 200, NULL, NULL, 0);
+      else mz_http_reply_error(req, st, "%s", err);
       break;
     }
     case CALL(SUBSCRIBE):

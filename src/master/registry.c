@@ -1,5 +1,6 @@
 /* registry: backend lookup, the in-memory backend and state helpers (see registry.h). */
 #include "master/registry.h"
+#include "master/registry_zk.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 const mz_registry_backend *mz_registry_backend_find(const char *name) {
   if (!name || !*name || !strcmp(name, "sqlite")) return &mz_registry_sqlite;
   if (!strcmp(name, "in_memory")) return &mz_registry_in_memory;
+  if (!strcmp(name, "zk")) return &mz_registry_zk;
   return NULL;
 }
 

@@ -12,9 +12,12 @@
 #include "common/log.h"
 #include "master/agent.h"
 #include "master/allocator.h"
+#include "master/maintenance.h"
 #include "master/operator_api.h"
 #include "master/pbutil.h"
+#include "master/contender.h"
 #include "master/registry.h"
+#include "master/registry_zk.h"
 #include "mesos/v1/quota/quota.pb-c.h"
 
 /* An agent in the registry that is not registered now. */
@@ -246,21 +249,65 @@ static int recover(mz_master *m, const mz_reg_state *s, char *err, size_t errlen
     remember(r, a->id, a->state, a->time > now ? now : a->time, data, a->len);
     if (a->state == MZ_REG_AGENT_GONE) mz_agent_remember_removed(m, a->id);
   }
+  mz_maintenance_recover(m, s->values, s->nvalues); /* maintenance schedule, machines, agents' drains */
   MZ_INFO("master", "registry recovered: %zu agent(s) to re-register, %zu unreachable or gone, %zu weight(s), "
           "%zu quota(s)", r->nrecovered, r->nexpiring, s->nweights, s->nquotas);
   return 0;
 }
 
+/* A follower's read-ahead of the ZooKeeper registry (mz_registrar_prefetch): the
+ * backend handle that will serve the registrar once this master is elected. One
+ * master per process, so one handle. */
+static void *prefetched;
+
+#define PREFETCH_MIN_FULL 2.0 /* seconds between two full reads of a changing registry */
+
+static bool zk_registry(const mz_master *m) {
+  bool zk = m->flags.zk && *m->flags.zk;
+  const char *name = m->flags.registry && *m->flags.registry ? m->flags.registry : zk ? "zk" : "sqlite";
+  return zk && !strcmp(name, "zk");
+}
+
+void mz_registrar_prefetch(mz_master *m) {
+  if (m->leading || m->registrar || !zk_registry(m)) return;
+  char err[512];
+  if (!prefetched && !(prefetched = mz_registry_zk.open(m->flags.zk, err, sizeof err))) {
+    MZ_WARN("master", "registry: cannot read ahead: %s", err);
+    return;
+  }
+  if (mz_registry_zk_prefetch(prefetched, PREFETCH_MIN_FULL, err, sizeof err) != 0)
+    MZ_WARN("master", "registry: cannot read ahead: %s", err);
+}
+
 int mz_registrar_start(mz_master *m, char *err, size_t errlen) {
-  const mz_registry_backend *be = mz_registry_backend_find(m->flags.registry);
+  bool zk = m->flags.zk && *m->flags.zk;
+  const char *name = m->flags.registry && *m->flags.registry ? m->flags.registry : zk ? "zk" : "sqlite";
+  const mz_registry_backend *be = mz_registry_backend_find(name);
   if (!be) {
-    snprintf(err, errlen, "unknown --registry '%s' (expecting sqlite or in_memory)", m->flags.registry);
+    snprintf(err, errlen, "unknown --registry '%s' (expecting zk, sqlite or in_memory)", name);
+    return -1;
+  }
+  if (be == &mz_registry_zk && !zk) {
+    snprintf(err, errlen, "--registry=zk needs --zk");
     return -1;
   }
   char path[4200];
-  snprintf(path, sizeof path, "%s/registry.db", m->flags.work_dir && *m->flags.work_dir ? m->flags.work_dir : ".");
-  void *h = be->open(path, err, errlen);
+  if (be == &mz_registry_zk) mz_strlcpy(path, m->flags.zk, sizeof path);
+  else snprintf(path, sizeof path, "%s/registry.db", m->flags.work_dir && *m->flags.work_dir ? m->flags.work_dir : ".");
+  void *h = be == &mz_registry_zk && prefetched ? prefetched : be->open(path, err, errlen);
+  prefetched = NULL;
   if (!h) return -1;
+  if (be == &mz_registry_zk && m->contender) {
+    /* Every write checks this leader's election znode: a deposed leader cannot write. */
+    mz_zk_url u;
+    char guard[MZ_ZK_PATH_MAX + 300];
+    if (mz_zk_parse_url(m->flags.zk, &u, err, errlen) == 0 && *mz_contender_znode(m->contender)) {
+      snprintf(guard, sizeof guard, "%s/%s", u.path, mz_contender_znode(m->contender));
+      mz_registry_zk_guard(h, guard);
+    }
+  }
+  MZ_INFO("master", "registry: %s (%s)%s", be->name, be == &mz_registry_in_memory ? "nothing kept" : path,
+          be == &mz_registry_zk ? ", shared by the masters; loaded now that this master leads" : "");
   struct mz_registrar *r = mz_calloc(1, sizeof *r);
   r->be = be;
   r->h = h;
@@ -279,12 +326,13 @@ int mz_registrar_start(mz_master *m, char *err, size_t errlen) {
   if (r->nrecovered) arm(r->reregister_ev, m->flags.agent_reregister_timeout);
   arm(r->gc_ev, m->flags.registry_gc_interval > 0 ? m->flags.registry_gc_interval : 900);
   prune(m);
-  if (be == &mz_registry_sqlite) MZ_INFO("master", "registry: %s", path);
   return 0;
 }
 
 void mz_registrar_stop(mz_master *m) {
   struct mz_registrar *r = m->registrar;
+  if (prefetched) mz_registry_zk.close(prefetched);
+  prefetched = NULL;
   if (!r) return;
   if (r->reregister_ev) event_free(r->reregister_ev);
   if (r->gc_ev) event_free(r->gc_ev);
@@ -315,6 +363,13 @@ bool mz_registrar_is_unreachable(mz_master *m, const char *id) {
 }
 
 size_t mz_registrar_recovered_count(const mz_master *m) { return m->registrar ? m->registrar->nrecovered : 0; }
+
+size_t mz_registrar_unreachable_count(const mz_master *m) {
+  size_t n = 0;
+  entry *e, *tmp;
+  if (m->registrar) HASH_ITER(hh, m->registrar->known, e, tmp) n += e->state == MZ_REG_AGENT_UNREACHABLE;
+  return n;
+}
 
 int mz_registrar_admit(mz_master *m, const char *id, const Mesos__V1__AgentInfo *info, const mz_resources *total,
                        char *err, size_t errlen) {
@@ -407,6 +462,15 @@ int mz_registrar_set_quotas(mz_master *m, const char *const *roles, json_t *cons
   int rc = apply(m, ops, n, err, errlen);
   for (size_t i = 0; i < n; i++) free(texts[i]);
   free(texts);
+  free(ops);
+  return rc;
+}
+
+int mz_registrar_put_values(mz_master *m, const char *const *keys, const char *const *texts, size_t n, char *err,
+                            size_t errlen) {
+  mz_reg_op *ops = mz_calloc(n ? n : 1, sizeof *ops);
+  for (size_t i = 0; i < n; i++) ops[i] = (mz_reg_op){.type = MZ_REG_PUT_VALUE, .id = keys[i], .text = texts[i]};
+  int rc = apply(m, ops, n, err, errlen);
   free(ops);
   return rc;
 }

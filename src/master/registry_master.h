@@ -21,6 +21,10 @@
 
 /* Opens and recovers the registry (after the allocator exists). 0 or -1 with err. */
 int mz_registrar_start(mz_master *m, char *err, size_t errlen);
+/* A follower with the ZooKeeper registry reads it ahead (call it every second or
+ * so while not leading), so that its load when elected costs one round trip when
+ * nothing changed since. Blocks while reading; logs failures. */
+void mz_registrar_prefetch(mz_master *m);
 /* Closes the backend and frees the entries (master shutdown). */
 void mz_registrar_stop(mz_master *m);
 
@@ -33,6 +37,8 @@ mz_resources *mz_registrar_known_total(mz_master *m, const char *id, bool *unrea
 bool mz_registrar_is_unreachable(mz_master *m, const char *id);
 /* Agents admitted before the restart that have not re-registered yet. */
 size_t mz_registrar_recovered_count(const mz_master *m);
+/* Agents marked unreachable that have not come back (O(unreachable + gone)). */
+size_t mz_registrar_unreachable_count(const mz_master *m);
 
 /* Records an admitted agent (new, re-registered after being unreachable or
  * unknown): 0, or -1 with err and nothing recorded (the agent must not be told it
@@ -51,6 +57,11 @@ int mz_registrar_set_weights(mz_master *m, const char *const *roles, const doubl
 /* Records the quota of roles in one change (cfgs[i]: QuotaConfig JSON, or NULL to
  * remove the role's quota). 0 or -1 with err. */
 int mz_registrar_set_quotas(mz_master *m, const char *const *roles, json_t *const *cfgs, size_t n, char *err,
+                            size_t errlen);
+
+/* Records named values in one change (texts[i] NULL removes keys[i]), e.g. the
+ * maintenance schedule. 0 or -1 with err. */
+int mz_registrar_put_values(mz_master *m, const char *const *keys, const char *const *texts, size_t n, char *err,
                             size_t errlen);
 
 /* "N/duration" (Mesos's --agent_removal_rate_limit, e.g. "1/10mins") -> seconds

@@ -8,6 +8,7 @@
 #include "master/accept.h"
 #include "master/calls.h"
 #include "master/framework.h"
+#include "master/inverse_offer.h"
 #include "master/pbutil.h"
 #include "master/status_update.h"
 #include "master/validation.h"
@@ -92,6 +93,14 @@ static void handle(mz_http_req *req, void *arg) {
     case CALL(ACKNOWLEDGE): mz_status_acknowledge(fw, call->acknowledge); break;
     case CALL(RECONCILE): mz_call_reconcile(fw, call->reconcile); break;
     case CALL(MESSAGE): mz_call_message(fw, call->message); break;
+    case CALL(ACCEPT_INVERSE_OFFERS):
+      mz_iofs_answer(fw, call->accept_inverse_offers->inverse_offer_ids,
+                     call->accept_inverse_offers->n_inverse_offer_ids, call->accept_inverse_offers->filters, true);
+      break;
+    case CALL(DECLINE_INVERSE_OFFERS):
+      mz_iofs_answer(fw, call->decline_inverse_offers->inverse_offer_ids,
+                     call->decline_inverse_offers->n_inverse_offer_ids, call->decline_inverse_offers->filters, false);
+      break;
     case CALL(UPDATE_FRAMEWORK):
       if (mz_call_update_framework(fw, call->update_framework, err, sizeof err) != 0) {
         bad_request(m, req, "", err);
@@ -100,7 +109,7 @@ static void handle(mz_http_req *req, void *arg) {
       }
       goto done;
     default:
-      /* REQUEST, inverse offers, operation reconciliation and acknowledgement: nothing to do here. */
+      /* REQUEST, operation reconciliation and acknowledgement: nothing to do here. */
       MZ_INFO("master", "framework %s: %s call has no effect on this master", fw->id,
               mz_enum_name(&mesos__v1__scheduler__call__type__descriptor, call->type));
       break;

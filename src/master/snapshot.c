@@ -23,66 +23,75 @@ static void on_sigchld(evutil_socket_t sig, short what, void *arg) {
     if (children > 0) children--;
 }
 
-static void write_all(int fd, const char *p, size_t n) {
+static int write_all(int fd, const char *p, size_t n) {
   while (n > 0) {
     ssize_t w = write(fd, p, n);
     if (w < 0) {
       if (errno == EINTR) continue;
-      return;
+      return -1;
     }
     p += w;
     n -= (size_t)w;
   }
+  return 0;
 }
 
-static void reply_inline(mz_http_req *req, json_t *o) {
-  char *text = json_dumps(o, JSON_COMPACT);
-  json_decref(o);
-  if (!text) {
-    mz_http_reply_error(req, 500, "Out of memory");
+/* The child's sink: each buffered piece goes out as one HTTP chunk. */
+static int chunk_sink(const char *data, size_t len, void *arg) {
+  int fd = *(int *)arg;
+  char head[32];
+  int hn = snprintf(head, sizeof head, "%zx\r\n", len);
+  if (write_all(fd, head, (size_t)hn) != 0 || write_all(fd, data, len) != 0 || write_all(fd, "\r\n", 2) != 0)
+    return -1;
+  return 0;
+}
+
+static void reply_inline(mz_master *m, mz_http_req *req, mz_snapshot_writer write) {
+  mz_jw *w = mz_jw_new(NULL, NULL, 0);
+  write(m, w);
+  if (mz_jw_finish(w) != 0) {
+    mz_jw_free(w);
+    mz_http_reply_error(req, 500, "Cannot write the document");
     return;
   }
-  mz_http_reply(req, 200, "application/json", text, strlen(text));
-  free(text);
+  size_t n;
+  const char *text = mz_jw_text(w, &n);
+  mz_http_reply(req, 200, "application/json", text, n);
+  mz_jw_free(w);
 }
 
-void mz_snapshot_reply_json(mz_master *m, mz_http_req *req, json_t *(*build)(const mz_master *m)) {
+void mz_snapshot_reply(mz_master *m, mz_http_req *req, mz_snapshot_writer write) {
   if (!sigchld_ev) {
     sigchld_ev = evsignal_new(m->base, SIGCHLD, on_sigchld, NULL);
     if (sigchld_ev) event_add(sigchld_ev, NULL);
   }
   int fd = mz_http_req_socket(req);
   if (fd < 0 || !sigchld_ev || children >= MZ_SNAPSHOT_MAX_CHILDREN) {
-    reply_inline(req, build(m));
+    reply_inline(m, req, write);
     return;
   }
   pid_t pid = fork();
   if (pid < 0) {
     MZ_WARN("master", "fork for a state snapshot failed: %s; building it in the loop", strerror(errno));
-    reply_inline(req, build(m));
+    reply_inline(m, req, write);
     return;
   }
   if (pid == 0) {
-    /* The child: only the request's socket matters. */
+    /* The child: only the request's socket matters. The document is written
+     * as it is produced, in chunks (its length is not known before the end). */
     signal(SIGPIPE, SIG_IGN);
     if (fd > 3) close_range(3, (unsigned)fd - 1, 0);
     close_range((unsigned)fd + 1, ~0U, 0);
     int flags = fcntl(fd, F_GETFL);
     if (flags >= 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-    json_t *o = build(m);
-    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    if (text) {
-      size_t n = strlen(text);
-      char head[256];
-      int hn = snprintf(head, sizeof head,
-                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-                        "Connection: close\r\n\r\n",
-                        n);
-      write_all(fd, head, (size_t)hn);
-      write_all(fd, text, n);
-    } else {
-      static const char err[] = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-      write_all(fd, err, sizeof err - 1);
+    static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+                               "Connection: close\r\n\r\n";
+    if (write_all(fd, head, sizeof head - 1) == 0) {
+      mz_jw *w = mz_jw_new(chunk_sink, &fd, MZ_SNAPSHOT_CHUNK);
+      write(m, w);
+      /* An unfinished document ends without the last chunk: the client sees a truncated reply. */
+      if (mz_jw_finish(w) == 0) write_all(fd, "0\r\n\r\n", 5);
+      mz_jw_free(w);
     }
     shutdown(fd, SHUT_WR);
     /* Let the peer read everything before the socket goes (no reset on unread input). */

@@ -84,6 +84,7 @@ mz_task *mz_task_add(mz_framework *fw, mz_agent *agent, const char *task_id, con
   t->resources = res ? res : mz_resources_new();
   push_status(t, state, mz_now());
   HASH_ADD_KEYPTR(hh, fw->tasks, t->id, strlen(t->id), t);
+  mz_idx_put(&fw->task_idx, t);
   fw->ntasks++;
   DL_APPEND2(agent->tasks, t, agent_prev, agent_next);
   agent->ntasks++;
@@ -101,10 +102,10 @@ mz_task *mz_task_add(mz_framework *fw, mz_agent *agent, const char *task_id, con
   return t;
 }
 
+const char *mz_task_key(const void *t) { return ((const mz_task *)t)->id; }
+
 mz_task *mz_task_find(mz_framework *fw, const char *task_id) {
-  mz_task *t = NULL;
-  if (fw && task_id) HASH_FIND_STR(fw->tasks, task_id, t);
-  return t;
+  return fw && task_id ? mz_idx_get(&fw->task_idx, task_id) : NULL;
 }
 
 /* Gives the task's resources back (once). */
@@ -251,6 +252,7 @@ void mz_task_remove(mz_task *t) {
   release(t);
   gauge(m, t->state, -1);
   HASH_DEL(fw->tasks, t);
+  mz_idx_del(&fw->task_idx, t->id);
   fw->ntasks--;
   if (t->agent) {
     DL_DELETE2(t->agent->tasks, t, agent_prev, agent_next);
@@ -261,6 +263,15 @@ void mz_task_remove(mz_task *t) {
   if (t->pending) protobuf_c_message_free_unpacked(&t->pending->base, NULL);
   t->pending = NULL;
   t->has_update_state = false;
+  if (t->state == MESOS__V1__TASK_STATE__TASK_UNREACHABLE) { /* it may come back with its agent */
+    HASH_ADD_KEYPTR(hh, fw->unreachable_tasks, t->id, strlen(t->id), t);
+    DL_APPEND2(fw->unreachable_list, t, done_prev, done_next);
+    fw->nunreachable_tasks++;
+    long umax = m->flags.max_unreachable_tasks_per_framework;
+    while (fw->nunreachable_tasks > 0 && (long)fw->nunreachable_tasks > (umax < 0 ? 0 : umax))
+      mz_task_forget_unreachable(fw, fw->unreachable_list);
+    return;
+  }
   DL_APPEND2(fw->completed_tasks, t, done_prev, done_next);
   fw->ncompleted_tasks++;
   long max = m->flags.max_completed_tasks_per_framework;
@@ -272,25 +283,44 @@ void mz_task_remove(mz_task *t) {
   }
 }
 
-json_t *mz_task_json(const mz_task *t) {
-  json_t *o = json_object();
-  json_object_set_new(o, "id", json_string(t->id));
-  json_object_set_new(o, "name", json_string(t->name));
-  json_object_set_new(o, "framework_id", json_string(t->framework_id));
-  json_object_set_new(o, "executor_id", json_string(t->executor_id ? t->executor_id : ""));
-  json_object_set_new(o, "slave_id", json_string(t->agent_id));
-  json_object_set_new(o, "agent_id", json_string(t->agent_id));
-  json_object_set_new(o, "state", json_string(mz_task_state_name(t->state)));
-  json_object_set_new(o, "resources", mz_resources_summary_json(t->resources));
-  json_object_set_new(o, "role", json_string(t->role));
-  json_t *st = json_array();
-  for (size_t i = 0; i < t->nstatuses; i++) {
-    json_t *s = json_object();
-    json_object_set_new(s, "state", json_string(mz_task_state_name(t->statuses[i].state)));
-    json_object_set_new(s, "timestamp", json_real(t->statuses[i].timestamp));
-    json_array_append_new(st, s);
-  }
-  json_object_set_new(o, "statuses", st);
-  if (t->user) json_object_set_new(o, "user", json_string(t->user));
-  return o;
+mz_task *mz_task_find_unreachable(mz_framework *fw, const char *task_id) {
+  mz_task *t = NULL;
+  if (fw && task_id) HASH_FIND_STR(fw->unreachable_tasks, task_id, t);
+  return t;
 }
+
+void mz_task_forget_unreachable(mz_framework *fw, mz_task *t) {
+  HASH_DEL(fw->unreachable_tasks, t);
+  DL_DELETE2(fw->unreachable_list, t, done_prev, done_next);
+  fw->nunreachable_tasks--;
+  mz_task_free(t);
+}
+
+void mz_task_write(mz_jw *w, const mz_task *t) {
+  mz_jw_object(w);
+  mz_jw_kstring(w, "id", t->id);
+  mz_jw_kstring(w, "name", t->name);
+  mz_jw_kstring(w, "framework_id", t->framework_id);
+  mz_jw_kstring(w, "executor_id", t->executor_id ? t->executor_id : "");
+  mz_jw_kstring(w, "slave_id", t->agent_id);
+  mz_jw_kstring(w, "agent_id", t->agent_id);
+  mz_jw_kstring(w, "state", mz_task_state_name(t->state));
+  mz_jw_key(w, "resources");
+  mz_resources_summary_write(w, t->resources);
+  mz_jw_kstring(w, "role", t->role);
+  mz_jw_key(w, "statuses");
+  mz_jw_array(w);
+  for (size_t i = 0; i < t->nstatuses; i++) {
+    mz_jw_object(w);
+    mz_jw_kstring(w, "state", mz_task_state_name(t->statuses[i].state));
+    mz_jw_kreal(w, "timestamp", t->statuses[i].timestamp);
+    mz_jw_object_end(w);
+  }
+  mz_jw_array_end(w);
+  if (t->user) mz_jw_kstring(w, "user", t->user);
+  mz_jw_object_end(w);
+}
+
+static void task_write(mz_jw *w, const void *t) { mz_task_write(w, t); }
+
+json_t *mz_task_json(const mz_task *t) { return mz_jw_to_json(task_write, t); }

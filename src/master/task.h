@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "common/jsonw.h"
 #include "master/master.h"
 
 bool mz_task_state_terminal(Mesos__V1__TaskState s);
@@ -26,6 +27,8 @@ bool mz_task_state_terminal(Mesos__V1__TaskState s);
 mz_task *mz_task_add(mz_framework *fw, mz_agent *agent, const char *task_id, const char *name,
                      const char *executor_id, mz_resources *res, const char *role, const char *user,
                      Mesos__V1__TaskState state);
+/* The id of an object of this kind (its index key, common/idindex.h). */
+const char *mz_task_key(const void *obj);
 mz_task *mz_task_find(mz_framework *fw, const char *task_id);
 
 /* Applies a status update: the new state is *latest if given, else status->state.
@@ -60,5 +63,10 @@ void mz_task_free(mz_task *t);
 
 /* Mesos /master/state task object. */
 json_t *mz_task_json(const mz_task *t);
+/* The same object, written to a streaming writer (/master/state). */
+void mz_task_write(mz_jw *w, const mz_task *t);
+/* A task of fw kept as unreachable (framework.h), or NULL; forgetting frees it. */
+mz_task *mz_task_find_unreachable(mz_framework *fw, const char *task_id);
+void mz_task_forget_unreachable(mz_framework *fw, mz_task *t);
 
 #endif

@@ -161,6 +161,25 @@ static int not_contained(const char *what, const mz_resources *total, const mz_r
   return -1;
 }
 
+/* gpus: whole GPUs only (Mesos's validateGpus), and only for frameworks with the
+ * GPU_RESOURCES capability. */
+static int validate_gpus(const mz_framework *fw, const mz_resources *r, const char *what, char *err, size_t errlen) {
+  int64_t gpus = mz_resources_scalar(r, "gpus");
+  if (gpus == 0) return 0;
+  if (gpus % MZ_SCALAR_UNIT != 0) {
+    snprintf(err, errlen, "Invalid 'gpus' resource: The 'gpus' resource must be an unsigned integer (%s uses %g)", what,
+             (double)gpus / MZ_SCALAR_UNIT);
+    return -1;
+  }
+  for (size_t i = 0; fw->info && i < fw->info->n_capabilities; i++)
+    if (fw->info->capabilities[i]->has_type &&
+        fw->info->capabilities[i]->type == MESOS__V1__FRAMEWORK_INFO__CAPABILITY__TYPE__GPU_RESOURCES)
+      return 0;
+  snprintf(err, errlen, "%s uses gpus:%g but framework %s does not have the GPU_RESOURCES capability", what,
+           (double)gpus / MZ_SCALAR_UNIT, fw->id);
+  return -1;
+}
+
 /* Checks shared by task and task-group tasks (Mesos validateTask). */
 static int validate_task_common(mz_framework *fw, mz_agent *agent, const Mesos__V1__TaskInfo *t, char *err,
                                 size_t errlen) {
@@ -259,6 +278,7 @@ int mz_validate_task(mz_framework *fw, mz_agent *agent, const Mesos__V1__TaskInf
       }
     }
   }
+  if (validate_gpus(fw, total, "Task and its executor", err, errlen) != 0) goto fail;
   if (!mz_resources_contains(available, total)) {
     not_contained("task and its executor is", total, available, err, errlen);
     goto fail;
@@ -358,6 +378,7 @@ int mz_validate_task_group(mz_framework *fw, mz_agent *agent, const Mesos__V1__E
     snprintf(err, errlen, "Invalid task group and executor resources: %s", why);
     goto fail;
   }
+  if (validate_gpus(fw, total, "Task group and its executor", err, errlen) != 0) goto fail;
   if (!mz_resources_contains(available, total)) {
     not_contained("task group and its executor are", total, available, err, errlen);
     goto fail;

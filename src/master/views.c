@@ -183,6 +183,8 @@ static void add_framework_tasks(Mesos__V1__Master__Response__GetTasks *r, const 
       push_task(&r->tasks, &r->n_tasks, cap_live, t);
   }
   DL_FOREACH2(fw->completed_tasks, t, done_next) push_task(&r->completed_tasks, &r->n_completed_tasks, cap_done, t);
+  DL_FOREACH2(fw->unreachable_list, t, done_next)
+    push_task(&r->unreachable_tasks, &r->n_unreachable_tasks, cap_unreach, t);
 }
 
 Mesos__V1__Master__Response__GetTasks *mz_view_tasks(const mz_master *m) {

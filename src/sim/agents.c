@@ -492,6 +492,7 @@ static void on_registered(sim *s, sim_link *l, sim_agent *a, const Mezzo__Intern
   sim_tq_remove(&s->reg_timeouts, &a->timer);
   a->state = SIM_AG_REGISTERED;
   s->registered++;
+  if (s->registered == (size_t)s->f.agents) sim_event("agents_registered n=%zu", s->registered);
   if (!a->ever_registered) {
     a->ever_registered = true;
     s->ever_registered++;
@@ -597,6 +598,26 @@ int sim_agents_init(sim *s, char *err, size_t errlen) {
     return -1;
   }
   return 0;
+}
+
+void sim_agents_reregister_link(sim_link *l) {
+  sim *s = l->s;
+  for (uint32_t i = 0; i < l->n && !s->stopping; i++) {
+    sim_agent *a = &s->agents[l->first + i];
+    if (a->state != SIM_AG_QUEUED || !a->ever_registered) continue;
+    regq_remove(s, a);
+    send_register(s, a);
+  }
+}
+
+void sim_agents_register_queued(sim *s) {
+  while (s->regq && !s->stopping) {
+    sim_agent *a = s->regq;
+    DL_DELETE2(s->regq, a, qprev, qnext);
+    s->nregq--;
+    a->state = SIM_AG_IDLE;
+    send_register(s, a);
+  }
 }
 
 void sim_agents_ramp_start(sim *s) {

@@ -42,13 +42,17 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "common/zk.h"
 #include "mezzo/scheduler.h"
 #include "sim/sim.h"
 
 #define HOLD_TICK 0.01
 #define DONE_REFUSE_SECONDS 60.0
 #define MAX_TASKS_PER_ACCEPT 1000
+#define MAX_DECLINES_PER_CALL 1000
+#define ZK_SUBSCRIBE_RETRY 0.05 /* seconds: first re-subscription backoff with a zk:// master */
 #define TASK_ID_PREFIX "sim-"
+#define RECONCILE_RESEND 0.1 /* seconds before an incomplete reconciliation is asked again */
 
 typedef struct held_offer {
   char *offer_id, *agent_id; /* owned */
@@ -64,6 +68,19 @@ struct sim_framework {
   held_offer *held;
   size_t nheld;
   bool subscribed_once;
+  /* After a re-subscription (master failover): implicit reconciliation, resent
+   * until the master reports as many tasks as this sim has running (one
+   * framework: all of them), then a "framework_reconciled" event. */
+  unsigned subscriptions;
+  /* Declines gathered during one OFFERS event (or one hold tick) and sent as one
+   * DECLINE call: libmezzo sends one call at a time, so a decline per offer would
+   * queue everything else (a reconciliation after a failover) behind thousands. */
+  char **dec_ids;
+  size_t ndec, dec_cap;
+  double dec_refuse;
+  bool recon_pending;
+  size_t recon_got, recon_expect;
+  double recon_sent;
 };
 
 typedef struct sim_launch {
@@ -108,12 +125,22 @@ static void refill(sim *s) {
   s->tokens_last = now;
 }
 
-static void decline(sim_framework *fw, const char *offer_id, double refuse) {
-  sim *s = fw->s;
+static void decline_flush(sim_framework *fw) {
+  if (!fw->ndec) return;
   char err[256];
-  if (mz_scheduler_decline(fw->sch, &offer_id, 1, refuse, err, sizeof err) != 0)
+  if (mz_scheduler_decline(fw->sch, (const char *const *)fw->dec_ids, fw->ndec, fw->dec_refuse, err, sizeof err) != 0)
     MZ_WARN("sim", "framework %u: cannot decline: %s", fw->index, err);
-  else s->win.declines++;
+  else fw->s->win.declines += fw->ndec;
+  for (size_t i = 0; i < fw->ndec; i++) free(fw->dec_ids[i]);
+  fw->ndec = 0;
+}
+
+static void decline(sim_framework *fw, const char *offer_id, double refuse) {
+  if (fw->ndec && (fw->dec_refuse != refuse || fw->ndec >= MAX_DECLINES_PER_CALL)) decline_flush(fw);
+  if (fw->ndec == fw->dec_cap)
+    fw->dec_ids = mz_realloc(fw->dec_ids, (fw->dec_cap = fw->dec_cap ? fw->dec_cap * 2 : 64) * sizeof *fw->dec_ids);
+  fw->dec_ids[fw->ndec++] = mz_strdup(offer_id);
+  fw->dec_refuse = refuse;
 }
 
 static void launch(sim_framework *fw, const char *offer_id, const char *agent_id, uint64_t n) {
@@ -198,13 +225,31 @@ static int serve(sim_framework *fw, const char *offer_id, const char *agent_id, 
 
 /* ------------------------------------------------------------------ callbacks */
 
+static void reconcile(sim_framework *fw) {
+  sim *s = fw->s;
+  size_t running = 0;
+  for (sim_launch *l = s->launches; l; l = l->hh.next)
+    if (l->running) running++;
+  fw->recon_expect = s->nfws > 1 ? running / s->nfws : running;
+  fw->recon_got = 0;
+  fw->recon_sent = mz_monotonic();
+  char err[256];
+  if (mz_scheduler_reconcile(fw->sch, NULL, NULL, 0, err, sizeof err) != 0)
+    MZ_WARN("sim", "framework %u: RECONCILE: %s", fw->index, err);
+}
+
 static void on_subscribed(mz_scheduler *sch, const Mesos__V1__Scheduler__Event__Subscribed *ev, void *arg) {
   (void)sch;
   (void)ev;
   sim_framework *fw = arg;
+  fw->subscriptions++;
+  sim_event("framework_subscribed fw=%u n=%u", fw->index, fw->subscriptions);
   if (!fw->subscribed_once) {
     fw->subscribed_once = true;
     fw->s->subscribed++;
+  } else {
+    fw->recon_pending = true;
+    reconcile(fw);
   }
 }
 
@@ -244,6 +289,7 @@ static void on_offers(mz_scheduler *sch, Mesos__V1__Offer *const *offers, size_t
       fw->nheld++;
     }
   }
+  decline_flush(fw);
 }
 
 static void on_rescind(mz_scheduler *sch, const Mesos__V1__OfferID *id, void *arg) {
@@ -275,6 +321,10 @@ static void on_update(mz_scheduler *sch, const Mesos__V1__TaskStatus *st, void *
   sim_framework *fw = arg;
   sim *s = fw->s;
   bool ok;
+  if (st->has_reason && st->reason == MESOS__V1__TASK_STATUS__REASON__REASON_RECONCILIATION) {
+    fw->recon_got++;
+    return;
+  }
   uint64_t n = task_number(st->task_id ? st->task_id->value : NULL, &ok);
   if (!ok) return;
   sim_launch *l = NULL;
@@ -314,6 +364,8 @@ static void on_disconnected(mz_scheduler *sch, const char *reason, int subscribe
   sim_framework *fw = arg;
   MZ_WARN("sim", "framework %u disconnected: %s", fw->index, reason);
   while (fw->held) held_free(fw, fw->held); /* offers die with the subscription */
+  for (size_t i = 0; i < fw->ndec; i++) free(fw->dec_ids[i]);
+  fw->ndec = 0;
 }
 
 /* Every 10 ms: serve held offers with the tokens that came; decline the ones held too long. */
@@ -324,12 +376,21 @@ static void on_hold_tick(evutil_socket_t fd, short what, void *arg) {
   double now = mz_monotonic();
   for (size_t i = 0; i < s->nfws; i++) {
     sim_framework *fw = &s->fws[i];
+    if (fw->recon_pending) {
+      if (fw->recon_got >= fw->recon_expect) {
+        fw->recon_pending = false;
+        sim_event("framework_reconciled fw=%u tasks=%zu", fw->index, fw->recon_got);
+      } else if (now - fw->recon_sent >= RECONCILE_RESEND) {
+        reconcile(fw);
+      }
+    }
     held_offer *h, *tmp;
     DL_FOREACH_SAFE(fw->held, h, tmp) {
       bool expired = now - h->received >= s->f.offer_hold;
       if (serve(fw, h->offer_id, h->agent_id, h->fit, !expired)) held_free(fw, h);
       else break; /* out of tokens: the rest wait (in order) */
     }
+    decline_flush(fw);
   }
 }
 
@@ -370,8 +431,12 @@ int sim_frameworks_init(sim *s, char *err, size_t errlen) {
   mz_scheduler_options opts = {0};
   opts.content_type = MZ_CT_PROTOBUF;
   opts.auto_acknowledge = 1;
-  char master[300];
-  snprintf(master, sizeof master, "%s:%d", s->host, s->port);
+  char master[MZ_ZK_URL_MAX + 16];
+  /* libmezzo follows the leader itself; a master its detector names may answer 503
+   * for a few milliseconds more (it has not taken over yet): retry soon, as the links do. */
+  if (s->zk) opts.backoff_min = ZK_SUBSCRIBE_RETRY;
+  if (s->zk) mz_strlcpy(master, s->f.master, sizeof master);
+  else snprintf(master, sizeof master, "%s:%d", s->host, s->port);
   for (size_t i = 0; i < s->nfws; i++) {
     sim_framework *fw = &s->fws[i];
     fw->s = s;
@@ -381,6 +446,8 @@ int sim_frameworks_init(sim *s, char *err, size_t errlen) {
     Mesos__V1__FrameworkInfo fi = MESOS__V1__FRAMEWORK_INFO__INIT;
     fi.user = (char *)(user && *user ? user : "mezzo-sim");
     fi.name = name;
+    fi.has_failover_timeout = 1; /* its tasks outlive a master failover and a reconnection */
+    fi.failover_timeout = 3600;
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
     /* The single-role field (deprecated in Mesos, still honoured): no MULTI_ROLE needed. */
@@ -419,6 +486,8 @@ void sim_frameworks_free(sim *s) {
   for (size_t i = 0; s->fws && i < s->nfws; i++) {
     sim_framework *fw = &s->fws[i];
     while (fw->held) held_free(fw, fw->held);
+    for (size_t k = 0; k < fw->ndec; k++) free(fw->dec_ids[k]);
+    free(fw->dec_ids);
     mz_scheduler_free(fw->sch);
   }
   free(s->fws);

@@ -11,7 +11,10 @@
  * queued for (re-)registration, which the ramp paces. A lost link (connection
  * closed or refused, a non-200 answer, a framing error, or no record for
  * 5 ping intervals) disconnects its agents and reconnects after a jittered
- * backoff doubling from 0.5 s up to 10 s.
+ * backoff doubling from 0.5 s up to 10 s (with a zk:// master, a 307 or 503
+ * from a master that is not leading yet is retried after 50-100 ms). Once a
+ * link is accepted, its agents that had registered before re-register at once;
+ * only first registrations follow the ramp's pace.
  *
  * Connections are spread over the source addresses in s->sources (127.0.0.2,
  * 127.0.0.3, ...: each has its own ~28,000 ephemeral ports on loopback).
@@ -34,6 +37,7 @@
 #define LINK_BACKOFF_MIN 0.5
 #define LINK_BACKOFF_MAX 10.0
 #define LINK_SILENT_PINGS 5
+#define LINK_NOT_LEADER_RETRY 0.05 /* seconds (zk://): retry of a master that answered 307 / 503 */
 
 static void link_lost(sim_link *l, const char *why);
 
@@ -76,6 +80,7 @@ static void on_headers(struct mz_http_call *c, int status, void *arg) {
     l->s->links_up++;
     l->backoff = LINK_BACKOFF_MIN;
     l->last_event = mz_monotonic();
+    sim_agents_reregister_link(l); /* agents that were registered before: at once, not at the ramp's pace */
   }
 }
 
@@ -110,7 +115,7 @@ static void on_complete(struct mz_http_call *c, int status, const uint8_t *body,
 
 void sim_link_open(sim_link *l) {
   sim *s = l->s;
-  if (l->call || s->stopping) return;
+  if (l->call || s->stopping || !l->client) return; /* no client: no leader known yet (zk://) */
   sim_tq_remove(&s->link_retries, &l->retry);
   if (l->dec) mz_recordio_decoder_free(l->dec);
   l->dec = mz_recordio_decoder_new(LINK_MAX_EVENT_BYTES);
@@ -145,7 +150,13 @@ static void link_lost(sim_link *l, const char *why) {
   if (s->stopping) return;
   double b = l->backoff > 0 ? l->backoff : LINK_BACKOFF_MIN;
   double delay = b / 2 + sim_rand01(s) * b / 2;
-  l->backoff = b * 2 > LINK_BACKOFF_MAX ? LINK_BACKOFF_MAX : b * 2;
+  if (s->zk && (l->status == 307 || l->status == 503)) {
+    /* A master the detector named leader that has not taken over yet (or has just
+     * lost it): try again soon; the detector retargets the links on a change. */
+    delay = LINK_NOT_LEADER_RETRY * (1 + sim_rand01(s));
+  } else {
+    l->backoff = b * 2 > LINK_BACKOFF_MAX ? LINK_BACKOFF_MAX : b * 2;
+  }
   /* One line per loss would flood the log when thousands of links drop together. */
   if (s->link_losses <= 20 || s->link_losses % 1000 == 0)
     MZ_WARN("sim", "link %u (%u agent(s)) lost: %s; reconnecting in %.2fs (%llu losses so far)", l->index, l->n, why,
@@ -167,6 +178,38 @@ void sim_links_check(sim *s) {
   }
 }
 
+static struct mz_http_client *client_for(sim *s, size_t i) {
+  struct mz_http_client *c = mz_http_client_new(s->base, s->host, s->port);
+  if (!c) return NULL;
+  mz_http_client_set_timeout(c, 0); /* the link lives on; liveness comes from PINGs */
+  if (s->nsources) mz_http_client_set_source(c, s->sources[i * s->nsources / s->nlinks]);
+  return c;
+}
+
+void sim_links_retarget(sim *s) {
+  for (size_t i = 0; i < s->nlinks; i++) {
+    sim_link *l = &s->links[i];
+    bool opened = l->client && (l->call || l->retry.queued);
+    if (l->client) mz_http_client_free(l->client); /* drops the call without callbacks */
+    l->client = NULL;
+    l->call = NULL;
+    sim_tq_remove(&s->link_retries, &l->retry);
+    if (l->up) s->links_up--;
+    l->up = false;
+    for (uint32_t k = 0; k < l->n; k++) sim_agent_link_down(&s->agents[l->first + k]);
+    l->client = client_for(s, i);
+    l->backoff = LINK_BACKOFF_MIN;
+    if (!l->client) {
+      MZ_ERROR("sim", "link %u: cannot create an HTTP client for %s:%d", l->index, s->host, s->port);
+      continue;
+    }
+    if (opened || i < s->next_link) sim_link_open(l); /* at once: its agents re-register with the new leader */
+  }
+  /* Agents that had registered go back to the new leader together, not at the ramp's pace: each of
+   * them would re-register on its own the moment it learns of the new leader. */
+  sim_agents_register_queued(s);
+}
+
 int sim_links_init(sim *s, char *err, size_t errlen) {
   s->nlinks = (size_t)((s->f.agents + s->f.agents_per_link - 1) / s->f.agents_per_link);
   s->links = mz_calloc(s->nlinks ? s->nlinks : 1, sizeof *s->links);
@@ -182,13 +225,12 @@ int sim_links_init(sim *s, char *err, size_t errlen) {
     l->n = (uint32_t)((size_t)s->f.agents - l->first < (size_t)s->f.agents_per_link ? (size_t)s->f.agents - l->first
                                                                                       : (size_t)s->f.agents_per_link);
     l->backoff = LINK_BACKOFF_MIN;
-    l->client = mz_http_client_new(s->base, s->host, s->port);
+    if (s->zk && !s->port) continue; /* created when the detector reports the leader */
+    l->client = client_for(s, i);
     if (!l->client) {
       snprintf(err, errlen, "cannot create an HTTP client for %s:%d", s->host, s->port);
       return -1;
     }
-    mz_http_client_set_timeout(l->client, 0); /* the link lives on; liveness comes from PINGs */
-    if (s->nsources) mz_http_client_set_source(l->client, s->sources[i * s->nsources / s->nlinks]);
   }
   return 0;
 }

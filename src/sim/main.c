@@ -2,6 +2,7 @@
  *
  *   mezzo-sim --master=127.0.0.1:5050 --agents=10000 --frameworks=10 --task_duration=10secs
  *   mezzo-sim --agents=100000 --links=100 ...          (1,000 agents per link)
+ *   mezzo-sim --master=zk://127.0.0.1:2181/mezzo ...   (follows the leading master)
  *
  * Signals: SIGUSR1 starts a new measurement window (counters and latency
  * histograms reset); SIGUSR2 prints the summary and writes --report now, going
@@ -17,6 +18,7 @@
  * figures, before anything connects. */
 #include <event2/event.h>
 #include <math.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,8 @@
 #include "common/flags.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "common/zk.h"
+#include "common/zk_detector.h"
 #include "mezzo/scheduler.h"
 #include "sim/sim.h"
 
@@ -106,9 +110,48 @@ static void on_tick(evutil_socket_t fd, short what, void *arg) {
   }
 }
 
-/* "host:port" -> s->host, s->port. */
+void sim_event(const char *fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "sim: event %s t=%.6f\n", buf, mz_now());
+}
+
+/* The detector's report (zk://): every link follows the new leader at once. */
+static void on_leader(void *arg, const mz_leader *l) {
+  sim *s = arg;
+  if (!l) {
+    sim_event("leader none");
+    return;
+  }
+  if (s->port == l->port && !strcmp(s->host, l->host)) return;
+  bool first = s->port == 0;
+  mz_strlcpy(s->host, l->host, sizeof s->host);
+  s->port = l->port;
+  s->leader_changes++;
+  sim_event("leader host=%s port=%d", s->host, s->port);
+  sim_links_retarget(s);
+  if (first) sim_agents_ramp_start(s);
+}
+
+/* "host:port" -> s->host, s->port; "zk://..." -> s->zk (the host of its first server, port 0, for now). */
 static int parse_master(sim *s, char *err, size_t errlen) {
   const char *m = s->f.master;
+  if (mz_zk_is_url(m)) {
+    mz_zk_url url;
+    if (mz_zk_parse_url(m, &url, err, errlen) != 0) return -1;
+    s->zk = true;
+    s->port = 0;
+    size_t n = strcspn(url.servers, ",");
+    const char *colon = memchr(url.servers, ':', n);
+    size_t hl = colon ? (size_t)(colon - url.servers) : n;
+    if (hl >= sizeof s->host) hl = sizeof s->host - 1;
+    memcpy(s->host, url.servers, hl);
+    s->host[hl] = 0;
+    return 0;
+  }
   if (!strncmp(m, "http://", 7)) m += 7;
   const char *colon = strrchr(m, ':');
   char *end;
@@ -266,6 +309,7 @@ int main(int argc, char **argv) {
   sim *s = &S;
   s->f = (sim_flags){
       .master = "127.0.0.1:5050",
+      .zk_session_timeout = MZ_ZK_DEFAULT_SESSION_TIMEOUT,
       .agents = 100,
       .agents_per_link = 0,
       .links = 0,
@@ -295,7 +339,10 @@ int main(int argc, char **argv) {
   };
   sim_flags *f = &s->f;
   const mz_flag table[] = {
-      {"master", MZ_FLAG_STRING, &f->master, "the master, HOST:PORT (default 127.0.0.1:5050)"},
+      {"master", MZ_FLAG_STRING, &f->master,
+       "the master, HOST:PORT (default 127.0.0.1:5050), or zk://host:port,.../path to follow the leading master"},
+      {"zk_session_timeout", MZ_FLAG_DURATION, &f->zk_session_timeout,
+       "ZooKeeper session timeout of the agents' leader detector with a zk:// master (default 10secs)"},
       {"agents", MZ_FLAG_INT, &f->agents, "agents to emulate (default 100)"},
       {"agents_per_link", MZ_FLAG_INT, &f->agents_per_link,
        "agents carried by each link connection (default 1: one connection per agent)"},
@@ -403,14 +450,23 @@ int main(int argc, char **argv) {
   event_add(sigusr2, NULL);
   struct timeval tick = {0, (suseconds_t)(TICK * 1e6)};
   event_add(s->tick_ev, &tick);
-  fprintf(stderr, "sim: %ld agent(s) over %zu link(s) (%ld per link)%s%s, %ld framework(s), master %s:%d\n", f->agents,
+  fprintf(stderr, "sim: %ld agent(s) over %zu link(s) (%ld per link)%s%s, %ld framework(s), master %s\n", f->agents,
           s->nlinks, f->agents_per_link, s->nsources ? ", from " : "", s->nsources ? s->sources[0] : "",
-          f->frameworks, s->host, s->port);
+          f->frameworks, f->master);
   if (sim_frameworks_start(s, err, sizeof err) != 0) {
     fprintf(stderr, "mezzo-sim: %s\n", err);
     goto out;
   }
-  sim_agents_ramp_start(s);
+  if (s->zk) {
+    /* The agents start once the detector names the leader (on_leader). */
+    s->detector = mz_detector_new(s->base, f->master, f->zk_session_timeout, on_leader, s, err, sizeof err);
+    if (!s->detector) {
+      fprintf(stderr, "mezzo-sim: flag --master: %s\n", err);
+      goto out;
+    }
+  } else {
+    sim_agents_ramp_start(s);
+  }
   event_base_dispatch(s->base);
   rc = s->exit_code;
   sim_print_summary(s);
@@ -421,6 +477,8 @@ int main(int argc, char **argv) {
 
 out:
   s->stopping = true;
+  mz_detector_free(s->detector);
+  s->detector = NULL;
   sim_frameworks_free(s);
   sim_links_free(s);
   sim_agents_free(s);

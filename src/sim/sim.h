@@ -6,6 +6,8 @@
  *   links.c       the agent<->master links (proto/mezzo/agent.proto), one per
  *                 agent or one per group of agents (multiplexed), with reconnects
  *   frameworks.c  M scheduler API subscriptions through libmezzo's client
+ *                 (with --master=zk://..., the agents' links follow the leader
+ *                 found by common/zk_detector.c, the frameworks libmezzo's own)
  *   stats.c       latency histograms, counters, the summary line and JSON report
  *   tq.c          deadline queues (one timer for many same-delay deadlines)
  *   main.c        flags, file descriptor limit, signals, the loop
@@ -89,6 +91,7 @@ typedef struct {
   double progress_interval;
   double register_timeout;
   double update_retry;
+  double zk_session_timeout;
 } sim_flags;
 
 /* ------------------------------------------------------------------ stats */
@@ -181,6 +184,11 @@ struct sim {
   sim_flags f;
   char host[256];
   int port;
+  /* --master=zk://...: the detector follows the leading master; host/port are its
+   * address (port 0 until one is known) and every link is re-opened on a change. */
+  struct mz_detector *detector;
+  bool zk;
+  uint64_t leader_changes;
   mz_content_type link_ct;
 
   /* agents */
@@ -242,6 +250,11 @@ struct sim {
 int sim_agents_init(sim *s, char *err, size_t errlen);
 void sim_agents_free(sim *s);
 void sim_agents_ramp_start(sim *s);
+/* Sends REGISTER for every queued agent now, without the ramp's pacing (the
+ * agents re-registering with a new leading master all at once). */
+void sim_agents_register_queued(sim *s);
+/* l was accepted by the master: its queued agents that had registered before re-register now. */
+void sim_agents_reregister_link(sim_link *l);
 sim_agent *sim_agent_find(sim *s, const char *id);
 /* The link carrying a's agents came up: queue every agent of it for (re-)registration. */
 void sim_agent_link_up(sim_agent *a);
@@ -253,6 +266,8 @@ void sim_agent_event(sim_link *l, const Mezzo__Internal__AgentEvent *ev);
 /* links.c */
 int sim_links_init(sim *s, char *err, size_t errlen);
 void sim_links_free(sim *s);
+/* The leading master changed (s->host, s->port): every link reconnects to it now. */
+void sim_links_retarget(sim *s);
 /* Opens l's connection if it is not open (idempotent). */
 void sim_link_open(sim_link *l);
 sim_link *sim_link_of(sim *s, uint32_t agent_index);
@@ -264,6 +279,9 @@ void sim_links_check(sim *s); /* once a second: links silent for too long are dr
 int sim_frameworks_init(sim *s, char *err, size_t errlen);
 int sim_frameworks_start(sim *s, char *err, size_t errlen);
 void sim_frameworks_free(sim *s);
+
+/* One "sim: event NAME ... t=<wall clock>" line on stderr, for drivers (bench_failover). */
+void sim_event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* stats.c */
 void sim_window_reset(sim *s);

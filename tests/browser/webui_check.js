@@ -155,9 +155,23 @@ async function pages(page) {
   process.stdout.write('OK\n');
 }
 
+/* maintenance DRAINING_HOST DOWN_HOST: the maintenance view shows both machines in their modes. */
+async function maintenance(page) {
+  const [draining, down] = args;
+  await page.goto(url + '/#/maintenance');
+  for (const [host, mode] of [[draining, 'DRAINING'], [down, 'DOWN']]) {
+    const row = `#maint-table tr[data-machine="${host}|"]`;
+    await page.waitForSelector(row, { timeout: 30000 });
+    const text = await page.textContent(row);
+    if (!text.includes(mode)) { await shot(page, 'maintenance-wrong'); fail(`machine ${host} is not shown ${mode}: ${text}`); }
+  }
+  await shot(page, 'maintenance');
+  process.stdout.write('OK\n');
+}
+
 (async () => {
-  const scenarios = { live, sandbox, pages, drained };
-  if (!scenarios[scenario] || !url || !outDir) fail('usage: node webui_check.js live|sandbox|pages|drained MASTER_URL OUT_DIR ARGS...');
+  const scenarios = { live, sandbox, pages, drained, maintenance };
+  if (!scenarios[scenario] || !url || !outDir) fail('usage: node webui_check.js live|sandbox|pages|drained|maintenance MASTER_URL OUT_DIR ARGS...');
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',

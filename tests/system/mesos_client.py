@@ -293,3 +293,20 @@ def take_scalars(offer_resources, want):
             r["scalar"] = {"value": round(have - t, 3)}
             need = round(need - t, 3)
     return taken
+
+
+def pb_varint(n):
+    """A protobuf varint (for tests that write protobuf messages by hand)."""
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def pb_field(num, payload):
+    """A length-delimited protobuf field (bytes, string or message) number num."""
+    return pb_varint(num << 3 | 2) + pb_varint(len(payload)) + payload

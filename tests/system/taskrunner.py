@@ -19,9 +19,9 @@ TASK_RES = {"cpus": 0.1, "mem": 32.0}
 
 
 class TaskRunner:
-    def __init__(self, port, name="taskrunner", roles=None):
+    def __init__(self, port, name="taskrunner", roles=None, info=None):
         self.client = SchedulerClient("127.0.0.1", port)
-        info = {"user": getpass.getuser(), "name": name}
+        info = {"user": getpass.getuser(), "name": name, **(info or {})}
         if roles:
             info["roles"] = list(roles)
             info["capabilities"] = [{"type": "MULTI_ROLE"}]
@@ -30,6 +30,7 @@ class TaskRunner:
         self.lock = threading.Lock()
         self.pending = []  # (task id, command, resources) waiting for an offer
         self.states = {}  # task id -> [states]
+        self.updates = {}  # task id -> [whole statuses]
         self.agents = {}  # task id -> agent id
         self.errors = []
         self.stopped = False
@@ -81,6 +82,7 @@ class TaskRunner:
             st = ev["update"]["status"]
             with self.lock:
                 self.states.setdefault(st["task_id"]["value"], []).append(st["state"])
+                self.updates.setdefault(st["task_id"]["value"], []).append(st)
             self.client.acknowledge(st)
 
     def wait_state(self, task_id, state, timeout=60.0):
@@ -93,6 +95,12 @@ class TaskRunner:
                 raise AssertionError(f"framework errors: {self.errors}")
             time.sleep(0.05)
         raise AssertionError(f"task {task_id} did not reach {state} in {timeout}s: {self.states.get(task_id)}")
+
+    def last(self, task_id):
+        """The latest status of task_id (a dict), or None."""
+        with self.lock:
+            u = self.updates.get(task_id, [])
+            return u[-1] if u else None
 
     def kill(self, task_id):
         self.client.kill(task_id, self.agents.get(task_id))

@@ -21,6 +21,7 @@ import pytest
 
 from conftest import BIN
 from cluster import Process, free_port, http_get, poll, sanitizer_report
+from mesos_client import pb_field, pb_varint
 
 JSON_CT = "application/json"
 PROTO_CT = "application/x-protobuf"
@@ -558,19 +559,7 @@ def test_subscribe_with_chunked_request_body(master):
 
 
 def test_subscribe_protobuf(master):
-    def varint(n):
-        out = b""
-        while True:
-            b = n & 0x7F
-            n >>= 7
-            if n:
-                out += bytes([b | 0x80])
-            else:
-                return out + bytes([b])
-
-    def field(num, payload):
-        return varint(num << 3 | 2) + varint(len(payload)) + payload
-
+    varint, field = pb_varint, pb_field
     fi = field(1, b"tester") + field(2, b"proto-fw")
     call = varint(2 << 3) + varint(1) + field(3, field(1, fi))  # type=SUBSCRIBE, subscribe{framework_info}
     s = ChunkedStream(master.port, API, {"Content-Type": PROTO_CT, "Accept": PROTO_CT}, call, decode_json=False)

@@ -63,6 +63,16 @@ def test_unreachable_agent_and_partition_aware_reconciliation(master_factory):
     poll(lambda: not m.state()["slaves"], WAIT, what="the agent out of the registered ones")
     pa.ok("RECONCILE", {"reconcile": {"tasks": [{"task_id": {"value": "pa-task"}, "agent_id": {"value": aid}}]}})
     assert pa.update("pa-task")["state"] == "TASK_UNREACHABLE"
+    # Implicit reconciliation (no task ids) includes the tasks on unreachable agents, and
+    # /master/state shows them and counts the agent, as Mesos does.
+    pa.ok("RECONCILE", {"reconcile": {"tasks": []}})
+    s = pa.update("pa-task")
+    assert s["state"] == "TASK_UNREACHABLE" and s["reason"] == "REASON_RECONCILIATION"
+    st = m.state()
+    assert st["unreachable_slaves"] == 1
+    fwst = [f for f in st["frameworks"] if f["id"] == pa.id][0]
+    assert [t["id"] for t in fwst["unreachable_tasks"]] == ["pa-task"] and not fwst["tasks"]
+    assert fwst["unreachable_tasks"][0]["state"] == "TASK_UNREACHABLE"
 
     # The partition heals: the agent re-registers with its id and the tasks it still runs.
     link2 = AgentLink(m.port)
@@ -78,6 +88,10 @@ def test_unreachable_agent_and_partition_aware_reconciliation(master_factory):
     assert s["state"] == "TASK_RUNNING" and s["reason"] == "REASON_RECONCILIATION"
     assert registry_states(m)[aid] == 1
     poll(lambda: m.state()["slaves"] and m.state()["slaves"][0]["active"], WAIT, what="the agent active again")
+    st = m.state()
+    fwst = [f for f in st["frameworks"] if f["id"] == pa.id][0]
+    assert st["unreachable_slaves"] == 0 and not fwst["unreachable_tasks"]
+    assert [t["id"] for t in fwst["tasks"]] == ["pa-task"]
     for f in (pa, plain):
         f.close()
     link2.close()

@@ -10,7 +10,11 @@ Checked: exactly one master leads; the others answer the APIs and endpoints with
 307 and a Location on the leader (but serve /health themselves); after a
 SIGKILL of the leader a new one is elected, the agent re-registers with it
 (same agent id, its task still there) and the framework re-subscribes with its
-framework id; the CLI finds the leader through ZooKeeper.
+framework id; the CLI finds the leader through ZooKeeper. The registry lives in
+ZooKeeper (--registry=zk, the default with --zk): the backend's own tests
+(tests/unit/test_master_registry.c) run against the ensemble, and a new leader
+finds the agents, weights, quota and reservations its SIGKILLed predecessor
+recorded.
 
 Skipped (with the reason printed) only when the zookeeper package is not
 installed and scripts/deps.sh cannot install it."""
@@ -152,8 +156,9 @@ def get(port, path, method="GET", body=None, headers=None):
 
 
 class ZkCluster:
-    def __init__(self, root, zk, n_masters=3):
+    def __init__(self, root, zk, n_masters=3, flags=()):
         self.root = pathlib.Path(root)
+        self.flags = list(flags)
         self.url = f"zk://{zk.hosts}/mezzo"
         self.masters = {}  # port -> Process
         self.agent = None
@@ -167,7 +172,7 @@ class ZkCluster:
         wd = self.root / f"master{i}"
         wd.mkdir(parents=True, exist_ok=True)
         p = Process(f"master{i}", [BIN / "mezzo-master", "--ip=127.0.0.1", f"--port={port}", f"--work_dir={wd}",
-                                   f"--zk={self.url}", "--quorum=2", f"--zk_session_timeout={SESSION_TIMEOUT}"],
+                                   f"--zk={self.url}", "--quorum=2", f"--zk_session_timeout={SESSION_TIMEOUT}", *self.flags],
                     self.root / "logs" / f"master{i}.log").start()
         self.masters[port] = p
 
@@ -328,3 +333,80 @@ def test_master_zk_flags_are_validated(tmp_path):
     r = subprocess.run([str(BIN / "mezzo-agent"), "--master=zk://h:1//x", f"--work_dir={tmp_path}/a"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode != 0 and "empty component" in r.stderr
+
+
+def test_registry_zk_backend(zookeeper):
+    """The ZooKeeper backend's unit tests (round trip, escaping, guard, 10,000 agents) against the ensemble."""
+    exe = BIN / "tests" / "test_master_registry"
+    r = subprocess.run([str(exe)], capture_output=True, text=True, timeout=600,
+                       env={**os.environ, "MEZZO_TEST_ZK": f"zk://{zookeeper.hosts}/unit"})
+    print(r.stdout[-3000:], r.stderr[-3000:])
+    assert r.returncode == 0
+    assert "SKIP" not in r.stdout + r.stderr
+    assert "test_zk_many_agents" in r.stdout + r.stderr
+
+
+def test_new_leader_recovers_the_registry_from_zookeeper(zookeeper, tmp_path):
+    from test_master import AGENT_RES, AgentLink  # noqa: F401
+    from test_operator_api import call as op_call
+
+    c = ZkCluster(tmp_path, zookeeper, flags=["--agent_reregister_timeout=5secs"])
+    links = []
+    ok = False
+    try:
+        lead = poll(c.leader, WAIT, what="one leading master")
+        assert "registry: zk" in c.masters[lead].log()
+        # Agents, a reservation, weights and quota, recorded by the leader.
+        link = AgentLink(lead)
+        links.append(link)
+        aid = link.register("r")
+        away = link.register("away", hostname="stays-away")
+        gone = link.register("g", hostname="leaves")
+        link.send({"type": "UNREGISTER", "agent_id": {"value": gone}})
+        res = [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 1},
+                "reservations": [{"type": "DYNAMIC", "role": "gold", "principal": "ops"}]}]
+        st, _, body = op_call(lead, {"type": "RESERVE_RESOURCES",
+                                     "reserve_resources": {"agent_id": {"value": aid}, "resources": res}})
+        assert st == 202, body
+        assert op_call(lead, {"type": "UPDATE_WEIGHTS",
+                              "update_weights": {"weight_infos": [{"role": "gold", "weight": 2.5}]}})[0] == 202
+        q = {"role": "gold", "guarantees": {"cpus": {"value": 1.0}}, "limits": {"cpus": {"value": 2.0}}}
+        st, _, body = op_call(lead, {"type": "UPDATE_QUOTA", "update_quota": {"quota_configs": [q]}})
+        assert st == 200, body
+        poll(lambda: len([s for s in c.state(lead)["slaves"] if s.get("active", True)]) == 2, WAIT,
+             what="two agents registered, one gone")
+
+        # SIGKILL the leader: the new one loads what it recorded from ZooKeeper.
+        c.masters[lead].signal(signal.SIGKILL)
+        c.masters[lead].proc.wait(timeout=30)
+        c.masters[lead].stopping = True
+        link.close()
+        new = poll(c.leader, WAIT, what="a new leading master after the SIGKILL")
+        log = c.masters[new].log()
+        assert "registry recovered: 2 agent(s) to re-register, 1 unreachable or gone, 1 weight(s), 1 quota(s)" in log
+        w = json.loads(op_call(new, {"type": "GET_WEIGHTS"})[2])["get_weights"]["weight_infos"]
+        assert {"role": "gold", "weight": 2.5} in w
+        got = json.loads(op_call(new, {"type": "GET_QUOTA"})[2])["get_quota"]["status"]["configs"]
+        assert got == [q]
+        # The agent comes back with its static resources; the registry gives it its reservation.
+        link2 = AgentLink(new)
+        links.append(link2)
+        assert link2.register("r2", agent_id=aid) == aid
+        slave = poll(lambda: c.state(new)["slaves"], WAIT, what="the agent")[0]
+        assert slave["reserved_resources"].get("gold", {}).get("cpus") == 1
+        # The gone agent is refused; the one that stays away is marked unreachable after the timeout.
+        link2.send({"type": "REGISTER", "link_key": "again", "agent_id": {"value": gone},
+                    "register": {"agent_info": {"hostname": "leaves", "resources": AGENT_RES}}})
+        assert link2.expect(lambda e: e.get("link_key") == "again")["type"] == "SHUTDOWN"
+        poll(lambda: "1 agent(s) did not re-register" in c.masters[new].log(), WAIT,
+             what="the agent that stayed away marked unreachable")
+        assert away
+        ok = True
+    finally:
+        for ln in links:
+            ln.close()
+        try:
+            c.stop()
+        except ClusterError:
+            if ok:
+                raise

@@ -596,6 +596,67 @@ static void test_client_failures_and_fetch(void **state) {
   free(body);
 }
 
+typedef struct {
+  int done;
+  int order[64];
+  int status[64];
+} pipe_log;
+
+typedef struct {
+  pipe_log *log;
+  int i;
+} pipe_call;
+
+static void on_pipe_done(mz_http_call *c, int status, const uint8_t *body, size_t len, const char *err, void *arg) {
+  pipe_call *pc = arg;
+  char want[32];
+  snprintf(want, sizeof want, "q=%d ", pc->i);
+  if (status == 200) assert_non_null(memmem(body, len, want, strlen(want))); /* its own answer */
+  pc->log->status[pc->i] = status;
+  pc->log->order[pc->log->done++] = pc->i;
+}
+
+static void test_client_pipelining(void **state) {
+  /* 40 calls, 16 on the wire at a time: every answer reaches its own call, in order. */
+  mz_http_client *c = mz_http_client_new(base, "127.0.0.1", port);
+  mz_http_client_set_pipeline(c, 16);
+  pipe_log log = {0};
+  pipe_call pcs[40];
+  mz_http_call_cbs cbs = {.on_complete = on_pipe_done};
+  for (int i = 0; i < 40; i++) {
+    pcs[i] = (pipe_call){&log, i};
+    char path[32];
+    snprintf(path, sizeof path, "/echo?q=%d", i);
+    assert_non_null(mz_http_client_request(c, "POST", path, NULL, "b", 1, &cbs, &pcs[i]));
+  }
+  run_until(&log.done, 40);
+  assert_int_equal(log.done, 40);
+  for (int i = 0; i < 40; i++) {
+    assert_int_equal(log.order[i], i);
+    assert_int_equal(log.status[i], 200);
+  }
+  /* The server closes after a 413: the calls written behind it fail with it
+   * (they were on the wire: none is resent), and the next call gets a new connection. */
+  pipe_log log2 = {0};
+  char big[1200];
+  memset(big, 'x', sizeof big);
+  for (int i = 0; i < 3; i++) {
+    pcs[i] = (pipe_call){&log2, i};
+    assert_non_null(mz_http_client_request(c, "POST", i ? "/echo?q=1" : "/echo?q=0", NULL, big, i ? 1 : sizeof big,
+                                           &cbs, &pcs[i]));
+  }
+  run_until(&log2.done, 3);
+  assert_int_equal(log2.done, 3);
+  assert_int_equal(log2.status[0], 413);
+  assert_int_equal(log2.status[1], 0);
+  assert_int_equal(log2.status[2], 0);
+  pcs[3] = (pipe_call){&log2, 3};
+  assert_non_null(mz_http_client_request(c, "POST", "/echo?q=3", NULL, "b", 1, &cbs, &pcs[3]));
+  run_until(&log2.done, 4);
+  assert_int_equal(log2.status[3], 200);
+  mz_http_client_free(c);
+}
+
 static void test_query_get(void **state) {
   char out[32];
   assert_int_equal(mz_http_query_get("a=1&b=x%2Fy+z&c", "b", out, sizeof out), 0);
@@ -624,6 +685,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_client_reentrancy_and_stream_timeout, setup, teardown),
       cmocka_unit_test_setup_teardown(test_fetch_success, setup, teardown),
       cmocka_unit_test_setup_teardown(test_mangled_requests, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_client_pipelining, setup, teardown),
       cmocka_unit_test(test_query_get),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

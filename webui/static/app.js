@@ -360,7 +360,7 @@ function render(routeChanged) {
     const nav = a.dataset.nav;
     a.classList.toggle('active', nav === r.name || (nav === 'tasks' && r.name === 'sandbox'));
   }
-  const views = { overview, agents, frameworks, tasks, roles, sandbox };
+  const views = { overview, agents, frameworks, tasks, roles, maintenance, sandbox };
   const fn = views[r.name] || notFound;
   fn(r.args, routeChanged);
   drawCharts();
@@ -803,6 +803,56 @@ function renderRoles() {
     '<tr><td colspan="8" class="muted">no roles yet (a role appears with its first framework, weight or quota)</td></tr>';
   setPart('roles-body', `<table id="roles-table"><thead><tr><th>role</th><th class="num">weight</th><th>frameworks</th><th>allocated</th>` +
     `<th>offered</th><th>reserved</th><th>quota guarantee</th><th>quota limit</th></tr></thead><tbody>${rows}</tbody></table>`);
+}
+
+/* ---------------------------------------------------------- maintenance */
+
+/* The schedule and each scheduled machine's mode (DRAINING / DOWN) with the
+ * frameworks' inverse offer answers; fetched when the view opens and every 2 s
+ * while it is open (maintenance has no event on the operator stream). */
+let maintTimer = null;
+
+function maintenance(args, routeChanged) {
+  if (routeChanged || !document.getElementById('maint-body')) {
+    setView(`<h1>Maintenance</h1><div class="card" id="maint-body"><p class="muted">loading…</p></div>`);
+    refreshMaintenance();
+    if (!maintTimer) maintTimer = setInterval(() => {
+      if (route().name === 'maintenance') refreshMaintenance(); else { clearInterval(maintTimer); maintTimer = null; }
+    }, 2000);
+  }
+}
+
+async function refreshMaintenance() {
+  try {
+    const [sched, st] = await Promise.all([getJSON('/master/maintenance/schedule'), getJSON('/master/maintenance/status')]);
+    renderMaintenance(sched, st);
+  } catch (e) { setPart('maint-body', `<p class="error">${esc(e.message)}</p>`); }
+}
+
+function renderMaintenance(sched, st) {
+  const key = id => `${(id.hostname || '').toLowerCase()}|${id.ip || ''}`;
+  const modes = {}, answers = {};
+  for (const d of st.draining_machines || []) {
+    modes[key(d.id)] = 'DRAINING';
+    answers[key(d.id)] = (d.statuses || []).map(s => `${frameworkName(s.framework_id.value)}: ${s.status}`).join(', ');
+  }
+  for (const id of st.down_machines || []) modes[key(id)] = 'DOWN';
+  const when = t => t && t.nanoseconds !== undefined ? new Date(Number(t.nanoseconds) / 1e6).toISOString().replace('.000', '') : '-';
+  const dur = d => d && d.nanoseconds !== undefined ? `${(Number(d.nanoseconds) / 3.6e12).toFixed(2)} h` : '-';
+  const rows = [];
+  for (const w of sched.windows || []) {
+    for (const id of w.machine_ids || []) {
+      const mode = modes[key(id)] || 'DRAINING';
+      rows.push(`<tr data-machine="${esc(key(id))}"><td>${esc(id.hostname || '-')}</td><td>${esc(id.ip || '-')}</td>` +
+        `<td><span class="state ${mode === 'DOWN' ? 'state-removed' : 'state-draining'}">${mode}</span></td>` +
+        `<td>${esc(when(w.unavailability && w.unavailability.start))}</td><td>${esc(dur(w.unavailability && w.unavailability.duration))}</td>` +
+        `<td>${esc(answers[key(id)] || '-')}</td></tr>`);
+    }
+  }
+  setPart('maint-body', `<table id="maint-table"><thead><tr><th>hostname</th><th>ip</th><th>mode</th><th>unavailable from</th>` +
+    `<th>for</th><th>inverse offer answers</th></tr></thead><tbody>${rows.join('') ||
+    '<tr><td colspan="6" class="muted">no maintenance scheduled</td></tr>'}</tbody></table>` +
+    '<p class="muted">Schedule with <code>mezzo maintenance schedule --file=F</code>; <code>mezzo maintenance down|up MACHINE</code>.</p>');
 }
 
 /* ---------------------------------------------------------------- start */

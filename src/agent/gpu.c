@@ -1,0 +1,456 @@
+/* gpu: see gpu.h. NVML is used only in mz_gpus_init (enumeration); the rest is
+ * bookkeeping of which container holds which device. */
+#include "agent/gpu.h"
+#include "agent/isolation.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "agent/agent.h"
+#include "common/log.h"
+
+/* The NVML entry points used, with their C types (nvml.h: nvmlReturn_t is an int
+ * enum where 0 is NVML_SUCCESS; nvmlDevice_t an opaque pointer). */
+typedef int nvml_return;
+typedef void *nvml_device;
+typedef nvml_return (*nvml_init_fn)(void);
+typedef nvml_return (*nvml_shutdown_fn)(void);
+typedef nvml_return (*nvml_count_fn)(unsigned *count);
+typedef nvml_return (*nvml_handle_fn)(unsigned index, nvml_device *device);
+typedef nvml_return (*nvml_minor_fn)(nvml_device device, unsigned *minor);
+typedef nvml_return (*nvml_name_fn)(nvml_device device, char *name, unsigned length);
+typedef const char *(*nvml_error_fn)(nvml_return result);
+
+typedef struct {
+  void *h;
+  nvml_init_fn init;
+  nvml_shutdown_fn shutdown;
+  nvml_count_fn count;
+  nvml_handle_fn handle;
+  nvml_minor_fn get_minor;
+  nvml_name_fn name;
+  nvml_error_fn error;
+} nvml_lib;
+
+static const char *nvml_err(const nvml_lib *l, nvml_return rc) {
+  const char *s = l->error ? l->error(rc) : NULL;
+  return s ? s : "unknown NVML error";
+}
+
+/* Opens the library and finds every symbol; 0 or -1 with why. */
+static int nvml_open(nvml_lib *l, const char *path, char *why, size_t len) {
+  memset(l, 0, sizeof *l);
+  l->h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (!l->h) {
+    const char *e = dlerror();
+    snprintf(why, len, "cannot load NVML (%s): %s", path, e ? e : "dlopen failed");
+    return -1;
+  }
+  struct { const char *name; void **slot; } syms[] = {
+      {"nvmlInit_v2", (void **)&l->init},
+      {"nvmlShutdown", (void **)&l->shutdown},
+      {"nvmlDeviceGetCount_v2", (void **)&l->count},
+      {"nvmlDeviceGetHandleByIndex_v2", (void **)&l->handle},
+      {"nvmlDeviceGetMinorNumber", (void **)&l->get_minor},
+      {"nvmlDeviceGetName", (void **)&l->name},
+      {"nvmlErrorString", (void **)&l->error},
+  };
+  for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
+    *syms[i].slot = dlsym(l->h, syms[i].name);
+    if (!*syms[i].slot) {
+      snprintf(why, len, "NVML library %s has no symbol %s", path, syms[i].name);
+      dlclose(l->h);
+      l->h = NULL;
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* "0,1", "[0, 1]" -> indexes (unique). 0, or -1 with err. */
+static int parse_devices(const char *text, unsigned *out, size_t *n, char *err, size_t errlen) {
+  *n = 0;
+  const char *p = text;
+  while (*p == ' ') p++;
+  int bracket = *p == '[';
+  if (bracket) p++;
+  for (;;) {
+    while (*p == ' ') p++;
+    if (bracket && *p == ']') break;
+    if (!*p) break;
+    char *end;
+    errno = 0;
+    long v = strtol(p, &end, 10);
+    if (end == p || errno || v < 0 || v >= 100000) {
+      snprintf(err, errlen, "flag --nvidia_gpu_devices: invalid value '%s' (expected a list of GPU ids, e.g. 0,1)",
+               text);
+      return -1;
+    }
+    for (size_t i = 0; i < *n; i++)
+      if (out[i] == (unsigned)v) {
+        snprintf(err, errlen, "flag --nvidia_gpu_devices: GPU id %ld is listed twice", v);
+        return -1;
+      }
+    if (*n >= MZ_GPU_MAX) {
+      snprintf(err, errlen, "flag --nvidia_gpu_devices: more than %d GPUs", MZ_GPU_MAX);
+      return -1;
+    }
+    out[(*n)++] = (unsigned)v;
+    p = end;
+    while (*p == ' ') p++;
+    if (*p == ',') {
+      p++;
+      continue;
+    }
+    if (bracket && *p == ']') break;
+    if (*p) {
+      snprintf(err, errlen, "flag --nvidia_gpu_devices: invalid value '%s' (expected a list of GPU ids, e.g. 0,1)",
+               text);
+      return -1;
+    }
+  }
+  if (bracket) {
+    if (*p != ']' || p[1 + strspn(p + 1, " ")] != '\0') {
+      snprintf(err, errlen, "flag --nvidia_gpu_devices: invalid value '%s' (unbalanced brackets)", text);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static void set_reason(mz_gpus *g, const char *fmt_reason) {
+  free(g->reason);
+  g->reason = mz_strdup(fmt_reason);
+}
+
+/* The control devices a GPU container needs, from /dev (those that exist; nvidiactl always). */
+static void find_ctl_devices(mz_gpus *g) {
+  static const char *const paths[] = {"/dev/nvidia-uvm", "/dev/nvidia-uvm-tools", "/dev/nvidia-modeset"};
+  g->nctl = 0;
+  mz_gpu_ctl_device *c = &g->ctl[g->nctl++];
+  c->major = MZ_GPU_NVIDIA_MAJOR;
+  c->minor = MZ_GPU_NVIDIACTL_MINOR;
+  snprintf(c->path, sizeof c->path, "/dev/nvidiactl");
+  for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+    struct stat sb;
+    if (stat(paths[i], &sb) != 0 || !S_ISCHR(sb.st_mode)) continue;
+    c = &g->ctl[g->nctl++];
+    c->major = major(sb.st_rdev);
+    c->minor = minor(sb.st_rdev);
+    snprintf(c->path, sizeof c->path, "%s", paths[i]);
+  }
+}
+
+int mz_gpus_init(mz_gpus *g, const char *isolation, const char *devices, const char *library, char *err,
+                 size_t errlen) {
+  memset(g, 0, sizeof *g);
+  int detect = !isolation || !*isolation || !strcmp(isolation, "auto");
+  int required = !detect && mz_isolator_listed(isolation, "gpu/nvidia");
+  int have_devices = devices && *devices;
+  if (!library || !*library) library = MZ_GPU_DEFAULT_LIBRARY;
+  if (!detect && !required) {
+    if (have_devices) {
+      snprintf(err, errlen, "flag --nvidia_gpu_devices needs the gpu/nvidia isolator in --isolation");
+      return -1;
+    }
+    set_reason(g, "gpu/nvidia is not in --isolation");
+    return 0;
+  }
+  unsigned wanted[MZ_GPU_MAX];
+  size_t nwanted = 0;
+  if (have_devices && parse_devices(devices, wanted, &nwanted, err, errlen) != 0) return -1;
+
+  char why[1024];
+  nvml_lib l;
+  if (nvml_open(&l, library, why, sizeof why) != 0) {
+    if (required || have_devices) {
+      snprintf(err, errlen, "gpu/nvidia: %s", why);
+      return -1;
+    }
+    set_reason(g, why);
+    return 0;
+  }
+  int rc = l.init();
+  if (rc != 0) {
+    snprintf(why, sizeof why, "nvmlInit_v2 failed: %s", nvml_err(&l, rc));
+    dlclose(l.h);
+    if (required || have_devices) {
+      snprintf(err, errlen, "gpu/nvidia: %s", why);
+      return -1;
+    }
+    set_reason(g, why);
+    return 0;
+  }
+  unsigned count = 0;
+  rc = l.count(&count);
+  if (rc != 0) {
+    snprintf(why, sizeof why, "nvmlDeviceGetCount_v2 failed: %s", nvml_err(&l, rc));
+    goto fail;
+  }
+  if (count > MZ_GPU_MAX) count = MZ_GPU_MAX;
+  for (size_t i = 0; i < nwanted; i++) {
+    if (wanted[i] >= count) {
+      snprintf(why, sizeof why, "flag --nvidia_gpu_devices: GPU id %u does not exist (NVML finds %u GPU%s)",
+               wanted[i], count, count == 1 ? "" : "s");
+      l.shutdown();
+      dlclose(l.h);
+      snprintf(err, errlen, "%s", why);
+      return -1;
+    }
+  }
+  size_t keep = have_devices ? nwanted : count;
+  g->dev = keep ? mz_calloc(keep, sizeof *g->dev) : NULL;
+  for (size_t i = 0; i < keep; i++) {
+    unsigned idx = have_devices ? wanted[i] : (unsigned)i;
+    nvml_device d = NULL;
+    rc = l.handle(idx, &d);
+    if (rc != 0) {
+      snprintf(why, sizeof why, "nvmlDeviceGetHandleByIndex_v2(%u) failed: %s", idx, nvml_err(&l, rc));
+      goto fail;
+    }
+    unsigned minor_no = 0;
+    rc = l.get_minor(d, &minor_no);
+    if (rc != 0) {
+      snprintf(why, sizeof why, "nvmlDeviceGetMinorNumber(%u) failed: %s", idx, nvml_err(&l, rc));
+      goto fail;
+    }
+    mz_gpu_device *dev = &g->dev[g->n++];
+    dev->index = idx;
+    dev->minor = minor_no;
+    if (l.name(d, dev->name, sizeof dev->name) != 0) snprintf(dev->name, sizeof dev->name, "GPU %u", idx);
+    dev->name[sizeof dev->name - 1] = '\0';
+  }
+  l.shutdown();
+  dlclose(l.h);
+  g->library = mz_strdup(library);
+  find_ctl_devices(g);
+  if (g->n == 0 && detect) {
+    snprintf(why, sizeof why, "NVML (%s) finds no GPU", library);
+    set_reason(g, why);
+    free(g->dev);
+    g->dev = NULL;
+    return 0;
+  }
+  g->enabled = 1;
+  size_t len = 0;
+  len += (size_t)snprintf(why + len, sizeof why - len, "%s; NVML (%s) finds %u GPU%s, %zu managed:",
+                          required ? "given by --isolation" : "detected", library, count, count == 1 ? "" : "s",
+                          g->n);
+  for (size_t i = 0; i < g->n && len < sizeof why - 1; i++)
+    len += (size_t)snprintf(why + len, sizeof why - len, " %u (%s, /dev/nvidia%u)", g->dev[i].index, g->dev[i].name,
+                            g->dev[i].minor);
+  set_reason(g, why);
+  return 0;
+fail:
+  l.shutdown();
+  dlclose(l.h);
+  free(g->dev);
+  g->dev = NULL;
+  g->n = 0;
+  if (required || have_devices) {
+    snprintf(err, errlen, "gpu/nvidia: %s", why);
+    return -1;
+  }
+  set_reason(g, why);
+  return 0;
+}
+
+void mz_gpus_free(mz_gpus *g) {
+  free(g->reason);
+  free(g->library);
+  free(g->dev);
+  memset(g, 0, sizeof *g);
+}
+
+/* Whether --resources text names `name` at the start of an entry (a zero value
+ * is dropped by the parser but still counts as named). */
+static int text_names(const char *text, const char *name) {
+  size_t nl = strlen(name);
+  const char *p = text;
+  while (*p == ' ') p++;
+  if (*p == '[') { /* JSON: an entry whose "name" is `name` */
+    char quoted[64];
+    snprintf(quoted, sizeof quoted, "\"%s\"", name);
+    return strstr(p, quoted) != NULL;
+  }
+  while (p && *p) {
+    while (*p == ' ' || *p == ';') p++;
+    if (!strncmp(p, name, nl) && (p[nl] == ':' || p[nl] == '(' || p[nl] == ' ')) return 1;
+    p = strchr(p, ';');
+  }
+  return 0;
+}
+
+int mz_gpus_resources(mz_gpus *g, mz_resources *r, const char *text, const char *default_role, int devices_flag,
+                      char *err, size_t errlen) {
+  int64_t named = mz_resources_scalar(r, "gpus");
+  int mentioned = named > 0 || (text && text_names(text, "gpus"));
+  if (!mentioned) {
+    if (devices_flag && g->enabled) {
+      snprintf(err, errlen, "flag --nvidia_gpu_devices is set, so --resources must name gpus:%zu as well", g->n);
+      return -1;
+    }
+    if (!g->enabled || g->n == 0) return 0;
+    char buf[64], perr[256];
+    snprintf(buf, sizeof buf, "gpus:%zu", g->n);
+    mz_resources *extra = mz_resources_parse(buf, default_role && *default_role ? default_role : "*", perr,
+                                             sizeof perr);
+    if (!extra || mz_resources_add(r, extra, perr, sizeof perr) != 0) {
+      snprintf(err, errlen, "cannot add %s to the resources: %s", buf, perr);
+      mz_resources_free(extra);
+      return -1;
+    }
+    mz_resources_free(extra);
+    return 0;
+  }
+  if (named % MZ_SCALAR_UNIT != 0) {
+    snprintf(err, errlen, "flag --resources: gpus must be a whole number, not %g", (double)named / MZ_SCALAR_UNIT);
+    return -1;
+  }
+  int64_t want = named / MZ_SCALAR_UNIT;
+  if (want == 0) { /* gpus:0: none offered or given */
+    g->n = 0;
+    return 0;
+  }
+  if (!g->enabled) {
+    snprintf(err, errlen, "flag --resources names gpus:%lld but the gpu/nvidia isolator is off (%s)", (long long)want,
+             g->reason ? g->reason : "?");
+    return -1;
+  }
+  if (!devices_flag) {
+    snprintf(err, errlen, "flag --resources names gpus:%lld: --nvidia_gpu_devices must then list which GPUs "
+             "(NVML finds %zu)", (long long)want, g->n);
+    return -1;
+  }
+  if ((size_t)want != g->n) {
+    snprintf(err, errlen, "flag --resources names gpus:%lld but --nvidia_gpu_devices lists %zu GPU%s: they must match",
+             (long long)want, g->n, g->n == 1 ? "" : "s");
+    return -1;
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------ allocation */
+
+unsigned mz_gpu_free_count(const mz_gpus *g) {
+  unsigned n = 0;
+  for (size_t i = 0; g && i < g->n; i++)
+    if (!g->dev[i].owner[0]) n++;
+  return n;
+}
+
+int mz_gpu_allocate(mz_gpus *g, const char *id, unsigned n, char *err, size_t errlen) {
+  if (n == 0) return 0;
+  unsigned free_n = mz_gpu_free_count(g);
+  if (!g || !g->enabled || free_n < n) {
+    snprintf(err, errlen, "Requested %u GPU%s but only %u %s available on this agent", n, n == 1 ? "" : "s", free_n,
+             free_n == 1 ? "is" : "are");
+    return -1;
+  }
+  for (size_t i = 0; i < g->n && n > 0; i++) {
+    if (g->dev[i].owner[0]) continue;
+    mz_strlcpy(g->dev[i].owner, id, sizeof g->dev[i].owner);
+    n--;
+  }
+  return 0;
+}
+
+unsigned mz_gpu_owned(const mz_gpus *g, const char *id, char *visible, size_t len) {
+  unsigned n = 0;
+  size_t off = 0;
+  if (visible && len) visible[0] = '\0';
+  for (size_t i = 0; g && i < g->n; i++) {
+    if (strcmp(g->dev[i].owner, id) != 0) continue;
+    if (visible && off < len)
+      off += (size_t)snprintf(visible + off, len - off, "%s%u", n ? "," : "", g->dev[i].index);
+    n++;
+  }
+  return n;
+}
+
+unsigned mz_gpu_shrink(mz_gpus *g, const char *id, unsigned keep) {
+  unsigned have = mz_gpu_owned(g, id, NULL, 0), freed = 0;
+  for (size_t i = g ? g->n : 0; i-- > 0 && have > keep;) {
+    if (strcmp(g->dev[i].owner, id) != 0) continue;
+    g->dev[i].owner[0] = '\0';
+    have--;
+    freed++;
+  }
+  return freed;
+}
+
+unsigned mz_gpu_release(mz_gpus *g, const char *id) { return g ? mz_gpu_shrink(g, id, 0) : 0; }
+
+/* ------------------------------------------------------------------ agent glue */
+
+/* gpus asked for, in MZ_SCALAR_UNIT; -1 when not a whole number. */
+static int64_t gpus_of(Mesos__V1__Resource *const *res, size_t n) {
+  double v = 0;
+  for (size_t i = 0; i < n; i++)
+    if (res[i]->name && !strcmp(res[i]->name, "gpus") && res[i]->scalar) v += res[i]->scalar->value;
+  int64_t k = llround(v * MZ_SCALAR_UNIT);
+  if (k < 0 || k % MZ_SCALAR_UNIT != 0) return -1;
+  return k / MZ_SCALAR_UNIT;
+}
+
+/* What the container needs: its executor's gpus plus those of its queued tasks
+ * and (live_only: non-terminal) launched tasks. -1 on a fractional amount. */
+static int64_t needed(const mz_ag_executor *ex) {
+  int64_t total = gpus_of(ex->info->resources, ex->info->n_resources);
+  if (total < 0) return -1;
+  const mz_ag_task *t, *tmp;
+  HASH_ITER(hh, ex->queued, t, tmp) {
+    if (mz_agent_state_terminal(t->state)) continue;
+    int64_t v = gpus_of(t->info->resources, t->info->n_resources);
+    if (v < 0) return -1;
+    total += v;
+  }
+  HASH_ITER(hh, ex->launched, t, tmp) {
+    if (mz_agent_state_terminal(t->state)) continue;
+    int64_t v = gpus_of(t->info->resources, t->info->n_resources);
+    if (v < 0) return -1;
+    total += v;
+  }
+  return total;
+}
+
+int mz_agent_gpus_launch(mz_agent *a, mz_ag_executor *ex, char *visible, size_t len, char *err, size_t errlen) {
+  if (len) visible[0] = '\0';
+  mz_gpus *g = a->isolation.gpus;
+  int64_t want = needed(ex);
+  if (want < 0) {
+    snprintf(err, errlen, "The 'gpus' resource must be an unsigned integer");
+    return -1;
+  }
+  if (want == 0) return 0;
+  if (!g || !g->enabled) {
+    snprintf(err, errlen, "Requested %lld GPU%s but this agent has no GPU isolation (gpu/nvidia is off)",
+             (long long)want, want == 1 ? "" : "s");
+    return -1;
+  }
+  unsigned have = mz_gpu_owned(g, ex->container_id, NULL, 0);
+  if ((int64_t)have < want && mz_gpu_allocate(g, ex->container_id, (unsigned)(want - have), err, errlen) != 0)
+    return -1;
+  mz_gpu_owned(g, ex->container_id, visible, len);
+  MZ_INFO(MZ_AGENT_MOD, "container %s of executor %s gets GPU%s %s", ex->container_id, ex->id, want == 1 ? "" : "s",
+          visible);
+  return (int)want;
+}
+
+void mz_agent_gpus_task_ended(mz_agent *a, mz_ag_executor *ex) {
+  mz_gpus *g = a->isolation.gpus;
+  if (!g || !g->enabled) return;
+  int64_t want = needed(ex);
+  if (want < 0) want = 0;
+  unsigned freed = mz_gpu_shrink(g, ex->container_id, (unsigned)want);
+  if (freed == 0) return;
+  mz_cg_update_devices(&a->isolation, ex->container_id);
+  MZ_INFO(MZ_AGENT_MOD, "container %s of executor %s gave back %u GPU%s (%u free)", ex->container_id, ex->id, freed,
+          freed == 1 ? "" : "s", mz_gpu_free_count(g));
+}

@@ -1,0 +1,97 @@
+/* gpu: NVIDIA GPUs on the agent, as Mesos's gpu/nvidia isolator has them.
+ *
+ * NVML (libnvidia-ml.so.1) is opened at run time with dlopen, so there is no
+ * build dependency: the few functions used are looked up by name and their
+ * types declared here in gpu.c. At start the agent enumerates the GPUs (index,
+ * minor number of /dev/nvidia<minor>, name), keeps those of --nvidia_gpu_devices
+ * (all by default) and closes NVML again: nothing else needs it.
+ *
+ * Whether gpu/nvidia is on: given in --isolation -> required (no NVML is an error);
+ * --isolation given without it -> off; --isolation left to detection -> on when
+ * NVML is there and finds GPUs, off otherwise. The reason is kept for the log.
+ * The agent offers gpus:N (N = the devices kept); `gpus` in --resources must be
+ * a whole number equal to the devices of --nvidia_gpu_devices (both or neither,
+ * as in Mesos), and needs gpu/nvidia.
+ *
+ * Each container gets whole GPUs from the free set (mz_gpu_allocate); the
+ * container's devices cgroup (isolation.c, cgroups v1) allows those and denies the
+ * others; CUDA_VISIBLE_DEVICES names their indexes. GPUs come back when the tasks
+ * that asked for them end (mz_agent_gpus_task_ended) or the container ends.
+ *
+ * Ownership: mz_gpus owns its strings and device table; the agent owns the
+ * mz_gpus (main.c) and lends it to the isolation (mz_isolation.gpus). */
+#ifndef MZ_AGENT_GPU_H
+#define MZ_AGENT_GPU_H
+
+#include <stddef.h>
+
+#include "common/resources.h"
+#include "common/util.h"
+
+#define MZ_GPU_MAX 128             /* devices managed on one agent */
+#define MZ_GPU_NVIDIA_MAJOR 195    /* char major of /dev/nvidia<minor> and /dev/nvidiactl */
+#define MZ_GPU_NVIDIACTL_MINOR 255
+#define MZ_GPU_DEFAULT_LIBRARY "libnvidia-ml.so.1"
+
+typedef struct {
+  unsigned index;                  /* NVML index (what nvidia-smi shows) */
+  unsigned minor;                  /* /dev/nvidia<minor> */
+  char name[96];
+  char owner[MZ_UUID_STR];         /* container id holding it; "" when free */
+} mz_gpu_device;
+
+/* A char device other than the GPUs themselves that a GPU container needs. */
+typedef struct {
+  unsigned major, minor;
+  char path[32];
+} mz_gpu_ctl_device;
+
+typedef struct mz_gpus {
+  int enabled;                     /* gpu/nvidia in use */
+  char *reason;                    /* why on or off (logged at start) */
+  char *library;                   /* the NVML library opened (NULL when none) */
+  mz_gpu_device *dev;
+  size_t n;
+  mz_gpu_ctl_device ctl[4];        /* /dev/nvidiactl, /dev/nvidia-uvm, /dev/nvidia-uvm-tools, /dev/nvidia-modeset */
+  size_t nctl;
+} mz_gpus;
+
+/* Decides whether gpu/nvidia is on and enumerates the GPUs. isolation: the
+ * --isolation flag (NULL/""/"auto": detected); devices: --nvidia_gpu_devices
+ * ("0,1" or "[0,1]"; NULL: all); library: NVML's path (NULL: libnvidia-ml.so.1).
+ * 0, or -1 with err naming the flag. */
+int mz_gpus_init(mz_gpus *g, const char *isolation, const char *devices, const char *library, char *err,
+                 size_t errlen);
+void mz_gpus_free(mz_gpus *g);
+
+/* Adds gpus:N (role default_role) to the agent's resources r when --resources
+ * (text) doesn't name gpus, or checks the gpus it names against the devices.
+ * devices_flag: whether --nvidia_gpu_devices was given. 0, or -1 with err. */
+int mz_gpus_resources(mz_gpus *g, mz_resources *r, const char *text, const char *default_role, int devices_flag,
+                      char *err, size_t errlen);
+
+/* Gives container id `n` more free GPUs. 0, or -1 with err when fewer are free. */
+int mz_gpu_allocate(mz_gpus *g, const char *id, unsigned n, char *err, size_t errlen);
+/* Lets the container keep only `keep` of its GPUs (the highest indexes go back first).
+ * Returns how many were freed. */
+unsigned mz_gpu_shrink(mz_gpus *g, const char *id, unsigned keep);
+/* Frees every GPU of the container. NULL-safe. Returns how many. */
+unsigned mz_gpu_release(mz_gpus *g, const char *id);
+/* How many GPUs the container holds; visible (may be NULL) gets their indexes,
+ * comma-separated ("" when none). */
+unsigned mz_gpu_owned(const mz_gpus *g, const char *id, char *visible, size_t len);
+unsigned mz_gpu_free_count(const mz_gpus *g);
+
+/* ---- agent glue (executors.c, tasks.c): g is a->isolation.gpus ---- */
+struct mz_agent;
+struct mz_ag_executor;
+/* Before a launch: gives the container the GPUs its executor and queued tasks ask
+ * for; visible gets CUDA_VISIBLE_DEVICES ("" when none or gpu/nvidia is off).
+ * Returns the number given, or -1 with err (fractional gpus, too few free). */
+int mz_agent_gpus_launch(struct mz_agent *a, struct mz_ag_executor *ex, char *visible, size_t len, char *err,
+                         size_t errlen);
+/* A task of ex reached a terminal state: the container keeps only the GPUs its
+ * executor and live tasks ask for, and its devices cgroup is updated. */
+void mz_agent_gpus_task_ended(struct mz_agent *a, struct mz_ag_executor *ex);
+
+#endif

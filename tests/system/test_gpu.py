@@ -1,0 +1,325 @@
+"""System tests of GPU support (Mesos's gpu/nvidia isolator and GPU_RESOURCES rule).
+
+Most tests run without a GPU: the agent is given a fake NVML library built for
+the tests (tests/fake_nvml, <build>/lib/libfake_nvml.so) through --nvml_library,
+and the fake's GPU count comes from FAKE_NVML_GPUS in its environment. They
+check that the agent offers gpus:N, that only frameworks with the GPU_RESOURCES
+capability get offers from it, that tasks get distinct GPUs through
+CUDA_VISIBLE_DEVICES and a devices cgroup that denies the GPUs they were not
+given (where cgroups v1 has a devices hierarchy), that a task waits while every
+GPU is taken, and that a LAUNCH with gpus from a framework without the
+capability is a TASK_ERROR. One test uses the real libnvidia-ml and skips where
+there is none. Everything is polled with generous deadlines.
+"""
+import ctypes
+import getpass
+import os
+import pathlib
+import subprocess
+import time
+
+import pytest
+
+from cluster import BIN, poll
+from mesos_client import MesosError, SchedulerClient, scalar
+from taskrunner import TaskRunner
+
+FAKE_NVML = BIN.parent / "lib" / "libfake_nvml.so"
+GPU_TASK = {"cpus": 0.1, "mem": 32.0, "gpus": 1.0}
+CGROUP_V1 = pathlib.Path("/sys/fs/cgroup")
+
+pytestmark = pytest.mark.skipif(not FAKE_NVML.exists(), reason=f"{FAKE_NVML} not built")
+
+
+def fake_gpu_cluster(cluster_factory, gpus=2, agents=1, extra_flags=()):
+    return cluster_factory(agents=agents, agent_flags=[f"--nvml_library={FAKE_NVML}", *extra_flags],
+                           env={"FAKE_NVML_GPUS": str(gpus)})
+
+
+class GpuRunner(TaskRunner):
+    """TaskRunner whose framework has the GPU_RESOURCES capability."""
+
+    def __init__(self, port, name="gpu-runner"):
+        super().__init__(port, name=name, info={"capabilities": [{"type": "GPU_RESOURCES"}]})
+
+
+def sandbox_stdout(agent, framework_id, task_id):
+    """The stdout of the command executor that runs task_id (executor id == task id)."""
+    files = [f for f in agent.work_dir.glob(f"slaves/*/frameworks/{framework_id}/executors/{task_id}/runs/*/stdout")
+             if f.parent.name != "latest"]
+    return files[0] if files else None
+
+
+def read_visible(agent, framework_id, task_id):
+    """The first line the task printed (its CUDA_VISIBLE_DEVICES), once it did."""
+    def line():
+        f = sandbox_stdout(agent, framework_id, task_id)
+        if f is None:
+            return None
+        for ln in f.read_text().splitlines():
+            if ln.startswith("GPUS="):
+                return (ln[5:],)  # a tuple: "" is an answer too
+        return None
+    return poll(line, 60, what=f"CUDA_VISIBLE_DEVICES in the stdout of {task_id}")[0]
+
+
+def own_cgroup(ctrl):
+    for ln in open("/proc/self/cgroup"):
+        _, ctrls, path = ln.rstrip("\n").split(":", 2)
+        if ctrl in ctrls.split(","):
+            return path.lstrip("/")
+    return ""
+
+
+def devices_hierarchy():
+    """(usable, reason) for reading containers' devices cgroups."""
+    if os.geteuid() != 0:
+        return False, "the devices cgroup needs root"
+    unified = CGROUP_V1 / "cgroup.controllers"
+    if unified.exists() and unified.read_text().strip():
+        return False, "cgroups v2 (no v1 devices hierarchy)"
+    if not (CGROUP_V1 / "devices" / "devices.list").exists():
+        return False, "no cgroups v1 devices hierarchy at /sys/fs/cgroup/devices"
+    return True, ""
+
+
+def offers_of(client, timeout):
+    """Every offer received within timeout seconds (declined with a long filter)."""
+    got = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            ev = client.next_event(timeout=max(0.1, deadline - time.monotonic()))
+        except MesosError:
+            break
+        if ev["type"] == "OFFERS":
+            for o in ev["offers"]["offers"]:
+                got.append(o)
+                client.decline([o["id"]], refuse_seconds=3600)
+    return got
+
+
+# --------------------------------------------------------------------- tests
+
+def test_agent_offers_fake_gpus(cluster_factory):
+    c = fake_gpu_cluster(cluster_factory, gpus=2)
+    agent = c.agents[0]
+    st = agent.state()
+    assert st["resources"]["gpus"] == 2, st["resources"]
+    ms = c.master_state()
+    assert ms["slaves"][0]["resources"]["gpus"] == 2
+    metrics = c.get_json("/metrics/snapshot")
+    assert metrics["master/gpus_total"] == 2
+    assert metrics["master/gpus_used"] == 0
+    log = agent.process.log()
+    assert "gpu/nvidia: on" in log and "Fake GPU 1" in log, agent.process.log_tail()
+
+
+def test_gpu_agent_offered_only_to_gpu_frameworks(cluster_factory):
+    c = fake_gpu_cluster(cluster_factory, gpus=2)
+    gpu_agent = c.agents[0]
+    plain = c.add_agent(flags=["--nvml_library=/nonexistent/libnvidia-ml.so.1"])
+    assert "gpus" not in plain.state()["resources"] or plain.state()["resources"]["gpus"] == 0
+    assert "gpu/nvidia: off" in plain.process.log()
+
+    legacy = SchedulerClient("127.0.0.1", c.master_port)
+    legacy.subscribe({"user": getpass.getuser(), "name": "no-gpus"})
+    capable = SchedulerClient("127.0.0.1", c.master_port)
+    capable.subscribe({"user": getpass.getuser(), "name": "gpus", "capabilities": [{"type": "GPU_RESOURCES"}]})
+    try:
+        # The legacy framework is offered the plain agent, never the GPU agent.
+        seen = []
+        poll(lambda: (seen.extend(offers_of(legacy, 1.0)) or
+                      any(o["agent_id"]["value"] == plain.id for o in seen)), 60,
+             what="an offer of the plain agent to the legacy framework")
+        seen.extend(offers_of(legacy, 2.0))
+        assert all(o["agent_id"]["value"] != gpu_agent.id for o in seen), seen
+        # The capable framework gets the GPU agent with its GPUs.
+        got = []
+        poll(lambda: (got.extend(offers_of(capable, 1.0)) or
+                      any(o["agent_id"]["value"] == gpu_agent.id for o in got)), 60,
+             what="an offer of the GPU agent to the GPU_RESOURCES framework")
+        offer = next(o for o in got if o["agent_id"]["value"] == gpu_agent.id)
+        assert scalar(offer["resources"], "gpus") == 2
+    finally:
+        legacy.close()
+        capable.close()
+
+
+def test_tasks_get_distinct_gpus_and_wait_for_one(cluster_factory):
+    c = fake_gpu_cluster(cluster_factory, gpus=2)
+    agent = c.agents[0]
+    fw = GpuRunner(c.master_port)
+    try:
+        cmd = 'echo "GPUS=$CUDA_VISIBLE_DEVICES"; echo "NV=$NVIDIA_VISIBLE_DEVICES"; sleep 600'
+        fw.launch("t1", cmd, GPU_TASK)
+        fw.launch("t2", cmd, GPU_TASK)
+        fw.wait_state("t1", "TASK_RUNNING")
+        fw.wait_state("t2", "TASK_RUNNING")
+        v1 = read_visible(agent, fw.framework_id, "t1")
+        v2 = read_visible(agent, fw.framework_id, "t2")
+        assert {v1, v2} == {"0", "1"}, (v1, v2)
+        assert f"NV={v1}" in sandbox_stdout(agent, fw.framework_id, "t1").read_text()
+        metrics = c.get_json("/metrics/snapshot")
+        assert metrics["master/gpus_used"] == 2
+
+        ok, why = devices_hierarchy()
+        if ok:
+            for tid, mine, other in (("t1", v1, v2), ("t2", v2, v1)):
+                run = sandbox_stdout(agent, fw.framework_id, tid).parent
+                dl = CGROUP_V1 / "devices" / own_cgroup("devices") / "mezzo" / run.name / "devices.list"
+                rules = dl.read_text().split("\n")
+                # fake minors equal indexes
+                assert f"c 195:{mine} rwm" in rules, rules
+                assert f"c 195:{other} rwm" not in rules, rules
+                assert "c 195:255 rwm" in rules, rules  # nvidiactl, for a container holding a GPU
+                assert "a *:* rwm" not in rules, rules
+        else:
+            print(f"devices cgroup not checked: {why}")
+
+        # Every GPU is taken: a third task waits...
+        fw.launch("t3", 'echo "GPUS=$CUDA_VISIBLE_DEVICES"; sleep 600', GPU_TASK)
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            with fw.lock:
+                assert not fw.states.get("t3"), f"t3 started while both GPUs were taken: {fw.states}"
+            time.sleep(0.1)
+        # ... until one ends, and then gets its GPU.
+        fw.kill("t1")
+        fw.wait_state("t1", "TASK_KILLED")
+        fw.wait_state("t3", "TASK_RUNNING")
+        assert read_visible(agent, fw.framework_id, "t3") == v1
+        fw.kill("t2")
+        fw.kill("t3")
+        fw.wait_state("t2", "TASK_KILLED")
+        fw.wait_state("t3", "TASK_KILLED")
+    finally:
+        fw.close()
+
+
+def test_task_without_gpus_is_denied_every_gpu(cluster_factory):
+    ok, why = devices_hierarchy()
+    if not ok:
+        pytest.skip(why)
+    c = fake_gpu_cluster(cluster_factory, gpus=2)
+    agent = c.agents[0]
+    fw = GpuRunner(c.master_port)
+    try:
+        fw.launch("plain", 'echo "GPUS=$CUDA_VISIBLE_DEVICES"; sleep 600', {"cpus": 0.1, "mem": 32.0})
+        fw.wait_state("plain", "TASK_RUNNING")
+        assert read_visible(agent, fw.framework_id, "plain") == ""
+        run = sandbox_stdout(agent, fw.framework_id, "plain").parent
+        dl = CGROUP_V1 / "devices" / own_cgroup("devices") / "mezzo" / run.name / "devices.list"
+        rules = dl.read_text()
+        assert "c 1:3 rwm" in rules  # /dev/null stays
+        assert "195:" not in rules, rules
+        fw.kill("plain")
+        fw.wait_state("plain", "TASK_KILLED")
+    finally:
+        fw.close()
+
+
+def test_launch_with_gpus_needs_the_capability(cluster_factory):
+    c = fake_gpu_cluster(cluster_factory, gpus=2)
+    plain = c.add_agent(flags=["--nvml_library=/nonexistent/libnvidia-ml.so.1"])
+    legacy = SchedulerClient("127.0.0.1", c.master_port)
+    legacy.subscribe({"user": getpass.getuser(), "name": "no-gpus"})
+    try:
+        offer = None
+        while offer is None:
+            ev = legacy.next_event(timeout=60)
+            if ev["type"] == "OFFERS":
+                offer = next((o for o in ev["offers"]["offers"] if o["agent_id"]["value"] == plain.id), None)
+        task = {"name": "g", "task_id": {"value": "g"}, "agent_id": offer["agent_id"],
+                "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}},
+                              {"name": "mem", "type": "SCALAR", "scalar": {"value": 32}},
+                              {"name": "gpus", "type": "SCALAR", "scalar": {"value": 1}}],
+                "command": {"value": "true"}}
+        legacy.launch([offer["id"]], [task])
+        while True:
+            ev = legacy.next_event(timeout=60)
+            if ev["type"] == "UPDATE":
+                st = ev["update"]["status"]
+                legacy.acknowledge(st)
+                break
+        assert st["state"] == "TASK_ERROR", st
+        assert "GPU_RESOURCES" in st.get("message", ""), st
+    finally:
+        legacy.close()
+
+
+def agent_exit(tmp_path, *flags, gpus=2):
+    """Runs mezzo-agent with flags that must make it exit at once; (code, output)."""
+    env = dict(os.environ, FAKE_NVML_GPUS=str(gpus))
+    p = subprocess.run([BIN / "mezzo-agent", "--master=127.0.0.1:1", "--port=0", f"--work_dir={tmp_path}/w",
+                        f"--nvml_library={FAKE_NVML}", *flags], env=env, capture_output=True, text=True, timeout=60)
+    return p.returncode, p.stdout + p.stderr
+
+
+def test_gpu_flags_are_validated(tmp_path):
+    code, out = agent_exit(tmp_path, "--resources=cpus:1;mem:256;gpus:1")
+    assert code == 2 and "--nvidia_gpu_devices" in out, out
+    code, out = agent_exit(tmp_path, "--resources=cpus:1;mem:256;gpus:2", "--nvidia_gpu_devices=[1]")
+    assert code == 2 and "must match" in out, out
+    code, out = agent_exit(tmp_path, "--resources=cpus:1;mem:256;gpus:1", "--nvidia_gpu_devices=[5]")
+    assert code == 2 and "does not exist" in out, out
+    code, out = agent_exit(tmp_path, "--resources=cpus:1;mem:256;gpus:1.5", "--nvidia_gpu_devices=[1]")
+    assert code == 2 and "whole number" in out, out
+    code, out = agent_exit(tmp_path, "--isolation=gpu/nvidia", "--nvml_library=/nonexistent/libnvidia-ml.so.1")
+    assert code == 2 and "cannot load NVML" in out, out
+
+
+def test_nvidia_gpu_devices_restricts(cluster_factory):
+    c = fake_gpu_cluster(cluster_factory, gpus=3, agents=0)
+    agent = c.add_agent(resources="cpus:2;mem:1024;gpus:1", flags=["--nvidia_gpu_devices=[2]"])
+    assert agent.state()["resources"]["gpus"] == 1
+    fw = GpuRunner(c.master_port)
+    try:
+        fw.launch("only", 'echo "GPUS=$CUDA_VISIBLE_DEVICES"; sleep 600', GPU_TASK)
+        fw.wait_state("only", "TASK_RUNNING")
+        assert read_visible(agent, fw.framework_id, "only") == "2"
+        fw.kill("only")
+        fw.wait_state("only", "TASK_KILLED")
+    finally:
+        fw.close()
+
+
+def real_nvml():
+    """(count, why): the GPUs the real NVML finds, or None with the reason."""
+    try:
+        lib = ctypes.CDLL("libnvidia-ml.so.1")
+    except OSError as e:
+        return None, f"no NVIDIA GPU on this machine (libnvidia-ml.so.1: {e})"
+    if lib.nvmlInit_v2() != 0:
+        return None, "no NVIDIA GPU on this machine (nvmlInit_v2 failed)"
+    n = ctypes.c_uint(0)
+    rc = lib.nvmlDeviceGetCount_v2(ctypes.byref(n))
+    lib.nvmlShutdown()
+    if rc != 0 or n.value == 0:
+        return None, "no NVIDIA GPU on this machine (NVML finds none)"
+    return n.value, ""
+
+
+def test_real_nvml(cluster_factory):
+    count, why = real_nvml()
+    if count is None:
+        print(why)
+        pytest.skip(why)
+    c = cluster_factory(agents=1)
+    agent = c.agents[0]
+    assert agent.state()["resources"]["gpus"] == count
+    print(f"real NVML: {count} GPU(s); agent log: "
+          + next((ln for ln in agent.process.log().splitlines() if "gpu/nvidia" in ln), ""))
+    fw = GpuRunner(c.master_port)
+    try:
+        fw.launch("real", 'echo "GPUS=$CUDA_VISIBLE_DEVICES"; nvidia-smi -L || true; sleep 600', GPU_TASK)
+        fw.wait_state("real", "TASK_RUNNING")
+        visible = read_visible(agent, fw.framework_id, "real")
+        assert visible.isdigit(), visible
+        out = sandbox_stdout(agent, fw.framework_id, "real")
+        poll(lambda: len(out.read_text().splitlines()) > 1, 30, what="nvidia-smi output")
+        print(out.read_text())
+        fw.kill("real")
+        fw.wait_state("real", "TASK_KILLED")
+    finally:
+        fw.close()
