@@ -303,20 +303,30 @@ void mz_ag_exec_launch(mz_agent *a, mz_ag_executor *ex) {
     }
   }
   gid_t *groups = NULL;
+  const Mesos__V1__CommandInfo **group = NULL; /* a task group's commands, for the fetcher */
   int rc = -1;
   if (ucmd && ucmd->user && *ucmd->user && a->flags.switch_user && geteuid() == 0) {
     if (resolve_user(ucmd->user, &spec, &groups, err, sizeof err) != 0) goto done;
     if (chown_sandbox(ex->directory, spec.uid, spec.gid, err, sizeof err) != 0) goto done;
   }
-  mz_fetch_request fetch = {NULL, ex->directory, a->flags.fetcher_cache_dir};
+  mz_fetch_request fetch = {NULL, ex->directory, a->flags.fetcher_cache_dir, NULL, 0};
   const Mesos__V1__CommandInfo *fcmd = ex->command ? ucmd : cmd;
-  if (fcmd && fcmd->n_uris > 0) {
-    fetch.cmd = fcmd;
+  if (fcmd && fcmd->n_uris > 0) fetch.cmd = fcmd;
+  /* A task group's tasks run in the default executor's sandbox: their URIs are fetched there too. */
+  if (ex->default_executor) {
+    group = mz_calloc(HASH_COUNT(ex->queued) + 1, sizeof *group);
+    mz_ag_task *t, *tmp;
+    HASH_ITER(hh, ex->queued, t, tmp)
+      if (t->info->command && t->info->command->n_uris > 0) group[fetch.nmore++] = t->info->command;
+    fetch.more = group;
+  }
+  if (fetch.cmd || fetch.nmore > 0) {
     spec.prepare = mz_fetch_prepare;
     spec.prepare_arg = &fetch;
   }
   rc = mz_containerizer_launch(a->containerizer, ex->container_id, &spec, ex, &ex->pid, err, sizeof err);
 done:
+  free(group);
   free(groups);
   for (size_t i = 0; argv[i]; i++) free(argv[i]);
   free(argv);

@@ -272,15 +272,19 @@ static int fetch_one(const mz_fetch_request *req, const Mesos__V1__CommandInfo__
 
 int mz_fetch_prepare(void *arg, char *err, size_t errlen) {
   const mz_fetch_request *req = arg;
-  for (size_t i = 0; i < req->cmd->n_uris; i++) {
-    const Mesos__V1__CommandInfo__URI *u = req->cmd->uris[i];
-    char why[1024] = "";
-    if (fetch_one(req, u, why, sizeof why) != 0) {
-      snprintf(err, errlen, "Failed to fetch '%s': %s", u->value ? u->value : "", why);
-      fprintf(stderr, "mezzo-fetcher: %s\n", err);
-      return -1;
+  size_t n = 0;
+  for (size_t c = 0; c <= req->nmore; c++) {
+    const Mesos__V1__CommandInfo *cmd = c == 0 ? req->cmd : req->more[c - 1];
+    for (size_t i = 0; cmd && i < cmd->n_uris; i++, n++) {
+      const Mesos__V1__CommandInfo__URI *u = cmd->uris[i];
+      char why[1024] = "";
+      if (fetch_one(req, u, why, sizeof why) != 0) {
+        snprintf(err, errlen, "Failed to fetch '%s': %s", u->value ? u->value : "", why);
+        fprintf(stderr, "mezzo-fetcher: %s\n", err);
+        return -1;
+      }
     }
   }
-  fprintf(stderr, "mezzo-fetcher: fetched %zu URI%s\n", req->cmd->n_uris, req->cmd->n_uris == 1 ? "" : "s");
+  fprintf(stderr, "mezzo-fetcher: fetched %zu URI%s\n", n, n == 1 ? "" : "s");
   return 0;
 }

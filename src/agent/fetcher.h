@@ -19,9 +19,13 @@
 #include "mesos/v1/mesos.pb-c.h"
 
 typedef struct {
-  const Mesos__V1__CommandInfo *cmd;
+  const Mesos__V1__CommandInfo *cmd; /* NULL: only the commands in more */
   const char *sandbox;   /* absolute */
   const char *cache_dir; /* NULL: no cache */
+  /* More commands whose URIs go into the same sandbox: the tasks of a task group,
+   * which run in their default executor's sandbox. */
+  const Mesos__V1__CommandInfo *const *more;
+  size_t nmore;
 } mz_fetch_request;
 
 /* Fetches every URI of the request (arg: mz_fetch_request). 0, or -1 with a

@@ -212,3 +212,37 @@ def test_task_group_all_finish_and_kill_kills_the_group(cluster, framework):
     fw.c.kill("k1", offer["agent_id"]["value"])
     fw.pump(lambda: fw.state("k1") == "TASK_KILLED" and fw.state("k2") == "TASK_KILLED",
             "the whole group to be killed")
+
+
+def test_task_group_uris_are_fetched_into_the_executor_sandbox(cluster, framework, tmp_path):
+    data = tmp_path / "group-data.txt"
+    data.write_text("fetched for the group\n")
+    fw = framework("task-group-uris")
+    offer = fw.offer()
+    res = [dict(r) for r in offer["resources"]]
+    reader = group_task(offer, res, "reader", "cat group-data.txt && test -x tool.sh")
+    reader["command"]["uris"] = [{"value": str(data)}]
+    tool = tmp_path / "tool.sh"
+    tool.write_text("#!/bin/sh\necho tool\n")
+    helper = group_task(offer, res, "helper", "./tool.sh")
+    helper["command"]["uris"] = [{"value": str(tool), "executable": True}]
+    launch_group(fw, offer, res, "uris-exec", [reader, helper])
+    fw.pump(lambda: fw.state("reader") in TERMINAL and fw.state("helper") in TERMINAL, "both tasks to end")
+    assert fw.state("reader") == "TASK_FINISHED" and fw.state("helper") == "TASK_FINISHED", fw.statuses
+    sandbox = [s for s in cluster.agents[0].sandboxes() if (s / "group-data.txt").exists()]
+    assert sandbox, "the URI is not in the executor's sandbox"
+    assert "fetched for the group" in (sandbox[0] / "stdout").read_text()
+
+    # A URI that cannot be fetched fails the whole group, with a message naming it.
+    fw.c.revive()
+    offer = fw.offer()
+    res = [dict(r) for r in offer["resources"]]
+    missing = str(tmp_path / "not-there.tar.gz")
+    bad = group_task(offer, res, "bad-uri", "true")
+    bad["command"]["uris"] = [{"value": missing}]
+    launch_group(fw, offer, res, "bad-uris-exec", [bad, group_task(offer, res, "sibling", "sleep 1000")])
+    fw.pump(lambda: fw.state("bad-uri") in TERMINAL and fw.state("sibling") in TERMINAL, "the group to fail")
+    for t in ("bad-uri", "sibling"):
+        st = fw.statuses[t]
+        assert st["state"] == "TASK_FAILED" and st["reason"] == "REASON_CONTAINER_LAUNCH_FAILED", st
+        assert missing in st["message"] and "Failed to fetch" in st["message"], st
