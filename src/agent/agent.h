@@ -247,6 +247,10 @@ extern const mz_su_callbacks mz_agent_su_callbacks;
 /* Creates the run's sandbox and starts the executor process. On failure the
  * executor is marked terminated and its tasks get TASK_FAILED. */
 void mz_ag_exec_launch(mz_agent *a, mz_ag_executor *ex);
+/* Sets the container's limits to the executor's resources plus its live tasks'
+ * (custom and default executors, whose tasks come and go): cpus follow, memory
+ * only grows, as in Mesos. */
+void mz_ag_exec_update_limits(mz_agent *a, mz_ag_executor *ex);
 /* Sends LAUNCH for every queued task (executor subscribed). */
 void mz_ag_exec_flush_queue(mz_agent *a, mz_ag_executor *ex);
 /* Sends one event on the executor's stream (no-op when not subscribed). 0 or -1. */

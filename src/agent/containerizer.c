@@ -305,6 +305,19 @@ int mz_containerizer_limitation(mz_containerizer *c, const char *container_id, c
   return 1;
 }
 
+int mz_containerizer_update(mz_containerizer *c, const char *container_id, const mz_container_limits *lim, char *err,
+                            size_t errlen) {
+  container *k;
+  HASH_FIND_STR(c->by_id, container_id, k);
+  if (!k) {
+    snprintf(err, errlen, "no container %s", container_id);
+    return -1;
+  }
+  if (c->launcher->ops->update(c->launcher, k->id, lim, err, errlen) != 0) return -1;
+  if (lim->mem_bytes > k->mem_limit) k->mem_limit = lim->mem_bytes; /* posix/mem samples against it; only grows */
+  return 0;
+}
+
 int mz_containerizer_usage(mz_containerizer *c, const char *container_id, mz_container_usage *u) {
   container *k;
   HASH_FIND_STR(c->by_id, container_id, k);

@@ -69,6 +69,8 @@ typedef struct {
   int (*usage)(mz_launcher *l, const char *container_id, pid_t leader, mz_container_usage *u);
   /* An fd readable on an OOM event, or -1 (see mz_cg_oom_fd). */
   int (*oom_fd)(mz_launcher *l, const char *container_id, int *is_eventfd);
+  /* New limits for a running container (tasks came or went). 0 or -1 with err. */
+  int (*update)(mz_launcher *l, const char *container_id, const mz_container_limits *lim, char *err, size_t errlen);
   /* Kills what is left of a container of a previous agent run. */
   void (*recover)(mz_launcher *l, const char *container_id, pid_t leader, unsigned long long starttime);
   void (*free)(mz_launcher *l);
@@ -122,6 +124,9 @@ int mz_containerizer_adopt(mz_containerizer *c, const char *container_id, pid_t 
                            void *owner);
 /* 1 when the container has hit its memory limit, with a message (see the launcher). */
 int mz_containerizer_limitation(mz_containerizer *c, const char *container_id, char *msg, size_t msglen);
+/* New cpu and memory limits for a running container (memory only grows). 0 or -1 with err. */
+int mz_containerizer_update(mz_containerizer *c, const char *container_id, const mz_container_limits *lim, char *err,
+                            size_t errlen);
 /* Usage of a running container; 0 or -1 (unknown). */
 int mz_containerizer_usage(mz_containerizer *c, const char *container_id, mz_container_usage *u);
 /* Seconds between posix/mem samples (0: off). */

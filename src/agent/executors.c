@@ -139,9 +139,13 @@ static void container_limits(const mz_ag_executor *ex, mz_container_limits *lim)
   double mem = scalar_sum(ex->info->resources, ex->info->n_resources, "mem");
   double tcpus = 0, tmem = 0;
   const mz_ag_task *t, *tmp;
-  HASH_ITER(hh, ex->queued, t, tmp) {
-    tcpus += scalar_sum(t->info->resources, t->info->n_resources, "cpus");
-    tmem += scalar_sum(t->info->resources, t->info->n_resources, "mem");
+  const mz_ag_task *lists[2] = {ex->queued, ex->launched};
+  for (int pass = 0; pass < 2; pass++) { /* the executor's live tasks: queued, then launched */
+    HASH_ITER(hh, lists[pass], t, tmp) {
+      if (mz_agent_state_terminal(t->state)) continue;
+      tcpus += scalar_sum(t->info->resources, t->info->n_resources, "cpus");
+      tmem += scalar_sum(t->info->resources, t->info->n_resources, "mem");
+    }
   }
   cpus += tcpus;
   lim->cpus = cpus > 0 ? cpus + (ex->command ? EXECUTOR_OVERHEAD_CPUS : 0) : 0;
@@ -358,8 +362,25 @@ int mz_ag_exec_send_event(mz_agent *a, mz_ag_executor *ex, const Mesos__V1__Exec
   return rc;
 }
 
+void mz_ag_exec_update_limits(mz_agent *a, mz_ag_executor *ex) {
+  if (ex->command || ex->state == MZ_EXEC_TERMINATED || !ex->container_id[0]) return;
+  mz_container_limits lim;
+  container_limits(ex, &lim);
+  if (lim.cpus == ex->cpus_limit && lim.mem_bytes <= ex->mem_limit_bytes) return;
+  char err[512];
+  if (mz_containerizer_update(a->containerizer, ex->container_id, &lim, err, sizeof err) != 0) {
+    MZ_WARN(MZ_AGENT_MOD, "executor %s of framework %s: cannot update its limits: %s", ex->id, ex->fw->id, err);
+    return;
+  }
+  MZ_INFO(MZ_AGENT_MOD, "executor %s of framework %s: limits now cpus %.2f, mem %llu MiB", ex->id, ex->fw->id,
+          lim.cpus, (unsigned long long)((lim.mem_bytes > ex->mem_limit_bytes ? lim.mem_bytes : ex->mem_limit_bytes) >> 20));
+  ex->cpus_limit = lim.cpus;
+  if (lim.mem_bytes > ex->mem_limit_bytes) ex->mem_limit_bytes = lim.mem_bytes;
+}
+
 void mz_ag_exec_flush_queue(mz_agent *a, mz_ag_executor *ex) {
   if (!ex->stream || ex->state != MZ_EXEC_RUNNING) return;
+  if (ex->launched && ex->queued) mz_ag_exec_update_limits(a, ex); /* more tasks for a running executor */
   mz_ag_task *t, *tmp;
   HASH_ITER(hh, ex->queued, t, tmp) {
     if (mz_agent_state_terminal(t->state)) continue; /* killed while queued: waits for its acknowledgement */

@@ -467,10 +467,95 @@ int mz_cg_update_devices(const mz_isolation *iso, const char *id) {
 /* ------------------------------------------------------------------ containers */
 
 
+/* Whether limit is above the container's current memory limit (file in controller c). */
+static int mem_grows(const mz_isolation *iso, int c, const char *id, const char *file, uint64_t limit) {
+  char p[4400];
+  cg_path(iso, c, id, file, p, sizeof p);
+  uint64_t now = 0;
+  if (read_u64(p, &now) != 0) return 1; /* "max" (v2) or unreadable: write it */
+  return limit > now;
+}
+
+/* Writes the cpu and memory limits (and at creation the pids limit and the device
+ * rules). On an update the memory limit only ever grows, as Mesos does: lowering it
+ * under a running container's usage would have the kernel kill it. */
+static int set_limits(const mz_isolation *iso, const char *id, const mz_container_limits *lim, int update, char *err,
+                      size_t errlen) {
+  char p[4400], v[64];
+  if (iso->cg == MZ_CG_V1) {
+    if (iso->cg_cpu && iso->base[MZ_CGC_CPU] && lim->cpus > 0) {
+      cg_path(iso, MZ_CGC_CPU, id, "cpu.shares", p, sizeof p);
+      long shares = (long)(lim->cpus * 1024);
+      snprintf(v, sizeof v, "%ld", shares < 2 ? 2 : shares);
+      if (write_file(p, v, err, errlen) != 0) return -1;
+      if (iso->enable_cfs) {
+        cg_path(iso, MZ_CGC_CPU, id, "cpu.cfs_period_us", p, sizeof p);
+        if (write_file(p, "100000", err, errlen) != 0) return -1;
+        long quota = (long)(lim->cpus * 100000);
+        snprintf(v, sizeof v, "%ld", quota < 1000 ? 1000 : quota);
+        cg_path(iso, MZ_CGC_CPU, id, "cpu.cfs_quota_us", p, sizeof p);
+        if (write_file(p, v, err, errlen) != 0) return -1;
+      }
+    }
+    if (iso->cg_mem && iso->base[MZ_CGC_MEMORY] && lim->mem_bytes > 0 &&
+        (!update || mem_grows(iso, MZ_CGC_MEMORY, id, "memory.limit_in_bytes", lim->mem_bytes))) {
+      snprintf(v, sizeof v, "%llu", (unsigned long long)lim->mem_bytes);
+      /* No swap beyond the limit, where accounted. memsw may never be below the memory
+       * limit: raised before it (an update), set after it (a new container, unlimited). */
+      char sw[4400];
+      cg_path(iso, MZ_CGC_MEMORY, id, "memory.memsw.limit_in_bytes", sw, sizeof sw);
+      int has_sw = exists(sw);
+      if (has_sw && update) write_file(sw, v, NULL, 0);
+      cg_path(iso, MZ_CGC_MEMORY, id, "memory.limit_in_bytes", p, sizeof p);
+      if (write_file(p, v, err, errlen) != 0) return -1;
+      if (has_sw && !update) write_file(sw, v, NULL, 0);
+    }
+    if (!update && iso->cg_pids && iso->base[MZ_CGC_PIDS] && iso->limit_pids > 0) {
+      snprintf(v, sizeof v, "%ld", iso->limit_pids);
+      cg_path(iso, MZ_CGC_PIDS, id, "pids.max", p, sizeof p);
+      if (write_file(p, v, err, errlen) != 0) return -1;
+    }
+    if (!update && iso->base[MZ_CGC_DEVICES] && device_rules(iso, id, err, errlen) != 0) return -1;
+  } else if (iso->cg == MZ_CG_V2) {
+    const int u = MZ_CGC_UNIFIED;
+    if (iso->cg_cpu && lim->cpus > 0) {
+      /* cpu.weight 1..10000, 100 by default: 100 per cpu, as shares/1024*100. */
+      long w = (long)(lim->cpus * 100);
+      snprintf(v, sizeof v, "%ld", w < 1 ? 1 : (w > 10000 ? 10000 : w));
+      cg_path(iso, u, id, "cpu.weight", p, sizeof p);
+      if (write_file(p, v, err, errlen) != 0) return -1;
+      if (iso->enable_cfs) {
+        long quota = (long)(lim->cpus * 100000);
+        snprintf(v, sizeof v, "%ld 100000", quota < 1000 ? 1000 : quota);
+        cg_path(iso, u, id, "cpu.max", p, sizeof p);
+        if (write_file(p, v, err, errlen) != 0) return -1;
+      }
+    }
+    if (iso->cg_mem && lim->mem_bytes > 0 && (!update || mem_grows(iso, u, id, "memory.max", lim->mem_bytes))) {
+      snprintf(v, sizeof v, "%llu", (unsigned long long)lim->mem_bytes);
+      cg_path(iso, u, id, "memory.max", p, sizeof p);
+      if (write_file(p, v, err, errlen) != 0) return -1;
+      cg_path(iso, u, id, "memory.swap.max", p, sizeof p);
+      if (exists(p)) write_file(p, "0", NULL, 0);
+    }
+    if (!update && iso->cg_pids && iso->limit_pids > 0) {
+      snprintf(v, sizeof v, "%ld", iso->limit_pids);
+      cg_path(iso, u, id, "pids.max", p, sizeof p);
+      if (write_file(p, v, err, errlen) != 0) return -1;
+    }
+  }
+  return 0;
+}
+
+int mz_cg_update(const mz_isolation *iso, const char *id, const mz_container_limits *lim, char *err, size_t errlen) {
+  if (iso->cg == MZ_CG_NONE) return 0;
+  return set_limits(iso, id, lim, 1, err, errlen);
+}
+
 int mz_cg_create(const mz_isolation *iso, const char *id, const mz_container_limits *lim, int *fds, size_t *nfds,
                  char *err, size_t errlen) {
   *nfds = 0;
-  char p[4400], v[64];
+  char p[4400];
   for (int c = 0; c < MZ_CGC_N; c++) {
     if (!iso->base[c]) continue;
     cg_path(iso, c, id, NULL, p, sizeof p);
@@ -479,62 +564,7 @@ int mz_cg_create(const mz_isolation *iso, const char *id, const mz_container_lim
       goto fail;
     }
   }
-  if (iso->cg == MZ_CG_V1) {
-    if (iso->cg_cpu && iso->base[MZ_CGC_CPU] && lim->cpus > 0) {
-      cg_path(iso, MZ_CGC_CPU, id, "cpu.shares", p, sizeof p);
-      long shares = (long)(lim->cpus * 1024);
-      snprintf(v, sizeof v, "%ld", shares < 2 ? 2 : shares);
-      if (write_file(p, v, err, errlen) != 0) goto fail;
-      if (iso->enable_cfs) {
-        cg_path(iso, MZ_CGC_CPU, id, "cpu.cfs_period_us", p, sizeof p);
-        if (write_file(p, "100000", err, errlen) != 0) goto fail;
-        long quota = (long)(lim->cpus * 100000);
-        snprintf(v, sizeof v, "%ld", quota < 1000 ? 1000 : quota);
-        cg_path(iso, MZ_CGC_CPU, id, "cpu.cfs_quota_us", p, sizeof p);
-        if (write_file(p, v, err, errlen) != 0) goto fail;
-      }
-    }
-    if (iso->cg_mem && iso->base[MZ_CGC_MEMORY] && lim->mem_bytes > 0) {
-      snprintf(v, sizeof v, "%llu", (unsigned long long)lim->mem_bytes);
-      cg_path(iso, MZ_CGC_MEMORY, id, "memory.limit_in_bytes", p, sizeof p);
-      if (write_file(p, v, err, errlen) != 0) goto fail;
-      cg_path(iso, MZ_CGC_MEMORY, id, "memory.memsw.limit_in_bytes", p, sizeof p);
-      if (exists(p)) write_file(p, v, NULL, 0); /* no swap beyond the limit, where accounted */
-    }
-    if (iso->cg_pids && iso->base[MZ_CGC_PIDS] && iso->limit_pids > 0) {
-      snprintf(v, sizeof v, "%ld", iso->limit_pids);
-      cg_path(iso, MZ_CGC_PIDS, id, "pids.max", p, sizeof p);
-      if (write_file(p, v, err, errlen) != 0) goto fail;
-    }
-    if (iso->base[MZ_CGC_DEVICES] && device_rules(iso, id, err, errlen) != 0) goto fail;
-  } else if (iso->cg == MZ_CG_V2) {
-    const int u = MZ_CGC_UNIFIED;
-    if (iso->cg_cpu && lim->cpus > 0) {
-      /* cpu.weight 1..10000, 100 by default: 100 per cpu, as shares/1024*100. */
-      long w = (long)(lim->cpus * 100);
-      snprintf(v, sizeof v, "%ld", w < 1 ? 1 : (w > 10000 ? 10000 : w));
-      cg_path(iso, u, id, "cpu.weight", p, sizeof p);
-      if (write_file(p, v, err, errlen) != 0) goto fail;
-      if (iso->enable_cfs) {
-        long quota = (long)(lim->cpus * 100000);
-        snprintf(v, sizeof v, "%ld 100000", quota < 1000 ? 1000 : quota);
-        cg_path(iso, u, id, "cpu.max", p, sizeof p);
-        if (write_file(p, v, err, errlen) != 0) goto fail;
-      }
-    }
-    if (iso->cg_mem && lim->mem_bytes > 0) {
-      snprintf(v, sizeof v, "%llu", (unsigned long long)lim->mem_bytes);
-      cg_path(iso, u, id, "memory.max", p, sizeof p);
-      if (write_file(p, v, err, errlen) != 0) goto fail;
-      cg_path(iso, u, id, "memory.swap.max", p, sizeof p);
-      if (exists(p)) write_file(p, "0", NULL, 0);
-    }
-    if (iso->cg_pids && iso->limit_pids > 0) {
-      snprintf(v, sizeof v, "%ld", iso->limit_pids);
-      cg_path(iso, u, id, "pids.max", p, sizeof p);
-      if (write_file(p, v, err, errlen) != 0) goto fail;
-    }
-  }
+  if (set_limits(iso, id, lim, 0, err, errlen) != 0) goto fail;
   for (int c = 0; c < MZ_CGC_N; c++) {
     if (!iso->base[c]) continue;
     cg_path(iso, c, id, "cgroup.procs", p, sizeof p);

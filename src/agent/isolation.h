@@ -88,6 +88,9 @@ int mz_cg_create(const mz_isolation *iso, const char *id, const mz_container_lim
                  char *err, size_t errlen);
 /* SIGKILLs every process of the container's cgroups (freezing first where a freezer
  * exists). Returns how many processes were found. */
+/* New cpu and memory limits for a running container (tasks came or went): cpu set,
+ * memory only raised. 0 or -1 with err. */
+int mz_cg_update(const mz_isolation *iso, const char *id, const mz_container_limits *lim, char *err, size_t errlen);
 int mz_cg_kill(const mz_isolation *iso, const char *id);
 /* How many processes remain in the container's cgroups (-1: no cgroup). */
 int mz_cg_count(const mz_isolation *iso, const char *id);

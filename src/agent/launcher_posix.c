@@ -251,14 +251,19 @@ static void linux_recover(mz_launcher *l, const char *container_id, pid_t leader
   session_signal(leader, SIGKILL);
 }
 
+static int linux_update(mz_launcher *l, const char *container_id, const mz_container_limits *lim, char *err,
+                        size_t errlen) {
+  return mz_cg_update(l->impl, container_id, lim, err, errlen);
+}
+
 static void linux_free(mz_launcher *l) { free(l); }
 
-static const mz_launcher_ops linux_ops = {"linux",         linux_launch, linux_signal, linux_cleanup,
-                                          linux_limitation, linux_usage, linux_oom_fd, linux_recover,
-                                          linux_free};
-static const mz_launcher_ops posix_ops = {"posix",         linux_launch, linux_signal, linux_cleanup,
-                                          linux_limitation, linux_usage, linux_oom_fd, linux_recover,
-                                          linux_free};
+static const mz_launcher_ops linux_ops = {"linux",          linux_launch,  linux_signal, linux_cleanup,
+                                          linux_limitation, linux_usage,   linux_oom_fd, linux_update,
+                                          linux_recover,    linux_free};
+static const mz_launcher_ops posix_ops = {"posix",          linux_launch,  linux_signal, linux_cleanup,
+                                          linux_limitation, linux_usage,   linux_oom_fd, linux_update,
+                                          linux_recover,    linux_free};
 
 mz_launcher *mz_launcher_new(const mz_isolation *iso) {
   mz_launcher *l = mz_calloc(1, sizeof *l);

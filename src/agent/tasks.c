@@ -173,7 +173,10 @@ int mz_agent_executor_update(mz_agent *a, mz_ag_executor *ex, const Mesos__V1__T
     if (rc == 0) {
       mz_ag_ckpt_update(a, t, &s);
       mz_agent_task_record_status(t, &s);
-      if (mz_agent_state_terminal(s.state)) mz_agent_gpus_task_ended(a, ex); /* its GPUs go back (gpu.h) */
+      if (mz_agent_state_terminal(s.state)) {
+        mz_agent_gpus_task_ended(a, ex); /* its GPUs go back (gpu.h) */
+        mz_ag_exec_update_limits(a, ex);  /* its cpus too */
+      }
       MZ_INFO(MZ_AGENT_MOD, "%s for task %s of framework %s from executor %s%s%s", mz_agent_state_name(s.state),
               t->id, ex->fw->id, ex->id, s.message ? ": " : "", s.message ? s.message : "");
     } else if (rc < 0) {

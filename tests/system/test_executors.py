@@ -17,6 +17,7 @@ import pytest
 
 from cluster import BIN
 from mesos_client import SchedulerClient, take_scalars
+from test_containerizer import container_cgroup, needs_cgroups
 
 EXAMPLE = BIN / "mezzo-example-executor"
 WAIT = 60.0
@@ -140,6 +141,48 @@ def test_custom_executor_runs_tasks_and_echoes_framework_messages(cluster, frame
     fw.c.kill("long", agent_id)
     fw.pump(lambda: fw.state("long") == "TASK_KILLED", "the long task to be killed")
     assert fw.statuses["long"].get("message") == "Killed by the example executor"
+
+
+@needs_cgroups
+@pytest.mark.skipif(not EXAMPLE.exists(), reason=f"{EXAMPLE} not built")
+def test_custom_executor_limits_follow_its_tasks(cluster, framework):
+    """A running executor given more tasks gets their cpus and memory added to its
+    container's limits; when a task ends its cpus go, its memory stays (Mesos never
+    lowers a running container's memory limit)."""
+    fw = framework("growing-executor")
+    executor = {"executor_id": {"value": "grow-executor"}, "type": "CUSTOM",
+                "command": {"value": str(EXAMPLE), "shell": False, "arguments": ["mezzo-example-executor"]}}
+
+    def launch_one(tid, cpus, mem):
+        offer = fw.offer()
+        res = [dict(r) for r in offer["resources"]]
+        if "resources" not in executor:
+            executor["resources"] = scalars(res, 0.1, 32)
+        fw.c.launch([offer["id"]], [{"name": tid, "task_id": {"value": tid}, "agent_id": offer["agent_id"],
+                                      "resources": scalars(res, cpus, mem), "executor": executor}],
+                    refuse_seconds=0.1)
+        fw.pump(lambda: fw.state(tid) == "TASK_RUNNING", f"{tid} to run")
+        return offer["agent_id"]["value"]
+
+    def limits():
+        execs = [e for f in cluster.agent_state()["frameworks"] for e in f["executors"]]
+        cid = [e["container"] for e in execs if e["id"] == "grow-executor"][0]
+        return (int((container_cgroup("cpu", cid) / "cpu.shares").read_text()),
+                int((container_cgroup("memory", cid) / "memory.limit_in_bytes").read_text()) >> 20)
+
+    agent_id = launch_one("first", 0.2, 16)
+    assert limits() == (int(0.3 * 1024), 32 + 16)
+    fw.c.revive()
+    launch_one("second", 0.5, 64)
+    deadline = time.monotonic() + WAIT
+    while limits() != (int(0.8 * 1024), 32 + 16 + 64):
+        assert time.monotonic() < deadline, f"limits not raised: {limits()}"
+        time.sleep(0.1)
+    fw.c.kill("second", agent_id)
+    fw.pump(lambda: fw.state("second") == "TASK_KILLED", "the second task to be killed")
+    while limits() != (int(0.3 * 1024), 32 + 16 + 64):
+        assert time.monotonic() < deadline, f"cpus not lowered (memory kept): {limits()}"
+        time.sleep(0.1)
 
 
 # --------------------------------------------------------------------------- task groups
