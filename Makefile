@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 PYTHON ?= /usr/bin/python3
 PYTEST_ARGS ?=
 
-.PHONY: all deps build build-test run test unit clean bench-allocator bench-scale bench-launch
+.PHONY: all deps build build-test run test unit clean bench-allocator bench-scale bench-launch bench-failover
 
 all: build
 
@@ -42,6 +42,11 @@ bench-scale: build
 TASKS ?=
 bench-launch: build
 	@MEZZO_BIN=$(CURDIR)/build/bin $(PYTHON) bench/bench_launch.py $(if $(TASKS),--tasks=$(TASKS))
+
+# Issue 6: SIGKILL the leading master of 3 (ZooKeeper, --zk_session_timeout=2secs) with N emulated
+# agents and a framework; one line per round. AGENTS=N runs one point (default 1,000 and 10,000).
+bench-failover: build
+	@MEZZO_BIN=$(CURDIR)/build/bin $(PYTHON) bench/bench_failover.py $(if $(AGENTS),--agents=$(AGENTS))
 
 clean:
 	rm -rf build build-test

@@ -20,7 +20,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
   event_base_loopbreak(arg);
 }
 
-/* Once a second: a follower reads the registry ahead (registry_master.h). */
+/* Twice a second: a follower reads the registry ahead (registry_master.h). */
 static void on_prefetch(evutil_socket_t fd, short what, void *arg) {
   (void)fd;
   (void)what;
@@ -213,8 +213,8 @@ int main(int argc, char **argv) {
   struct event *prefetch = NULL;
   if (f.zk && *f.zk) {
     prefetch = event_new(base, -1, EV_PERSIST, on_prefetch, m);
-    struct timeval second = {1, 0};
-    if (prefetch) event_add(prefetch, &second);
+    struct timeval half = {0, 500000};
+    if (prefetch) event_add(prefetch, &half);
   }
 
   event_base_dispatch(base);

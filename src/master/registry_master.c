@@ -260,7 +260,7 @@ static int recover(mz_master *m, const mz_reg_state *s, char *err, size_t errlen
  * master per process, so one handle. */
 static void *prefetched;
 
-#define PREFETCH_MIN_FULL 2.0 /* seconds between two full reads of a changing registry */
+#define PREFETCH_QUIET 0.5 /* seconds a changed registry must stay unchanged before it is read again in full */
 
 static bool zk_registry(const mz_master *m) {
   bool zk = m->flags.zk && *m->flags.zk;
@@ -275,7 +275,7 @@ void mz_registrar_prefetch(mz_master *m) {
     MZ_WARN("master", "registry: cannot read ahead: %s", err);
     return;
   }
-  if (mz_registry_zk_prefetch(prefetched, PREFETCH_MIN_FULL, err, sizeof err) != 0)
+  if (mz_registry_zk_prefetch(prefetched, PREFETCH_QUIET, err, sizeof err) != 0)
     MZ_WARN("master", "registry: cannot read ahead: %s", err);
 }
 

@@ -71,6 +71,9 @@ typedef struct {
   int snap_ok;
   int32_t snap_version;
   double last_full; /* mz_monotonic() of the end of the last full read */
+  int seen_ok;      /* read-ahead: the version last seen, and since when (quiet period) */
+  int32_t seen_version;
+  double seen_at;
 } rz;
 
 /* ------------------------------------------------------------------ session */
@@ -505,10 +508,40 @@ static int full_load(rz *h, mz_reg_state *out, char *err, size_t errlen) {
   return 0;
 }
 
-/* Version of <path>/registry: ZOK or the error. */
+/* sync: the server this session reads from catches up with ZooKeeper's leader, so
+ * that what is read next includes every write committed before (a ZooKeeper server
+ * may lag behind; a newly elected master must not miss its predecessor's last writes). */
+typedef struct {
+  rz *h;
+  int done, rc;
+} sync_ctx;
+
+static void synced(int rc, const char *value, const void *data) {
+  (void)value;
+  sync_ctx *c = (sync_ctx *)data;
+  pthread_mutex_lock(&c->h->mu);
+  c->rc = rc;
+  c->done = 1;
+  pthread_cond_broadcast(&c->h->cv);
+  pthread_mutex_unlock(&c->h->mu);
+}
+
+static int sync_root(rz *h) {
+  sync_ctx c = {.h = h, .done = 0, .rc = ZOK};
+  int rc = zoo_async(h->zh, h->root, synced, &c);
+  if (rc != ZOK) return rc;
+  pthread_mutex_lock(&h->mu);
+  while (!c.done) pthread_cond_wait(&h->cv, &h->mu); /* the completion always runs (ZCLOSING at worst) */
+  pthread_mutex_unlock(&h->mu);
+  return c.rc;
+}
+
+/* Version of <path>/registry, read after a sync: ZOK or the error. */
 static int root_version(rz *h, int32_t *v) {
   struct Stat st;
-  int rc = ZCONNECTIONLOSS;
+  int rc = sync_root(h);
+  if (rc != ZOK) return rc;
+  rc = ZCONNECTIONLOSS;
   for (int a = 0; a < RZ_ATTEMPTS && (rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT); a++) {
     if (a) wait_connected(h, 2.0);
     rc = zoo_exists(h->zh, h->root, 0, &st);
@@ -586,19 +619,25 @@ static int rz_load(void *b, mz_reg_state *out, char *err, size_t errlen) {
   return 0;
 }
 
-int mz_registry_zk_prefetch(void *b, double min_interval, char *err, size_t errlen) {
+int mz_registry_zk_prefetch(void *b, double quiet, char *err, size_t errlen) {
   rz *h = b;
-  if (h->snap_ok) {
-    int32_t v;
-    if (session_ready(h, err, errlen) != 0) return -1;
-    int rc = root_version(h, &v);
-    if (rc != ZOK) {
-      snprintf(err, errlen, "registry: cannot read %s in ZooKeeper: %s", h->root, zerror(rc));
-      return -1;
-    }
-    if (v == h->snap_version) return 0;
+  if (session_ready(h, err, errlen) != 0) return -1;
+  int32_t v;
+  int rc = root_version(h, &v);
+  if (rc != ZOK) {
+    snprintf(err, errlen, "registry: cannot read %s in ZooKeeper: %s", h->root, zerror(rc));
+    return -1;
   }
-  if (h->last_full > 0 && mz_monotonic() - h->last_full < min_interval) return 0;
+  if (h->snap_ok && v == h->snap_version) return 0;
+  /* Changing: read everything only once it has stayed the same for `quiet` seconds,
+   * so that followers do not load ZooKeeper while the leader writes a burst. */
+  double now = mz_monotonic();
+  if (!h->seen_ok || v != h->seen_version) {
+    h->seen_ok = 1;
+    h->seen_version = v;
+    h->seen_at = now;
+  }
+  if (h->last_full > 0 && now - h->seen_at < quiet) return 0; /* the first read is at once */
   mz_reg_state s;
   int fresh;
   if (load_or_reuse(h, &s, &fresh, err, errlen) != 0) return -1;

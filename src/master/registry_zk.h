@@ -21,6 +21,8 @@
  * reads (asynchronous gets, all in flight at once) so 10,000 agents cost a few
  * round trips, not 10,000; a follower can read ahead (mz_registry_zk_prefetch)
  * so that the load at its election is one round trip when nothing changed.
+ * Every load starts with a sync, so that it sees every write ZooKeeper committed
+ * before (a ZooKeeper server may lag behind its leader).
  *
  * The backend has its own ZooKeeper session (the C client's threads; the calls
  * here block the caller until ZooKeeper answers, as SQLite's fsync does).
@@ -47,8 +49,10 @@ int mz_registry_zk_guard(void *h, const char *znode);
  * when elected): keeps a copy of everything, tagged with the version of
  * <path>/registry that every apply() bumps; load() then returns the copy if the
  * version is still the same (one round trip), else reads everything again. A
- * call with an up-to-date copy costs one round trip; a full read is done at most
- * once per min_interval seconds. Blocks the caller while reading. 0 or -1 (err). */
-int mz_registry_zk_prefetch(void *h, double min_interval, char *err, size_t errlen);
+ * call with an up-to-date copy costs one round trip; a stale copy is read again
+ * in full once the version has stayed the same for `quiet` seconds (not while the
+ * leader writes a burst), or at once when there is no copy yet. Blocks the caller
+ * while reading. 0 or -1 (err). */
+int mz_registry_zk_prefetch(void *h, double quiet, char *err, size_t errlen);
 
 #endif

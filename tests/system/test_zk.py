@@ -21,7 +21,6 @@ installed and scripts/deps.sh cannot install it."""
 import json
 import os
 import pathlib
-import shutil
 import signal
 import subprocess
 import time
@@ -30,93 +29,12 @@ import urllib.request
 
 import pytest
 
-from cluster import (BIN, ROOT, ClusterError, Process, free_port, http_get, kill_processes_under, poll,
-                     sanitizer_report)
+from cluster import BIN, ClusterError, Process, free_port, kill_processes_under, poll, sanitizer_report
+from zkensemble import ZooKeeper, zookeeper_available
 
-ZK_JAR = pathlib.Path("/usr/share/java/zookeeper.jar")
-ZK_CONF_DIR = pathlib.Path("/etc/zookeeper/conf")  # its log4j.properties
 ENSEMBLE_DEADLINE = 90.0
 WAIT = 90.0  # generous: slow machines, sanitizer builds
 SESSION_TIMEOUT = "2secs"
-
-
-def zookeeper_available():
-    """(ok, reason): the Java server is installed, installing it with scripts/deps.sh if needed."""
-    if ZK_JAR.exists() and shutil.which("java"):
-        return True, ""
-    try:
-        r = subprocess.run([str(ROOT / "scripts" / "deps.sh")], capture_output=True, text=True, timeout=900)
-        detail = (r.stdout + r.stderr)[-400:]
-    except (OSError, subprocess.TimeoutExpired) as e:
-        detail = repr(e)
-    if ZK_JAR.exists() and shutil.which("java"):
-        return True, ""
-    return False, f"the zookeeper package is not installed and cannot be installed: {detail}"
-
-
-def four_letter(port, word, timeout=2.0):
-    import socket
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(word.encode())
-        out = b""
-        while True:
-            b = s.recv(4096)
-            if not b:
-                break
-            out += b
-    return out.decode(errors="replace")
-
-
-class ZooKeeper:
-    """n ZooKeeper servers (an ensemble when n > 1) under root, on free loopback ports."""
-
-    def __init__(self, root, n):
-        self.root = pathlib.Path(root)
-        self.n = n
-        self.procs = []
-        self.client_ports = []
-
-    def start(self):
-        ids = range(1, self.n + 1)
-        self.client_ports = [free_port() for _ in ids]
-        quorum = [(free_port(), free_port()) for _ in ids]
-        for i in ids:
-            d = self.root / f"zk{i}"
-            (d / "data").mkdir(parents=True, exist_ok=True)
-            (d / "data" / "myid").write_text(f"{i}\n")
-            cfg = [
-                "tickTime=500", "initLimit=40", "syncLimit=20", f"dataDir={d / 'data'}",
-                f"clientPort={self.client_ports[i - 1]}", "clientPortAddress=127.0.0.1",
-                "admin.enableServer=false", "4lw.commands.whitelist=srvr,ruok",
-                "minSessionTimeout=1000", "maxSessionTimeout=60000", "maxClientCnxns=0",
-            ]
-            if self.n > 1:
-                cfg += [f"server.{j}=127.0.0.1:{quorum[j - 1][0]}:{quorum[j - 1][1]}" for j in ids]
-            (d / "zoo.cfg").write_text("\n".join(cfg) + "\n")
-            main = ("org.apache.zookeeper.server.quorum.QuorumPeerMain" if self.n > 1
-                    else "org.apache.zookeeper.server.ZooKeeperServerMain")
-            argv = ["java", "-Xmx128m", "-Dzookeeper.root.logger=INFO,CONSOLE", "-Dzookeeper.console.threshold=WARN",
-                    "-cp", f"{ZK_CONF_DIR}:{ZK_JAR}", main, str(d / "zoo.cfg")]
-            self.procs.append(Process(f"zk{i}", argv, self.root / "logs" / f"zk{i}.log").start())
-        return self
-
-    def serving(self):
-        """Every server answers srvr with its mode (the ensemble has a leader)."""
-        for p in self.client_ports:
-            if "Mode:" not in four_letter(p, "srvr"):
-                return False
-        return True
-
-    def wait(self, timeout):
-        poll(self.serving, timeout, interval=0.2, what=f"ZooKeeper ({self.n} node(s)) to serve")
-
-    @property
-    def hosts(self):
-        return ",".join(f"127.0.0.1:{p}" for p in self.client_ports)
-
-    def stop(self):
-        for p in self.procs:
-            p.stop(grace=5)
 
 
 @pytest.fixture
@@ -330,6 +248,10 @@ def test_master_zk_flags_are_validated(tmp_path):
     assert r.returncode != 0 and "not a ZooKeeper URL" in r.stderr
     r = run("--quorum=2")
     assert r.returncode != 0 and "needs --zk" in r.stderr
+    r = run("--registry=zk")
+    assert r.returncode != 0 and "--registry=zk needs --zk" in r.stderr
+    r = run("--registry=etcd")
+    assert r.returncode != 0 and "expecting zk, sqlite or in_memory" in r.stderr
     r = subprocess.run([str(BIN / "mezzo-agent"), "--master=zk://h:1//x", f"--work_dir={tmp_path}/a"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode != 0 and "empty component" in r.stderr
@@ -405,6 +327,61 @@ def test_new_leader_recovers_the_registry_from_zookeeper(zookeeper, tmp_path):
     finally:
         for ln in links:
             ln.close()
+        try:
+            c.stop()
+        except ClusterError:
+            if ok:
+                raise
+
+
+def test_deposed_leader_cannot_write_the_registry(zookeeper, tmp_path):
+    """A leader stopped (SIGSTOP) past its session timeout is replaced; when it runs
+    again it exits, and a change it was asked for meanwhile never reaches the
+    registry: whichever comes first, the master sees its session expired and exits,
+    or its registry write fails the check of its own (gone) election znode that
+    every write carries (test_master_registry.c tests that check itself)."""
+    import threading
+
+    from test_operator_api import call as op_call
+
+    c = ZkCluster(tmp_path, zookeeper)
+    ok = False
+    try:
+        lead = poll(c.leader, WAIT, what="one leading master")
+        old = c.masters[lead]
+        old.signal(signal.SIGSTOP)
+        try:
+            others = {p: m for p, m in c.masters.items() if p != lead}
+
+            def new_leader():
+                codes = {p: get(p, "/master/state")[0] for p in others}
+                return [p for p, st in codes.items() if st == 200]
+            new = poll(lambda: new_leader()[0] if len(new_leader()) == 1 else None, WAIT,
+                       what="a new leader while the old one is stopped")
+            # A change sent to the stopped leader: it is read once the process runs again.
+            answer = {}
+
+            def send():
+                try:
+                    answer["status"] = op_call(lead, {"type": "UPDATE_WEIGHTS", "update_weights": {
+                        "weight_infos": [{"role": "deposed", "weight": 7.0}]}})[0]
+                except OSError as e:
+                    answer["error"] = repr(e)
+            t = threading.Thread(target=send, daemon=True)
+            t.start()
+            time.sleep(0.2)  # not for correctness: lets the request reach the stopped process's socket first
+        finally:
+            old.signal(signal.SIGCONT)
+        old.proc.wait(timeout=WAIT)
+        old.stopping = True
+        assert old.proc.returncode != 0
+        assert "no longer the leading master" in old.log()
+        t.join(timeout=WAIT)
+        assert answer.get("status") not in (200, 202), answer
+        w = json.loads(op_call(new, {"type": "GET_WEIGHTS"})[2])
+        assert all(x["role"] != "deposed" for x in w["get_weights"].get("weight_infos", [])), w
+        ok = True
+    finally:
         try:
             c.stop()
         except ClusterError:
