@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -80,6 +81,9 @@ void mz_snapshot_reply(mz_master *m, mz_http_req *req, mz_snapshot_writer write)
     /* The child: only the request's socket matters. The document is written
      * as it is produced, in chunks (its length is not known before the end). */
     signal(SIGPIPE, SIG_IGN);
+    /* Below the master in the CPU's queue: the loop it was forked from keeps
+     * answering (/health, the APIs) ahead of this document. */
+    (void)setpriority(PRIO_PROCESS, 0, MZ_SNAPSHOT_NICE);
     if (fd > 3) close_range(3, (unsigned)fd - 1, 0);
     close_range((unsigned)fd + 1, ~0U, 0);
     int flags = fcntl(fd, F_GETFL);

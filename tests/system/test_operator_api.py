@@ -9,6 +9,7 @@ import queue
 import threading
 
 from mesos_client import RecordIODecoder, SchedulerClient
+from taskrunner import TaskRunner
 from test_cluster import run_tasks
 
 
@@ -88,6 +89,22 @@ def test_queries(cluster):
     status, ctype, data = call(port, None, accept="application/x-protobuf", raw=json.dumps({"type": "GET_HEALTH"}))
     assert status == 200 and ctype == "application/x-protobuf"
     assert data == b"\x08\x01\x12\x02\x08\x01"  # type=GET_HEALTH(1), get_health{healthy=true}
+
+
+def test_get_roles(cluster):
+    port = cluster.master_port
+    fw = TaskRunner(port, name="roles-fw", roles=["ops/east"])
+    try:
+        fw.launch("role-task", "sleep 600")
+        fw.wait_state("role-task", "TASK_RUNNING")
+        roles = {r["name"]: r for r in query(port, "GET_ROLES")["roles"]}
+        east = roles["ops/east"]
+        assert east["weight"] == 1.0
+        assert [f["value"] for f in east["frameworks"]] == [fw.framework_id]
+        cpus = [r for r in east.get("resources", []) if r["name"] == "cpus"]
+        assert cpus and abs(cpus[0]["scalar"]["value"] - 0.1) < 1e-9, east
+    finally:
+        fw.close()
 
 
 def test_bad_requests_get_4xx(cluster):

@@ -1,5 +1,6 @@
 """Agents that fail health checks and frameworks that fail over, on a real
-master with fake agents over the link (test_master.AgentLink):
+master with fake agents over the link (test_master.AgentLink), and once with a
+real agent stopped with SIGSTOP (chaos test 5):
 - an agent whose link stops answering PINGs is marked unreachable (recorded in
   the registry first): its tasks go TASK_UNREACHABLE for a PARTITION_AWARE
   framework and TASK_LOST for another, offers are rescinded; when it
@@ -9,10 +10,12 @@ master with fake agents over the link (test_master.AgentLink):
   expires the oldest unreachable agents;
 - FrameworkInfo.failover_timeout: re-subscribing within it keeps the tasks;
   never coming back gets them killed after it."""
+import signal
 import sqlite3
 import time
 
-from cluster import poll
+from cluster import Cluster, poll
+from taskrunner import TaskRunner
 from test_master import (WAIT, AgentLink, Framework, command_task, launch, master, master_factory,  # noqa: F401
                          scalar, typ)
 
@@ -151,3 +154,39 @@ def test_failover_timeout_keeps_or_kills_tasks(master):
     assert [t["id"] for t in f["tasks"]] == ["kept"] and f["connected"]
     again.close()
     link.close()
+
+
+def test_stopped_real_agent_goes_unreachable_then_back_to_running(tmp_path):
+    """Chaos test 5: a real mezzo-agent stopped with SIGSTOP past the ping timeout is
+    marked unreachable (its task TASK_UNREACHABLE for a partition-aware framework);
+    resumed with SIGCONT it re-registers under its id with the task still running,
+    and reconciliation reports the task TASK_RUNNING again."""
+    with Cluster(tmp_path, agents=1, master_flags=["--agent_ping_timeout=500ms", "--max_agent_ping_timeouts=2"]) as c:
+        agent = c.agents[0]
+        fw = TaskRunner(c.master_port, name="partition-aware",
+                        info={"failover_timeout": 3600, "capabilities": [{"type": "PARTITION_AWARE"}]})
+        try:
+            fw.launch("survivor", "sleep 600")
+            fw.wait_state("survivor", "TASK_RUNNING")
+            agent.process.signal(signal.SIGSTOP)
+            try:
+                fw.wait_state("survivor", "TASK_UNREACHABLE", timeout=WAIT)
+                assert fw.last("survivor")["reason"] == "REASON_AGENT_REMOVED"
+                poll(lambda: c.master_state()["unreachable_slaves"] == 1, WAIT, what="the agent counted unreachable")
+            finally:
+                agent.process.signal(signal.SIGCONT)
+
+            def running_again():
+                last = fw.last("survivor")
+                return last["state"] == "TASK_RUNNING" and last.get("reason") == "REASON_AGENT_REREGISTERED"
+            poll(running_again, WAIT, what="the task RUNNING again when its agent re-registers")
+            slaves = c.master_state()["slaves"]
+            assert [s["id"] for s in slaves] == [agent.id] and slaves[0]["active"]
+            fw.client.reconcile([("survivor", agent.id)])
+
+            def reconciled():
+                last = fw.last("survivor")
+                return last.get("reason") == "REASON_RECONCILIATION" and last
+            assert poll(reconciled, WAIT, what="the reconciliation answer")["state"] == "TASK_RUNNING"
+        finally:
+            fw.close()
