@@ -48,6 +48,12 @@ void mz_http_server_free(mz_http_server *s);
 /* Route flags. */
 #define MZ_HTTP_ROUTE_PREFIX 1      /* path matches as a prefix, not exactly */
 #define MZ_HTTP_ROUTE_STREAM_BODY 2 /* handler runs once the head is in; body via mz_http_req_on_body */
+/* Bulk traffic (agent links, framework calls and streams): when the event base has
+ * priorities (event_base_priority_init), a connection that requests such a route
+ * is served at the lowest one, every other connection at the highest, so that a
+ * short request (/health, the operator API) is not queued behind the bulk of a
+ * busy loop. Without priorities the flag changes nothing. */
+#define MZ_HTTP_ROUTE_BULK 4
 /* Registers a handler; routes are tried in registration order; unmatched paths get 404. */
 void mz_http_server_route(mz_http_server *s, const char *path, int flags, mz_http_handler h, void *arg);
 

@@ -95,6 +95,7 @@ struct hconn {
   char err_msg[160];
   bool err_pending;   /* err_status waits for the requests before it to be answered */
   bool closing;       /* close once output is written */
+  bool bulk;          /* served at the lowest priority (MZ_HTTP_ROUTE_BULK) */
   bool lingering;     /* last reply written, write side shut: wait for the peer's close */
   bool rejected;      /* past max_connections: answered 503, not counted */
   bool dead;          /* peer gone: free at the end of the pump */
@@ -420,6 +421,11 @@ static void dispatch(hconn *c, mz_http_req *r) {
     mz_http_reply_error(r, 404, "No handler for %s", r->path);
     return;
   }
+  if ((r->route->flags & MZ_HTTP_ROUTE_BULK) && !c->bulk) {
+    int n = event_base_get_npriorities(c->s->base);
+    if (n > 1) bufferevent_priority_set(c->bev, n - 1);
+    c->bulk = true;
+  }
   r->route->h(r, r->route->arg);
   if (c->dead) return;
   bool stream = r->route->flags & MZ_HTTP_ROUTE_STREAM_BODY;
@@ -607,6 +613,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
   if (s->conns) s->conns->prev = c;
   s->conns = c;
   bufferevent_setcb(bev, on_read, on_write, on_event, c);
+  if (event_base_get_npriorities(s->base) > 1) bufferevent_priority_set(bev, 0); /* until it asks for bulk */
   bufferevent_enable(bev, EV_READ | EV_WRITE);
   if (reject) {
     c->rejected = true;

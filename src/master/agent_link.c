@@ -284,7 +284,7 @@ static void handle(mz_http_req *req, void *arg) {
 }
 
 void mz_agent_link_route(mz_master *m) {
-  mz_http_server_route(m->http, MZ_AGENT_LINK_PATH, MZ_HTTP_ROUTE_STREAM_BODY, handle, m);
+  mz_http_server_route(m->http, MZ_AGENT_LINK_PATH, MZ_HTTP_ROUTE_STREAM_BODY | MZ_HTTP_ROUTE_BULK, handle, m);
 }
 
 void mz_agent_link_close_all(mz_master *m) {

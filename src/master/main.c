@@ -195,7 +195,19 @@ int main(int argc, char **argv) {
   raise_nofile();
   signal(SIGPIPE, SIG_IGN);
 
-  struct event_base *base = event_base_new();
+  /* Two priorities: agent links and framework calls (MZ_HTTP_ROUTE_BULK) run at the
+   * lower one, in slices of at most 5 ms between which the loop polls again, so a
+   * short request (/health, the operator API, the web UI) waits for at most one slice
+   * however busy the master is. */
+  struct event_config *cfg = event_config_new();
+  struct timeval slice = {0, 5000};
+  if (cfg) event_config_set_max_dispatch_interval(cfg, &slice, -1, 1);
+  struct event_base *base = cfg ? event_base_new_with_config(cfg) : NULL;
+  if (cfg) event_config_free(cfg);
+  if (base && event_base_priority_init(base, 2) != 0) {
+    event_base_free(base);
+    base = NULL;
+  }
   if (!base) {
     fprintf(stderr, "mezzo-master: cannot create the event loop\n");
     return 1;

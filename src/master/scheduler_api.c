@@ -120,5 +120,5 @@ done:
 }
 
 void mz_scheduler_api_route(mz_master *m) {
-  mz_http_server_route(m->http, MZ_SCHEDULER_API_PATH, 0, handle, m);
+  mz_http_server_route(m->http, MZ_SCHEDULER_API_PATH, MZ_HTTP_ROUTE_BULK, handle, m);
 }
