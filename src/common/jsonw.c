@@ -201,11 +201,23 @@ void mz_jw_string(mz_jw *w, const char *s) {
   after_value(w);
 }
 
+/* Decimal digits of v into the end of b (no terminator); returns where they start. */
+static char *digits(char *end, int64_t v) {
+  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  char *p = end;
+  do {
+    *--p = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0) *--p = '-';
+  return p;
+}
+
 void mz_jw_int(mz_jw *w, int64_t v) {
   if (!before_value(w)) return;
   char b[24];
-  int n = snprintf(b, sizeof b, "%" PRId64, v);
-  put(w, b, (size_t)n);
+  char *p = digits(b + sizeof b, v);
+  put(w, p, (size_t)(b + sizeof b - p));
   after_value(w);
 }
 
@@ -213,6 +225,15 @@ void mz_jw_real(mz_jw *w, double v) {
   if (!before_value(w)) return;
   if (!isfinite(v)) {
     put(w, "null", 4);
+  } else if (v == (double)(int64_t)v && fabs(v) < 1e15) {
+    /* Integral (most resource amounts): what "%.17g" prints, without printf. */
+    char b[32];
+    char *end = b + sizeof b - 2;
+    char *p = digits(end, (int64_t)v);
+    if (v == 0 && signbit(v)) *--p = '-';
+    end[0] = '.';
+    end[1] = '0';
+    put(w, p, (size_t)(b + sizeof b - p));
   } else {
     char b[40];
     int n = snprintf(b, sizeof b, "%.17g", v);

@@ -30,7 +30,8 @@ static void test_matches_jansson(void **state) {
   (void)state;
   static const char *const strings[] = {"", "plain", "quote\" back\\slash /", "ctl\b\f\n\r\t\x01\x1f\x1a end",
                                         "utf-8: \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "del\x7f"};
-  static const double reals[] = {0, 1, -2, 0.1, 1e300, 123456789.125, 1.5e-7, 16, 65536.5, 1e17, -3e-300, 2.5e21};
+  static const double reals[] = {0, -0.0, 1, -2, 0.1, 1e300, 123456789.125, 1.5e-7, 16, 65536.5, 1e17, -3e-300, 2.5e21,
+                                 999999999999999, -999999999999999, 1e15, 32768, 1763850000.25};
   mz_jw *w = mz_jw_new(NULL, NULL, 0);
   json_t *v = json_object();
   mz_jw_object(w);
@@ -51,6 +52,10 @@ static void test_matches_jansson(void **state) {
   json_object_set_new(v, "reals", ra);
   mz_jw_kint(w, "int", INT64_MIN);
   json_object_set_new(v, "int", json_integer(INT64_MIN));
+  mz_jw_kint(w, "int0", 0);
+  json_object_set_new(v, "int0", json_integer(0));
+  mz_jw_kint(w, "intmax", INT64_MAX);
+  json_object_set_new(v, "intmax", json_integer(INT64_MAX));
   mz_jw_kbool(w, "t", true);
   json_object_set_new(v, "t", json_true());
   mz_jw_kbool(w, "f", false);
