@@ -37,6 +37,7 @@
 #define LINK_CONNECT_TIMEOUT 10.0
 #define LINK_PING_TIMEOUTS 5 /* missed ping intervals before the master is considered gone */
 #define LINK_MAX_ERROR_TEXT 512
+#define LINK_MAX_REDIRECTS 8 /* 307s followed in a row (then the usual backoff) */
 
 struct mz_master_link {
   mz_agent *a;
@@ -45,6 +46,8 @@ struct mz_master_link {
   mz_recordio_decoder *dec;
   mz_content_type ct;
   int status;     /* of the link request; 0 until the answer's head */
+  char location[MZ_HTTP_HOST_MAX + 64]; /* of a 307: a master that does not lead names the leader */
+  int redirects;  /* 307s followed in a row */
   int registered;
   char errtext[LINK_MAX_ERROR_TEXT + 1];
   size_t errlen;
@@ -70,6 +73,7 @@ static double jitter(void) {
 }
 
 static void lost(mz_master_link *l, const char *why);
+static void follow(mz_master_link *l, const char *host, int port, double delay);
 
 /* ------------------------------------------------------------------ sending */
 
@@ -325,8 +329,13 @@ static void on_headers(mz_http_call *c, int status, void *arg) {
   mz_master_link *l = arg;
   l->status = status;
   evtimer_del(l->connect_timer);
-  if (status == 200)
+  if (status == 200) {
+    l->redirects = 0;
     MZ_INFO(LINK_MOD, "connected to the master at %s:%d", l->a->master_host, l->a->master_port);
+  } else if (status == 307) {
+    const char *loc = mz_http_call_header(c, "Location");
+    mz_strlcpy(l->location, loc ? loc : "", sizeof l->location);
+  }
 }
 
 static void on_data(mz_http_call *c, const uint8_t *data, size_t len, void *arg) {
@@ -353,6 +362,17 @@ static void on_complete(mz_http_call *c, int status, const uint8_t *body, size_t
   else
     snprintf(why, sizeof why, "the master ended the stream");
   l->call = NULL; /* freed by the client after this returns */
+  char host[MZ_HTTP_HOST_MAX];
+  int port;
+  if (status == 307 && l->redirects < LINK_MAX_REDIRECTS &&
+      mz_http_parse_address(l->location, host, sizeof host, &port) == 0) {
+    /* A master that does not lead names the leader, as Mesos's do: go there. */
+    l->redirects++;
+    MZ_INFO(LINK_MOD, "%s:%d is not the leading master; following it to %s:%d", l->a->master_host,
+            l->a->master_port, host, port);
+    follow(l, host, port, 0);
+    return;
+  }
   lost(l, why);
 }
 
@@ -414,24 +434,44 @@ static void lost(mz_master_link *l, const char *why) {
 static void on_leader(void *arg, const mz_leader *leader) {
   mz_master_link *l = arg;
   mz_agent *a = l->a;
+  l->registered = 0;
+  l->redirects = 0;
+  if (!leader) {
+    if (l->call) {
+      mz_http_call *c = l->call;
+      l->call = NULL;
+      mz_http_call_cancel(c);
+    }
+    evtimer_del(l->connect_timer);
+    evtimer_del(l->ping_check);
+    evtimer_del(l->retry);
+    if (l->client) mz_http_client_free(l->client);
+    l->client = NULL;
+    MZ_WARN(LINK_MOD, "no leading master; waiting for one to be elected");
+    return;
+  }
+  double delay = jitter() * a->flags.registration_backoff_factor;
+  MZ_INFO(LINK_MOD, "new leading master %s:%d; (re-)registering in %.2fs", leader->host, leader->port, delay);
+  follow(l, leader->host, leader->port, delay);
+}
+
+/* Points the link at host:port and (re-)registers there after delay seconds. */
+static void follow(mz_master_link *l, const char *host, int port, double delay) {
+  mz_agent *a = l->a;
   if (l->call) {
     mz_http_call *c = l->call;
     l->call = NULL;
     mz_http_call_cancel(c);
   }
-  l->registered = 0;
   evtimer_del(l->connect_timer);
   evtimer_del(l->ping_check);
   evtimer_del(l->retry);
+  l->registered = 0;
   if (l->client) mz_http_client_free(l->client);
-  l->client = NULL;
-  if (!leader) {
-    MZ_WARN(LINK_MOD, "no leading master; waiting for one to be elected");
-    return;
-  }
+  char *h = mz_strdup(host); /* host may be a->master_host's own text */
   free(a->master_host);
-  a->master_host = mz_strdup(leader->host);
-  a->master_port = leader->port;
+  a->master_host = h;
+  a->master_port = port;
   l->client = mz_http_client_new(a->base, a->master_host, a->master_port);
   if (!l->client) {
     MZ_ERROR(LINK_MOD, "cannot create an HTTP client for %s:%d", a->master_host, a->master_port);
@@ -440,8 +480,6 @@ static void on_leader(void *arg, const mz_leader *leader) {
   mz_http_client_set_timeout(l->client, 0);
   if (a->shutting_down) return;
   l->backoff = a->flags.registration_backoff_factor;
-  double delay = jitter() * a->flags.registration_backoff_factor;
-  MZ_INFO(LINK_MOD, "new leading master %s:%d; (re-)registering in %.2fs", a->master_host, a->master_port, delay);
   timer_in(l->retry, delay);
 }
 

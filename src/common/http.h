@@ -151,8 +151,16 @@ void mz_http_call_end(mz_http_call *c);                                       /*
 /* Drops the call: no more callbacks; the connection is closed if the call was in flight. */
 void mz_http_call_cancel(mz_http_call *c);
 
+/* "host:port", "http://host:port/...", "//host:port" or "[v6]:port" (a Location
+ * header, a --master flag) into host and port. 0, or -1 if it is not one. */
+#define MZ_HTTP_HOST_MAX 256
+int mz_http_parse_address(const char *addr, char *host, size_t hostlen, int *port);
+
 /* Convenience for tools and tests: a blocking request on a private event base.
- * Returns the status (0 on failure with err set); *body is malloc'd (NUL-terminated). */
+ * Returns the status (0 on failure with err set); *body is malloc'd (NUL-terminated).
+ * A 307 or 308 with a Location is followed (the same request, at most
+ * MZ_HTTP_MAX_REDIRECTS times): a master that does not lead names the leader. */
+#define MZ_HTTP_MAX_REDIRECTS 8
 int mz_http_fetch(const char *host, int port, const char *method, const char *path, const char *const *headers,
                   const void *body, size_t body_len, char **resp_body, size_t *resp_len, double timeout_s,
                   char *err, size_t errlen);

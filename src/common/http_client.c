@@ -628,6 +628,7 @@ void mz_http_call_cancel(mz_http_call *k) {
 typedef struct {
   struct event_base *base;
   int status;
+  char location[MZ_HTTP_HOST_MAX + 1024]; /* of a 307 or 308 */
   char **body;
   size_t *len;
   char *err;
@@ -639,6 +640,8 @@ static void fetch_done(mz_http_call *k, int status, const uint8_t *body, size_t 
   fetch_ctx *f = arg;
   f->done = true;
   f->status = status;
+  const char *loc = (status == 307 || status == 308) ? mz_http_call_header(k, "Location") : NULL;
+  mz_strlcpy(f->location, loc ? loc : "", sizeof f->location);
   if (status > 0) {
     if (f->body) {
       *f->body = mz_malloc(len + 1);
@@ -652,9 +655,9 @@ static void fetch_done(mz_http_call *k, int status, const uint8_t *body, size_t 
   event_base_loopbreak(f->base);
 }
 
-int mz_http_fetch(const char *host, int port, const char *method, const char *path, const char *const *headers,
+static int fetch_once(const char *host, int port, const char *method, const char *path, const char *const *headers,
                   const void *body, size_t body_len, char **resp_body, size_t *resp_len, double timeout_s,
-                  char *err, size_t errlen) {
+                  char *err, size_t errlen, char *location, size_t loclen) {
   if (resp_body) *resp_body = NULL;
   if (resp_len) *resp_len = 0;
   struct event_base *base = event_base_new();
@@ -662,7 +665,7 @@ int mz_http_fetch(const char *host, int port, const char *method, const char *pa
     if (err) snprintf(err, errlen, "out of memory");
     return 0;
   }
-  fetch_ctx f = {base, 0, resp_body, resp_len, err, errlen, false};
+  fetch_ctx f = {base, 0, "", resp_body, resp_len, err, errlen, false};
   mz_http_client *c = mz_http_client_new(base, host, port);
   mz_http_client_set_timeout(c, timeout_s);
   mz_http_call_cbs cbs = {.on_complete = fetch_done};
@@ -673,5 +676,33 @@ int mz_http_fetch(const char *host, int port, const char *method, const char *pa
   mz_http_client_free(c);
   event_base_free(base);
   if (!f.done && err) snprintf(err, errlen, "request did not complete");
+  mz_strlcpy(location, f.location, loclen);
   return f.done ? f.status : 0;
+}
+
+int mz_http_fetch(const char *host, int port, const char *method, const char *path, const char *const *headers,
+                  const void *body, size_t body_len, char **resp_body, size_t *resp_len, double timeout_s,
+                  char *err, size_t errlen) {
+  char h[MZ_HTTP_HOST_MAX], p[1024], loc[MZ_HTTP_HOST_MAX + 1024];
+  mz_strlcpy(h, host, sizeof h);
+  mz_strlcpy(p, path, sizeof p);
+  for (int hops = 0;; hops++) {
+    int status = fetch_once(h, port, method, p, headers, body, body_len, resp_body, resp_len, timeout_s, err, errlen,
+                            loc, sizeof loc);
+    /* 307 / 308: a master that does not lead names the leader; the same request goes there. */
+    int nport;
+    char nhost[MZ_HTTP_HOST_MAX];
+    if ((status != 307 && status != 308) || hops >= MZ_HTTP_MAX_REDIRECTS ||
+        mz_http_parse_address(loc, nhost, sizeof nhost, &nport) != 0)
+      return status;
+    const char *rest = strncmp(loc, "http://", 7) == 0 ? loc + 7 : strncmp(loc, "//", 2) == 0 ? loc + 2 : loc;
+    rest = strchr(rest, '/');
+    if (rest && *rest) mz_strlcpy(p, rest, sizeof p);
+    mz_strlcpy(h, nhost, sizeof h);
+    port = nport;
+    if (resp_body) {
+      free(*resp_body);
+      *resp_body = NULL;
+    }
+  }
 }

@@ -1,8 +1,10 @@
 /* http_util: see http_internal.h. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "common/http.h"
 #include "common/http_internal.h"
 #include "common/util.h"
 
@@ -105,5 +107,33 @@ int mz_http_percent_decode(const char *in, size_t len, char *out, size_t outlen,
   }
   if (outlen == 0) return -1;
   out[o] = 0;
+  return 0;
+}
+
+int mz_http_parse_address(const char *addr, char *host, size_t hostlen, int *port) {
+  if (!addr) return -1;
+  if (!strncmp(addr, "http://", 7)) addr += 7;
+  else if (!strncmp(addr, "//", 2)) addr += 2;
+  const char *end = strchr(addr, '/');
+  size_t len = end ? (size_t)(end - addr) : strlen(addr);
+  char buf[MZ_HTTP_HOST_MAX + 16];
+  if (len == 0 || len >= sizeof buf) return -1;
+  memcpy(buf, addr, len);
+  buf[len] = 0;
+  char *colon = strrchr(buf, ':');
+  if (!colon || colon == buf) return -1;
+  *colon = 0;
+  char *pend;
+  errno = 0;
+  long p = strtol(colon + 1, &pend, 10);
+  if (errno || pend == colon + 1 || *pend || p <= 0 || p > 65535) return -1;
+  char *h = buf;
+  size_t hl = strlen(h);
+  if (h[0] == '[' && hl > 2 && h[hl - 1] == ']') {
+    h[hl - 1] = 0;
+    h++;
+  }
+  if (mz_strlcpy(host, h, hostlen) < 0 || !*host) return -1;
+  *port = (int)p;
   return 0;
 }

@@ -125,34 +125,6 @@ int mz_task_state_terminal(int state) {
 /* ------------------------------------------------------------------ helpers */
 
 /* "host:port", "http://host:port", "http://host:port/path", "[v6]:port" -> host, port. */
-static int parse_address(const char *addr, char *host, size_t hostlen, int *port) {
-  if (!addr) return -1;
-  if (!strncmp(addr, "http://", 7)) addr += 7;
-  else if (!strncmp(addr, "//", 2)) addr += 2;
-  const char *end = strchr(addr, '/');
-  size_t len = end ? (size_t)(end - addr) : strlen(addr);
-  char buf[SCH_HOST_MAX + 16];
-  if (len == 0 || len >= sizeof buf) return -1;
-  memcpy(buf, addr, len);
-  buf[len] = 0;
-  char *colon = strrchr(buf, ':');
-  if (!colon || colon == buf) return -1;
-  *colon = 0;
-  char *pend;
-  errno = 0;
-  long p = strtol(colon + 1, &pend, 10);
-  if (errno || pend == colon + 1 || *pend || p <= 0 || p > 65535) return -1;
-  char *h = buf;
-  size_t hl = strlen(h);
-  if (h[0] == '[' && hl > 2 && h[hl - 1] == ']') {
-    h[hl - 1] = 0;
-    h++;
-  }
-  if (mz_strlcpy(host, h, hostlen) < 0 || !*host) return -1;
-  *port = (int)p;
-  return 0;
-}
-
 static void set_master(mz_scheduler *s, const char *host, int port) {
   mz_strlcpy(s->host, host, sizeof s->host);
   s->port = port;
@@ -334,7 +306,7 @@ mz_scheduler *mz_scheduler_new(struct event_base *base, const char *master, cons
     if (mz_zk_parse_url(master, &url, err, errlen) != 0) return NULL;
     mz_strlcpy(host, "0.0.0.0", sizeof host); /* unused until the detector reports the leader */
     port = 1;
-  } else if (parse_address(master, host, sizeof host, &port) != 0) {
+  } else if (mz_http_parse_address(master, host, sizeof host, &port) != 0) {
     snprintf(err, errlen, "master address: expected HOST:PORT or zk://host:port,.../path, got '%s'",
              master ? master : "");
     return NULL;
@@ -580,7 +552,7 @@ static void sub_on_complete(mz_http_call *c, int status, const uint8_t *body, si
   } else if (status == 307) {
     char host[SCH_HOST_MAX];
     int port;
-    if (s->location[0] && parse_address(s->location, host, sizeof host, &port) == 0 &&
+    if (s->location[0] && mz_http_parse_address(s->location, host, sizeof host, &port) == 0 &&
         s->redirects < SCH_MAX_REDIRECTS) {
       MZ_INFO(SCH_MOD, "%s redirects to the leading master %s:%d", s->master, host, port);
       s->redirects++;

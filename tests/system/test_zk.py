@@ -94,12 +94,12 @@ class ZkCluster:
                     self.root / "logs" / f"master{i}.log").start()
         self.masters[port] = p
 
-    def start_agent(self):
+    def start_agent(self, master=None):
         self.agent_port = free_port()
         wd = self.root / "agent0"
         wd.mkdir(parents=True, exist_ok=True)
         self.agent_dir = wd
-        self.agent = Process("agent0", [BIN / "mezzo-agent", f"--master={self.url}", "--ip=127.0.0.1",
+        self.agent = Process("agent0", [BIN / "mezzo-agent", f"--master={master or self.url}", "--ip=127.0.0.1",
                                         f"--port={self.agent_port}", f"--work_dir={wd}",
                                         "--resources=cpus:2;mem:1024;disk:1024;ports:[31000-31100]"],
                              self.root / "logs" / "agent0.log").start()
@@ -224,6 +224,33 @@ def test_masters_fail_over_through_zookeeper(zookeeper, tmp_path):
         other = [p for p in followers if p != new][0]
         st, hdrs, _ = get(other, "/master/state")
         assert st == 307 and hdrs.get("Location") == f"http://127.0.0.1:{new}/master/state"
+        ok = True
+    finally:
+        try:
+            c.stop()
+        except ClusterError:
+            if ok:
+                raise
+
+
+def test_agent_given_a_follower_is_redirected_to_the_leader(zookeeper, tmp_path):
+    """An agent whose --master names a master that does not lead follows its 307 to the
+    leader (as it would a Mesos master's), and so does the CLI."""
+    c = ZkCluster(tmp_path, zookeeper)
+    ok = False
+    try:
+        lead = poll(c.leader, WAIT, what="one leading master")
+        follower = [p for p in c.live() if p != lead][0]
+        c.start_agent(master=f"127.0.0.1:{follower}")
+
+        def registered():
+            slaves = c.state(lead)["slaves"]
+            return slaves and slaves[0]["active"]
+        poll(registered, WAIT, what="the agent to register with the leader through the follower's redirect")
+        assert f"following it to 127.0.0.1:{lead}" in c.agent.log()
+        r = subprocess.run([str(BIN / "mezzo"), "agent", "list", f"--master=127.0.0.1:{follower}"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and c.state(lead)["slaves"][0]["id"] in r.stdout, r.stdout + r.stderr
         ok = True
     finally:
         try:
