@@ -430,6 +430,21 @@ static void lost(mz_master_link *l, const char *why) {
   timer_in(l->retry, delay);
 }
 
+/* Drops the link's request, timers and client (no master to talk to for now). */
+static void detach(mz_master_link *l) {
+  if (l->call) {
+    mz_http_call *c = l->call;
+    l->call = NULL;
+    mz_http_call_cancel(c);
+  }
+  evtimer_del(l->connect_timer);
+  evtimer_del(l->ping_check);
+  evtimer_del(l->retry);
+  l->registered = 0;
+  if (l->client) mz_http_client_free(l->client);
+  l->client = NULL;
+}
+
 /* The detector found a new leader (or none): follow it. */
 static void on_leader(void *arg, const mz_leader *leader) {
   mz_master_link *l = arg;
@@ -437,16 +452,7 @@ static void on_leader(void *arg, const mz_leader *leader) {
   l->registered = 0;
   l->redirects = 0;
   if (!leader) {
-    if (l->call) {
-      mz_http_call *c = l->call;
-      l->call = NULL;
-      mz_http_call_cancel(c);
-    }
-    evtimer_del(l->connect_timer);
-    evtimer_del(l->ping_check);
-    evtimer_del(l->retry);
-    if (l->client) mz_http_client_free(l->client);
-    l->client = NULL;
+    detach(l);
     MZ_WARN(LINK_MOD, "no leading master; waiting for one to be elected");
     return;
   }
@@ -458,16 +464,7 @@ static void on_leader(void *arg, const mz_leader *leader) {
 /* Points the link at host:port and (re-)registers there after delay seconds. */
 static void follow(mz_master_link *l, const char *host, int port, double delay) {
   mz_agent *a = l->a;
-  if (l->call) {
-    mz_http_call *c = l->call;
-    l->call = NULL;
-    mz_http_call_cancel(c);
-  }
-  evtimer_del(l->connect_timer);
-  evtimer_del(l->ping_check);
-  evtimer_del(l->retry);
-  l->registered = 0;
-  if (l->client) mz_http_client_free(l->client);
+  detach(l);
   char *h = mz_strdup(host); /* host may be a->master_host's own text */
   free(a->master_host);
   a->master_host = h;
