@@ -18,6 +18,7 @@ recorded.
 
 Skipped (with the reason printed) only when the zookeeper package is not
 installed and scripts/deps.sh cannot install it."""
+import contextlib
 import json
 import os
 import pathlib
@@ -35,6 +36,22 @@ from zkensemble import ZooKeeper, zookeeper_available
 ENSEMBLE_DEADLINE = 90.0
 WAIT = 90.0  # generous: slow machines, sanitizer builds
 SESSION_TIMEOUT = "2secs"
+
+
+@contextlib.contextmanager
+def running(cluster):
+    """Stops the cluster at the end; its own errors there (a crash, a sanitizer
+    report) fail a test whose body passed, and never hide the body's failure."""
+    ok = False
+    try:
+        yield cluster
+        ok = True
+    finally:
+        try:
+            cluster.stop()
+        except ClusterError:
+            if ok:
+                raise
 
 
 @pytest.fixture
@@ -154,9 +171,7 @@ class ZkCluster:
 
 
 def test_masters_fail_over_through_zookeeper(zookeeper, tmp_path):
-    c = ZkCluster(tmp_path, zookeeper)
-    ok = False
-    try:
+    with running(ZkCluster(tmp_path, zookeeper)) as c:
         # One leader; the others redirect, but serve /health themselves.
         lead = poll(c.leader, WAIT, what="one leading master, the others redirecting to it")
         followers = [p for p in c.live() if p != lead]
@@ -224,21 +239,12 @@ def test_masters_fail_over_through_zookeeper(zookeeper, tmp_path):
         other = [p for p in followers if p != new][0]
         st, hdrs, _ = get(other, "/master/state")
         assert st == 307 and hdrs.get("Location") == f"http://127.0.0.1:{new}/master/state"
-        ok = True
-    finally:
-        try:
-            c.stop()
-        except ClusterError:
-            if ok:
-                raise
 
 
 def test_agent_given_a_follower_is_redirected_to_the_leader(zookeeper, tmp_path):
     """An agent whose --master names a master that does not lead follows its 307 to the
     leader (as it would a Mesos master's), and so does the CLI."""
-    c = ZkCluster(tmp_path, zookeeper)
-    ok = False
-    try:
+    with running(ZkCluster(tmp_path, zookeeper)) as c:
         lead = poll(c.leader, WAIT, what="one leading master")
         follower = [p for p in c.live() if p != lead][0]
         c.start_agent(master=f"127.0.0.1:{follower}")
@@ -251,13 +257,6 @@ def test_agent_given_a_follower_is_redirected_to_the_leader(zookeeper, tmp_path)
         r = subprocess.run([str(BIN / "mezzo"), "agent", "list", f"--master=127.0.0.1:{follower}"],
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == 0 and c.state(lead)["slaves"][0]["id"] in r.stdout, r.stdout + r.stderr
-        ok = True
-    finally:
-        try:
-            c.stop()
-        except ClusterError:
-            if ok:
-                raise
 
 
 def test_master_zk_flags_are_validated(tmp_path):
@@ -299,66 +298,59 @@ def test_new_leader_recovers_the_registry_from_zookeeper(zookeeper, tmp_path):
     from test_master import AGENT_RES, AgentLink  # noqa: F401
     from test_operator_api import call as op_call
 
-    c = ZkCluster(tmp_path, zookeeper, flags=["--agent_reregister_timeout=5secs"])
     links = []
-    ok = False
-    try:
-        lead = poll(c.leader, WAIT, what="one leading master")
-        assert "registry: zk" in c.masters[lead].log()
-        # Agents, a reservation, weights and quota, recorded by the leader.
-        link = AgentLink(lead)
-        links.append(link)
-        aid = link.register("r")
-        away = link.register("away", hostname="stays-away")
-        gone = link.register("g", hostname="leaves")
-        link.send({"type": "UNREGISTER", "agent_id": {"value": gone}})
-        res = [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 1},
-                "reservations": [{"type": "DYNAMIC", "role": "gold", "principal": "ops"}]}]
-        st, _, body = op_call(lead, {"type": "RESERVE_RESOURCES",
-                                     "reserve_resources": {"agent_id": {"value": aid}, "resources": res}})
-        assert st == 202, body
-        assert op_call(lead, {"type": "UPDATE_WEIGHTS",
-                              "update_weights": {"weight_infos": [{"role": "gold", "weight": 2.5}]}})[0] == 202
-        q = {"role": "gold", "guarantees": {"cpus": {"value": 1.0}}, "limits": {"cpus": {"value": 2.0}}}
-        st, _, body = op_call(lead, {"type": "UPDATE_QUOTA", "update_quota": {"quota_configs": [q]}})
-        assert st == 200, body
-        poll(lambda: len([s for s in c.state(lead)["slaves"] if s.get("active", True)]) == 2, WAIT,
-             what="two agents registered, one gone")
-
-        # SIGKILL the leader: the new one loads what it recorded from ZooKeeper.
-        c.masters[lead].signal(signal.SIGKILL)
-        c.masters[lead].proc.wait(timeout=30)
-        c.masters[lead].stopping = True
-        link.close()
-        new = poll(c.leader, WAIT, what="a new leading master after the SIGKILL")
-        log = c.masters[new].log()
-        assert "registry recovered: 2 agent(s) to re-register, 1 unreachable or gone, 1 weight(s), 1 quota(s)" in log
-        w = json.loads(op_call(new, {"type": "GET_WEIGHTS"})[2])["get_weights"]["weight_infos"]
-        assert {"role": "gold", "weight": 2.5} in w
-        got = json.loads(op_call(new, {"type": "GET_QUOTA"})[2])["get_quota"]["status"]["configs"]
-        assert got == [q]
-        # The agent comes back with its static resources; the registry gives it its reservation.
-        link2 = AgentLink(new)
-        links.append(link2)
-        assert link2.register("r2", agent_id=aid) == aid
-        slave = poll(lambda: c.state(new)["slaves"], WAIT, what="the agent")[0]
-        assert slave["reserved_resources"].get("gold", {}).get("cpus") == 1
-        # The gone agent is refused; the one that stays away is marked unreachable after the timeout.
-        link2.send({"type": "REGISTER", "link_key": "again", "agent_id": {"value": gone},
-                    "register": {"agent_info": {"hostname": "leaves", "resources": AGENT_RES}}})
-        assert link2.expect(lambda e: e.get("link_key") == "again")["type"] == "SHUTDOWN"
-        poll(lambda: "1 agent(s) did not re-register" in c.masters[new].log(), WAIT,
-             what="the agent that stayed away marked unreachable")
-        assert away
-        ok = True
-    finally:
-        for ln in links:
-            ln.close()
+    with running(ZkCluster(tmp_path, zookeeper, flags=["--agent_reregister_timeout=5secs"])) as c:
         try:
-            c.stop()
-        except ClusterError:
-            if ok:
-                raise
+            lead = poll(c.leader, WAIT, what="one leading master")
+            assert "registry: zk" in c.masters[lead].log()
+            # Agents, a reservation, weights and quota, recorded by the leader.
+            link = AgentLink(lead)
+            links.append(link)
+            aid = link.register("r")
+            away = link.register("away", hostname="stays-away")
+            gone = link.register("g", hostname="leaves")
+            link.send({"type": "UNREGISTER", "agent_id": {"value": gone}})
+            res = [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 1},
+                    "reservations": [{"type": "DYNAMIC", "role": "gold", "principal": "ops"}]}]
+            st, _, body = op_call(lead, {"type": "RESERVE_RESOURCES",
+                                         "reserve_resources": {"agent_id": {"value": aid}, "resources": res}})
+            assert st == 202, body
+            assert op_call(lead, {"type": "UPDATE_WEIGHTS",
+                                  "update_weights": {"weight_infos": [{"role": "gold", "weight": 2.5}]}})[0] == 202
+            q = {"role": "gold", "guarantees": {"cpus": {"value": 1.0}}, "limits": {"cpus": {"value": 2.0}}}
+            st, _, body = op_call(lead, {"type": "UPDATE_QUOTA", "update_quota": {"quota_configs": [q]}})
+            assert st == 200, body
+            poll(lambda: len([s for s in c.state(lead)["slaves"] if s.get("active", True)]) == 2, WAIT,
+                 what="two agents registered, one gone")
+
+            # SIGKILL the leader: the new one loads what it recorded from ZooKeeper.
+            c.masters[lead].signal(signal.SIGKILL)
+            c.masters[lead].proc.wait(timeout=30)
+            c.masters[lead].stopping = True
+            link.close()
+            new = poll(c.leader, WAIT, what="a new leading master after the SIGKILL")
+            log = c.masters[new].log()
+            assert "registry recovered: 2 agent(s) to re-register, 1 unreachable or gone, 1 weight(s), 1 quota(s)" in log
+            w = json.loads(op_call(new, {"type": "GET_WEIGHTS"})[2])["get_weights"]["weight_infos"]
+            assert {"role": "gold", "weight": 2.5} in w
+            got = json.loads(op_call(new, {"type": "GET_QUOTA"})[2])["get_quota"]["status"]["configs"]
+            assert got == [q]
+            # The agent comes back with its static resources; the registry gives it its reservation.
+            link2 = AgentLink(new)
+            links.append(link2)
+            assert link2.register("r2", agent_id=aid) == aid
+            slave = poll(lambda: c.state(new)["slaves"], WAIT, what="the agent")[0]
+            assert slave["reserved_resources"].get("gold", {}).get("cpus") == 1
+            # The gone agent is refused; the one that stays away is marked unreachable after the timeout.
+            link2.send({"type": "REGISTER", "link_key": "again", "agent_id": {"value": gone},
+                        "register": {"agent_info": {"hostname": "leaves", "resources": AGENT_RES}}})
+            assert link2.expect(lambda e: e.get("link_key") == "again")["type"] == "SHUTDOWN"
+            poll(lambda: "1 agent(s) did not re-register" in c.masters[new].log(), WAIT,
+                 what="the agent that stayed away marked unreachable")
+            assert away
+        finally:
+            for ln in links:
+                ln.close()
 
 
 def test_deposed_leader_cannot_write_the_registry(zookeeper, tmp_path):
@@ -371,9 +363,7 @@ def test_deposed_leader_cannot_write_the_registry(zookeeper, tmp_path):
 
     from test_operator_api import call as op_call
 
-    c = ZkCluster(tmp_path, zookeeper)
-    ok = False
-    try:
+    with running(ZkCluster(tmp_path, zookeeper)) as c:
         lead = poll(c.leader, WAIT, what="one leading master")
         old = c.masters[lead]
         old.signal(signal.SIGSTOP)
@@ -407,10 +397,3 @@ def test_deposed_leader_cannot_write_the_registry(zookeeper, tmp_path):
         assert answer.get("status") not in (200, 202), answer
         w = json.loads(op_call(new, {"type": "GET_WEIGHTS"})[2])
         assert all(x["role"] != "deposed" for x in w["get_weights"].get("weight_infos", [])), w
-        ok = True
-    finally:
-        try:
-            c.stop()
-        except ClusterError:
-            if ok:
-                raise
