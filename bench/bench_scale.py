@@ -13,6 +13,10 @@ Phases of a point:
   3. warm-up: the frameworks fill every agent with two tasks (each task is half an
      agent: cpus:8;mem:32768 of cpus:16;mem:65536) that run --task_duration,
      chosen as 2N / --rate so that the steady state turns over --rate tasks/s
+     (each task's duration is drawn uniformly from 0.5 to 1.5 times that mean,
+     --duration_spread: with equal durations the first fill's 2N tasks would end,
+     and be relaunched, all at once every task duration for the whole run, and the
+     launch p99 would measure those bursts' queue rather than the steady state)
      (mezzo-sim caps launches at 1.2 x --rate to smooth the first fill); the
      warm-up lasts 3 task durations, so the first fill's backlog is gone before
      the measurement; --rate defaults to 12,000 so that a master able to turn
@@ -217,11 +221,12 @@ def run_point(args, n, per_agent, tmp_root):
         links = ["--agents_per_link=1"] if per_agent else [f"--agents_per_link={args.agents_per_link}"]
         sim_argv = [str(binp / "mezzo-sim"), f"--master=127.0.0.1:{port}", f"--agents={n}", f"--frameworks={m}",
                     f"--agent_resources={AGENT_RESOURCES}", f"--task_resources={TASK_RESOURCES}",
-                    f"--task_duration={duration:.3f}secs", f"--tasks_per_s={rate * 1.2:.0f}",
+                    f"--task_duration={duration:.3f}secs", f"--task_duration_spread={args.duration_spread}",
+                    f"--tasks_per_s={rate * 1.2:.0f}",
                     f"--ramp_per_s={args.ramp_per_s}", "--refuse_seconds=1secs", f"--report={report}",
                     "--progress_interval=10secs", *links, *args.sim_flag]
         log(f"point agents={n} frameworks={m} links={'one per agent' if per_agent else f'{args.agents_per_link} agents each'}"
-            f" task_duration={duration:.2f}s target={rate}/s dir={d}")
+            f" task_duration={duration:.2f}s (+-{args.duration_spread * 100:.0f}%) target={rate}/s dir={d}")
         t_start = time.monotonic()
         sim = subprocess.Popen(sim_argv, stdout=sim_log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                start_new_session=True)
@@ -291,6 +296,9 @@ def main():
     ap.add_argument("--rate", type=float, default=12000.0,
                     help="target tasks/s of the steady state (default 12000: above the 10,000 tasks/s to show)")
     ap.add_argument("--min_task_duration", type=float, default=1.0)
+    ap.add_argument("--duration_spread", type=float, default=0.5,
+                    help="task durations spread uniformly over task_duration x (1 +- this) (default 0.5); "
+                         "with 0 the first fill's tasks all end together every task duration")
     ap.add_argument("--ramp_per_s", type=float, default=5000.0)
     ap.add_argument("--agents_per_link", type=int, default=1000, help="multiplexed points (default 1000)")
     ap.add_argument("--per_agent_max", type=int, default=PER_AGENT_LINKS_MAX,

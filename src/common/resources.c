@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/intern.h"
 #include "common/util.h"
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...) {
@@ -27,7 +28,7 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...) {
 
 static bool str_eq(const char *a, const char *b) {
   if (!a || !b) return a == b;
-  return strcmp(a, b) == 0;
+  return mz_intern_eq(a, b);
 }
 
 static const char *type_name(mz_res_type t) {
@@ -188,10 +189,10 @@ void mz_scalar_format(int64_t v, char *buf, size_t buflen) {
 /* ------------------------------------------------------ entries and lists */
 
 static void entry_free(mz_resource *e) {
-  free(e->name);
-  free(e->role);
-  free(e->principal);
-  free(e->alloc_role);
+  mz_intern_release(e->name);
+  mz_intern_release(e->role);
+  mz_intern_release(e->principal);
+  mz_intern_release(e->alloc_role);
   free(e->ranges);
   for (size_t i = 0; i < e->nitems; i++) free(e->items[i]);
   free(e->items);
@@ -200,10 +201,10 @@ static void entry_free(mz_resource *e) {
 
 static void entry_copy(mz_resource *dst, const mz_resource *src) {
   *dst = *src;
-  dst->name = mz_strdup(src->name);
-  dst->role = mz_strdup(src->role ? src->role : "*");
-  dst->principal = src->principal ? mz_strdup(src->principal) : NULL;
-  dst->alloc_role = src->alloc_role ? mz_strdup(src->alloc_role) : NULL;
+  dst->name = mz_intern(src->name);
+  dst->role = mz_intern(src->role ? src->role : "*");
+  dst->principal = src->principal ? mz_intern(src->principal) : NULL;
+  dst->alloc_role = src->alloc_role ? mz_intern(src->alloc_role) : NULL;
   dst->ranges = NULL;
   dst->items = NULL;
   if (src->nranges) {
@@ -226,8 +227,8 @@ static bool entry_empty(const mz_resource *e) {
 }
 
 static bool same_identity(const mz_resource *a, const mz_resource *b) {
-  return a->type == b->type && a->resv == b->resv && strcmp(a->name, b->name) == 0 &&
-         strcmp(a->role, b->role) == 0 && str_eq(a->principal, b->principal) &&
+  return a->type == b->type && a->resv == b->resv && mz_intern_eq(a->name, b->name) &&
+         mz_intern_eq(a->role, b->role) && str_eq(a->principal, b->principal) &&
          str_eq(a->alloc_role, b->alloc_role);
 }
 
@@ -240,7 +241,7 @@ static mz_resource *find_identity(const mz_resources *r, const mz_resource *e) {
 /* An entry of r with e's name but another type, or NULL. */
 static const mz_resource *find_conflict(const mz_resources *r, const mz_resource *e) {
   for (size_t i = 0; i < r->n; i++)
-    if (r->v[i].type != e->type && strcmp(r->v[i].name, e->name) == 0) return &r->v[i];
+    if (r->v[i].type != e->type && mz_intern_eq(r->v[i].name, e->name)) return &r->v[i];
   return NULL;
 }
 
@@ -530,7 +531,7 @@ int mz_resources_add_entry(mz_resources *r, const mz_resource *e, char *err, siz
   mz_resource n;
   entry_copy(&n, e);
   if (n.resv != MZ_RESV_DYNAMIC) {
-    free(n.principal);
+    mz_intern_release(n.principal);
     n.principal = NULL;
   }
   if (n.type != MZ_RES_SCALAR) n.scalar = 0;
@@ -634,19 +635,23 @@ int mz_resources_subtract(mz_resources *a, const mz_resources *b, char *err, siz
     if (entry_empty(&b->v[i])) continue;
     value_subtract(find_identity(a, &b->v[i]), &b->v[i]);
   }
-  size_t n = 0;
-  for (size_t i = 0; i < a->n; i++) {
-    if (entry_empty(&a->v[i]))
-      entry_free(&a->v[i]);
-    else
-      a->v[n++] = a->v[i];
-  }
-  a->n = n;
-  if (n == 0) {
-    free(a->v);
-    a->v = NULL;
-  }
+  mz_resources_drop_empty(a);
   return 0;
+}
+
+void mz_resources_drop_empty(mz_resources *r) {
+  size_t n = 0;
+  for (size_t i = 0; i < r->n; i++) {
+    if (entry_empty(&r->v[i]))
+      entry_free(&r->v[i]);
+    else
+      r->v[n++] = r->v[i];
+  }
+  r->n = n;
+  if (n == 0) {
+    free(r->v);
+    r->v = NULL;
+  }
 }
 
 bool mz_resources_equal(const mz_resources *a, const mz_resources *b) {
@@ -702,9 +707,9 @@ mz_resources *mz_resources_with_reservation(const mz_resources *r, const char *r
       c.resv = MZ_RESV_NONE;
       c.principal = NULL;
     } else {
-      c.role = (char *)role;
+      c.role = role;
       c.resv = kind;
-      c.principal = kind == MZ_RESV_DYNAMIC ? (char *)principal : NULL;
+      c.principal = kind == MZ_RESV_DYNAMIC ? principal : NULL;
     }
     if (mz_resources_add_entry(out, &c, NULL, 0) != 0) {
       mz_resources_free(out);
@@ -739,8 +744,8 @@ void mz_resources_set_alloc_role(mz_resources *r, const char *role) {
   mz_resources merged = {NULL, 0};
   for (size_t i = 0; i < r->n; i++) {
     mz_resource *e = &r->v[i];
-    free(e->alloc_role);
-    e->alloc_role = role ? mz_strdup(role) : NULL;
+    mz_intern_release(e->alloc_role);
+    e->alloc_role = role ? mz_intern(role) : NULL;
     mz_resource *m = find_identity(&merged, e);
     if (m) {
       if (e->type == MZ_RES_SCALAR && m->scalar > MZ_SCALAR_MAX - e->scalar)

@@ -31,12 +31,14 @@ typedef enum { MZ_RESV_NONE = 0, MZ_RESV_STATIC = 1, MZ_RESV_DYNAMIC = 2 } mz_re
 typedef struct { uint64_t begin, end; } mz_range; /* inclusive */
 
 typedef struct {
-  char *name;
+  /* name, role, principal and alloc_role of the entries of an mz_resources are
+   * interned (common/intern.h): shared, each entry holding one reference. */
+  const char *name;
   mz_res_type type;
-  char *role;           /* reservation role, "*" when unreserved; never NULL */
-  mz_resv_kind resv;    /* MZ_RESV_NONE iff role is "*" */
-  char *principal;      /* dynamic reservations: who reserved; NULL otherwise */
-  char *alloc_role;     /* AllocationInfo.role when allocated (offers, tasks); NULL otherwise */
+  const char *role;       /* reservation role, "*" when unreserved; never NULL */
+  mz_resv_kind resv;      /* MZ_RESV_NONE iff role is "*" */
+  const char *principal;  /* dynamic reservations: who reserved; NULL otherwise */
+  const char *alloc_role; /* AllocationInfo.role when allocated (offers, tasks); NULL otherwise */
   int64_t scalar;       /* SCALAR: thousandths, >= 0 */
   mz_range *ranges;     /* RANGES: sorted, non-overlapping, non-adjacent */
   size_t nranges;
@@ -72,6 +74,9 @@ int mz_resources_add(mz_resources *a, const mz_resources *b, char *err, size_t e
 /* a -= b; -1 (and a unchanged) if b is not contained in a. Entries that become empty are removed. */
 int mz_resources_subtract(mz_resources *a, const mz_resources *b, char *err, size_t errlen);
 bool mz_resources_contains(const mz_resources *a, const mz_resources *b);
+/* Removes the entries that became empty (zero scalars, no ranges or items) after
+ * their values were changed in place. */
+void mz_resources_drop_empty(mz_resources *r);
 /* As add / subtract, with only b's SCALAR entries: for sums over several agents
  * (a framework's usage), where ranges and sets of different agents must not merge. */
 int mz_resources_add_scalars(mz_resources *a, const mz_resources *b, char *err, size_t errlen);

@@ -40,6 +40,7 @@
 #include <uthash.h>
 #include <utlist.h>
 
+#include "common/idindex.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "master/allocator.h"
@@ -123,6 +124,8 @@ struct dagent {
   UT_hash_handle hh;
 };
 
+static const char *ag_key(const void *ag) { return ((const dagent *)ag)->id; }
+
 typedef struct {
   mz_allocator_env env;
   bool priority;
@@ -130,7 +133,8 @@ typedef struct {
   dnode *roles; /* hash by name */
   size_t nroles;
   dfw *frameworks;
-  dagent *agents;
+  dagent *agents; /* uthash by id, for iteration */
+  mz_idx agent_idx; /* by id, for lookups */
   dagent *dirty, *freelist;
   int64_t total_k[NK], free_k[NK];
   bool full_pass;
@@ -391,7 +395,7 @@ static void on_filter_expired(mz_timerq_node *n, void *arg) {
   dfilter *f = FILTER_OF(n);
   f->node.queued = false;
   dagent *ag = NULL;
-  HASH_FIND_STR(d->agents, f->agent_id, ag);
+  ag = mz_idx_get(&d->agent_idx, f->agent_id);
   filter_free(d, f);
   if (ag) {
     mark_dirty(d, ag);
@@ -520,19 +524,7 @@ static void cut_kind(mz_resources *r, int k, int64_t max, bool unreserved_only) 
     e->scalar -= take;
     excess -= take;
   }
-  /* Drop entries that became zero. */
-  size_t o = 0;
-  for (size_t i = 0; i < r->n; i++) {
-    if (r->v[i].type == MZ_RES_SCALAR && r->v[i].scalar == 0) {
-      free(r->v[i].name);
-      free(r->v[i].role);
-      free(r->v[i].principal);
-      free(r->v[i].alloc_role);
-      continue;
-    }
-    r->v[o++] = r->v[i];
-  }
-  r->n = o;
+  mz_resources_drop_empty(r);
 }
 
 /* Tries to offer what ag has for fr's role; true if an offer was made. */
@@ -762,7 +754,7 @@ static void full_pass(drf *d) {
 mz_resources *mz_drf_agent_free(void *a, const char *agent_id) {
   drf *d = a;
   dagent *ag = NULL;
-  HASH_FIND_STR(d->agents, agent_id, ag);
+  ag = mz_idx_get(&d->agent_idx, agent_id);
   return ag ? mz_resources_copy(ag->free) : NULL;
 }
 
@@ -780,6 +772,7 @@ static void *d_create_common(const mz_allocator_env *env, bool priority, char *e
   d->env = *env;
   d->priority = priority;
   d->root = node_new("", false, NULL);
+  mz_idx_init(&d->agent_idx, ag_key);
   if (env->base) {
     d->alloc_ev = event_new(env->base, -1, 0, on_alloc, d);
     if (mz_timerq_init(&d->filters, env->base, on_filter_expired, d) != 0) {
@@ -848,6 +841,7 @@ static void d_destroy(void *a) {
     HASH_DEL(d->agents, ag);
     agent_free(d, ag);
   }
+  mz_idx_free(&d->agent_idx);
   HASH_CLEAR(hh, d->roles);
   node_free(d->root);
   if (d->alloc_ev) {
@@ -967,7 +961,7 @@ static void d_revive(void *a, const char *fw_id, const char *const *roles, size_
 
 static dagent *ag_find(drf *d, const char *id) {
   dagent *ag = NULL;
-  if (id) HASH_FIND_STR(d->agents, id, ag);
+  if (id) ag = mz_idx_get(&d->agent_idx, id);
   return ag;
 }
 
@@ -991,6 +985,7 @@ static int d_add_agent(void *a, const char *agent_id, const mz_resources *total)
   totals_add(d, ag->total_k, 1);
   for (int k = 0; k < NK; k++) d->free_k[k] += ag->free_k[k];
   HASH_ADD_KEYPTR(hh, d->agents, ag->id, strlen(ag->id), ag);
+  mz_idx_put(&d->agent_idx, ag);
   update_free_list(d, ag);
   mark_dirty(d, ag);
   schedule(d);
@@ -1004,6 +999,7 @@ static void d_remove_agent(void *a, const char *agent_id) {
   totals_add(d, ag->total_k, -1);
   for (int k = 0; k < NK; k++) d->free_k[k] -= ag->free_k[k];
   HASH_DEL(d->agents, ag);
+  mz_idx_del(&d->agent_idx, ag->id);
   agent_free(d, ag);
 }
 

@@ -330,7 +330,11 @@ void mz_framework_subscribe(mz_master *m, mz_http_req *req, mz_content_type ct,
   /* Updates still awaiting acknowledgement are sent again on the new stream. */
   mz_task *t, *tmp;
   HASH_ITER(hh, fw->tasks, t, tmp) {
-    if (t->pending) mz_event_update(fw, t->pending);
+    if (!t->pending) continue;
+    Mesos__V1__TaskStatus *st = mesos__v1__task_status__unpack(NULL, t->pending_len, t->pending);
+    if (!st) continue; /* packed by us: only out of memory */
+    mz_event_update(fw, st);
+    mesos__v1__task_status__free_unpacked(st, NULL);
   }
   if (failover) mz_opevent_framework_updated(m, fw);
   else mz_opevent_framework_added(m, fw);

@@ -193,7 +193,7 @@ static void drain_now(mz_agent *a, double grace, bool mark_gone) {
     Mezzo__Internal__AgentEvent__KillTask kt = MEZZO__INTERNAL__AGENT_EVENT__KILL_TASK__INIT;
     Mesos__V1__FrameworkID fid = MESOS__V1__FRAMEWORK_ID__INIT;
     Mesos__V1__TaskID tid = MESOS__V1__TASK_ID__INIT;
-    fid.value = t->framework_id;
+    fid.value = (char *)t->framework_id; /* only read */
     tid.value = t->id;
     kt.framework_id = &fid;
     kt.task_id = &tid;

@@ -180,18 +180,20 @@ struct mz_master {
 struct mz_task {
   char *id; /* key in framework->tasks */
   char *name;
-  char *framework_id;
-  char *agent_id;
+  /* Interned (common/intern.h): shared by the many tasks of a framework or agent. */
+  const char *framework_id;
+  const char *agent_id;
   char *executor_id; /* NULL for command tasks */
-  char *role;
-  char *user;
+  const char *role;
+  const char *user;
   mz_framework *fw; /* NULL once completed */
   mz_agent *agent;  /* NULL once completed or when the agent is gone */
   Mesos__V1__TaskState state;         /* latest state known */
   bool has_update_state;              /* latest forwarded update that needs an ack */
   Mesos__V1__TaskState update_state;
   uint8_t update_uuid[MZ_UUID_BYTES];
-  Mesos__V1__TaskStatus *pending; /* owned copy of that update (resent on re-subscription) */
+  uint8_t *pending;               /* owned: that update, packed (resent on re-subscription) */
+  size_t pending_len;
   mz_resources *resources;        /* allocated form (alloc role set) */
   bool freed;                     /* resources already returned to the allocator */
   struct { Mesos__V1__TaskState state; double timestamp; } statuses[MZ_MAX_STATUSES_PER_TASK];

@@ -122,7 +122,7 @@ void mz_opevent_task_updated(mz_master *m, const mz_task *t, const Mesos__V1__Ta
   ev.type = EVT(TASK_UPDATED);
   Mesos__V1__Master__Event__TaskUpdated tu = MESOS__V1__MASTER__EVENT__TASK_UPDATED__INIT;
   Mesos__V1__FrameworkID fid = MESOS__V1__FRAMEWORK_ID__INIT;
-  fid.value = t->framework_id;
+  fid.value = (char *)t->framework_id; /* only read */
   tu.framework_id = &fid;
   tu.status = (Mesos__V1__TaskStatus *)status;
   tu.state = t->state;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <utlist.h>
 
+#include "common/intern.h"
 #include "common/log.h"
 #include "master/maintenance.h"
 #include "master/operator_events.h"
@@ -73,11 +74,11 @@ mz_task *mz_task_add(mz_framework *fw, mz_agent *agent, const char *task_id, con
   mz_task *t = mz_calloc(1, sizeof *t);
   t->id = mz_strdup(task_id);
   t->name = mz_strdup(name ? name : "");
-  t->framework_id = mz_strdup(fw->id);
-  t->agent_id = mz_strdup(agent->id);
+  t->framework_id = mz_intern(fw->id);
+  t->agent_id = mz_intern(agent->id);
   t->executor_id = executor_id ? mz_strdup(executor_id) : NULL;
-  t->role = mz_strdup(role ? role : "*");
-  t->user = user ? mz_strdup(user) : NULL;
+  t->role = mz_intern(role ? role : "*");
+  t->user = user ? mz_intern(user) : NULL;
   t->fw = fw;
   t->agent = agent;
   t->state = state;
@@ -109,6 +110,12 @@ mz_task *mz_task_find(mz_framework *fw, const char *task_id) {
 }
 
 /* Gives the task's resources back (once). */
+static void pending_clear(mz_task *t) {
+  free(t->pending);
+  t->pending = NULL;
+  t->pending_len = 0;
+}
+
 static void release(mz_task *t) {
   if (t->freed) return;
   t->freed = true;
@@ -154,8 +161,11 @@ void mz_task_forward(mz_framework *fw, mz_task *t, const Mesos__V1__TaskStatus *
     t->update_state = status->state;
     memset(t->update_uuid, 0, sizeof t->update_uuid);
     memcpy(t->update_uuid, status->uuid.data, status->uuid.len < MZ_UUID_BYTES ? status->uuid.len : MZ_UUID_BYTES);
-    if (t->pending) protobuf_c_message_free_unpacked(&t->pending->base, NULL);
-    t->pending = mz_pb_dup(status);
+    /* Kept packed: it is read back only if the framework re-subscribes before acknowledging. */
+    pending_clear(t);
+    t->pending_len = protobuf_c_message_get_packed_size(&status->base);
+    t->pending = mz_malloc(t->pending_len ? t->pending_len : 1);
+    protobuf_c_message_pack(&status->base, t->pending);
   }
   if (fw && fw->connected) mz_event_update(fw, status);
 }
@@ -165,8 +175,7 @@ bool mz_task_acknowledged(mz_task *t, const uint8_t *uuid, size_t len) {
     return false;
   bool terminal = mz_task_state_terminal(t->update_state);
   t->has_update_state = false;
-  if (t->pending) protobuf_c_message_free_unpacked(&t->pending->base, NULL);
-  t->pending = NULL;
+  pending_clear(t);
   if (terminal) mz_task_remove(t);
   return true;
 }
@@ -226,23 +235,22 @@ void mz_task_transition(mz_task *t, Mesos__V1__TaskState state, Mesos__V1__TaskS
     fw->m->metrics.task_lost_agent_removed++;
   /* The pending update (if any) is superseded: the agent will not deliver it now. */
   t->has_update_state = false;
-  if (t->pending) protobuf_c_message_free_unpacked(&t->pending->base, NULL);
-  t->pending = NULL;
+  pending_clear(t);
   if (fw->connected) mz_event_update(fw, &st);
   if (terminal_or_unreachable(state)) mz_task_remove(t);
 }
 
 void mz_task_free(mz_task *t) {
   if (!t) return;
-  if (t->pending) protobuf_c_message_free_unpacked(&t->pending->base, NULL);
+  pending_clear(t);
   mz_resources_free(t->resources);
   free(t->id);
   free(t->name);
-  free(t->framework_id);
-  free(t->agent_id);
+  mz_intern_release(t->framework_id);
+  mz_intern_release(t->agent_id);
   free(t->executor_id);
-  free(t->role);
-  free(t->user);
+  mz_intern_release(t->role);
+  mz_intern_release(t->user);
   free(t);
 }
 
@@ -260,8 +268,7 @@ void mz_task_remove(mz_task *t) {
     t->agent = NULL;
   }
   t->fw = NULL;
-  if (t->pending) protobuf_c_message_free_unpacked(&t->pending->base, NULL);
-  t->pending = NULL;
+  pending_clear(t);
   t->has_update_state = false;
   if (t->state == MESOS__V1__TASK_STATE__TASK_UNREACHABLE) { /* it may come back with its agent */
     HASH_ADD_KEYPTR(hh, fw->unreachable_tasks, t->id, strlen(t->id), t);

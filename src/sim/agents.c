@@ -5,7 +5,8 @@
  *     SHUTDOWN (removed by the master) drops its tasks and registers anew;
  *   - PING -> PONG (link-level or per agent, echoing seq and agent_id);
  *   - RUN_TASK: the task "runs" as a timer: TASK_RUNNING is sent at once with a
- *     uuid and kept until its ACKNOWLEDGE; after --task_duration the task ends
+ *     uuid and kept until its ACKNOWLEDGE; after --task_duration (spread over
+ *     +- --task_duration_spread of it, if given) the task ends
  *     TASK_FINISHED (TASK_FAILED with probability --fail_rate). As in Mesos, one
  *     update per task is in flight: a terminal update waits for the previous one's
  *     ACKNOWLEDGE (the resent head carries latest_state); unacknowledged updates
@@ -70,7 +71,7 @@ static sim_task *task_find(sim *s, const char *fw_id, const char *task_id) {
 }
 
 static void task_free(sim *s, sim_task *t) {
-  sim_tq_remove(&s->task_ends, &t->end);
+  sim_tq_remove(&s->task_ends[t->end_level], &t->end);
   sim_tq_remove(&s->update_retries, &t->retry);
   HASH_DEL(s->tasks, t);
   DL_DELETE2(t->agent->tasks, t, agent_prev, agent_next);
@@ -140,7 +141,7 @@ static void send_update(sim *s, sim_task *t, int state) {
 
 /* t reaches a terminal state on the agent. */
 static void task_end(sim *s, sim_task *t, int state) {
-  sim_tq_remove(&s->task_ends, &t->end);
+  sim_tq_remove(&s->task_ends[t->end_level], &t->end);
   t->state = state;
   if (t->head_state) t->pending_state = state; /* goes out once the head is acknowledged */
   else send_update(s, t, state);
@@ -238,7 +239,12 @@ static void run_one(sim *s, sim_agent *a, const char *fw_id, const Mesos__V1__Ta
   a->ntasks++;
   s->live_tasks++;
   send_update(s, t, MESOS__V1__TASK_STATE__TASK_RUNNING);
-  sim_tq_add(&s->task_ends, &t->end, s->f.task_duration);
+  /* A spread of durations keeps the first fill's tasks from finishing (and being
+   * relaunched) all at once, every task duration, for the whole run. */
+  double spread = s->f.task_duration_spread;
+  t->end_level = spread > 0 ? (uint8_t)(sim_rand(s) % SIM_DURATION_LEVELS) : 0;
+  double frac = spread > 0 ? 1 - spread + 2 * spread * t->end_level / (SIM_DURATION_LEVELS - 1) : 1;
+  sim_tq_add(&s->task_ends[t->end_level], &t->end, s->f.task_duration * frac);
 }
 
 static void run_task(sim *s, sim_agent *a, const Mezzo__Internal__AgentEvent__RunTask *rt) {
@@ -590,8 +596,13 @@ int sim_agents_init(sim *s, char *err, size_t errlen) {
     s->agents[i].index = (uint32_t)i;
     s->agents[i].link = sim_link_of(s, (uint32_t)i);
   }
+  for (int i = 0; i < SIM_DURATION_LEVELS; i++) {
+    if (sim_tq_init(&s->task_ends[i], s->base, on_task_end, s) != 0) {
+      snprintf(err, errlen, "cannot create timers");
+      return -1;
+    }
+  }
   if (sim_tq_init(&s->reg_timeouts, s->base, on_reg_timeout, s) != 0 ||
-      sim_tq_init(&s->task_ends, s->base, on_task_end, s) != 0 ||
       sim_tq_init(&s->update_retries, s->base, on_update_retry, s) != 0 ||
       !(s->ramp_ev = event_new(s->base, -1, EV_PERSIST, on_ramp, s))) {
     snprintf(err, errlen, "cannot create timers");
@@ -651,7 +662,7 @@ void sim_agents_free(sim *s) {
   if (s->ramp_ev) event_free(s->ramp_ev);
   s->ramp_ev = NULL;
   sim_tq_free(&s->reg_timeouts);
-  sim_tq_free(&s->task_ends);
+  for (int i = 0; i < SIM_DURATION_LEVELS; i++) sim_tq_free(&s->task_ends[i]);
   sim_tq_free(&s->update_retries);
   if (s->agent_res_pb) mz_resources_proto_free(s->agent_res_pb, s->n_agent_res_pb);
   mz_resources_free(s->agent_res);

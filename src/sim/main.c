@@ -254,6 +254,10 @@ static int check_flags(sim *s, char *err, size_t errlen) {
     snprintf(err, errlen, "flag --task_duration: must not be negative");
     return -1;
   }
+  if (!(f->task_duration_spread >= 0 && f->task_duration_spread < 1)) {
+    snprintf(err, errlen, "flag --task_duration_spread: must be in [0, 1)");
+    return -1;
+  }
   if (!(f->fail_rate >= 0 && f->fail_rate <= 1)) {
     snprintf(err, errlen, "flag --fail_rate: must be in [0, 1]");
     return -1;
@@ -356,6 +360,8 @@ int main(int argc, char **argv) {
       {"task_resources", MZ_FLAG_STRING, &f->task_resources,
        "each task's resources, unreserved scalars only (default cpus:0.1;mem:32)"},
       {"task_duration", MZ_FLAG_DURATION, &f->task_duration, "how long a task runs (default 5secs)"},
+      {"task_duration_spread", MZ_FLAG_DOUBLE, &f->task_duration_spread,
+       "spread task durations uniformly over task_duration x (1 +- this), in 16 steps (default 0: all equal)"},
       {"fail_rate", MZ_FLAG_DOUBLE, &f->fail_rate, "fraction of tasks ending TASK_FAILED (default 0)"},
       {"tasks_per_s", MZ_FLAG_DOUBLE, &f->tasks_per_s, "task launches per second, all frameworks together (default 0: "
                                                        "as fast as offers allow)"},

@@ -38,6 +38,10 @@ typedef struct sim sim;
  * libevent timer is armed for the earliest. Insertion walks from the tail, so it
  * is O(1) when every node of a queue uses the same delay (task durations, update
  * retries, registration timeouts), which is how the sim uses them. */
+/* Task durations take one of this many values, evenly spaced over
+ * task_duration x [1 - spread, 1 + spread]; each has its own FIFO queue. */
+#define SIM_DURATION_LEVELS 16
+
 typedef struct sim_tq_node {
   double deadline;
   struct sim_tq_node *prev, *next;
@@ -74,6 +78,7 @@ typedef struct {
   long frameworks;
   const char *task_resources;
   double task_duration;
+  double task_duration_spread; /* durations spread uniformly over task_duration x (1 +- spread) */
   double fail_rate;
   double tasks_per_s;
   long max_tasks;
@@ -147,7 +152,8 @@ struct sim_task {
   char *name;       /* owned */
   uint8_t *res;     /* owned: packed mesos.v1.Resource records (len-prefixed), for re-registration */
   size_t res_len;
-  sim_tq_node end;   /* task end (task_duration) */
+  sim_tq_node end;   /* task end (task_duration), in task_ends[end_level] */
+  uint8_t end_level;
   sim_tq_node retry; /* resend of the unacknowledged head */
   UT_hash_handle hh;
 };
@@ -205,7 +211,7 @@ struct sim {
   size_t next_link; /* ramp: the next link to open */
   struct event *ramp_ev;
   sim_tq reg_timeouts;
-  sim_tq task_ends;
+  sim_tq task_ends[SIM_DURATION_LEVELS]; /* one FIFO per task duration (--task_duration_spread) */
   sim_tq update_retries;
   sim_tq link_retries;
   sim_task *tasks;        /* hash by key */

@@ -89,7 +89,8 @@ def test_sim_refuses_too_many_connections(tmp_path):
 
 def test_sim_flag_errors_name_the_flag(tmp_path):
     _require_sim()
-    for bad, flag in [("--fail_rate=2", "--fail_rate"), ("--task_resources=ports:[1-2]", "--task_resources"),
+    for bad, flag in [("--fail_rate=2", "--fail_rate"), ("--task_duration_spread=1", "--task_duration_spread"),
+                      ("--task_resources=ports:[1-2]", "--task_resources"),
                       ("--links=3 --agents_per_link=2", "--links"), ("--master=nope", "--master")]:
         p = subprocess.run([str(BIN / "mezzo-sim"), *bad.split()], capture_output=True, text=True, timeout=60)
         assert p.returncode == 1, (bad, p.stderr)
