@@ -31,7 +31,6 @@ import pathlib
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,6 +42,8 @@ sys.path.insert(0, str(ROOT / "tests" / "system"))
 os.environ.setdefault("MEZZO_BIN", str(BIN))
 
 from zkensemble import ZooKeeper, zookeeper_available  # noqa: E402  (the tests' ensemble)
+sys.path.insert(0, str(ROOT / "bench"))
+from benchlib import free_port, stop, wait_for  # noqa: E402
 AGENT_RESOURCES = "cpus:8;mem:16384;disk:65536"
 TASK_RESOURCES = "cpus:0.1;mem:32"
 EVENT = re.compile(r"^sim: event (\S+)(.*) t=([0-9.]+)$")
@@ -51,37 +52,6 @@ ELECTED = re.compile(r"^INFO (\S+) master: elected as the leading master")
 
 def log(msg):
     print(f"# {msg}", file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(fn, timeout, what, interval=0.05, procs=()):
-    deadline = time.monotonic() + timeout
-    while True:
-        for p, name in procs:
-            if p.poll() is not None:
-                raise RuntimeError(f"{name} exited with {p.returncode} while waiting for {what}")
-        v = fn()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
-
-
-def stop(p, grace=10):
-    if p is None or p.poll() is not None:
-        return
-    p.send_signal(signal.SIGTERM)
-    try:
-        p.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait(timeout=10)
 
 
 def parse_ts(text):

@@ -49,12 +49,14 @@ import os
 import pathlib
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from benchlib import BenchError, free_port, stop, wait_for  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 POINTS = [1000, 10000, 15000, 50000, 100000]
@@ -67,18 +69,8 @@ PER_AGENT_LINKS_MAX = 15000
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-class BenchError(Exception):
-    pass
-
-
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(port, path, timeout=120.0):
@@ -119,35 +111,6 @@ def pct(values, p):
     v = sorted(values)
     k = max(0, min(len(v) - 1, int(-(-p * len(v) // 100)) - 1))  # nearest rank
     return v[k]
-
-
-def wait_for(fn, timeout, what, interval=0.5, procs=()):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        for p, name in procs:
-            if p.poll() is not None:
-                raise BenchError(f"{name} exited with {p.returncode} while waiting for {what}")
-        try:
-            v = fn()
-            if v:
-                return v
-            last = None
-        except (OSError, BenchError, http.client.HTTPException, ValueError) as e:
-            last = e
-        time.sleep(interval)
-    raise BenchError(f"timed out after {timeout:.0f}s waiting for {what}" + (f" ({last!r})" if last else ""))
-
-
-def stop(p, grace=30):
-    if p is None or p.poll() is not None:
-        return
-    p.send_signal(signal.SIGTERM)
-    try:
-        p.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait(timeout=10)
 
 
 def state_phase(port, loop_s):

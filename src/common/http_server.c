@@ -876,11 +876,45 @@ int mz_http_stream_start(mz_http_req *r, int status, const char *content_type) {
   return 0;
 }
 
+/* Writes v in base (10 or 16) at p; returns the number of digits. */
+static size_t put_uint(char *p, size_t v, unsigned base) {
+  char tmp[24];
+  size_t n = 0;
+  do {
+    tmp[n++] = "0123456789abcdef"[v % base];
+    v /= base;
+  } while (v);
+  for (size_t i = 0; i < n; i++) p[i] = tmp[n - 1 - i];
+  return n;
+}
+
+#define CHUNK_CONTIGUOUS_MAX 65536 /* chunks up to this size are written in one piece */
+
 static int stream_chunk(mz_http_req *r, const char *pre, size_t prelen, const void *data, size_t len) {
   if (r->reply != 1 || reply_target(r) <= 0 || r->c->closing) return -1;
   if (prelen + len == 0 || r->is_head) return 0; /* an empty chunk would end the stream */
   struct evbuffer *out = bufferevent_get_output(r->c->bev);
-  evbuffer_add_printf(out, "%zx\r\n", prelen + len);
+  char head[32];
+  size_t hn = put_uint(head, prelen + len, 16);
+  head[hn++] = '\r';
+  head[hn++] = '\n';
+  size_t total = hn + prelen + len + 2;
+  struct evbuffer_iovec v;
+  /* Small chunks (every event of a stream) go in as one piece: one buffer operation, not four. */
+  if (total <= CHUNK_CONTIGUOUS_MAX && evbuffer_reserve_space(out, (ev_ssize_t)total, &v, 1) == 1 &&
+      v.iov_len >= total) {
+    char *p = v.iov_base;
+    memcpy(p, head, hn);
+    p += hn;
+    if (prelen) memcpy(p, pre, prelen);
+    p += prelen;
+    if (len) memcpy(p, data, len);
+    p += len;
+    memcpy(p, "\r\n", 2);
+    v.iov_len = total;
+    return evbuffer_commit_space(out, &v, 1) == 0 ? 0 : -1;
+  }
+  evbuffer_add(out, head, hn);
   if (prelen) evbuffer_add(out, pre, prelen);
   if (len) evbuffer_add(out, data, len);
   evbuffer_add(out, "\r\n", 2);
@@ -891,8 +925,9 @@ int mz_http_stream_write(mz_http_req *r, const void *data, size_t len) { return 
 
 int mz_http_stream_write_record(mz_http_req *r, const void *data, size_t len) {
   char head[32];
-  int hn = snprintf(head, sizeof head, "%zu\n", len);
-  return stream_chunk(r, head, (size_t)hn, data, len);
+  size_t hn = put_uint(head, len, 10);
+  head[hn++] = '\n';
+  return stream_chunk(r, head, hn, data, len);
 }
 
 size_t mz_http_stream_backlog(const mz_http_req *r) {

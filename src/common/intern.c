@@ -64,6 +64,11 @@ const char *mz_intern(const char *s) {
   return e->s;
 }
 
+const char *mz_intern_ref(const char *s) {
+  entry_of(s)->refs++;
+  return s;
+}
+
 void mz_intern_release(const char *s) {
   if (!s) return;
   istr *e = entry_of(s);

@@ -22,6 +22,8 @@
 #include <string.h>
 
 const char *mz_intern(const char *s);
+/* One more reference to s, which must be interned: no lookup. Returns s. */
+const char *mz_intern_ref(const char *s);
 void mz_intern_release(const char *s);
 /* Distinct strings now interned (for tests and leak checks). */
 size_t mz_intern_count(void);

@@ -740,6 +740,19 @@ mz_resources *mz_resources_allocatable_to(const mz_resources *r, const char *rol
 
 void mz_resources_set_alloc_role(mz_resources *r, const char *role) {
   if (!r) return;
+  bool uniform = true;
+  for (size_t i = 1; i < r->n && uniform; i++) uniform = r->v[i].alloc_role == r->v[0].alloc_role;
+  if (uniform) {
+    /* The entries' identities already differ in more than their allocation role
+     * (interned: equal roles are equal pointers), so they stay distinct. */
+    const char *ir = role ? mz_intern(role) : NULL;
+    for (size_t i = 0; i < r->n; i++) {
+      mz_intern_release(r->v[i].alloc_role);
+      r->v[i].alloc_role = ir ? mz_intern_ref(ir) : NULL;
+    }
+    mz_intern_release(ir);
+    return;
+  }
   /* Entries that differed only by allocation role now share an identity: re-merge. */
   mz_resources merged = {NULL, 0};
   for (size_t i = 0; i < r->n; i++) {

@@ -36,7 +36,7 @@
 
 #define SCH_MOD "scheduler-lib"
 #define SCH_MAX_ERROR_TEXT 2048 /* bytes of a refused SUBSCRIBE's body kept for the message */
-#define SCH_PIPELINE 64         /* calls on the wire at once on each calls connection */
+#define SCH_PIPELINE 256        /* calls on the wire at once on each calls connection */
 #define SCH_MAX_REDIRECTS 8     /* 307s followed in a row before backing off */
 #define SCH_HOST_MAX 256
 

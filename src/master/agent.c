@@ -10,6 +10,7 @@
 #include <string.h>
 #include <utlist.h>
 
+#include "common/intern.h"
 #include "common/log.h"
 #include "master/operator_events.h"
 #include "master/agent_link.h"
@@ -268,6 +269,7 @@ static mz_agent *agent_new(mz_master *m, const char *id, const Mesos__V1__AgentI
   mz_agent *a = mz_calloc(1, sizeof *a);
   a->m = m;
   a->id = mz_strdup(id);
+  a->iid = mz_intern(id);
   a->info = mz_pb_dup(info);
   if (!a->info->id) {
     a->info->id = mz_calloc(1, sizeof *a->info->id);
@@ -471,6 +473,7 @@ static void agent_destroy(mz_agent *a) {
   free(a->version);
   free(a->pid);
   free(a->id);
+  mz_intern_release(a->iid);
   free(a);
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <utlist.h>
 
+#include "common/intern.h"
 #include "common/log.h"
 #include "master/operator_events.h"
 #include "master/agent.h"
@@ -136,6 +137,7 @@ static mz_framework *framework_new(mz_master *m, const Mesos__V1__FrameworkInfo 
   mz_idx_init(&fw->task_idx, mz_task_key);
   fw->m = m;
   fw->id = mz_strdup(id);
+  fw->iid = mz_intern(id);
   fw->info = mz_pb_dup(info);
   if (!fw->info->id) {
     fw->info->id = mz_calloc(1, sizeof *fw->info->id);
@@ -447,6 +449,7 @@ void mz_framework_free(mz_framework *fw) {
   mz_resources_free(fw->used);
   mz_resources_free(fw->offered);
   free(fw->id);
+  mz_intern_release(fw->iid);
   free(fw);
 }
 

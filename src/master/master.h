@@ -218,6 +218,7 @@ struct mz_executor {
 
 struct mz_framework {
   char *id;
+  const char *iid; /* id, interned (common/intern.h): its tasks take references */
   mz_master *m;
   Mesos__V1__FrameworkInfo *info; /* owned, id set */
   char **roles; /* effective roles (roles[] if MULTI_ROLE, else {role}) */
@@ -255,6 +256,7 @@ struct mz_framework {
 
 struct mz_agent {
   char *id;
+  const char *iid; /* id, interned (common/intern.h): its tasks take references */
   mz_master *m;
   Mesos__V1__AgentInfo *info; /* owned, id set */
   char *hostname;

@@ -74,8 +74,8 @@ mz_task *mz_task_add(mz_framework *fw, mz_agent *agent, const char *task_id, con
   mz_task *t = mz_calloc(1, sizeof *t);
   t->id = mz_strdup(task_id);
   t->name = mz_strdup(name ? name : "");
-  t->framework_id = mz_intern(fw->id);
-  t->agent_id = mz_intern(agent->id);
+  t->framework_id = mz_intern_ref(fw->iid);
+  t->agent_id = mz_intern_ref(agent->iid);
   t->executor_id = executor_id ? mz_strdup(executor_id) : NULL;
   t->role = mz_intern(role ? role : "*");
   t->user = user ? mz_intern(user) : NULL;

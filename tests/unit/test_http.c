@@ -31,7 +31,7 @@ typedef struct {
   char body[4096];
   size_t len;
   char err[256];
-  char data[4096]; /* streamed bytes */
+  char data[1 << 17]; /* streamed bytes */
   size_t dlen;
   int headers;
 } result;
@@ -271,6 +271,22 @@ static void test_streamed_reply_and_peer_close(void **state) {
   assert_int_equal(r.status, 200);
   assert_string_equal(r.data, "3\none3\ntwo5\nthree");
   assert_int_equal(closes, 0); /* a finished reply is not a close */
+
+  /* A record larger than one contiguous chunk piece (64 KiB) arrives whole. */
+  static char big[100000];
+  for (size_t i = 0; i < sizeof big; i++) big[i] = (char)('a' + i % 26);
+  result rb = {0};
+  mz_http_client_request(c, "GET", "/stream", NULL, NULL, 0, &streamed, &rb);
+  run_until(&rb.headers, 1);
+  for (int i = 0; i < 200 && rb.dlen < 10; i++) run_for(0.005);
+  assert_non_null(held);
+  assert_int_equal(mz_http_stream_write_record(held, big, sizeof big), 0);
+  mz_http_stream_end(held);
+  held = NULL;
+  run_until(&rb.done, 1);
+  assert_int_equal(rb.dlen, 10 + 7 + sizeof big);
+  assert_memory_equal(rb.data + 10, "100000\n", 7);
+  assert_memory_equal(rb.data + 17, big, sizeof big);
 
   /* The client goes away mid-stream: on_close runs on the server. */
   result r2 = {0};

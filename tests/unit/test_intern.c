@@ -30,6 +30,9 @@ static void test_shares_and_counts(void **state) {
   assert_true(mz_intern_eq(a, "cpus"));
   assert_false(mz_intern_eq(a, c));
   assert_int_equal(mz_intern_count(), base + 2);
+  assert_ptr_equal(mz_intern_ref(c), c); /* a reference without a lookup */
+  mz_intern_release(c);
+  assert_string_equal(c, "mem");
   mz_intern_release(a);
   assert_int_equal(mz_intern_count(), base + 2); /* b still holds it */
   assert_string_equal(b, "cpus");

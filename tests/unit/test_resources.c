@@ -391,6 +391,16 @@ static void test_filters(void **state) {
   assert_int_equal(a->v[0].scalar, 3000);
   mz_resources_set_alloc_role(a, NULL);
   assert_true(mz_resources_equal(a, plain));
+  /* entries of one allocation role (none here) keep their identities when it changes */
+  mz_resources *two = P("cpus:1;mem:2;ports:[5-6]"), *two0 = P("cpus:1;mem:2;ports:[5-6]");
+  mz_resources_set_alloc_role(two, "x");
+  assert_int_equal(two->n, 3);
+  for (size_t i = 0; i < two->n; i++) assert_string_equal(two->v[i].alloc_role, "x");
+  assert_false(mz_resources_contains(two0, two));
+  mz_resources_set_alloc_role(two, NULL);
+  assert_true(mz_resources_equal(two, two0));
+  mz_resources_free(two);
+  mz_resources_free(two0);
   mz_resources_free(a);
   mz_resources_free(b);
   mz_resources_free(plain);
