@@ -14,6 +14,8 @@
  *   containerizer.h   the launcher interface; launcher_posix.c implements it with sessions
  *                     and cgroups; isolation.c chooses the isolators and drives cgroups
  *   fetcher.c         CommandInfo.uris into the sandbox (run in the container's child)
+ *   fetch_async.c     the fetcher in a child of its own, watched by the loop
+ *   exec_fetch.c      a task group for a running executor: its URIs fetched before it is sent
  *   files.c           /files/browse, /files/read (confined to sandboxes), /monitor/statistics
  *   sandbox.c         sandbox directories (Mesos's layout)
  *   checkpoint.c      the on-disk layout of checkpointed state (<work_dir>/meta)
@@ -36,6 +38,8 @@
 #include <uthash.h>
 #include <utlist.h>
 
+#include "agent/checkpoint.h"
+#include "agent/containerizer.h"
 #include "agent/isolation.h"
 #include "agent/status_updates.h"
 #include "common/codec.h"
@@ -105,6 +109,7 @@ struct mz_ag_task {
   size_t nstatuses;
   int kill_requested;
   unsigned group;                    /* 0: a single task; else its task group's number in the executor */
+  int fetching;                      /* 1 while its group's URIs are fetched for a running executor (queued) */
   mz_ag_executor *executor;
   UT_hash_handle hh;
   mz_ag_task *prev, *next;           /* in the executor's completed list */
@@ -146,6 +151,7 @@ struct mz_ag_executor {
   Mesos__V1__TaskStatus__Reason term_reason;
   char *term_message;
   int recovered;                     /* 1: recovered from a checkpoint, not re-subscribed yet */
+  struct mz_ag_fetch *fetches;       /* list: task groups whose URIs are being fetched (exec_fetch.c) */
   UT_hash_handle hh;
   mz_ag_executor *prev, *next;       /* in the framework's completed list */
 };
@@ -268,6 +274,21 @@ void mz_ag_exec_exited(mz_agent *a, mz_ag_executor *ex, int wait_status, const c
 void mz_ag_exec_release(mz_ag_executor *ex);
 void mz_ag_exec_heartbeat_all(mz_agent *a);
 
+/* The user a container runs as (the agent is root, --switch_user): spec's switch_user,
+ * uid, gid and groups (*groups malloc'd, the caller frees). 0, or -1 with err. */
+int mz_ag_resolve_user(const char *user, mz_launch_spec *spec, gid_t **groups, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------- exec_fetch.c */
+/* A task group (its tasks queued under `group`) for an executor already launched:
+ * when its tasks have URIs they are marked fetching, which holds them back in
+ * mz_ag_exec_flush_queue, and fetched into the executor's sandbox by a child
+ * (fetch_async.h); then the group is sent, or every live task of it gets TASK_FAILED
+ * naming the URI. Nothing to fetch: nothing is done. */
+void mz_ag_exec_fetch_group(mz_agent *a, mz_ag_executor *ex, unsigned group);
+/* Stops the fetches of an executor that exited or is freed (its tasks' fates are
+ * decided by the caller). */
+void mz_ag_exec_fetch_cancel_all(mz_ag_executor *ex);
+
 /* ---------------------------------------------------------------- recover.c */
 /* At start, after the containerizer, status update manager and master link exist and
  * before the loop runs. --recover=reconnect: reads the checkpoint (checkpoint.h), takes
@@ -290,6 +311,8 @@ void mz_ag_ckpt_agent(mz_agent *a);
 void mz_ag_ckpt_framework(mz_agent *a, mz_ag_framework *fw);
 void mz_ag_ckpt_executor(mz_agent *a, mz_ag_executor *ex);
 void mz_ag_ckpt_executor_pid(mz_agent *a, mz_ag_executor *ex);
+/* The GPUs its container holds (gpu.c makes the list: mz_agent_gpus_checkpoint). */
+void mz_ag_ckpt_executor_gpus(mz_agent *a, mz_ag_executor *ex, const mz_ckpt_gpu *gpus, size_t n);
 void mz_ag_ckpt_task(mz_agent *a, mz_ag_task *t);
 void mz_ag_ckpt_update(mz_agent *a, mz_ag_task *t, const Mesos__V1__TaskStatus *st);
 void mz_ag_ckpt_ack(mz_agent *a, mz_ag_task *t, const uint8_t *uuid);

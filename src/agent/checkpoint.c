@@ -272,6 +272,70 @@ int mz_ckpt_task(const mz_ckpt_run *r, const Mesos__V1__TaskInfo *info, char *er
   return write_pb(path, &info->base, err, errlen);
 }
 
+size_t mz_ckpt_gpus_encode(const mz_ckpt_gpu *gpus, size_t n, char *buf, size_t len) {
+  size_t off = 0;
+  if (len) buf[0] = '\0';
+  for (size_t i = 0; i < n; i++) {
+    int w = snprintf(buf + off, len - off, "%u %u\n", gpus[i].index, gpus[i].minor);
+    if (w < 0 || (size_t)w >= len - off) {
+      if (len) buf[0] = '\0';
+      return 0;
+    }
+    off += (size_t)w;
+  }
+  return off;
+}
+
+int mz_ckpt_gpus_decode(const char *text, size_t len, mz_ckpt_gpu **out, size_t *n) {
+  *out = NULL;
+  *n = 0;
+  size_t pos = 0;
+  while (pos < len) {
+    const char *line = text + pos;
+    const char *nl = memchr(line, '\n', len - pos);
+    size_t ll = nl ? (size_t)(nl - line) : len - pos;
+    pos += ll + (nl ? 1 : 0);
+    if (ll == 0) continue;
+    char buf[64], tail;
+    unsigned idx, minor;
+    if (ll >= sizeof buf || *n >= MZ_CKPT_MAX_GPUS) goto bad;
+    memcpy(buf, line, ll);
+    buf[ll] = '\0';
+    if (strspn(buf, "0123456789 ") != ll || sscanf(buf, "%u %u %c", &idx, &minor, &tail) != 2) goto bad;
+    *out = xrealloc(*out, (*n + 1) * sizeof **out);
+    (*out)[(*n)++] = (mz_ckpt_gpu){idx, minor};
+  }
+  return 0;
+bad:
+  free(*out);
+  *out = NULL;
+  *n = 0;
+  return -1;
+}
+
+int mz_ckpt_executor_gpus(const mz_ckpt_run *r, const mz_ckpt_gpu *gpus, size_t n, char *err, size_t errlen) {
+  char run[CKPT_PATH], path[CKPT_PATH + 32];
+  if (run_dir(run, sizeof run, r) != 0) return TOO_LONG(err, errlen);
+  snprintf(path, sizeof path, "%s/gpus", run);
+  size_t cap = n * 24 + 1;
+  char *text = xcalloc(cap, 1);
+  size_t len = mz_ckpt_gpus_encode(gpus, n, text, cap);
+  int rc = mz_ckpt_write_file(path, text, len, err, errlen);
+  free(text);
+  return rc;
+}
+
+static void load_gpus(const char *run, mz_ckpt_executor_state *ex) {
+  char path[CKPT_PATH + 128];
+  snprintf(path, sizeof path, "%s/gpus", run);
+  size_t len;
+  uint8_t *text = mz_ckpt_read_file(path, MZ_CKPT_MAX_GPUS * 24, &len);
+  if (!text) return; /* none held (or gpu/nvidia off) */
+  if (mz_ckpt_gpus_decode((const char *)text, len, &ex->gpus, &ex->ngpus) != 0)
+    MZ_WARN(MOD, "%s: malformed; its GPUs are not recovered", path);
+  free(text);
+}
+
 static int append_record(const mz_ckpt_run *r, const char *task_id, char type, const uint8_t *payload, size_t len,
                          char *err, size_t errlen) {
   char run[CKPT_PATH], dir[CKPT_PATH + 64], path[CKPT_PATH + 96];
@@ -423,6 +487,7 @@ static void load_executor(const char *dir, mz_ckpt_framework_state *fw) {
     }
     free(pid);
   }
+  load_gpus(run, ex);
   char tasks_dir[CKPT_PATH + 80];
   snprintf(tasks_dir, sizeof tasks_dir, "%s/tasks", run);
   size_t nt;
@@ -508,6 +573,7 @@ void mz_ckpt_state_free(mz_ckpt_state *s) {
         protobuf_c_message_free_unpacked(&t->info->base, NULL);
       }
       free(ex->tasks);
+      free(ex->gpus);
       free(ex->container_id);
       protobuf_c_message_free_unpacked(&ex->info->base, NULL);
     }

@@ -7,6 +7,9 @@
  *       executors/<ex>/executor.info           ExecutorInfo
  *         runs/latest                          symlink to the current run
  *         runs/<container>/forked.pid          "<pid> <starttime>" of the executor
+ *         runs/<container>/gpus                the GPUs its container holds (gpu/nvidia):
+ *                                              "<nvml index> <minor>\n" each; written
+ *                                              before forked.pid, again when it changes
  *           tasks/<task>/task.info             TaskInfo
  *           tasks/<task>/task.updates          append-only records: every status update
  *                                              generated for the task and every
@@ -30,6 +33,13 @@
 #include "mesos/v1/mesos.pb-c.h"
 
 #define MZ_CKPT_UUID_BYTES 16
+#define MZ_CKPT_MAX_GPUS 1024 /* lines read from a gpus file */
+
+/* One GPU held by a container: its NVML index (CUDA_VISIBLE_DEVICES) and the minor
+ * number of its /dev/nvidia<minor>. */
+typedef struct {
+  unsigned index, minor;
+} mz_ckpt_gpu;
 
 /* Where one executor run lives; every field borrowed. */
 typedef struct {
@@ -55,6 +65,13 @@ int mz_ckpt_framework(const char *work_dir, const char *agent_id, const Mesos__V
 int mz_ckpt_executor(const mz_ckpt_run *r, const Mesos__V1__ExecutorInfo *info, char *err, size_t errlen);
 int mz_ckpt_executor_pid(const mz_ckpt_run *r, pid_t pid, unsigned long long starttime, char *err, size_t errlen);
 int mz_ckpt_task(const mz_ckpt_run *r, const Mesos__V1__TaskInfo *info, char *err, size_t errlen);
+/* The run's gpus file (n may be 0: none held any more). */
+int mz_ckpt_executor_gpus(const mz_ckpt_run *r, const mz_ckpt_gpu *gpus, size_t n, char *err, size_t errlen);
+/* The gpus file's text: written into buf (NUL-terminated), returns its length, or 0
+ * with buf "" when it does not fit. Decoding fills *out (malloc'd, NULL when n is 0):
+ * 0, or -1 on a malformed line or more than MZ_CKPT_MAX_GPUS. */
+size_t mz_ckpt_gpus_encode(const mz_ckpt_gpu *gpus, size_t n, char *buf, size_t len);
+int mz_ckpt_gpus_decode(const char *text, size_t len, mz_ckpt_gpu **out, size_t *n);
 int mz_ckpt_task_update(const mz_ckpt_run *r, const char *task_id, const Mesos__V1__TaskStatus *st, char *err,
                         size_t errlen);
 int mz_ckpt_task_ack(const mz_ckpt_run *r, const char *task_id, const uint8_t uuid[MZ_CKPT_UUID_BYTES], char *err,
@@ -77,6 +94,8 @@ typedef struct {
   char *container_id;              /* runs/latest; NULL if the run was never recorded */
   pid_t pid;                       /* 0 if never forked (forked.pid missing) */
   unsigned long long starttime;
+  mz_ckpt_gpu *gpus;               /* owned: the GPUs its container held (none: NULL) */
+  size_t ngpus;
   mz_ckpt_task_state *tasks;
   size_t ntasks;
 } mz_ckpt_executor_state;

@@ -153,7 +153,7 @@ static void container_limits(const mz_ag_executor *ex, mz_container_limits *lim)
   lim->mem_bytes = bytes > 0 ? bytes + (ex->command ? EXECUTOR_OVERHEAD_MEM : 0) : 0;
 }
 
-static int resolve_user(const char *user, mz_launch_spec *spec, gid_t **groups, char *err, size_t errlen) {
+int mz_ag_resolve_user(const char *user, mz_launch_spec *spec, gid_t **groups, char *err, size_t errlen) {
   struct passwd pw, *res = NULL;
   char buf[16384];
   if (getpwnam_r(user, &pw, buf, sizeof buf, &res) != 0 || !res) {
@@ -310,7 +310,7 @@ void mz_ag_exec_launch(mz_agent *a, mz_ag_executor *ex) {
   const Mesos__V1__CommandInfo **group = NULL; /* a task group's commands, for the fetcher */
   int rc = -1;
   if (ucmd && ucmd->user && *ucmd->user && a->flags.switch_user && geteuid() == 0) {
-    if (resolve_user(ucmd->user, &spec, &groups, err, sizeof err) != 0) goto done;
+    if (mz_ag_resolve_user(ucmd->user, &spec, &groups, err, sizeof err) != 0) goto done;
     if (chown_sandbox(ex->directory, spec.uid, spec.gid, err, sizeof err) != 0) goto done;
   }
   mz_fetch_request fetch = {NULL, ex->directory, a->flags.fetcher_cache_dir, NULL, 0};
@@ -342,6 +342,7 @@ done:
   }
   ex->launched_at = mz_now();
   ex->state = MZ_EXEC_REGISTERING;
+  if (gpus_visible[0]) mz_agent_gpus_checkpoint(a, ex); /* before the pid: a recovered run has its GPUs */
   mz_ag_ckpt_executor_pid(a, ex);
   MZ_INFO(MZ_AGENT_MOD, "launched executor %s of framework %s in container %s (pid %d) in %s", ex->id, ex->fw->id,
           ex->container_id, (int)ex->pid, ex->directory);
@@ -384,6 +385,7 @@ void mz_ag_exec_flush_queue(mz_agent *a, mz_ag_executor *ex) {
   mz_ag_task *t, *tmp;
   HASH_ITER(hh, ex->queued, t, tmp) {
     if (mz_agent_state_terminal(t->state)) continue; /* killed while queued: waits for its acknowledgement */
+    if (t->fetching) continue;                       /* its group's URIs are on their way (exec_fetch.c) */
     if (t->group) {
       /* Every live queued task of this group goes in one LAUNCH_GROUP. */
       unsigned group = t->group;
@@ -391,7 +393,7 @@ void mz_ag_exec_flush_queue(mz_agent *a, mz_ag_executor *ex) {
       Mesos__V1__TaskInfo **infos = mz_calloc(cap, sizeof *infos);
       mz_ag_task *g, *gtmp;
       HASH_ITER(hh, ex->queued, g, gtmp) {
-        if (g->group != group || mz_agent_state_terminal(g->state)) continue;
+        if (g->group != group || mz_agent_state_terminal(g->state) || g->fetching) continue;
         if (n == cap) infos = mz_realloc(infos, (cap *= 2) * sizeof *infos);
         infos[n++] = g->info;
         HASH_DEL(ex->queued, g);
@@ -507,6 +509,7 @@ void mz_ag_exec_exited(mz_agent *a, mz_ag_executor *ex, int wait_status, const c
   ex->state = MZ_EXEC_TERMINATED;
   ex->pid = 0;
   mz_gpu_release(a->isolation.gpus, ex->container_id);
+  mz_ag_exec_fetch_cancel_all(ex); /* groups still fetching get their terminal update below */
   if (ex->reg_timer) evtimer_del(ex->reg_timer);
   if (ex->kill_timer) evtimer_del(ex->kill_timer);
   mz_executor_api_close(ex);
@@ -550,6 +553,7 @@ void mz_ag_exec_release(mz_ag_executor *ex) {
   if (ex->reg_timer) event_free(ex->reg_timer);
   if (ex->kill_timer) event_free(ex->kill_timer);
   ex->reg_timer = ex->kill_timer = NULL;
+  mz_ag_exec_fetch_cancel_all(ex);
   mz_executor_api_close(ex);
 }
 

@@ -387,6 +387,25 @@ unsigned mz_gpu_shrink(mz_gpus *g, const char *id, unsigned keep) {
 
 unsigned mz_gpu_release(mz_gpus *g, const char *id) { return g ? mz_gpu_shrink(g, id, 0) : 0; }
 
+int mz_gpu_claim(mz_gpus *g, const char *id, unsigned index, unsigned minor, char *err, size_t errlen) {
+  for (size_t i = 0; g && g->enabled && i < g->n; i++) {
+    mz_gpu_device *d = &g->dev[i];
+    if (d->index != index) continue;
+    if (d->minor != minor) {
+      snprintf(err, errlen, "GPU %u is now /dev/nvidia%u, not /dev/nvidia%u", index, d->minor, minor);
+      return -1;
+    }
+    if (d->owner[0] && strcmp(d->owner, id) != 0) {
+      snprintf(err, errlen, "GPU %u is held by container %s", index, d->owner);
+      return -1;
+    }
+    mz_strlcpy(d->owner, id, sizeof d->owner);
+    return 0;
+  }
+  snprintf(err, errlen, "GPU %u is not managed by this agent", index);
+  return -1;
+}
+
 /* ------------------------------------------------------------------ agent glue */
 
 /* gpus asked for, in MZ_SCALAR_UNIT; -1 when not a whole number. */
@@ -451,6 +470,38 @@ void mz_agent_gpus_task_ended(mz_agent *a, mz_ag_executor *ex) {
   unsigned freed = mz_gpu_shrink(g, ex->container_id, (unsigned)want);
   if (freed == 0) return;
   mz_cg_update_devices(&a->isolation, ex->container_id);
+  mz_agent_gpus_checkpoint(a, ex);
   MZ_INFO(MZ_AGENT_MOD, "container %s of executor %s gave back %u GPU%s (%u free)", ex->container_id, ex->id, freed,
           freed == 1 ? "" : "s", mz_gpu_free_count(g));
+}
+
+void mz_agent_gpus_checkpoint(mz_agent *a, mz_ag_executor *ex) {
+  const mz_gpus *g = a->isolation.gpus;
+  if (!g || !g->enabled) return;
+  mz_ckpt_gpu held[MZ_GPU_MAX];
+  size_t n = 0;
+  for (size_t i = 0; i < g->n && n < MZ_GPU_MAX; i++)
+    if (!strcmp(g->dev[i].owner, ex->container_id)) held[n++] = (mz_ckpt_gpu){g->dev[i].index, g->dev[i].minor};
+  mz_ag_ckpt_executor_gpus(a, ex, held, n);
+}
+
+unsigned mz_agent_gpus_recover(mz_agent *a, mz_ag_executor *ex, const mz_ckpt_gpu *gpus, size_t n) {
+  mz_gpus *g = a->isolation.gpus;
+  if (n == 0) return 0;
+  if (!g || !g->enabled) {
+    MZ_WARN(MZ_AGENT_MOD, "container %s of executor %s held %zu GPU%s but gpu/nvidia is off now", ex->container_id,
+            ex->id, n, n == 1 ? "" : "s");
+    return 0;
+  }
+  char err[256];
+  for (size_t i = 0; i < n; i++)
+    if (mz_gpu_claim(g, ex->container_id, gpus[i].index, gpus[i].minor, err, sizeof err) != 0)
+      MZ_WARN(MZ_AGENT_MOD, "container %s of executor %s: its GPU not recovered: %s", ex->container_id, ex->id, err);
+  char visible[512];
+  unsigned held = mz_gpu_owned(g, ex->container_id, visible, sizeof visible);
+  if (mz_cg_update_devices(&a->isolation, ex->container_id) != 0)
+    MZ_WARN(MZ_AGENT_MOD, "container %s: cannot rewrite its devices cgroup", ex->container_id);
+  MZ_INFO(MZ_AGENT_MOD, "container %s of executor %s keeps GPU%s %s (%u free)", ex->container_id, ex->id,
+          held == 1 ? "" : "s", visible, mz_gpu_free_count(g));
+  return held;
 }

@@ -17,6 +17,10 @@
  * container's devices cgroup (isolation.c, cgroups v1) allows those and denies the
  * others; CUDA_VISIBLE_DEVICES names their indexes. GPUs come back when the tasks
  * that asked for them end (mz_agent_gpus_task_ended) or the container ends.
+ * Which container holds which GPU is checkpointed with the container's run
+ * (mz_agent_gpus_checkpoint), so that a restarted agent gives its recovered
+ * containers their GPUs back (mz_agent_gpus_recover) and never hands them out again;
+ * the GPUs of containers that did not survive stay free.
  *
  * Ownership: mz_gpus owns its strings and device table; the agent owns the
  * mz_gpus (main.c) and lends it to the isolation (mz_isolation.gpus). */
@@ -25,6 +29,7 @@
 
 #include <stddef.h>
 
+#include "agent/checkpoint.h"
 #include "common/resources.h"
 #include "common/util.h"
 
@@ -77,6 +82,11 @@ int mz_gpu_allocate(mz_gpus *g, const char *id, unsigned n, char *err, size_t er
 unsigned mz_gpu_shrink(mz_gpus *g, const char *id, unsigned keep);
 /* Frees every GPU of the container. NULL-safe. Returns how many. */
 unsigned mz_gpu_release(mz_gpus *g, const char *id);
+/* Gives container id the GPU of NVML index `index` back after a restart (recover.c):
+ * 0 (also when it holds it already), or -1 with err when the agent does not manage
+ * that GPU, its minor is not `minor` (another device now), or another container
+ * holds it. */
+int mz_gpu_claim(mz_gpus *g, const char *id, unsigned index, unsigned minor, char *err, size_t errlen);
 /* How many GPUs the container holds; visible (may be NULL) gets their indexes,
  * comma-separated ("" when none). */
 unsigned mz_gpu_owned(const mz_gpus *g, const char *id, char *visible, size_t len);
@@ -91,7 +101,15 @@ struct mz_ag_executor;
 int mz_agent_gpus_launch(struct mz_agent *a, struct mz_ag_executor *ex, char *visible, size_t len, char *err,
                          size_t errlen);
 /* A task of ex reached a terminal state: the container keeps only the GPUs its
- * executor and live tasks ask for, and its devices cgroup is updated. */
+ * executor and live tasks ask for, its devices cgroup is updated and (when GPUs
+ * went back) its checkpoint rewritten. */
 void mz_agent_gpus_task_ended(struct mz_agent *a, struct mz_ag_executor *ex);
+/* The GPUs ex's container holds, checkpointed with its run (checkpoint.h, gpus)
+ * for a framework that checkpoints; nothing when gpu/nvidia is off. */
+void mz_agent_gpus_checkpoint(struct mz_agent *a, struct mz_ag_executor *ex);
+/* A recovered executor's container (adopted: it still runs) takes back the GPUs of
+ * its checkpoint (n of them) and its devices cgroup is written again
+ * to match. Returns how many it holds. */
+unsigned mz_agent_gpus_recover(struct mz_agent *a, struct mz_ag_executor *ex, const mz_ckpt_gpu *gpus, size_t n);
 
 #endif

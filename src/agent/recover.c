@@ -1,7 +1,8 @@
 /* recover: the agent's checkpointing and its recovery after a restart.
  *
  * What is checkpointed (checkpoint.h), for frameworks with FrameworkInfo.checkpoint:
- * the FrameworkInfo at RUN_TASK, the ExecutorInfo before its launch and its pid after,
+ * the FrameworkInfo at RUN_TASK, the ExecutorInfo before its launch and its pid after
+ * (with the GPUs its container holds, and again when they change),
  * each TaskInfo when it arrives, each status update once the status update manager
  * has taken it, each acknowledgement. The AgentInfo at every registration. An
  * executor's checkpoint is removed when it completes, a framework's with its last
@@ -9,8 +10,9 @@
  *
  * Recovery (--recover=reconnect) at start: the checkpoint is loaded; the agent takes
  * its old id back; for every executor, if its process still runs (same pid and
- * start time) the containerizer adopts its container and the executor waits to
- * subscribe again; otherwise its live tasks get a terminal update from the agent.
+ * start time) the containerizer adopts its container, which takes back its GPUs, and
+ * the executor waits to subscribe again; otherwise its live tasks get a terminal
+ * update from the agent (and its GPUs stay free).
  * Updates checkpointed and not acknowledged go back in the status update manager
  * (resent once registered, in order per task). Containers not recovered are
  * destroyed. After every recovered executor re-subscribed, or after
@@ -30,6 +32,7 @@
 #include "agent/agent.h"
 #include "agent/checkpoint.h"
 #include "agent/containerizer.h"
+#include "agent/gpu.h"
 #include "common/log.h"
 
 #define RECOVER_DESTROY_WAIT 10.0 /* seconds to wait for the containers not recovered to die */
@@ -87,6 +90,14 @@ void mz_ag_ckpt_executor_pid(mz_agent *a, mz_ag_executor *ex) {
   char err[512];
   if (mz_ckpt_executor_pid(&r, ex->pid, mz_proc_starttime(ex->pid), err, sizeof err) != 0)
     MZ_WARN(MZ_AGENT_MOD, "cannot checkpoint the pid of executor %s: %s", ex->id, err);
+}
+
+void mz_ag_ckpt_executor_gpus(mz_agent *a, mz_ag_executor *ex, const mz_ckpt_gpu *gpus, size_t n) {
+  mz_ckpt_run r;
+  if (run_of(a, ex, &r) != 0) return;
+  char err[512];
+  if (mz_ckpt_executor_gpus(&r, gpus, n, err, sizeof err) != 0)
+    MZ_WARN(MZ_AGENT_MOD, "cannot checkpoint the GPUs of executor %s: %s", ex->id, err);
 }
 
 void mz_ag_ckpt_task(mz_agent *a, mz_ag_task *t) {
@@ -189,6 +200,7 @@ static void recover_executor(mz_agent *a, mz_ag_framework *fw, const mz_ckpt_exe
     ex->pid = es->pid;
     ex->recovered = 1;
     (*waiting)++;
+    mz_agent_gpus_recover(a, ex, es->gpus, es->ngpus); /* the GPUs stay its own */
     MZ_INFO(MZ_AGENT_MOD, "recovered executor %s of framework %s (pid %d, %zu live task%s): waiting for it to "
             "subscribe again", ex->id, fw->id, (int)ex->pid, live, live == 1 ? "" : "s");
     return;

@@ -349,10 +349,12 @@ void mz_agent_run_task(mz_agent *a, const Mezzo__Internal__AgentEvent__RunTask *
       if (t) mz_ag_ckpt_task(a, t);
     }
     MZ_INFO(MZ_AGENT_MOD, "got a task group of %zu task(s) of framework %s for executor %s", ntasks, fw_id, ex->id);
-    if (fresh)
-      mz_ag_exec_launch(a, ex);
-    else
-      mz_ag_exec_flush_queue(a, ex);
+    if (fresh) {
+      mz_ag_exec_launch(a, ex); /* the group's URIs are fetched by the container's child */
+      return;
+    }
+    mz_ag_exec_fetch_group(a, ex, group); /* holds the group back while its URIs come */
+    mz_ag_exec_flush_queue(a, ex);
     return;
   }
   const Mesos__V1__TaskInfo *task = tasks[0];
@@ -381,6 +383,26 @@ void mz_agent_run_task(mz_agent *a, const Mezzo__Internal__AgentEvent__RunTask *
 
 /* ------------------------------------------------------------------ KILL_TASK */
 
+/* A task not yet sent to its executor is killed by the agent; as in Mesos, one of a
+ * task group takes its whole group with it (the group is launched whole or not at all). */
+static void kill_queued(mz_agent *a, mz_ag_executor *ex, mz_ag_task *t) {
+  if (!t->group) {
+    t->kill_requested = 1;
+    mz_agent_generate_update(a, t, MESOS__V1__TASK_STATE__TASK_KILLED, 1,
+                             MESOS__V1__TASK_STATUS__REASON__REASON_TASK_KILLED_DURING_LAUNCH,
+                             "Killed before it was launched");
+    return;
+  }
+  mz_ag_task *g, *tmp;
+  HASH_ITER(hh, ex->queued, g, tmp) {
+    if (g->group != t->group || mz_agent_state_terminal(g->state)) continue;
+    g->kill_requested = 1;
+    mz_agent_generate_update(a, g, MESOS__V1__TASK_STATE__TASK_KILLED, 1,
+                             MESOS__V1__TASK_STATUS__REASON__REASON_TASK_KILLED_DURING_LAUNCH,
+                             "A task within the task group was killed before it was launched");
+  }
+}
+
 void mz_agent_kill_task(mz_agent *a, const Mezzo__Internal__AgentEvent__KillTask *kt) {
   if (!kt->framework_id || !kt->framework_id->value || !kt->task_id || !kt->task_id->value) {
     MZ_WARN(MZ_AGENT_MOD, "KILL_TASK without framework or task id");
@@ -400,10 +422,7 @@ void mz_agent_kill_task(mz_agent *a, const Mezzo__Internal__AgentEvent__KillTask
   mz_ag_task *q;
   HASH_FIND_STR(ex->queued, t->id, q);
   if (q == t) {
-    t->kill_requested = 1;
-    mz_agent_generate_update(a, t, MESOS__V1__TASK_STATE__TASK_KILLED, 1,
-                             MESOS__V1__TASK_STATUS__REASON__REASON_TASK_KILLED_DURING_LAUNCH,
-                             "Killed before it was launched");
+    kill_queued(a, ex, t);
     /* An executor left with nothing to run is not needed. */
     size_t live = 0;
     mz_ag_task *x, *tmp;

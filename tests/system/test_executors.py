@@ -11,13 +11,14 @@ mezzo-master and mezzo-agent and the Mesos v1 scheduler API (mesos_client.py):
 Every wait is a poll on the event stream with a generous deadline."""
 import base64
 import getpass
+import threading
 import time
 
 import pytest
 
 from cluster import BIN
 from mesos_client import SchedulerClient, take_scalars
-from test_containerizer import container_cgroup, needs_cgroups
+from test_containerizer import FileServer, container_cgroup, needs_cgroups
 
 EXAMPLE = BIN / "mezzo-example-executor"
 WAIT = 60.0
@@ -192,13 +193,17 @@ def group_task(offer, res, tid, command, cpus=0.1, mem=16):
             "resources": scalars(res, cpus, mem), "command": {"value": command, "shell": True}}
 
 
-def launch_group(fw, offer, res, executor_id, tasks):
-    # Mesos wants the default executor's cpus, mem and disk given explicitly.
-    taken = take_scalars(res, {"cpus": 0.1, "mem": 32, "disk": 32})
-    assert taken is not None, f"offer too small: {res}"
-    executor = {"executor_id": {"value": executor_id}, "type": "DEFAULT", "resources": taken}
+def launch_group(fw, offer, res, executor_id, tasks, executor=None):
+    """Launches a task group; executor: the ExecutorInfo of a running executor to
+    reuse (its resources are not taken again). Returns the ExecutorInfo used."""
+    if executor is None:
+        # Mesos wants the default executor's cpus, mem and disk given explicitly.
+        taken = take_scalars(res, {"cpus": 0.1, "mem": 32, "disk": 32})
+        assert taken is not None, f"offer too small: {res}"
+        executor = {"executor_id": {"value": executor_id}, "type": "DEFAULT", "resources": taken}
     fw.c.accept([offer["id"]], [{"type": "LAUNCH_GROUP", "launch_group": {
         "executor": executor, "task_group": {"tasks": tasks}}}], refuse_seconds=60.0)
+    return executor
 
 
 def test_task_group_one_fails_and_the_others_are_killed(cluster, framework):
@@ -289,3 +294,149 @@ def test_task_group_uris_are_fetched_into_the_executor_sandbox(cluster, framewor
         st = fw.statuses[t]
         assert st["state"] == "TASK_FAILED" and st["reason"] == "REASON_CONTAINER_LAUNCH_FAILED", st
         assert missing in st["message"] and "Failed to fetch" in st["message"], st
+
+
+# --------------------------------------------------------------------------- later task groups
+
+class StallingServer(FileServer):
+    """A FileServer whose /slow.txt answers only once release() is called (or after
+    a long safety timeout), to hold a fetch in progress."""
+
+    def __init__(self):
+        self.gate = threading.Event()
+        self.asked = threading.Event()
+        gate, asked = self.gate, self.asked
+
+        class Files(dict):
+            def get(self, path, default=None):
+                if path == "/slow.txt":
+                    asked.set()
+                    gate.wait(120)
+                return dict.get(self, path, default)
+
+        super().__init__(Files({"/slow.txt": b"slow\n", "/second.txt": b"fetched for the second group\n"}))
+        # A fetcher killed mid-request (a cancelled fetch) is expected: no traceback for it.
+        self.httpd.handle_error = lambda request, address: None
+
+    def release(self):
+        self.gate.set()
+
+
+@pytest.fixture
+def stalling_server():
+    srv = StallingServer()
+    yield srv
+    srv.release()
+    srv.close()
+
+
+def start_first_group(fw, executor_id):
+    """A default executor running one long task ("first"); returns its ExecutorInfo."""
+    offer = fw.offer()
+    res = [dict(r) for r in offer["resources"]]
+    executor = launch_group(fw, offer, res, executor_id, [group_task(offer, res, "first", "sleep 1000")])
+    fw.pump(lambda: fw.state("first") == "TASK_RUNNING", "the first group to run")
+    return executor
+
+
+def launch_more(fw, executor, tasks_of):
+    """Another task group for the running executor, from a new offer."""
+    fw.c.revive()
+    offer = fw.offer()
+    res = [dict(r) for r in offer["resources"]]
+    launch_group(fw, offer, res, None, tasks_of(offer, res), executor=executor)
+
+
+def agent_task_states(cluster):
+    s = cluster.agent_state()
+    return {t["id"]: t["state"] for f in s["frameworks"] for e in f["executors"] for t in e["tasks"]}
+
+
+def test_later_task_groups_get_their_uris_fetched(cluster, framework, stalling_server, tmp_path):
+    fw = framework("later-group-uris")
+    executor = start_first_group(fw, "later-exec")
+    url = stalling_server.url("/second.txt")
+
+    def second(offer, res):
+        t = group_task(offer, res, "second", "test -f second.txt && cat second.txt")
+        t["command"]["uris"] = [{"value": url}]
+        return [t]
+    launch_more(fw, executor, second)
+    fw.pump(lambda: fw.state("second") in TERMINAL, "the second group's task to end")
+    assert fw.state("second") == "TASK_FINISHED", fw.statuses["second"]
+    assert fw.state("first") == "TASK_RUNNING", fw.states
+    sandbox = [s for s in cluster.agents[0].sandboxes() if (s / "second.txt").exists()]
+    assert sandbox, "the URI is not in the executor's sandbox"
+    assert "fetched for the second group" in (sandbox[0] / "stdout").read_text()
+
+    # A URI that cannot be fetched fails that group (naming the URI); the executor goes on.
+    missing = str(tmp_path / "not-there.txt")
+
+    def bad(offer, res):
+        t = group_task(offer, res, "bad-later", "true")
+        t["command"]["uris"] = [{"value": missing}]
+        return [t, group_task(offer, res, "bad-sibling", "sleep 1000")]
+    launch_more(fw, executor, bad)
+    fw.pump(lambda: fw.state("bad-later") in TERMINAL and fw.state("bad-sibling") in TERMINAL,
+            "the bad group to fail")
+    for t in ("bad-later", "bad-sibling"):
+        st = fw.statuses[t]
+        # Mesos has no REASON_FETCHER_FAILED: a failed fetch is a container launch failure there.
+        assert st["state"] == "TASK_FAILED" and st["reason"] == "REASON_CONTAINER_LAUNCH_FAILED", st
+        assert missing in st["message"] and "Failed to fetch" in st["message"], st
+        assert "TASK_RUNNING" not in fw.states[t], fw.states[t]
+    assert fw.state("first") == "TASK_RUNNING", fw.states
+    assert agent_task_states(cluster).get("first") == "TASK_RUNNING"
+    fw.c.kill("first", cluster.agents[0].id)
+    fw.pump(lambda: fw.state("first") == "TASK_KILLED", "the first task to be killed")
+
+
+def test_kill_while_a_later_group_fetches(cluster, framework, stalling_server):
+    fw = framework("later-group-kill")
+    executor = start_first_group(fw, "kill-fetch-exec")
+    url = stalling_server.url("/slow.txt")
+
+    def slow(offer, res):
+        t = group_task(offer, res, "slow", "cat slow.txt; sleep 1000")
+        t["command"]["uris"] = [{"value": url}]
+        return [t, group_task(offer, res, "slow-sibling", "sleep 1000")]
+    launch_more(fw, executor, slow)
+    assert stalling_server.asked.wait(WAIT), "the agent never asked for the URI"
+    # Killed while its URI is on its way: the whole group is killed before it runs.
+    fw.c.kill("slow", cluster.agents[0].id)
+    fw.pump(lambda: fw.state("slow") in TERMINAL and fw.state("slow-sibling") in TERMINAL, "the group to be killed")
+    for t in ("slow", "slow-sibling"):
+        st = fw.statuses[t]
+        assert st["state"] == "TASK_KILLED" and st["reason"] == "REASON_TASK_KILLED_DURING_LAUNCH", st
+    stalling_server.release()
+    # The fetch ends after the kill: the killed group is not sent; the first task runs on.
+    launch_more(fw, executor, lambda offer, res: [group_task(offer, res, "after", "echo after")])
+    fw.pump(lambda: fw.state("after") in TERMINAL, "a group sent after the killed one")
+    assert fw.state("after") == "TASK_FINISHED", fw.statuses["after"]
+    for t in ("slow", "slow-sibling"):
+        assert fw.states[t] == ["TASK_KILLED"], fw.states[t]
+    assert fw.state("first") == "TASK_RUNNING", fw.states
+    fw.c.kill("first", cluster.agents[0].id)
+    fw.pump(lambda: fw.state("first") == "TASK_KILLED", "the first task to be killed")
+
+
+def test_executor_ending_while_a_later_group_fetches(cluster, framework, stalling_server):
+    fw = framework("later-group-exit")
+    executor = start_first_group(fw, "exit-fetch-exec")
+    url = stalling_server.url("/slow.txt")
+
+    def slow(offer, res):
+        t = group_task(offer, res, "orphan", "cat slow.txt")
+        t["command"]["uris"] = [{"value": url}]
+        return [t]
+    launch_more(fw, executor, slow)
+    assert stalling_server.asked.wait(WAIT), "the agent never asked for the URI"
+    # The only running task is killed: the default executor has nothing left and exits
+    # while the later group still fetches. That group gets a terminal update all the same.
+    fw.c.kill("first", cluster.agents[0].id)
+    fw.pump(lambda: fw.state("first") == "TASK_KILLED" and fw.state("orphan") in TERMINAL,
+            "the executor to end and the fetching group with it")
+    st = fw.statuses["orphan"]
+    assert st["state"] == "TASK_FAILED" and st["source"] == "SOURCE_AGENT", st
+    assert "TASK_RUNNING" not in fw.states["orphan"]
+    stalling_server.release()

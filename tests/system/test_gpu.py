@@ -23,6 +23,7 @@ import pytest
 from cluster import BIN, poll
 from mesos_client import MesosError, SchedulerClient, scalar
 from taskrunner import TaskRunner
+from test_agent_recovery import alive, restart_agent, sigkill_agent, starttime, task_pid
 
 FAKE_NVML = BIN.parent / "lib" / "libfake_nvml.so"
 GPU_TASK = {"cpus": 0.1, "mem": 32.0, "gpus": 1.0}
@@ -37,10 +38,10 @@ def fake_gpu_cluster(cluster_factory, gpus=2, agents=1, extra_flags=()):
 
 
 class GpuRunner(TaskRunner):
-    """TaskRunner whose framework has the GPU_RESOURCES capability."""
+    """TaskRunner whose framework has the GPU_RESOURCES capability (info: more FrameworkInfo)."""
 
-    def __init__(self, port, name="gpu-runner"):
-        super().__init__(port, name=name, info={"capabilities": [{"type": "GPU_RESOURCES"}]})
+    def __init__(self, port, name="gpu-runner", info=None):
+        super().__init__(port, name=name, info={"capabilities": [{"type": "GPU_RESOURCES"}], **(info or {})})
 
 
 def sandbox_stdout(agent, framework_id, task_id):
@@ -193,6 +194,77 @@ def test_tasks_get_distinct_gpus_and_wait_for_one(cluster_factory):
         fw.kill("t3")
         fw.wait_state("t2", "TASK_KILLED")
         fw.wait_state("t3", "TASK_KILLED")
+    finally:
+        fw.close()
+
+
+def devices_rules(agent, framework_id, task_id):
+    run = sandbox_stdout(agent, framework_id, task_id).parent
+    return (CGROUP_V1 / "devices" / own_cgroup("devices") / "mezzo" / run.name / "devices.list").read_text().split("\n")
+
+
+def test_gpus_of_recovered_tasks_stay_theirs(cluster_factory):
+    """An agent restarted (--recover=reconnect) while a GPU task runs gives the task its
+    GPU back: a new task gets the other one, and no third task fits."""
+    c = fake_gpu_cluster(cluster_factory, gpus=2, extra_flags=["--executor_reregistration_timeout=10secs"])
+    agent = c.agents[0]
+    agent_id = agent.id
+    fw = GpuRunner(c.master_port, name="gpu-recovery", info={"checkpoint": True, "failover_timeout": 3600})
+    try:
+        cmd = 'echo "GPUS=$CUDA_VISIBLE_DEVICES"; echo $$ > pid; sleep 600'
+        fw.launch("g1", cmd, GPU_TASK)
+        fw.wait_state("g1", "TASK_RUNNING")
+        v1 = read_visible(agent, fw.framework_id, "g1")
+        pid = task_pid(agent, fw.framework_id, "g1")
+        started = starttime(pid)
+
+        sigkill_agent(agent)
+        assert alive(pid), "the GPU task died with its agent"
+        restart_agent(c, agent)
+
+        def reregistered():
+            slaves = [s for s in c.master_state().get("slaves", []) if s["id"] == agent_id]
+            return slaves and slaves[0].get("active") and "reregistered_time" in slaves[0]
+        poll(reregistered, 60, what="the agent to re-register under its id")
+        st = agent.state()
+        running = {t["id"] for f in st["frameworks"] for e in f["executors"] for t in e["tasks"]
+                   if t["state"] == "TASK_RUNNING"}
+        assert running == {"g1"}, st
+        assert alive(pid) and starttime(pid) == started, "g1 is not the same process"
+
+        # A new task gets the GPU g1 does not hold.
+        fw.launch("g2", cmd, GPU_TASK)
+        fw.wait_state("g2", "TASK_RUNNING")
+        v2 = read_visible(agent, fw.framework_id, "g2")
+        assert {v1, v2} == {"0", "1"}, (v1, v2)
+        ok, why = devices_hierarchy()
+        if ok:
+            for tid, mine, other in (("g1", v1, v2), ("g2", v2, v1)):
+                rules = devices_rules(agent, fw.framework_id, tid)
+                assert f"c 195:{mine} rwm" in rules and f"c 195:{other} rwm" not in rules, (tid, rules)
+        else:
+            print(f"devices cgroup not checked: {why}")
+
+        # Both GPUs are held: the master offers none, and a third GPU task waits.
+        def gpus_used():
+            slaves = [s for s in c.master_state()["slaves"] if s["id"] == agent_id]
+            return slaves[0]["used_resources"].get("gpus", 0) == 2
+        poll(gpus_used, 60, what="both GPUs used on the master")
+        fw.launch("g3", 'echo "GPUS=$CUDA_VISIBLE_DEVICES"; sleep 600', GPU_TASK)
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            with fw.lock:
+                assert not fw.states.get("g3"), f"g3 started while both GPUs were taken: {fw.states}"
+            time.sleep(0.1)
+        # The recovered task ends: its GPU goes to the waiting one.
+        fw.kill("g1")
+        fw.wait_state("g1", "TASK_KILLED")
+        fw.wait_state("g3", "TASK_RUNNING")
+        assert read_visible(agent, fw.framework_id, "g3") == v1
+        fw.kill("g2")
+        fw.kill("g3")
+        fw.wait_state("g2", "TASK_KILLED")
+        fw.wait_state("g3", "TASK_KILLED")
     finally:
         fw.close()
 

@@ -2,7 +2,9 @@
  * is read back (agent, frameworks, executors, runs, pids, tasks, their updates and
  * acknowledgements in order), a torn last record is ignored, a clean shutdown
  * (forget) leaves nothing to recover, atomic writes leave no temp files, and
- * removed executors and frameworks are gone. Works in a fresh temp dir. */
+ * removed executors and frameworks are gone; the GPUs a run holds are encoded,
+ * written, rewritten and read back, a malformed gpus file is refused. Works in a
+ * fresh temp dir. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -210,12 +212,101 @@ static void test_unreadable_agent_info(void **state) {
   mz_ckpt_state_free(&s);
 }
 
+static void test_gpus_encoding(void **state) {
+  const mz_ckpt_gpu g[3] = {{0, 0}, {3, 7}, {4294967295u, 255}};
+  char buf[128];
+  size_t len = mz_ckpt_gpus_encode(g, 3, buf, sizeof buf);
+  assert_string_equal(buf, "0 0\n3 7\n4294967295 255\n");
+  assert_int_equal(len, strlen(buf));
+  mz_ckpt_gpu *out;
+  size_t n;
+  assert_int_equal(mz_ckpt_gpus_decode(buf, len, &out, &n), 0);
+  assert_int_equal(n, 3);
+  assert_memory_equal(out, g, sizeof g);
+  free(out);
+  /* Too small a buffer: nothing (never a partial list). */
+  assert_int_equal(mz_ckpt_gpus_encode(g, 3, buf, 10), 0);
+  assert_string_equal(buf, "");
+  /* None held; a last line without its newline; blank lines. */
+  assert_int_equal(mz_ckpt_gpus_decode("", 0, &out, &n), 0);
+  assert_int_equal(n, 0);
+  assert_null(out);
+  assert_int_equal(mz_ckpt_gpus_decode("\n1 2", 4, &out, &n), 0);
+  assert_int_equal(n, 1);
+  assert_int_equal(out[0].index, 1);
+  assert_int_equal(out[0].minor, 2);
+  free(out);
+  /* Malformed: refused whole. */
+  const char *bad[] = {"1\n", "1 2 3\n", "-1 2\n", "a b\n", "1 2\nx\n", "1  2junk\n"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    assert_int_equal(mz_ckpt_gpus_decode(bad[i], strlen(bad[i]), &out, &n), -1);
+    assert_null(out);
+    assert_int_equal(n, 0);
+  }
+}
+
+static void test_gpus_round_trip(void **state) {
+  write_agent("A-S3");
+  write_framework("A-S3", "fw");
+  mz_ckpt_run r = {dir, "A-S3", "fw", "ex", "c-gpu"};
+  write_executor(&r);
+  mz_ckpt_run plain = {dir, "A-S3", "fw", "ex-plain", "c-plain"};
+  write_executor(&plain);
+  char err[256];
+  const mz_ckpt_gpu two[2] = {{1, 1}, {0, 0}};
+  assert_int_equal(mz_ckpt_executor_gpus(&r, two, 2, err, sizeof err), 0);
+  assert_int_equal(mz_ckpt_executor_pid(&r, 99, 5, err, sizeof err), 0);
+  mz_ckpt_state s;
+  assert_int_equal(mz_ckpt_load(dir, &s, err, sizeof err), 0);
+  for (size_t i = 0; i < s.frameworks[0].nexecutors; i++) {
+    mz_ckpt_executor_state *e = &s.frameworks[0].executors[i];
+    if (!strcmp(e->container_id, "c-plain")) {
+      assert_int_equal(e->ngpus, 0); /* no gpus file */
+      assert_null(e->gpus);
+      continue;
+    }
+    assert_int_equal(e->ngpus, 2);
+    assert_int_equal(e->gpus[0].index, 1);
+    assert_int_equal(e->gpus[1].index, 0);
+  }
+  mz_ckpt_state_free(&s);
+  /* Rewritten when GPUs go back: one, then none. */
+  assert_int_equal(mz_ckpt_executor_gpus(&r, two + 1, 1, err, sizeof err), 0);
+  assert_int_equal(mz_ckpt_load(dir, &s, err, sizeof err), 0);
+  for (size_t i = 0; i < s.frameworks[0].nexecutors; i++) {
+    mz_ckpt_executor_state *e = &s.frameworks[0].executors[i];
+    if (!strcmp(e->container_id, "c-gpu")) {
+      assert_int_equal(e->ngpus, 1);
+      assert_int_equal(e->gpus[0].index, 0);
+    }
+  }
+  mz_ckpt_state_free(&s);
+  assert_int_equal(mz_ckpt_executor_gpus(&r, NULL, 0, err, sizeof err), 0);
+  assert_int_equal(mz_ckpt_load(dir, &s, err, sizeof err), 0);
+  for (size_t i = 0; i < s.frameworks[0].nexecutors; i++) assert_int_equal(s.frameworks[0].executors[i].ngpus, 0);
+  mz_ckpt_state_free(&s);
+  /* A damaged file: the run is still recovered, without GPUs. */
+  char p[512];
+  snprintf(p, sizeof p, "%s/meta/slaves/A-S3/frameworks/fw/executors/ex/runs/c-gpu/gpus", dir);
+  assert_int_equal(mz_ckpt_write_file(p, "garbage", 7, err, sizeof err), 0);
+  assert_int_equal(mz_ckpt_load(dir, &s, err, sizeof err), 0);
+  assert_int_equal(s.frameworks[0].nexecutors, 2);
+  for (size_t i = 0; i < s.frameworks[0].nexecutors; i++) {
+    mz_ckpt_executor_state *e = &s.frameworks[0].executors[i];
+    assert_int_equal(e->ngpus, 0);
+    if (!strcmp(e->container_id, "c-gpu")) assert_int_equal(e->pid, 99);
+  }
+  mz_ckpt_state_free(&s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_nothing_to_recover, setup, teardown),
       cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
       cmocka_unit_test_setup_teardown(test_torn_record_ignored, setup, teardown),
       cmocka_unit_test_setup_teardown(test_unreadable_agent_info, setup, teardown),
+      cmocka_unit_test(test_gpus_encoding),
+      cmocka_unit_test_setup_teardown(test_gpus_round_trip, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
