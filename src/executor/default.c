@@ -28,7 +28,6 @@
 #define MOD "default-executor"
 #define DEFAULT_KILL_GRACE 3.0     /* as the command executor */
 #define TERMINAL_ACK_TIMEOUT 10.0  /* exit anyway if the agent never acknowledges */
-#define SUBSCRIBE_ATTEMPTS 10
 #define MAX_TASKS 1024             /* live and finished tasks kept by one executor */
 
 typedef struct dtask {
@@ -44,19 +43,13 @@ typedef struct dtask {
 
 static struct {
   mz_exec_process p; /* loop, client, timers, signal events (process.h) */
-  Mesos__V1__FrameworkInfo *fw;
   dtask *tasks;
   size_t ntasks;
   unsigned groups;
-  int ever_subscribed, attempts, exit_code, shutting_down, exiting;
+  int exit_code, shutting_down, exiting;
 } D;
 
-static void timer_in(struct event *ev, double seconds) {
-  if (seconds < 0) seconds = 0;
-  struct timeval tv = {(time_t)seconds, (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
-  evtimer_del(ev);
-  evtimer_add(ev, &tv);
-}
+static const mz_exec_process_spec spec; /* below, with the callbacks it names */
 
 static void finish(int code) {
   D.exit_code = code;
@@ -80,7 +73,7 @@ static void maybe_exit(void) {
     finish(0);
   } else if (!D.exiting) {
     D.exiting = 1;
-    timer_in(D.p.exit_timer, TERMINAL_ACK_TIMEOUT);
+    mz_exec_timer_in(D.p.exit_timer, TERMINAL_ACK_TIMEOUT);
   }
 }
 
@@ -138,7 +131,7 @@ static void kill_one(dtask *t, double grace) {
   LL_FOREACH(D.tasks, x) {
     if (x->killed && x->pid && !x->exited && (next < 0 || x->kill_deadline < next)) next = x->kill_deadline;
   }
-  if (next >= 0) timer_in(D.p.escalate, next - now);
+  if (next >= 0) mz_exec_timer_in(D.p.escalate, next - now);
 }
 
 static void on_escalate(evutil_socket_t fd, short what, void *arg) {
@@ -154,7 +147,7 @@ static void on_escalate(evutil_socket_t fd, short what, void *arg) {
       next = t->kill_deadline;
     }
   }
-  if (next >= 0) timer_in(D.p.escalate, next - now);
+  if (next >= 0) mz_exec_timer_in(D.p.escalate, next - now);
 }
 
 /* Kills every live task of a group but `except` (which may be NULL). */
@@ -320,16 +313,8 @@ static void shutdown_all(const char *why) {
 /* ------------------------------------------------------------------ events */
 
 static void on_event(mz_executor *ex, const Mesos__V1__Executor__Event *ev, void *arg) {
+  if (mz_exec_process_common_event(&D.p, &spec, ev)) return;
   switch (ev->type) {
-    case MESOS__V1__EXECUTOR__EVENT__TYPE__SUBSCRIBED:
-      D.ever_subscribed = 1;
-      MZ_INFO(MOD, "subscribed to agent %s as executor %s of framework %s",
-              mz_executor_agent_id(ex) ? mz_executor_agent_id(ex) : "?", D.p.cfg.executor_id, D.p.cfg.framework_id);
-      if (ev->subscribed && ev->subscribed->framework_info) {
-        if (D.fw) protobuf_c_message_free_unpacked(&D.fw->base, NULL);
-        D.fw = mz_pb_dup(&ev->subscribed->framework_info->base);
-      }
-      break;
     case MESOS__V1__EXECUTOR__EVENT__TYPE__LAUNCH_GROUP:
       if (ev->launch_group && ev->launch_group->task_group) launch_group(ev->launch_group->task_group);
       break;
@@ -365,13 +350,6 @@ static void on_event(mz_executor *ex, const Mesos__V1__Executor__Event *ev, void
     case MESOS__V1__EXECUTOR__EVENT__TYPE__SHUTDOWN:
       shutdown_all("requested by the agent");
       break;
-    case MESOS__V1__EXECUTOR__EVENT__TYPE__MESSAGE:
-      MZ_INFO(MOD, "framework message of %zu bytes (ignored by the default executor)",
-              ev->message ? ev->message->data.len : 0);
-      break;
-    case MESOS__V1__EXECUTOR__EVENT__TYPE__ERROR:
-      MZ_ERROR(MOD, "error from the agent: %s", ev->error && ev->error->message ? ev->error->message : "?");
-      break;
     default:
       break;
   }
@@ -380,7 +358,7 @@ static void on_event(mz_executor *ex, const Mesos__V1__Executor__Event *ev, void
 static void on_exit_timer(evutil_socket_t fd, short what, void *arg) {
   if (D.p.cfg.checkpoint && !mz_executor_subscribed(D.p.ex)) {
     /* The agent is away (restarting): the updates wait for it, up to the recovery timeout. */
-    timer_in(D.p.exit_timer, TERMINAL_ACK_TIMEOUT);
+    mz_exec_timer_in(D.p.exit_timer, TERMINAL_ACK_TIMEOUT);
     return;
   }
   MZ_WARN(MOD, "terminal updates not acknowledged within %.0fs; exiting", TERMINAL_ACK_TIMEOUT);
@@ -394,11 +372,7 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg) {
 }
 
 static void on_resubscribe(evutil_socket_t fd, short what, void *arg) {
-  char err[256];
-  if (mz_executor_subscribe(D.p.ex, err, sizeof err) != 0) {
-    MZ_ERROR(MOD, "cannot subscribe: %s", err);
-    finish(1);
-  }
+  if (mz_exec_process_resubscribe(&D.p, &spec) != 0) finish(1);
 }
 
 static void kill_everything_now(void) {
@@ -409,29 +383,25 @@ static void kill_everything_now(void) {
 }
 
 static void on_disconnected(mz_executor *ex, const char *reason, void *arg) {
-  if (!D.ever_subscribed && ++D.attempts < SUBSCRIBE_ATTEMPTS) {
-    double delay = 0.1 * (1 << (D.attempts < 4 ? D.attempts : 4));
-    MZ_WARN(MOD, "subscription failed (%s); retrying in %.1fs", reason, delay);
-    timer_in(D.p.resubscribe, delay);
-    return;
-  }
+  if (mz_exec_process_retry(&D.p, &spec, reason)) return;
   MZ_ERROR(MOD, "disconnected from the agent: %s", reason);
   kill_everything_now();
-  finish(D.ever_subscribed ? 0 : 1);
+  finish(D.p.ever_subscribed ? 0 : 1);
 }
 
+static const mz_exec_process_spec spec = {
+    .prog = "mezzo-executor --default",
+    .module = MOD,
+    .what = "default executor",
+    .cbs = {on_event, on_disconnected},
+    .on_escalate = on_escalate,
+    .on_exit_timer = on_exit_timer,
+    .on_resubscribe = on_resubscribe,
+    .on_sigchld = on_sigchld,
+    .on_stop_signal = on_stop_signal,
+};
+
 int mz_default_executor_main(void) {
-  static const mz_exec_process_spec spec = {
-      .prog = "mezzo-executor --default",
-      .module = MOD,
-      .what = "default executor",
-      .cbs = {on_event, on_disconnected},
-      .on_escalate = on_escalate,
-      .on_exit_timer = on_exit_timer,
-      .on_resubscribe = on_resubscribe,
-      .on_sigchld = on_sigchld,
-      .on_stop_signal = on_stop_signal,
-  };
   if (mz_exec_process_init(&D.p, &spec) != 0) return 1;
   if (mz_exec_process_run(&D.p, &spec) != 0) D.exit_code = 1;
   kill_everything_now();
@@ -443,7 +413,6 @@ int mz_default_executor_main(void) {
     LL_DELETE(D.tasks, t);
     free(t);
   }
-  if (D.fw) protobuf_c_message_free_unpacked(&D.fw->base, NULL);
   mz_exec_process_free(&D.p);
   return D.exit_code;
 }

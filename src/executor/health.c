@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "executor/command.h"
+#include "executor/process.h"
 
 #define MOD "health"
 #define MAX_ENV 8192
@@ -33,12 +34,6 @@ struct mz_health {
   double started;             /* monotonic */
   int ever_ok, healthy, failures, stopped;
 };
-
-static void timer_in(struct event *ev, double seconds) {
-  if (seconds < 0) seconds = 0;
-  struct timeval tv = {(time_t)seconds, (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
-  evtimer_add(ev, &tv);
-}
 
 /* The network checks, in a child: exit 0 on success. */
 static int connect_local(uint32_t port) {
@@ -124,7 +119,7 @@ static void result(mz_health *h, int ok, const char *why) {
     }
     if (kill) return;
   }
-  if (!h->stopped) timer_in(h->next, h->hc->interval_seconds);
+  if (!h->stopped) mz_exec_timer_in(h->next, h->hc->interval_seconds);
 }
 
 static void on_next(evutil_socket_t fd, short what, void *arg) {
@@ -137,7 +132,7 @@ static void on_next(evutil_socket_t fd, short what, void *arg) {
     return;
   }
   h->pid = pid;
-  timer_in(h->timeout, h->hc->timeout_seconds);
+  mz_exec_timer_in(h->timeout, h->hc->timeout_seconds);
 }
 
 static void on_timeout(evutil_socket_t fd, short what, void *arg) {
@@ -209,7 +204,7 @@ mz_health *mz_health_new(struct event_base *base, const Mesos__V1__HealthCheck *
   h->started = mz_monotonic();
   h->next = evtimer_new(base, on_next, h);
   h->timeout = evtimer_new(base, on_timeout, h);
-  timer_in(h->next, copy->delay_seconds);
+  mz_exec_timer_in(h->next, copy->delay_seconds);
   return h;
 }
 

@@ -28,31 +28,25 @@
 #define MOD "executor"
 #define DEFAULT_KILL_GRACE 3.0       /* Mesos's command executor default */
 #define TERMINAL_ACK_TIMEOUT 10.0    /* exit anyway if the agent never acknowledges */
-#define SUBSCRIBE_ATTEMPTS 10        /* before the first SUBSCRIBED */
 
 static struct {
   mz_exec_process p; /* loop, client, timers, signal events (process.h) */
   Mesos__V1__TaskInfo *task;      /* owned copy, NULL until LAUNCH */
-  Mesos__V1__FrameworkInfo *fw;   /* owned copy from SUBSCRIBED */
   pid_t pid;                      /* the command, 0 when not running */
   int launched, killed, exited;
   double kill_deadline;           /* monotonic time of the SIGKILL escalation */
   int terminal_sent;
   uint8_t terminal_uuid[MZ_UUID_BYTES];
-  int ever_subscribed, attempts, exit_code;
+  int exit_code;
   mz_health *health;              /* the task's health checker, NULL without one */
   int killed_by_health_check;
 } X;
 
+static const mz_exec_process_spec spec; /* below, with the callbacks it names */
+
 static void finish(int code) {
   X.exit_code = code;
   event_base_loopexit(X.p.base, NULL);
-}
-
-static void timer_in(struct event *ev, double seconds) {
-  if (seconds < 0) seconds = 0;
-  struct timeval tv = {(time_t)seconds, (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
-  evtimer_add(ev, &tv);
 }
 
 /* Sends an update for task_id; terminal ones are remembered for the exit. */
@@ -86,7 +80,7 @@ static void send_update_full(const Mesos__V1__TaskID *task_id, Mesos__V1__TaskSt
   if (terminal && X.task && !strcmp(task_id->value, X.task->task_id->value)) {
     X.terminal_sent = 1;
     memcpy(X.terminal_uuid, uuid, MZ_UUID_BYTES);
-    timer_in(X.p.exit_timer, TERMINAL_ACK_TIMEOUT);
+    mz_exec_timer_in(X.p.exit_timer, TERMINAL_ACK_TIMEOUT);
   }
 }
 
@@ -96,9 +90,9 @@ static void send_update(const Mesos__V1__TaskID *task_id, Mesos__V1__TaskState s
 }
 
 static int framework_has_killing_state(void) {
-  if (!X.fw) return 0;
-  for (size_t i = 0; i < X.fw->n_capabilities; i++) {
-    const Mesos__V1__FrameworkInfo__Capability *c = X.fw->capabilities[i];
+  if (!X.p.fw) return 0;
+  for (size_t i = 0; i < X.p.fw->n_capabilities; i++) {
+    const Mesos__V1__FrameworkInfo__Capability *c = X.p.fw->capabilities[i];
     if (c->has_type && c->type == MESOS__V1__FRAMEWORK_INFO__CAPABILITY__TYPE__TASK_KILLING_STATE) return 1;
   }
   return 0;
@@ -114,7 +108,7 @@ static void kill_task(double grace) {
     if (now + grace < X.kill_deadline) {
       X.kill_deadline = now + grace;
       evtimer_del(X.p.escalate);
-      timer_in(X.p.escalate, grace);
+      mz_exec_timer_in(X.p.escalate, grace);
     }
     return;
   }
@@ -129,7 +123,7 @@ static void kill_task(double grace) {
   }
   mz_command_signal(X.pid, SIGTERM);
   X.kill_deadline = now + grace;
-  timer_in(X.p.escalate, grace);
+  mz_exec_timer_in(X.p.escalate, grace);
 }
 
 static void on_escalate(evutil_socket_t fd, short what, void *arg) {
@@ -228,7 +222,7 @@ static void on_sigchld(evutil_socket_t fd, short what, void *arg) {
 static void on_exit_timer(evutil_socket_t fd, short what, void *arg) {
   if (X.p.cfg.checkpoint && !mz_executor_subscribed(X.p.ex)) {
     /* The agent is away (restarting): the update waits for it, up to the recovery timeout. */
-    timer_in(X.p.exit_timer, TERMINAL_ACK_TIMEOUT);
+    mz_exec_timer_in(X.p.exit_timer, TERMINAL_ACK_TIMEOUT);
     return;
   }
   MZ_WARN(MOD, "the terminal update was not acknowledged within %.0fs; exiting", TERMINAL_ACK_TIMEOUT);
@@ -245,16 +239,8 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg) {
 }
 
 static void on_event(mz_executor *ex, const Mesos__V1__Executor__Event *ev, void *arg) {
+  if (mz_exec_process_common_event(&X.p, &spec, ev)) return;
   switch (ev->type) {
-    case MESOS__V1__EXECUTOR__EVENT__TYPE__SUBSCRIBED:
-      X.ever_subscribed = 1;
-      MZ_INFO(MOD, "subscribed to agent %s as executor %s of framework %s",
-              mz_executor_agent_id(ex) ? mz_executor_agent_id(ex) : "?", X.p.cfg.executor_id, X.p.cfg.framework_id);
-      if (ev->subscribed && ev->subscribed->framework_info) {
-        if (X.fw) protobuf_c_message_free_unpacked(&X.fw->base, NULL);
-        X.fw = mz_pb_dup(&ev->subscribed->framework_info->base);
-      }
-      break;
     case MESOS__V1__EXECUTOR__EVENT__TYPE__LAUNCH:
       if (ev->launch && ev->launch->task) launch(ev->launch->task);
       break;
@@ -293,39 +279,35 @@ static void on_event(mz_executor *ex, const Mesos__V1__Executor__Event *ev, void
       }
       break;
     }
-    case MESOS__V1__EXECUTOR__EVENT__TYPE__MESSAGE:
-      MZ_INFO(MOD, "framework message of %zu bytes (ignored by the command executor)",
-              ev->message ? ev->message->data.len : 0);
-      break;
-    case MESOS__V1__EXECUTOR__EVENT__TYPE__ERROR:
-      MZ_ERROR(MOD, "error from the agent: %s", ev->error && ev->error->message ? ev->error->message : "?");
-      break;
     default:
       break;
   }
 }
 
 static void on_resubscribe(evutil_socket_t fd, short what, void *arg) {
-  char err[256];
-  if (mz_executor_subscribe(X.p.ex, err, sizeof err) != 0) {
-    MZ_ERROR(MOD, "cannot subscribe: %s", err);
-    finish(1);
-  }
+  if (mz_exec_process_resubscribe(&X.p, &spec) != 0) finish(1);
 }
 
 static void on_disconnected(mz_executor *ex, const char *reason, void *arg) {
-  if (!X.ever_subscribed && ++X.attempts < SUBSCRIBE_ATTEMPTS) {
-    double delay = 0.1 * (1 << (X.attempts < 4 ? X.attempts : 4));
-    MZ_WARN(MOD, "subscription failed (%s); retrying in %.1fs", reason, delay);
-    timer_in(X.p.resubscribe, delay);
-    return;
-  }
+  if (mz_exec_process_retry(&X.p, &spec, reason)) return;
   /* Without checkpointing an executor does not outlive its agent connection; with it,
    * the library tried to reach the agent until the recovery timeout before this. */
   MZ_ERROR(MOD, "disconnected from the agent: %s", reason);
   if (X.pid && !X.exited) mz_command_signal(X.pid, SIGKILL);
-  finish(X.ever_subscribed ? 0 : 1);
+  finish(X.p.ever_subscribed ? 0 : 1);
 }
+
+static const mz_exec_process_spec spec = {
+    .prog = "mezzo-executor",
+    .module = MOD,
+    .what = "command executor",
+    .cbs = {on_event, on_disconnected},
+    .on_escalate = on_escalate,
+    .on_exit_timer = on_exit_timer,
+    .on_resubscribe = on_resubscribe,
+    .on_sigchld = on_sigchld,
+    .on_stop_signal = on_stop_signal,
+};
 
 int main(int argc, char **argv) {
   const char *lvl = getenv("MESOS_LOGGING_LEVEL");
@@ -339,17 +321,6 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (argc > 1 && !strcmp(argv[1], "--default")) return mz_default_executor_main();
-  static const mz_exec_process_spec spec = {
-      .prog = "mezzo-executor",
-      .module = MOD,
-      .what = "executor",
-      .cbs = {on_event, on_disconnected},
-      .on_escalate = on_escalate,
-      .on_exit_timer = on_exit_timer,
-      .on_resubscribe = on_resubscribe,
-      .on_sigchld = on_sigchld,
-      .on_stop_signal = on_stop_signal,
-  };
   if (mz_exec_process_init(&X.p, &spec) != 0) return 1;
   if (mz_exec_process_run(&X.p, &spec) != 0) X.exit_code = 1;
   if (X.pid && !X.exited) {
@@ -358,7 +329,6 @@ int main(int argc, char **argv) {
   }
   mz_health_free(X.health);
   if (X.task) protobuf_c_message_free_unpacked(&X.task->base, NULL);
-  if (X.fw) protobuf_c_message_free_unpacked(&X.fw->base, NULL);
   mz_exec_process_free(&X.p);
   return X.exit_code;
 }

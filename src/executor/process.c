@@ -4,7 +4,10 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "common/codec.h"
 #include "common/log.h"
+
+#define SUBSCRIBE_ATTEMPTS 10 /* before the first SUBSCRIBED */
 
 int mz_exec_process_init(mz_exec_process *p, const mz_exec_process_spec *s) {
   char err[256];
@@ -58,6 +61,55 @@ void mz_exec_process_free(mz_exec_process *p) {
   event_free(p->sigterm);
   event_free(p->sigint);
   event_base_free(p->base);
+  if (p->fw) protobuf_c_message_free_unpacked(&p->fw->base, NULL);
+  p->fw = NULL;
+}
+
+bool mz_exec_process_common_event(mz_exec_process *p, const mz_exec_process_spec *s,
+                                  const Mesos__V1__Executor__Event *ev) {
+  switch (ev->type) {
+    case MESOS__V1__EXECUTOR__EVENT__TYPE__SUBSCRIBED:
+      p->ever_subscribed = 1;
+      MZ_INFO(s->module, "subscribed to agent %s as %s %s of framework %s",
+              mz_executor_agent_id(p->ex) ? mz_executor_agent_id(p->ex) : "?", s->what, p->cfg.executor_id,
+              p->cfg.framework_id);
+      if (ev->subscribed && ev->subscribed->framework_info) {
+        if (p->fw) protobuf_c_message_free_unpacked(&p->fw->base, NULL);
+        p->fw = mz_pb_dup(&ev->subscribed->framework_info->base);
+      }
+      return true;
+    case MESOS__V1__EXECUTOR__EVENT__TYPE__MESSAGE:
+      MZ_INFO(s->module, "framework message of %zu bytes (ignored by the %s)", ev->message ? ev->message->data.len : 0,
+              s->what);
+      return true;
+    case MESOS__V1__EXECUTOR__EVENT__TYPE__ERROR:
+      MZ_ERROR(s->module, "error from the agent: %s", ev->error && ev->error->message ? ev->error->message : "?");
+      return true;
+    default:
+      return false;
+  }
+}
+
+void mz_exec_timer_in(struct event *ev, double seconds) {
+  if (seconds < 0) seconds = 0;
+  struct timeval tv = {(time_t)seconds, (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
+  evtimer_del(ev);
+  evtimer_add(ev, &tv);
+}
+
+bool mz_exec_process_retry(mz_exec_process *p, const mz_exec_process_spec *s, const char *reason) {
+  if (p->ever_subscribed || ++p->attempts >= SUBSCRIBE_ATTEMPTS) return false;
+  double delay = 0.1 * (1 << (p->attempts < 4 ? p->attempts : 4));
+  MZ_WARN(s->module, "subscription failed (%s); retrying in %.1fs", reason, delay);
+  mz_exec_timer_in(p->resubscribe, delay);
+  return true;
+}
+
+int mz_exec_process_resubscribe(mz_exec_process *p, const mz_exec_process_spec *s) {
+  char err[256];
+  if (mz_executor_subscribe(p->ex, err, sizeof err) == 0) return 0;
+  MZ_ERROR(s->module, "cannot subscribe: %s", err);
+  return -1;
 }
 
 double mz_exec_policy_grace(const Mesos__V1__KillPolicy *kp, double def) {
