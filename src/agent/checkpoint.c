@@ -264,11 +264,17 @@ int mz_ckpt_executor_pid(const mz_ckpt_run *r, pid_t pid, unsigned long long sta
   return mz_ckpt_write_file(path, text, (size_t)n, err, errlen);
 }
 
-int mz_ckpt_task(const mz_ckpt_run *r, const Mesos__V1__TaskInfo *info, char *err, size_t errlen) {
+int mz_ckpt_task(const mz_ckpt_run *r, const Mesos__V1__TaskInfo *info, unsigned group, char *err, size_t errlen) {
   char run[CKPT_PATH], path[CKPT_PATH + 64];
   if (run_dir(run, sizeof run, r) != 0 || !info->task_id || !info->task_id->value) return TOO_LONG(err, errlen);
-  if (snprintf(path, sizeof path, "%s/tasks/%s/task.info", run, info->task_id->value) >= (int)sizeof path)
+  if (snprintf(path, sizeof path, "%s/tasks/%s/task.group", run, info->task_id->value) >= (int)sizeof path)
     return TOO_LONG(err, errlen);
+  if (group) {
+    char text[32];
+    int n = snprintf(text, sizeof text, "%u\n", group);
+    if (mz_ckpt_write_file(path, text, (size_t)n, err, errlen) != 0) return -1;
+  }
+  snprintf(path, sizeof path, "%s/tasks/%s/task.info", run, info->task_id->value);
   return write_pb(path, &info->base, err, errlen);
 }
 
@@ -453,6 +459,24 @@ static void free_list(char **v, size_t n) {
   free(v);
 }
 
+/* A task.group file: its number, or 0 when absent (a single task) or malformed. */
+static unsigned load_group(const char *path) {
+  size_t len;
+  uint8_t *text = mz_ckpt_read_file(path, 32, &len);
+  if (!text) return 0;
+  char *end;
+  errno = 0;
+  unsigned long n = strtoul((const char *)text, &end, 10);
+  int ok = end != (char *)text && (*end == '\n' || *end == '\0') && errno == 0 && n > 0 && n <= UINT_MAX &&
+           text[0] >= '0' && text[0] <= '9';
+  free(text);
+  if (!ok) {
+    MZ_WARN(MOD, "%s: malformed; the task is recovered as a single task", path);
+    return 0;
+  }
+  return (unsigned)n;
+}
+
 static void load_executor(const char *dir, mz_ckpt_framework_state *fw) {
   char path[2 * CKPT_PATH + 256];
   snprintf(path, sizeof path, "%s/executor.info", dir);
@@ -505,6 +529,8 @@ static void load_executor(const char *dir, mz_ckpt_framework_state *fw) {
     mz_ckpt_task_state *t = &ex->tasks[ex->ntasks++];
     memset(t, 0, sizeof *t);
     t->info = ti;
+    snprintf(tpath, sizeof tpath, "%s/%s/task.group", tasks_dir, names[i]);
+    t->group = load_group(tpath);
     snprintf(tpath, sizeof tpath, "%s/%s/task.updates", tasks_dir, names[i]);
     read_updates(tpath, t);
   }

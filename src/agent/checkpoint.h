@@ -11,6 +11,9 @@
  *                                              "<nvml index> <minor>\n" each; written
  *                                              before forked.pid, again when it changes
  *           tasks/<task>/task.info             TaskInfo
+ *           tasks/<task>/task.group            "<n>\n": the number of its task group in
+ *                                              the executor (LAUNCH_GROUP), written
+ *                                              before task.info; absent for a single task
  *           tasks/<task>/task.updates          append-only records: every status update
  *                                              generated for the task and every
  *                                              acknowledgement, in order
@@ -64,7 +67,8 @@ int mz_ckpt_framework(const char *work_dir, const char *agent_id, const Mesos__V
 /* executor.info and runs/latest -> container. */
 int mz_ckpt_executor(const mz_ckpt_run *r, const Mesos__V1__ExecutorInfo *info, char *err, size_t errlen);
 int mz_ckpt_executor_pid(const mz_ckpt_run *r, pid_t pid, unsigned long long starttime, char *err, size_t errlen);
-int mz_ckpt_task(const mz_ckpt_run *r, const Mesos__V1__TaskInfo *info, char *err, size_t errlen);
+/* task.info, and task.group before it when group is not 0 (a task of a task group). */
+int mz_ckpt_task(const mz_ckpt_run *r, const Mesos__V1__TaskInfo *info, unsigned group, char *err, size_t errlen);
 /* The run's gpus file (n may be 0: none held any more). */
 int mz_ckpt_executor_gpus(const mz_ckpt_run *r, const mz_ckpt_gpu *gpus, size_t n, char *err, size_t errlen);
 /* The gpus file's text: written into buf (NUL-terminated), returns its length, or 0
@@ -83,6 +87,7 @@ void mz_ckpt_remove_framework(const char *work_dir, const char *agent_id, const 
 /* ------------------------------------------------------------------ reading */
 typedef struct {
   Mesos__V1__TaskInfo *info;       /* owned */
+  unsigned group;                  /* its task group's number in the executor; 0: a single task */
   Mesos__V1__TaskStatus **updates; /* owned, in order: every update generated */
   size_t nupdates;
   uint8_t (*acks)[MZ_CKPT_UUID_BYTES]; /* acknowledged uuids, in order */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -89,7 +90,15 @@ static void child_fds(const mz_fetch_as *as, int wfd) {
   child_close_from(RESULT_FD + 1);
 }
 
-static void child(const mz_fetch_request *req, const mz_fetch_as *as, int wfd) {
+/* The fetch is the agent's: it dies with the agent (a restarted agent fetches the
+ * group again), so two fetchers never write one sandbox. Set after the credentials
+ * change, which clears it. */
+static void child_die_with(pid_t agent) {
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) child_fail("prctl", errno);
+  if (getppid() != agent) _exit(1); /* the agent died before prctl */
+}
+
+static void child(const mz_fetch_request *req, const mz_fetch_as *as, int wfd, pid_t agent) {
   setsid();
   child_reset_signals();
   child_fds(as, wfd);
@@ -98,6 +107,7 @@ static void child(const mz_fetch_request *req, const mz_fetch_as *as, int wfd) {
     if (setgid(as->gid) != 0) child_fail("setgid", errno);
     if (setuid(as->uid) != 0) child_fail("setuid", errno);
   }
+  child_die_with(agent);
   if (chdir(req->sandbox) != 0) child_fail("cannot enter the sandbox", errno);
   char err[MZ_FETCH_JOB_MAX_ERROR];
   err[0] = '\0';
@@ -157,6 +167,7 @@ mz_fetch_job *mz_fetch_job_start(struct event_base *base, const mz_fetch_request
     snprintf(err, errlen, "pipe: %s", strerror(errno));
     return NULL;
   }
+  pid_t agent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     snprintf(err, errlen, "fork: %s", strerror(errno));
@@ -166,7 +177,7 @@ mz_fetch_job *mz_fetch_job_start(struct event_base *base, const mz_fetch_request
   }
   if (pid == 0) {
     close(p[0]);
-    child(req, as, p[1]);
+    child(req, as, p[1], agent);
   }
   close(p[1]);
   mz_fetch_job *j = mz_calloc(1, sizeof *j);

@@ -8,7 +8,8 @@
  * and reports through a pipe that the agent's loop watches: the loop never waits.
  * The child is never waited for here: the containerizer's SIGCHLD handler reaps
  * every child of the agent (waitpid(-1)), ours included. A cancelled job's child is
- * killed through a pidfd, so a recycled pid can never be hit.
+ * killed through a pidfd, so a recycled pid can never be hit. The child dies with
+ * the agent (PR_SET_PDEATHSIG): a restarted agent fetches again.
  *
  * Ownership: the job is owned by the caller until its callback runs (then it is
  * freed right after the callback returns) or until mz_fetch_job_cancel. What the

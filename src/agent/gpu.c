@@ -462,6 +462,72 @@ int mz_agent_gpus_launch(mz_agent *a, mz_ag_executor *ex, char *visible, size_t 
   return (int)want;
 }
 
+/* Sets name=value in cmd's environment (the task's TaskInfo, which owns it: the
+ * allocations are freed with it by protobuf_c_message_free_unpacked). */
+static void command_setenv(Mesos__V1__CommandInfo *cmd, const char *name, const char *value) {
+  if (!cmd->environment) {
+    cmd->environment = mz_calloc(1, sizeof *cmd->environment);
+    mesos__v1__environment__init(cmd->environment);
+  }
+  Mesos__V1__Environment *env = cmd->environment;
+  for (size_t i = 0; i < env->n_variables; i++) {
+    Mesos__V1__Environment__Variable *v = env->variables[i];
+    if (!v->name || strcmp(v->name, name)) continue;
+    free(v->value);
+    v->value = mz_strdup(value);
+    return;
+  }
+  Mesos__V1__Environment__Variable *v = mz_calloc(1, sizeof *v);
+  mesos__v1__environment__variable__init(v);
+  v->name = mz_strdup(name);
+  v->value = mz_strdup(value);
+  env->variables = mz_realloc(env->variables, (env->n_variables + 1) * sizeof *env->variables);
+  env->variables[env->n_variables++] = v;
+}
+
+/* The group's queued tasks that ask for gpus are told which GPUs the container holds. */
+static void tell_group(mz_ag_executor *ex, unsigned group, const char *visible) {
+  mz_ag_task *t, *tmp;
+  HASH_ITER(hh, ex->queued, t, tmp) {
+    if (t->group != group || !t->info->command || mz_agent_state_terminal(t->state)) continue;
+    if (gpus_of(t->info->resources, t->info->n_resources) > 0)
+      command_setenv(t->info->command, "CUDA_VISIBLE_DEVICES", visible);
+  }
+}
+
+int mz_agent_gpus_grow(mz_agent *a, mz_ag_executor *ex, unsigned group, char *err, size_t errlen) {
+  mz_gpus *g = a->isolation.gpus;
+  int64_t want = needed(ex);
+  if (want < 0) {
+    snprintf(err, errlen, "The 'gpus' resource must be an unsigned integer");
+    return -1;
+  }
+  unsigned have = g && g->enabled ? mz_gpu_owned(g, ex->container_id, NULL, 0) : 0;
+  if (want <= (int64_t)have) {
+    if (want > 0 && group) {
+      char visible[512];
+      mz_gpu_owned(g, ex->container_id, visible, sizeof visible);
+      tell_group(ex, group, visible);
+    }
+    return 0;
+  }
+  if (!g || !g->enabled) {
+    snprintf(err, errlen, "Requested %lld GPU%s but this agent has no GPU isolation (gpu/nvidia is off)",
+             (long long)want, want == 1 ? "" : "s");
+    return -1;
+  }
+  if (mz_gpu_allocate(g, ex->container_id, (unsigned)(want - have), err, errlen) != 0) return -1;
+  if (mz_cg_update_devices(&a->isolation, ex->container_id) != 0)
+    MZ_WARN(MZ_AGENT_MOD, "container %s: cannot rewrite its devices cgroup", ex->container_id);
+  mz_agent_gpus_checkpoint(a, ex);
+  char visible[512];
+  mz_gpu_owned(g, ex->container_id, visible, sizeof visible);
+  if (group) tell_group(ex, group, visible);
+  MZ_INFO(MZ_AGENT_MOD, "container %s of executor %s now holds GPU%s %s (%u free)", ex->container_id, ex->id,
+          want == 1 ? "" : "s", visible, mz_gpu_free_count(g));
+  return 0;
+}
+
 void mz_agent_gpus_task_ended(mz_agent *a, mz_ag_executor *ex) {
   mz_gpus *g = a->isolation.gpus;
   if (!g || !g->enabled) return;

@@ -15,7 +15,8 @@
  *
  * Each container gets whole GPUs from the free set (mz_gpu_allocate); the
  * container's devices cgroup (isolation.c, cgroups v1) allows those and denies the
- * others; CUDA_VISIBLE_DEVICES names their indexes. GPUs come back when the tasks
+ * others; CUDA_VISIBLE_DEVICES names their indexes. A running container whose
+ * executor is given more tasks asking for gpus gets more (mz_agent_gpus_grow). GPUs come back when the tasks
  * that asked for them end (mz_agent_gpus_task_ended) or the container ends.
  * Which container holds which GPU is checkpointed with the container's run
  * (mz_agent_gpus_checkpoint), so that a restarted agent gives its recovered
@@ -100,6 +101,16 @@ struct mz_ag_executor;
  * Returns the number given, or -1 with err (fractional gpus, too few free). */
 int mz_agent_gpus_launch(struct mz_agent *a, struct mz_ag_executor *ex, char *visible, size_t len, char *err,
                          size_t errlen);
+/* New tasks were queued for ex's running container (a later task group, under
+ * `group`, or a task for a custom executor: group 0): it gets the GPUs they ask
+ * for on top of what it holds (Mesos: the isolator's update), its devices cgroup
+ * allows them and its checkpoint is rewritten. The container's CUDA_VISIBLE_DEVICES
+ * was fixed at its launch, so each queued task of the group that asks for gpus and
+ * has a command gets CUDA_VISIBLE_DEVICES (every GPU the container now holds) in its
+ * command's environment, which the default executor gives the task's process.
+ * 0 (also when nothing was asked), or -1 with err (fractional gpus, gpu/nvidia
+ * off, too few free). */
+int mz_agent_gpus_grow(struct mz_agent *a, struct mz_ag_executor *ex, unsigned group, char *err, size_t errlen);
 /* A task of ex reached a terminal state: the container keeps only the GPUs its
  * executor and live tasks ask for, its devices cgroup is updated and (when GPUs
  * went back) its checkpoint rewritten. */

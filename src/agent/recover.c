@@ -13,6 +13,11 @@
  * start time) the containerizer adopts its container, which takes back its GPUs, and
  * the executor waits to subscribe again; otherwise its live tasks get a terminal
  * update from the agent (and its GPUs stay free).
+ * A task the re-subscribed executor never got is sent again; the tasks of a task
+ * group (their group number is checkpointed) go again together in one LAUNCH_GROUP,
+ * their URIs fetched first (Mesos instead reports such tasks TASK_LOST/TASK_DROPPED,
+ * REASON_SLAVE_RESTARTED, since it does not checkpoint TaskInfo; a TODO there wants
+ * them relaunched, which a TaskInfo checkpoint allows).
  * Updates checkpointed and not acknowledged go back in the status update manager
  * (resent once registered, in order per task). Containers not recovered are
  * destroyed. After every recovered executor re-subscribed, or after
@@ -104,7 +109,7 @@ void mz_ag_ckpt_task(mz_agent *a, mz_ag_task *t) {
   mz_ckpt_run r;
   if (run_of(a, t->executor, &r) != 0) return;
   char err[512];
-  if (mz_ckpt_task(&r, t->info, err, sizeof err) != 0)
+  if (mz_ckpt_task(&r, t->info, t->group, err, sizeof err) != 0)
     MZ_WARN(MZ_AGENT_MOD, "cannot checkpoint task %s: %s", t->id, err);
 }
 
@@ -159,6 +164,8 @@ static Mesos__V1__TaskState gone_state(const mz_ag_executor *ex) {
 static mz_ag_task *recover_task(mz_agent *a, mz_ag_executor *ex, const mz_ckpt_task_state *ts) {
   mz_ag_task *t = mz_agent_task_new(ex, ts->info); /* queued */
   if (!t) return NULL;
+  t->group = ts->group;
+  if (t->group > ex->next_group) ex->next_group = t->group; /* later groups get new numbers */
   HASH_DEL(ex->queued, t);
   HASH_ADD_KEYPTR(hh, ex->launched, t->id, strlen(t->id), t);
   char err[256];
@@ -307,23 +314,53 @@ int mz_agent_recover(mz_agent *a) {
   return 0;
 }
 
-void mz_agent_executor_reregistered(mz_agent *a, mz_ag_executor *ex, const Mesos__V1__Executor__Call__Subscribe *sub) {
-  ex->recovered = 0;
-  MZ_INFO(MZ_AGENT_MOD, "recovered executor %s of framework %s subscribed again", ex->id, ex->fw->id);
-  /* A task with no update at all that the executor does not list never reached it:
-   * it goes back to the queue and is sent again. */
+static int executor_knows(const Mesos__V1__Executor__Call__Subscribe *sub, const char *task_id) {
+  for (size_t i = 0; sub && i < sub->n_unacknowledged_tasks; i++) {
+    const Mesos__V1__TaskInfo *ti = sub->unacknowledged_tasks[i];
+    if (ti && ti->task_id && ti->task_id->value && !strcmp(ti->task_id->value, task_id)) return 1;
+  }
+  return 0;
+}
+
+/* A task with no update at all that the executor does not list never reached it:
+ * it goes back to the queue (with its group number) and is sent again. */
+static void requeue_unknown_tasks(mz_ag_executor *ex, const Mesos__V1__Executor__Call__Subscribe *sub) {
   mz_ag_task *t, *tmp;
   HASH_ITER(hh, ex->launched, t, tmp) {
-    if (t->nstatuses > 0) continue;
-    int known = 0;
-    for (size_t i = 0; sub && i < sub->n_unacknowledged_tasks && !known; i++) {
-      const Mesos__V1__TaskInfo *ti = sub->unacknowledged_tasks[i];
-      known = ti && ti->task_id && ti->task_id->value && !strcmp(ti->task_id->value, t->id);
-    }
-    if (known) continue;
+    if (t->nstatuses > 0 || executor_knows(sub, t->id)) continue;
     HASH_DEL(ex->launched, t);
     HASH_ADD_KEYPTR(hh, ex->queued, t->id, strlen(t->id), t);
   }
+}
+
+/* The task groups sent again: their URIs may not have been fetched when the agent
+ * died (exec_fetch.c was fetching them), so each group with URIs is fetched again
+ * before it goes (mz_ag_exec_fetch_group holds it back meanwhile; the fetcher
+ * overwrites what an earlier attempt left). The group numbers are collected first:
+ * a fetch that cannot start fails its group. */
+static void refetch_requeued_groups(mz_agent *a, mz_ag_executor *ex) {
+  size_t n = 0;
+  unsigned *groups = mz_calloc(HASH_COUNT(ex->queued) + 1, sizeof *groups);
+  mz_ag_task *t, *tmp;
+  HASH_ITER(hh, ex->queued, t, tmp) {
+    if (!t->group || t->fetching || mz_agent_state_terminal(t->state)) continue;
+    size_t i = 0;
+    while (i < n && groups[i] != t->group) i++;
+    if (i == n) groups[n++] = t->group;
+  }
+  for (size_t i = 0; i < n; i++) {
+    MZ_INFO(MZ_AGENT_MOD, "executor %s of framework %s: task group %u was not delivered before the agent "
+            "restarted; it is sent again", ex->id, ex->fw->id, groups[i]);
+    mz_ag_exec_fetch_group(a, ex, groups[i]);
+  }
+  free(groups);
+}
+
+void mz_agent_executor_reregistered(mz_agent *a, mz_ag_executor *ex, const Mesos__V1__Executor__Call__Subscribe *sub) {
+  ex->recovered = 0;
+  MZ_INFO(MZ_AGENT_MOD, "recovered executor %s of framework %s subscribed again", ex->id, ex->fw->id);
+  requeue_unknown_tasks(ex, sub);
+  refetch_requeued_groups(a, ex);
   if (!a->recovering) return;
   mz_ag_framework *fw, *ftmp;
   HASH_ITER(hh, a->frameworks, fw, ftmp) {

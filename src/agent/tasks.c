@@ -79,6 +79,9 @@ void mz_agent_generate_update(mz_agent *a, mz_ag_task *t, Mesos__V1__TaskState s
   st.uuid.data = uuid;
   st.uuid.len = MZ_UUID_BYTES;
   mz_agent_task_record_status(t, &st);
+  mz_ag_executor *ex = t->executor;
+  if (mz_agent_state_terminal(state) && (ex->state == MZ_EXEC_RUNNING || ex->state == MZ_EXEC_REGISTERING))
+    mz_agent_gpus_task_ended(a, ex); /* a task that ends before it runs gives its GPUs back too */
   MZ_INFO(MZ_AGENT_MOD, "%s for task %s of framework %s (from the agent)%s%s", mz_agent_state_name(state), t->id,
           t->executor->fw->id, message ? ": " : "", message ? message : "");
   if (t->executor->fw->removing) return;
@@ -265,6 +268,24 @@ static void refuse_task(mz_agent *a, mz_ag_executor *ex, const Mesos__V1__TaskIn
   mz_agent_generate_update(a, t, state, 1, reason, message);
 }
 
+static void checkpoint_group(mz_agent *a, mz_ag_executor *ex, unsigned group) {
+  mz_ag_task *t, *tmp;
+  HASH_ITER(hh, ex->queued, t, tmp)
+    if (t->group == group) mz_ag_ckpt_task(a, t);
+}
+
+/* A task group for a running executor whose container cannot get its GPUs: every
+ * task of it fails (Mesos: a failed container update), the executor runs on. */
+static void fail_new_group(mz_agent *a, mz_ag_executor *ex, unsigned group, const char *why) {
+  MZ_WARN(MZ_AGENT_MOD, "task group %u of executor %s of framework %s: %s", group, ex->id, ex->fw->id, why);
+  mz_ag_task *t, *tmp;
+  HASH_ITER(hh, ex->queued, t, tmp) {
+    if (t->group != group || mz_agent_state_terminal(t->state)) continue;
+    mz_agent_generate_update(a, t, MESOS__V1__TASK_STATE__TASK_FAILED, 1,
+                             MESOS__V1__TASK_STATUS__REASON__REASON_CONTAINER_UPDATE_FAILED, why);
+  }
+}
+
 void mz_agent_run_task(mz_agent *a, const Mezzo__Internal__AgentEvent__RunTask *rt) {
   char err[300];
   if (!a->agent_id) {
@@ -346,11 +367,17 @@ void mz_agent_run_task(mz_agent *a, const Mezzo__Internal__AgentEvent__RunTask *
     for (size_t i = 0; i < ntasks; i++) {
       mz_ag_task *t = mz_agent_task_new(ex, tasks[i]);
       if (t) t->group = group;
-      if (t) mz_ag_ckpt_task(a, t);
     }
+    char gpu_err[256] = "";
+    int gpus_ok = fresh || mz_agent_gpus_grow(a, ex, group, gpu_err, sizeof gpu_err) == 0;
+    checkpoint_group(a, ex, group);
     MZ_INFO(MZ_AGENT_MOD, "got a task group of %zu task(s) of framework %s for executor %s", ntasks, fw_id, ex->id);
     if (fresh) {
       mz_ag_exec_launch(a, ex); /* the group's URIs are fetched by the container's child */
+      return;
+    }
+    if (!gpus_ok) {
+      fail_new_group(a, ex, group, gpu_err);
       return;
     }
     mz_ag_exec_fetch_group(a, ex, group); /* holds the group back while its URIs come */
@@ -373,6 +400,13 @@ void mz_agent_run_task(mz_agent *a, const Mezzo__Internal__AgentEvent__RunTask *
   mz_ag_task *t = mz_agent_task_new(ex, task);
   if (!t) return;
   mz_ag_ckpt_task(a, t);
+  char gpu_err[256];
+  if (!fresh && mz_agent_gpus_grow(a, ex, 0, gpu_err, sizeof gpu_err) != 0) {
+    MZ_WARN(MZ_AGENT_MOD, "task %s of framework %s: %s", t->id, fw_id, gpu_err);
+    mz_agent_generate_update(a, t, MESOS__V1__TASK_STATE__TASK_FAILED, 1,
+                             MESOS__V1__TASK_STATUS__REASON__REASON_CONTAINER_UPDATE_FAILED, gpu_err);
+    return;
+  }
   MZ_INFO(MZ_AGENT_MOD, "got task %s (%s) of framework %s for executor %s", t->id, task->name ? task->name : "",
           fw_id, ex->id);
   if (fresh)

@@ -16,10 +16,14 @@ import pytest
 
 from cluster import BIN, Cluster, ClusterError, Process, http_get, poll
 from taskrunner import TaskRunner
+from test_executors import Framework as GroupFramework
+from test_executors import StallingServer, group_task, launch_more, start_first_group
 
 pytestmark = pytest.mark.skipif(not (BIN / "mezzo-agent").exists(), reason=f"{BIN}/mezzo-agent not built")
 
 TIMEOUT = 60.0
+TERMINAL_STATES = {"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_ERROR", "TASK_LOST", "TASK_DROPPED",
+                   "TASK_GONE"}
 
 
 class Framework(TaskRunner):
@@ -278,5 +282,53 @@ def test_non_checkpointing_framework_is_not_recovered(cluster, flags_dir):
         restart_agent(cluster, agent)
         poll(lambda: not alive(pids["plain"]), TIMEOUT, what="the task of a non-checkpointing framework killed")
         fw.wait_state("plain", "TASK_LOST")
+    finally:
+        fw.close()
+
+
+@pytest.fixture
+def stalling_server():
+    srv = StallingServer()
+    yield srv
+    srv.release()
+    srv.close()
+
+
+def test_task_group_queued_when_the_agent_died_is_sent_whole(cluster, stalling_server):
+    """A later task group of a running default executor, held queued on the agent while
+    its URI is fetched, when the agent is SIGKILLed: the restarted agent fetches the URI
+    again and sends the group whole, in one LAUNCH_GROUP (its group number is
+    checkpointed), and both its tasks run and finish."""
+    agent = cluster.agents[0]
+    fw = GroupFramework(cluster, "group-recovery", info={"checkpoint": True, "failover_timeout": 3600})
+    try:
+        executor = start_first_group(fw, "recovered-group-exec")
+        url = stalling_server.url("/slow.txt")
+
+        def slow(offer, res):
+            t = group_task(offer, res, "queued-a", "cat slow.txt")
+            t["command"]["uris"] = [{"value": url}]
+            return [t, group_task(offer, res, "queued-b", "echo b")]
+        launch_more(fw, executor, slow)
+        assert stalling_server.asked.wait(TIMEOUT), "the agent never asked for the URI"
+        sigkill_agent(agent)
+        stalling_server.asked.clear()
+        restart_agent(cluster, agent)
+        # The restarted agent fetches the group's URI itself (the first fetch died with it).
+        assert stalling_server.asked.wait(TIMEOUT), "the restarted agent never fetched the group's URI"
+        log = agent.process.log()
+        assert "sending a task group" not in log and "sending task queued-" not in log, log
+        stalling_server.release()
+        fw.pump(lambda: fw.state("queued-a") in TERMINAL_STATES and fw.state("queued-b") in TERMINAL_STATES,
+                "the recovered group to end", timeout=TIMEOUT)
+        for t in ("queued-a", "queued-b"):
+            assert fw.state(t) == "TASK_FINISHED", fw.statuses[t]
+            assert "TASK_RUNNING" in fw.states[t], fw.states[t]
+        log = agent.process.log()
+        assert "sending a task group of 2 task(s) to executor recovered-group-exec" in log, log
+        assert "sending task queued-" not in log, log
+        assert fw.state("first") == "TASK_RUNNING", fw.states
+        fw.c.kill("first", agent.id)
+        fw.pump(lambda: fw.state("first") == "TASK_KILLED", "the first task to be killed", timeout=TIMEOUT)
     finally:
         fw.close()

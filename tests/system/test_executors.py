@@ -28,9 +28,9 @@ TERMINAL = {"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_ERROR", "TASK_L
 class Framework:
     """A scheduler on the real master that records every update and message."""
 
-    def __init__(self, cluster, name):
+    def __init__(self, cluster, name, info=None):
         self.c = SchedulerClient("127.0.0.1", cluster.master_port)
-        self.c.subscribe({"user": getpass.getuser(), "name": name})
+        self.c.subscribe({"user": getpass.getuser(), "name": name, **(info or {})})
         self.states = {}    # task id -> [states]
         self.statuses = {}  # task id -> last status
         self.messages = []  # (executor id, bytes)

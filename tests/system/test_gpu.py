@@ -21,7 +21,7 @@ import time
 import pytest
 
 from cluster import BIN, poll
-from mesos_client import MesosError, SchedulerClient, scalar
+from mesos_client import MesosError, SchedulerClient, scalar, take_scalars
 from taskrunner import TaskRunner
 from test_agent_recovery import alive, restart_agent, sigkill_agent, starttime, task_pid
 
@@ -393,5 +393,82 @@ def test_real_nvml(cluster_factory):
         print(out.read_text())
         fw.kill("real")
         fw.wait_state("real", "TASK_KILLED")
+    finally:
+        fw.close()
+
+
+# --------------------------------------------------------------------- task groups
+
+def gpu_group_task(offer, res, tid, command):
+    from test_executors import group_task
+    t = group_task(offer, res, tid, command)
+    taken = take_scalars(res, {"gpus": 1.0})
+    assert taken is not None, f"no GPU left in the offer: {res}"
+    t["resources"] += taken
+    return t
+
+
+def group_visible(agent, framework_id, executor_id, tag):
+    """The value the task printed as <tag>=... in the default executor's stdout."""
+    def line():
+        for f in agent.work_dir.glob(f"slaves/*/frameworks/{framework_id}/executors/{executor_id}/runs/*/stdout"):
+            if f.parent.name == "latest":
+                continue
+            for ln in f.read_text().splitlines():
+                if ln.startswith(tag + "="):
+                    return (ln[len(tag) + 1:],)
+        return None
+    return poll(line, 60, what=f"{tag} in the stdout of executor {executor_id}")[0]
+
+
+def checkpointed_gpus(agent, framework_id, executor_id):
+    files = list(agent.work_dir.glob(f"meta/slaves/*/frameworks/{framework_id}/executors/{executor_id}/runs/*/gpus"))
+    files = [f for f in files if f.parent.name != "latest"]
+    return sorted(ln.split()[0] for ln in files[0].read_text().splitlines() if ln.strip()) if files else None
+
+
+def test_later_task_group_gets_its_gpus(cluster_factory):
+    """A task group given to a running default executor that asks for gpus: the
+    container gets another GPU (devices cgroup, checkpoint), the new task is told
+    every GPU its container holds in CUDA_VISIBLE_DEVICES, and the GPU goes back
+    when that task ends."""
+    from test_executors import Framework, launch_group, launch_more
+    c = fake_gpu_cluster(cluster_factory, gpus=2)
+    agent = c.agents[0]
+    fw = Framework(c, "gpu-groups", info={"capabilities": [{"type": "GPU_RESOURCES"}], "checkpoint": True})
+    try:
+        offer = fw.offer()
+        res = [dict(r) for r in offer["resources"]]
+        first = gpu_group_task(offer, res, "gpu-first", 'echo "FIRST=$CUDA_VISIBLE_DEVICES"; sleep 600')
+        executor = launch_group(fw, offer, res, "gpu-group-exec", [first])
+        fw.pump(lambda: fw.state("gpu-first") == "TASK_RUNNING", "the first group to run")
+        v1 = group_visible(agent, fw.c.framework_id["value"], "gpu-group-exec", "FIRST")
+        assert v1 in ("0", "1"), v1
+        fw_id = fw.c.framework_id["value"]
+        assert checkpointed_gpus(agent, fw_id, "gpu-group-exec") == [v1]
+
+        launch_more(fw, executor, lambda offer, res: [
+            gpu_group_task(offer, res, "gpu-second", 'echo "SECOND=$CUDA_VISIBLE_DEVICES"; sleep 600')])
+        fw.pump(lambda: fw.state("gpu-second") == "TASK_RUNNING", "the second group to run")
+        v2 = group_visible(agent, fw_id, "gpu-group-exec", "SECOND")
+        assert sorted(v2.split(",")) == ["0", "1"], v2
+        assert checkpointed_gpus(agent, fw_id, "gpu-group-exec") == ["0", "1"]
+        ok, why = devices_hierarchy()
+        if ok:
+            run = next(p for p in agent.work_dir.glob(f"slaves/*/frameworks/{fw_id}/executors/gpu-group-exec/runs/*")
+                       if p.name != "latest")
+            rules = (CGROUP_V1 / "devices" / own_cgroup("devices") / "mezzo" / run.name / "devices.list").read_text()
+            assert "c 195:0 rwm" in rules and "c 195:1 rwm" in rules, rules
+        else:
+            print(f"devices cgroup not checked: {why}")
+
+        # The second task ends: its GPU goes back (one kept for the first task).
+        fw.c.kill("gpu-second", agent.id)
+        fw.pump(lambda: fw.state("gpu-second") == "TASK_KILLED", "the second task to be killed")
+        poll(lambda: checkpointed_gpus(agent, fw_id, "gpu-group-exec") == [v1], 60,
+             what="one GPU given back by the container")
+        assert "gave back 1 GPU" in agent.process.log()
+        fw.c.kill("gpu-first", agent.id)
+        fw.pump(lambda: fw.state("gpu-first") == "TASK_KILLED", "the first task to be killed")
     finally:
         fw.close()

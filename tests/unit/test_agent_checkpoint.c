@@ -65,7 +65,7 @@ static void write_executor(const mz_ckpt_run *r) {
   assert_int_equal(mz_ckpt_executor(r, &info, err, sizeof err), 0);
 }
 
-static void write_task(const mz_ckpt_run *r, const char *id) {
+static void write_group_task(const mz_ckpt_run *r, const char *id, unsigned group) {
   Mesos__V1__TaskInfo info = MESOS__V1__TASK_INFO__INIT;
   Mesos__V1__TaskID tid = MESOS__V1__TASK_ID__INIT;
   Mesos__V1__AgentID aid = MESOS__V1__AGENT_ID__INIT;
@@ -75,8 +75,10 @@ static void write_task(const mz_ckpt_run *r, const char *id) {
   info.agent_id = &aid;
   info.name = "task";
   char err[256];
-  assert_int_equal(mz_ckpt_task(r, &info, err, sizeof err), 0);
+  assert_int_equal(mz_ckpt_task(r, &info, group, err, sizeof err), 0);
 }
+
+static void write_task(const mz_ckpt_run *r, const char *id) { write_group_task(r, id, 0); }
 
 static void write_update(const mz_ckpt_run *r, const char *task, Mesos__V1__TaskState state, uint8_t tag) {
   Mesos__V1__TaskStatus st = MESOS__V1__TASK_STATUS__INIT;
@@ -147,6 +149,8 @@ static void test_round_trip(void **state) {
   assert_int_equal(t1->nacks, 1);
   assert_memory_equal(t1->acks[0], ack, 16);
   assert_int_equal(t2->nupdates, 0);
+  assert_int_equal(t1->group, 0); /* single tasks */
+  assert_int_equal(t2->group, 0);
   mz_ckpt_state_free(&s);
 
   /* No temp file is left by the atomic writes. */
@@ -172,6 +176,44 @@ static void test_round_trip(void **state) {
   mz_ckpt_forget_agent(dir);
   assert_int_equal(mz_ckpt_load(dir, &s, err, sizeof err), 0);
   assert_null(s.agent_id);
+  mz_ckpt_state_free(&s);
+}
+
+static mz_ckpt_task_state *find_task(mz_ckpt_executor_state *ex, const char *id) {
+  for (size_t i = 0; i < ex->ntasks; i++)
+    if (!strcmp(ex->tasks[i].info->task_id->value, id)) return &ex->tasks[i];
+  return NULL;
+}
+
+/* The tasks of a task group keep their group number (a queued group is sent again
+ * whole after a restart); a malformed task.group recovers the task as a single one. */
+static void test_task_group_round_trip(void **state) {
+  write_agent("A-S1");
+  write_framework("A-S1", "fw1");
+  mz_ckpt_run r = {dir, "A-S1", "fw1", "ex1", "c-1"};
+  write_executor(&r);
+  write_group_task(&r, "g1-a", 1);
+  write_group_task(&r, "g1-b", 1);
+  write_group_task(&r, "g7", 7);
+  write_task(&r, "single");
+  write_group_task(&r, "bad", 3);
+  char p[512];
+  snprintf(p, sizeof p, "%s/meta/slaves/A-S1/frameworks/fw1/executors/ex1/runs/c-1/tasks/bad/task.group", dir);
+  FILE *f = fopen(p, "w");
+  assert_non_null(f);
+  fputs("3x\n", f);
+  fclose(f);
+
+  mz_ckpt_state s;
+  char err[256];
+  assert_int_equal(mz_ckpt_load(dir, &s, err, sizeof err), 0);
+  mz_ckpt_executor_state *ex = &s.frameworks[0].executors[0];
+  assert_int_equal(ex->ntasks, 5);
+  assert_int_equal(find_task(ex, "g1-a")->group, 1);
+  assert_int_equal(find_task(ex, "g1-b")->group, 1);
+  assert_int_equal(find_task(ex, "g7")->group, 7);
+  assert_int_equal(find_task(ex, "single")->group, 0);
+  assert_int_equal(find_task(ex, "bad")->group, 0);
   mz_ckpt_state_free(&s);
 }
 
@@ -303,6 +345,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_nothing_to_recover, setup, teardown),
       cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_task_group_round_trip, setup, teardown),
       cmocka_unit_test_setup_teardown(test_torn_record_ignored, setup, teardown),
       cmocka_unit_test_setup_teardown(test_unreadable_agent_info, setup, teardown),
       cmocka_unit_test(test_gpus_encoding),
