@@ -18,6 +18,14 @@
  * (c->pumping / c->again); after a reply it runs from the write callback, once
  * the reply is out.
  *
+ * Output is written optimistically: a connection's bufferevent keeps EV_WRITE
+ * disabled, bytes added to its output put it on the server's flush list, and a
+ * flush event of the lowest priority (after the callbacks already due in this
+ * loop turn) writes each listed connection once. Only what the socket does not
+ * take at once waits for EV_WRITE; when the output drains, on_write runs as it
+ * would from libevent. Writes go out within the loop turn that made them, with
+ * no epoll_ctl to add and then remove write interest for each.
+ *
  * A connection that must close (error reply, "Connection: close", refused
  * past max_connections) writes its last reply, shuts its write side and reads
  * until the peer closes or 2 s pass (a lingering close, so that the peer reads
@@ -100,6 +108,9 @@ struct hconn {
   bool rejected;      /* past max_connections: answered 503, not counted */
   bool dead;          /* peer gone: free at the end of the pump */
   bool pumping, again;
+  bool flush_queued;  /* on the server's flush list */
+  bool write_waiting; /* output left after a flush: EV_WRITE enabled until it drains */
+  hconn *fprev, *fnext;
   char peer[64];
 };
 
@@ -116,6 +127,8 @@ struct mz_http_server {
   size_t nconns, nrejected;
   mz_http_req *orphans;
   struct event *relisten; /* accept paused after an error such as EMFILE */
+  struct event *flush;    /* writes the connections on the flush list */
+  hconn *flushq;
 };
 
 #define MAX_REJECTING 256 /* 503 answers being written at once; past it refused connections just close */
@@ -348,6 +361,58 @@ static void write_error_and_close(hconn *c, int status, const char *msg) {
   bufferevent_disable(c->bev, EV_READ);
 }
 
+/* ------------------------------------------------------------------ flushing */
+
+static void flush_unlist(hconn *c) {
+  if (!c->flush_queued) return;
+  if (c->fprev) c->fprev->fnext = c->fnext;
+  else c->s->flushq = c->fnext;
+  if (c->fnext) c->fnext->fprev = c->fprev;
+  c->fprev = c->fnext = NULL;
+  c->flush_queued = false;
+}
+
+/* The output evbuffer's callback: new bytes list the connection for the next flush. */
+static void on_output_added(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg) {
+  (void)buf;
+  hconn *c = arg;
+  mz_http_server *s = c->s;
+  if (info->n_added == 0 || c->flush_queued || c->write_waiting || c->dead) return;
+  c->flush_queued = true;
+  c->fprev = NULL;
+  c->fnext = s->flushq;
+  if (s->flushq) s->flushq->fprev = c;
+  s->flushq = c;
+  if (!event_pending(s->flush, EV_TIMEOUT, NULL)) { /* (an active event counts as pending) */
+    int n = event_base_get_npriorities(s->base);
+    event_priority_set(s->flush, n > 0 ? n - 1 : 0); /* the loop's priorities may come after the server */
+    event_active(s->flush, EV_TIMEOUT, 0);
+  }
+}
+
+static void on_write(struct bufferevent *bev, void *arg);
+
+static void on_flush(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  mz_http_server *s = arg;
+  while (s->flushq) {
+    hconn *c = s->flushq;
+    flush_unlist(c);
+    if (c->dead || c->write_waiting) continue;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (evbuffer_get_length(out) == 0) continue;
+    int n = evbuffer_write(out, bufferevent_getfd(c->bev));
+    if (evbuffer_get_length(out) > 0 || n < 0) {
+      /* The rest (or the error: reported through on_event) is left to libevent. */
+      c->write_waiting = true;
+      bufferevent_enable(c->bev, EV_WRITE);
+      continue;
+    }
+    on_write(c->bev, c); /* drained, as libevent would report it (may free c) */
+  }
+}
+
 static void conn_free(hconn *c) {
   mz_http_server *s = c->s;
   /* Unfinished requests: tell their owners, then free. */
@@ -375,6 +440,7 @@ static void conn_free(hconn *c) {
   if (c->next) c->next->prev = c->prev;
   if (c->rejected) s->nrejected--;
   else s->nconns--;
+  flush_unlist(c);
   bufferevent_free(c->bev);
   free(c);
 }
@@ -548,6 +614,10 @@ static void on_read(struct bufferevent *bev, void *arg) {
  * pipelined request), or the last reply of a closing connection is. */
 static void on_write(struct bufferevent *bev, void *arg) {
   hconn *c = arg;
+  if (c->write_waiting) { /* libevent wrote what a flush left: back to flushing */
+    c->write_waiting = false;
+    bufferevent_disable(bev, EV_WRITE);
+  }
   if (c->pumping || c->lingering) return;
   if (c->closing) {
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) start_linger(c);
@@ -614,7 +684,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
   s->conns = c;
   bufferevent_setcb(bev, on_read, on_write, on_event, c);
   if (event_base_get_npriorities(s->base) > 1) bufferevent_priority_set(bev, 0); /* until it asks for bulk */
-  bufferevent_enable(bev, EV_READ | EV_WRITE);
+  bufferevent_enable(bev, EV_READ); /* EV_WRITE only while a flush left output behind */
+  evbuffer_add_cb(bufferevent_get_output(bev), on_output_added, c);
   if (reject) {
     c->rejected = true;
     s->nrejected++;
@@ -660,7 +731,10 @@ mz_http_server *mz_http_server_new(struct event_base *base, const mz_http_limits
   if (!s) return NULL;
   s->base = base;
   s->relisten = evtimer_new(base, on_relisten, s);
-  if (!s->relisten) {
+  s->flush = event_new(base, -1, 0, on_flush, s);
+  if (!s->relisten || !s->flush) {
+    if (s->relisten) event_free(s->relisten);
+    if (s->flush) event_free(s->flush);
     free(s);
     return NULL;
   }
@@ -721,6 +795,7 @@ void mz_http_server_free(mz_http_server *s) {
   if (s->lst) evconnlistener_free(s->lst);
   s->lst = NULL;
   event_free(s->relisten);
+  event_free(s->flush);
   while (s->conns) {
     s->conns->dead = true;
     conn_free(s->conns);
