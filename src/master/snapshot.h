@@ -15,7 +15,7 @@
 
 #define MZ_SNAPSHOT_MAX_CHILDREN 4
 #define MZ_SNAPSHOT_CHUNK (256u << 10) /* bytes per HTTP chunk the child writes */
-#define MZ_SNAPSHOT_NICE 10            /* the child's nice value: the master's loop goes first */
+#define MZ_SNAPSHOT_NICE 5             /* the child's nice value: the master's loop goes first */
 
 /* Writes the document (one JSON value) for m. */
 typedef void (*mz_snapshot_writer)(const mz_master *m, mz_jw *w);
