@@ -41,15 +41,6 @@ struct mz_fetch_job {
 
 /* ------------------------------------------------------------------ the child */
 
-static void child_close_from(int lowfd) {
-#ifdef SYS_close_range
-  if (syscall(SYS_close_range, (unsigned)lowfd, ~0U, 0) == 0) return;
-#endif
-  long max = sysconf(_SC_OPEN_MAX);
-  if (max < 0 || max > 65536) max = 65536;
-  for (int fd = lowfd; fd < max; fd++) close(fd);
-}
-
 static void child_report(const char *tag, const char *msg) {
   (void)!write(RESULT_FD, tag, 1);
   if (msg) (void)!write(RESULT_FD, msg, strnlen(msg, MZ_FETCH_JOB_MAX_ERROR));
@@ -87,7 +78,7 @@ static void child_fds(const mz_fetch_as *as, int wfd) {
     dup2(out, STDOUT_FILENO);
     dup2(out, STDERR_FILENO);
   }
-  child_close_from(RESULT_FD + 1);
+  mz_close_fds_from(RESULT_FD + 1);
 }
 
 /* The fetch is the agent's: it dies with the agent (a restarted agent fetches the

@@ -29,15 +29,6 @@
 
 #define ERRPIPE_FD 3 /* where the child keeps the pipe's write end */
 
-static void close_from(int lowfd) {
-#ifdef SYS_close_range
-  if (syscall(SYS_close_range, (unsigned)lowfd, ~0U, 0) == 0) return;
-#endif
-  long max = sysconf(_SC_OPEN_MAX);
-  if (max < 0 || max > 65536) max = 65536;
-  for (int fd = lowfd; fd < max; fd++) close(fd);
-}
-
 static void child_fail(const char *what, const char *detail) {
   (void)!write(ERRPIPE_FD, what, strlen(what));
   if (detail) {
@@ -69,7 +60,7 @@ static void child(const mz_launch_spec *spec, const int *join, size_t njoin, int
   if (nullfd >= 0) dup2(nullfd, STDIN_FILENO);
   dup2(out, STDOUT_FILENO);
   dup2(errfd, STDERR_FILENO);
-  close_from(ERRPIPE_FD + 1);
+  mz_close_fds_from(ERRPIPE_FD + 1);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <time.h>
 
 void mz_uuid_generate(uint8_t out[MZ_UUID_BYTES]) {
@@ -87,4 +89,13 @@ int mz_id_valid(const char *id, char *err, size_t errlen) {
     }
   }
   return 0;
+}
+
+void mz_close_fds_from(int lowfd) {
+#ifdef SYS_close_range
+  if (syscall(SYS_close_range, (unsigned)lowfd, ~0U, 0) == 0) return;
+#endif
+  long max = sysconf(_SC_OPEN_MAX);
+  if (max < 0 || max > 65536) max = 65536;
+  for (int fd = lowfd; fd < max; fd++) close(fd);
 }

@@ -36,4 +36,8 @@ void *mz_realloc(void *p, size_t n);
 #define MZ_ID_MAX 255
 int mz_id_valid(const char *id, char *err, size_t errlen);
 
+/* Closes every descriptor from lowfd up (close_range where the kernel has it);
+ * for a forked child before it execs or works. Async-signal-safe. */
+void mz_close_fds_from(int lowfd);
+
 #endif
