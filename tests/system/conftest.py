@@ -1,5 +1,6 @@
 """Fixtures for the system tests: `cluster` is a running master with one agent
-(see cluster.py); `cluster_factory` builds more (several agents, other flags).
+(see cluster.py); `cluster_factory` builds more (several agents, other flags);
+`stalling_server` is an HTTP server that holds requests until released.
 BIN is defined here too, because pytest may resolve `from conftest import BIN`
 in tests/ to this file."""
 import pytest
@@ -37,3 +38,12 @@ def cluster_factory(tmp_path):
 @pytest.fixture
 def cluster(cluster_factory):
     return cluster_factory()
+
+
+@pytest.fixture
+def stalling_server():
+    from test_executors import StallingServer  # the test module that defines it
+    srv = StallingServer()
+    yield srv
+    srv.release()
+    srv.close()

@@ -17,7 +17,7 @@ import pytest
 from cluster import BIN, Cluster, ClusterError, Process, http_get, poll
 from taskrunner import TaskRunner
 from test_executors import Framework as GroupFramework
-from test_executors import StallingServer, group_task, launch_more, start_first_group
+from test_executors import group_task, launch_more, start_first_group
 
 pytestmark = pytest.mark.skipif(not (BIN / "mezzo-agent").exists(), reason=f"{BIN}/mezzo-agent not built")
 
@@ -284,14 +284,6 @@ def test_non_checkpointing_framework_is_not_recovered(cluster, flags_dir):
         fw.wait_state("plain", "TASK_LOST")
     finally:
         fw.close()
-
-
-@pytest.fixture
-def stalling_server():
-    srv = StallingServer()
-    yield srv
-    srv.release()
-    srv.close()
 
 
 def test_task_group_queued_when_the_agent_died_is_sent_whole(cluster, stalling_server):

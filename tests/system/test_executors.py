@@ -322,14 +322,6 @@ class StallingServer(FileServer):
         self.gate.set()
 
 
-@pytest.fixture
-def stalling_server():
-    srv = StallingServer()
-    yield srv
-    srv.release()
-    srv.close()
-
-
 def start_first_group(fw, executor_id):
     """A default executor running one long task ("first"); returns its ExecutorInfo."""
     offer = fw.offer()
