@@ -129,7 +129,7 @@ def fetch_chunked(port, path, timeout=300.0):
             if n == 0:
                 raise BenchError(f"GET {path}: connection closed after {total} bytes, before the last chunk")
             if len(head) < 64:
-                head += bytes(buf[:64 - len(head)] if n > 64 - len(head) else buf[:n])
+                head += bytes(buf[:min(n, 64 - len(head))])
             total += n
             tail = (tail + bytes(buf[max(0, n - 7):n]))[-7:]
             if not head.startswith(b"HTTP/1.1 200") and b"\r\n" in head:

@@ -17,7 +17,7 @@ import pytest
 from cluster import BIN, Cluster, ClusterError, Process, http_get, poll
 from taskrunner import TaskRunner
 from test_executors import Framework as GroupFramework
-from test_executors import group_task, launch_more, start_first_group
+from test_executors import launch_stalled_group, start_first_group
 
 pytestmark = pytest.mark.skipif(not (BIN / "mezzo-agent").exists(), reason=f"{BIN}/mezzo-agent not built")
 
@@ -295,14 +295,7 @@ def test_task_group_queued_when_the_agent_died_is_sent_whole(cluster, stalling_s
     fw = GroupFramework(cluster, "group-recovery", info={"checkpoint": True, "failover_timeout": 3600})
     try:
         executor = start_first_group(fw, "recovered-group-exec")
-        url = stalling_server.url("/slow.txt")
-
-        def slow(offer, res):
-            t = group_task(offer, res, "queued-a", "cat slow.txt")
-            t["command"]["uris"] = [{"value": url}]
-            return [t, group_task(offer, res, "queued-b", "echo b")]
-        launch_more(fw, executor, slow)
-        assert stalling_server.asked.wait(TIMEOUT), "the agent never asked for the URI"
+        launch_stalled_group(fw, executor, stalling_server, "queued-a", "cat slow.txt", [("queued-b", "echo b")])
         sigkill_agent(agent)
         stalling_server.asked.clear()
         restart_agent(cluster, agent)

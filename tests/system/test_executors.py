@@ -339,6 +339,20 @@ def launch_more(fw, executor, tasks_of):
     launch_group(fw, offer, res, None, tasks_of(offer, res), executor=executor)
 
 
+def launch_stalled_group(fw, executor, server, task_id, command, siblings=()):
+    """Sends the running executor a group whose task task_id (command) has a URI that
+    the stalling server holds, with its siblings ((task id, command) pairs); returns
+    once the agent asked the server for it: the group is then queued on the agent."""
+    url = server.url("/slow.txt")
+
+    def tasks_of(offer, res):
+        t = group_task(offer, res, task_id, command)
+        t["command"]["uris"] = [{"value": url}]
+        return [t] + [group_task(offer, res, tid, cmd) for tid, cmd in siblings]
+    launch_more(fw, executor, tasks_of)
+    assert server.asked.wait(WAIT), "the agent never asked for the URI"
+
+
 def agent_task_states(cluster):
     s = cluster.agent_state()
     return {t["id"]: t["state"] for f in s["frameworks"] for e in f["executors"] for t in e["tasks"]}
@@ -386,14 +400,8 @@ def test_later_task_groups_get_their_uris_fetched(cluster, framework, stalling_s
 def test_kill_while_a_later_group_fetches(cluster, framework, stalling_server):
     fw = framework("later-group-kill")
     executor = start_first_group(fw, "kill-fetch-exec")
-    url = stalling_server.url("/slow.txt")
-
-    def slow(offer, res):
-        t = group_task(offer, res, "slow", "cat slow.txt; sleep 1000")
-        t["command"]["uris"] = [{"value": url}]
-        return [t, group_task(offer, res, "slow-sibling", "sleep 1000")]
-    launch_more(fw, executor, slow)
-    assert stalling_server.asked.wait(WAIT), "the agent never asked for the URI"
+    launch_stalled_group(fw, executor, stalling_server, "slow", "cat slow.txt; sleep 1000",
+                         [("slow-sibling", "sleep 1000")])
     # Killed while its URI is on its way: the whole group is killed before it runs.
     fw.c.kill("slow", cluster.agents[0].id)
     fw.pump(lambda: fw.state("slow") in TERMINAL and fw.state("slow-sibling") in TERMINAL, "the group to be killed")
@@ -415,14 +423,7 @@ def test_kill_while_a_later_group_fetches(cluster, framework, stalling_server):
 def test_executor_ending_while_a_later_group_fetches(cluster, framework, stalling_server):
     fw = framework("later-group-exit")
     executor = start_first_group(fw, "exit-fetch-exec")
-    url = stalling_server.url("/slow.txt")
-
-    def slow(offer, res):
-        t = group_task(offer, res, "orphan", "cat slow.txt")
-        t["command"]["uris"] = [{"value": url}]
-        return [t]
-    launch_more(fw, executor, slow)
-    assert stalling_server.asked.wait(WAIT), "the agent never asked for the URI"
+    launch_stalled_group(fw, executor, stalling_server, "orphan", "cat slow.txt")
     # The only running task is killed: the default executor has nothing left and exits
     # while the later group still fetches. That group gets a terminal update all the same.
     fw.c.kill("first", cluster.agents[0].id)

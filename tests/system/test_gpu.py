@@ -147,6 +147,25 @@ def test_gpu_agent_offered_only_to_gpu_frameworks(cluster_factory):
         capable.close()
 
 
+def assert_waits_for_a_gpu(fw, agent, waiting, holders, freed, visible):
+    """Launches task `waiting` (one GPU) while every GPU is held by `holders`: it does
+    not start for 2 s; once `freed` (one of them) is killed it runs with that task's
+    GPUs (`visible`). Then every task is killed."""
+    fw.launch(waiting, 'echo "GPUS=$CUDA_VISIBLE_DEVICES"; sleep 600', GPU_TASK)
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        with fw.lock:
+            assert not fw.states.get(waiting), f"{waiting} started while every GPU was taken: {fw.states}"
+        time.sleep(0.1)
+    fw.kill(freed)
+    fw.wait_state(freed, "TASK_KILLED")
+    fw.wait_state(waiting, "TASK_RUNNING")
+    assert read_visible(agent, fw.framework_id, waiting) == visible
+    for t in [h for h in holders if h != freed] + [waiting]:
+        fw.kill(t)
+        fw.wait_state(t, "TASK_KILLED")
+
+
 def test_tasks_get_distinct_gpus_and_wait_for_one(cluster_factory):
     c = fake_gpu_cluster(cluster_factory, gpus=2)
     agent = c.agents[0]
@@ -178,22 +197,8 @@ def test_tasks_get_distinct_gpus_and_wait_for_one(cluster_factory):
         else:
             print(f"devices cgroup not checked: {why}")
 
-        # Every GPU is taken: a third task waits...
-        fw.launch("t3", 'echo "GPUS=$CUDA_VISIBLE_DEVICES"; sleep 600', GPU_TASK)
-        deadline = time.monotonic() + 2.0
-        while time.monotonic() < deadline:
-            with fw.lock:
-                assert not fw.states.get("t3"), f"t3 started while both GPUs were taken: {fw.states}"
-            time.sleep(0.1)
-        # ... until one ends, and then gets its GPU.
-        fw.kill("t1")
-        fw.wait_state("t1", "TASK_KILLED")
-        fw.wait_state("t3", "TASK_RUNNING")
-        assert read_visible(agent, fw.framework_id, "t3") == v1
-        fw.kill("t2")
-        fw.kill("t3")
-        fw.wait_state("t2", "TASK_KILLED")
-        fw.wait_state("t3", "TASK_KILLED")
+        # Every GPU is taken: a third task waits until one ends, and then gets its GPU.
+        assert_waits_for_a_gpu(fw, agent, "t3", ["t1", "t2"], "t1", v1)
     finally:
         fw.close()
 
@@ -250,21 +255,8 @@ def test_gpus_of_recovered_tasks_stay_theirs(cluster_factory):
             slaves = [s for s in c.master_state()["slaves"] if s["id"] == agent_id]
             return slaves[0]["used_resources"].get("gpus", 0) == 2
         poll(gpus_used, 60, what="both GPUs used on the master")
-        fw.launch("g3", 'echo "GPUS=$CUDA_VISIBLE_DEVICES"; sleep 600', GPU_TASK)
-        deadline = time.monotonic() + 2.0
-        while time.monotonic() < deadline:
-            with fw.lock:
-                assert not fw.states.get("g3"), f"g3 started while both GPUs were taken: {fw.states}"
-            time.sleep(0.1)
         # The recovered task ends: its GPU goes to the waiting one.
-        fw.kill("g1")
-        fw.wait_state("g1", "TASK_KILLED")
-        fw.wait_state("g3", "TASK_RUNNING")
-        assert read_visible(agent, fw.framework_id, "g3") == v1
-        fw.kill("g2")
-        fw.kill("g3")
-        fw.wait_state("g2", "TASK_KILLED")
-        fw.wait_state("g3", "TASK_KILLED")
+        assert_waits_for_a_gpu(fw, agent, "g3", ["g1", "g2"], "g1", v1)
     finally:
         fw.close()
 
