@@ -6,7 +6,6 @@
  * Everything here is owned by the containerizer. */
 #include "agent/containerizer.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -23,6 +22,7 @@
 #include <uthash.h>
 #include <utlist.h>
 
+#include "agent/container_journal.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -73,7 +73,7 @@ struct mz_containerizer {
   struct event *cleanup_timer;
   struct event *sample_timer;
   double sample_interval;
-  char *meta_dir;
+  mz_cjournal *journal; /* the containers started, for a later run (NULL: not recorded) */
 };
 
 static void timer_in(struct event *ev, double seconds) {
@@ -97,28 +97,21 @@ static void container_free(container *k) {
 /* ------------------------------------------------------------------ meta records */
 
 static void meta_write(mz_containerizer *c, const char *id, pid_t pid) {
-  if (!c->meta_dir) return;
-  char path[4200];
-  snprintf(path, sizeof path, "%s/%s", c->meta_dir, id);
-  FILE *f = fopen(path, "we");
-  if (!f) {
-    MZ_WARN(MOD, "cannot record container %s in %s: %s", id, c->meta_dir, strerror(errno));
-    return;
-  }
-  fprintf(f, "%d %llu\n", (int)pid, mz_proc_starttime(pid));
-  fclose(f);
+  if (c->journal && mz_cjournal_add(c->journal, id, pid, mz_proc_starttime(pid)) != 0)
+    MZ_WARN(MOD, "cannot record container %s: its id cannot be journalled", id);
 }
 
 static void meta_remove(mz_containerizer *c, const char *id) {
-  if (!c->meta_dir) return;
-  char path[4200];
-  snprintf(path, sizeof path, "%s/%s", c->meta_dir, id);
-  unlink(path);
+  if (c->journal) mz_cjournal_remove(c->journal, id);
 }
 
 void mz_containerizer_set_meta_dir(mz_containerizer *c, const char *dir) {
-  free(c->meta_dir);
-  c->meta_dir = dir ? mz_strdup(dir) : NULL;
+  mz_cjournal_free(c->journal);
+  c->journal = NULL;
+  if (!dir) return;
+  char err[512];
+  c->journal = mz_cjournal_open(dir, err, sizeof err);
+  if (!c->journal) MZ_WARN(MOD, "containers will not be recovered after a crash: %s", err);
 }
 
 int mz_containerizer_recover(mz_containerizer *c, double wait) {
@@ -127,41 +120,42 @@ int mz_containerizer_recover(mz_containerizer *c, double wait) {
 
 int mz_containerizer_recover_except(mz_containerizer *c, double wait, int (*keep)(const char *id, void *arg),
                                     void *arg) {
-  if (!c->meta_dir) return 0;
-  DIR *d = opendir(c->meta_dir);
-  if (!d) return 0;
+  if (!c->journal) return 0;
+  size_t n = mz_cjournal_list(c->journal, NULL, NULL, NULL, 0);
+  const char **ids = mz_calloc(n + 1, sizeof *ids);
+  pid_t *pids = mz_calloc(n + 1, sizeof *pids);
+  unsigned long long *starts = mz_calloc(n + 1, sizeof *starts);
+  mz_cjournal_list(c->journal, ids, pids, starts, n);
+  char **gone = mz_calloc(n + 1, sizeof *gone);
+  size_t ngone = 0;
   int found = 0;
-  struct dirent *e;
-  while ((e = readdir(d))) {
-    if (e->d_name[0] == '.') continue;
+  for (size_t i = 0; i < n; i++) {
     container *adopted;
-    HASH_FIND_STR(c->by_id, e->d_name, adopted);
-    if (adopted || (keep && keep(e->d_name, arg))) continue;
-    char path[4200];
-    snprintf(path, sizeof path, "%s/%s", c->meta_dir, e->d_name);
-    int pid = 0;
-    unsigned long long start = 0;
-    FILE *f = fopen(path, "re");
-    if (f) {
-      if (fscanf(f, "%d %llu", &pid, &start) != 2) pid = 0;
-      fclose(f);
-    }
+    HASH_FIND_STR(c->by_id, ids[i], adopted);
+    if (adopted || (keep && keep(ids[i], arg))) continue;
     found++;
-    MZ_INFO(MOD, "destroying container %s left by an earlier run (leader pid %d)", e->d_name, pid);
+    MZ_INFO(MOD, "destroying container %s left by an earlier run (leader pid %d)", ids[i], (int)pids[i]);
     double deadline = mz_monotonic() + wait;
     for (;;) {
-      c->launcher->ops->recover(c->launcher, e->d_name, (pid_t)pid, start);
-      if (c->launcher->ops->cleanup(c->launcher, e->d_name, (pid_t)pid) == 0) break;
+      c->launcher->ops->recover(c->launcher, ids[i], pids[i], starts[i]);
+      if (c->launcher->ops->cleanup(c->launcher, ids[i], pids[i]) == 0) break;
       if (mz_monotonic() > deadline) {
-        MZ_WARN(MOD, "container %s of an earlier run still has processes after %.0fs", e->d_name, wait);
+        MZ_WARN(MOD, "container %s of an earlier run still has processes after %.0fs", ids[i], wait);
         break;
       }
       struct timespec ts = {0, 20 * 1000 * 1000};
       nanosleep(&ts, NULL);
     }
-    unlink(path);
+    gone[ngone++] = mz_strdup(ids[i]);
   }
-  closedir(d);
+  for (size_t i = 0; i < ngone; i++) { /* after the loop: removing invalidates ids[] */
+    mz_cjournal_remove(c->journal, gone[i]);
+    free(gone[i]);
+  }
+  free(gone);
+  free(starts);
+  free(pids);
+  free(ids);
   return found;
 }
 
@@ -534,6 +528,6 @@ void mz_containerizer_free(mz_containerizer *c) {
   event_free(c->cleanup_timer);
   event_free(c->sample_timer);
   c->launcher->ops->free(c->launcher);
-  free(c->meta_dir);
+  mz_cjournal_free(c->journal);
   free(c);
 }

@@ -106,8 +106,9 @@ mz_containerizer *mz_containerizer_new(struct event_base *base, mz_launcher *lau
 /* 0 with *pid, or -1 with err (nothing left running). */
 int mz_containerizer_launch(mz_containerizer *c, const char *container_id, const mz_launch_spec *spec, void *owner,
                             pid_t *pid, char *err, size_t errlen);
-/* Where the ids of running containers are recorded (<work_dir>/meta/containers),
- * so that a later run can destroy what a crashed agent left. Call before launching. */
+/* Where the ids of running containers are recorded (<work_dir>/meta/containers/journal,
+ * container_journal.h), so that a later run can destroy what a crashed agent left.
+ * Call before launching. */
 void mz_containerizer_set_meta_dir(mz_containerizer *c, const char *dir);
 /* Destroys the containers recorded in the meta dir by an earlier run (blocking,
  * bounded by `wait` seconds). Returns how many were found. */

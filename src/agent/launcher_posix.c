@@ -207,11 +207,12 @@ static int linux_signal(mz_launcher *l, const char *container_id, pid_t leader, 
 static int linux_cleanup(mz_launcher *l, const char *container_id, pid_t leader) {
   const mz_isolation *iso = l->impl;
   if (iso->cg == MZ_CG_NONE) return 0;
-  if (mz_cg_count(iso, container_id) > 0) {
-    mz_cg_kill(iso, container_id);
-    return 1;
-  }
-  return mz_cg_remove(iso, container_id);
+  /* rmdir refuses (EBUSY) a cgroup that still holds processes, so it is tried first:
+   * a container whose processes are all gone (the usual end) costs no reading of
+   * cgroup.procs; otherwise what is left is killed and the caller retries. */
+  if (mz_cg_remove(iso, container_id) == 0) return 0;
+  mz_cg_kill(iso, container_id);
+  return 1;
 }
 
 static int linux_limitation(mz_launcher *l, const char *container_id, uint64_t mem_limit, char *msg,

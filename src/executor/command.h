@@ -11,11 +11,12 @@
 
 #include "mesos/v1/mesos.pb-c.h"
 
-/* Forks and execs the command: shell (the default) runs `/bin/sh -c value`;
- * shell=false runs `value` (looked up in PATH) with `arguments` as its argv (argv[0]
+/* Starts the command: shell (the default) runs `/bin/sh -c value`; shell=false runs
+ * `value` (looked up in the executor's PATH) with `arguments` as its argv (argv[0]
  * included, as in Mesos; [value] when there are none). The child is the leader of
- * a new process group (pgid == pid). A child whose exec fails writes why to stderr
- * and exits 127. Returns 0 with *pid, or -1 with err (bad CommandInfo, fork failed). */
+ * a new process group (pgid == pid), with no signal blocked and every signal at its
+ * default action. Returns 0 with *pid, or -1 with err (bad CommandInfo, or the
+ * process could not be started: "<path>: <why>", e.g. a command not found). */
 int mz_command_spawn(const Mesos__V1__CommandInfo *cmd, pid_t *pid, char *err, size_t errlen);
 
 /* The same, with more environment variables ("NAME=value", NULL-terminated; NULL for

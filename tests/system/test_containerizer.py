@@ -445,6 +445,26 @@ def test_unknown_user_fails_the_task_clearly(master, tmp_path):
         assert a.stop() == 0
 
 
+def test_command_not_found_fails_the_task_naming_it(master, tmp_path):
+    """shell=false with a program that does not exist: TASK_FAILED from the executor, naming the
+    program and why (the executor learns it from posix_spawn, before any TASK_RUNNING)."""
+    a = Agent(master, tmp_path)
+    try:
+        registered(master)
+        launch(master, task_info(master, "nocmd-1", "/no/such/program-mz",
+                                 command_extra={"shell": False, "arguments": ["program-mz", "x"]}))
+        u = ack_until_terminal(master, "nocmd-1")
+        st = u["status_update"]["status"]
+        assert st["state"] == "TASK_FAILED", st
+        assert "/no/such/program-mz" in st["message"] and "No such file" in st["message"], st
+        assert st["source"] == "SOURCE_EXECUTOR"
+        assert all(c["status_update"]["status"]["state"] != "TASK_RUNNING" for c in master.calls
+                   if c.get("type") == "STATUS_UPDATE"
+                   and c["status_update"]["status"]["task_id"]["value"] == "nocmd-1")
+    finally:
+        assert a.stop() == 0
+
+
 # --------------------------------------------------------------------------- fetcher
 
 
