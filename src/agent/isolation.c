@@ -132,7 +132,7 @@ static char *find_mount(const char *ctrl) {
   return found;
 }
 
-/* The agent's own cgroup path in the hierarchy of ctrl ("" for v2), "/" if unknown. */
+/* The agent's own cgroup path in the v1 hierarchy of ctrl, "/" if unknown. */
 static char *own_cgroup(const char *ctrl) {
   FILE *f = fopen("/proc/self/cgroup", "re");
   if (!f) return mz_strdup("/");
@@ -145,10 +145,6 @@ static char *own_cgroup(const char *ctrl) {
     if (!c2) continue;
     *c2 = '\0';
     const char *ctrls = c1 + 1, *path = c2 + 1;
-    if (!*ctrl) {
-      if (!*ctrls && !strncmp(line, "0", 1)) found = mz_strdup(path);
-      continue;
-    }
     char *dup = mz_strdup(ctrls), *save = NULL;
     for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save))
       if (!strcmp(t, ctrl)) found = mz_strdup(path);
@@ -189,6 +185,31 @@ static int mkdir_cg(const char *path, char *err, size_t errlen) {
   return rc;
 }
 
+/* 1 when the blank-separated list `list` has the word w ("cpu" is not "cpuset"). */
+static int has_word(const char *list, const char *w) {
+  size_t n = strlen(w);
+  for (const char *p = list; (p = strstr(p, w)); p += n)
+    if ((p == list || p[-1] == ' ' || p[-1] == '\n') && (p[n] == '\0' || p[n] == ' ' || p[n] == '\n')) return 1;
+  return 0;
+}
+
+/* Turns controller c on for the children of cgroup dir (cgroup.subtree_control), unless
+ * it is on already. 0 when it is on, or -1 with err. */
+static int cg2_enable(const char *dir, const char *c, char *err, size_t errlen) {
+  char p[4200], buf[512] = "", v[32];
+  snprintf(p, sizeof p, "%s/cgroup.subtree_control", dir);
+  if (read_file(p, buf, sizeof buf) == 0 && has_word(buf, c)) return 0;
+  snprintf(v, sizeof v, "+%s", c);
+  return write_file(p, v, err, errlen);
+}
+
+/* cgroups v2, as Mesos's cgroups2 isolator has it: containers go under
+ * <mount>/<root> at the top of the hierarchy. Controllers reach a cgroup only through
+ * its parent's subtree_control, and a non-root cgroup that holds processes cannot
+ * pass any on (the "no internal process" rule), so the agent's own cgroup (a login
+ * session, a service) could not be their parent. <root> never holds a process. The
+ * cpu and memory controllers are turned on at the top and in <root>, and pids where
+ * the hierarchy has it. */
 static int v2_usable(const char *root, char **base, char *why, size_t whylen) {
   char *mnt = find_mount("");
   if (!mnt) {
@@ -198,25 +219,27 @@ static int v2_usable(const char *root, char **base, char *why, size_t whylen) {
   char path[4200], ctl[512] = "";
   snprintf(path, sizeof path, "%s/cgroup.controllers", mnt);
   read_file(path, ctl, sizeof ctl);
-  int ok = strstr(ctl, "memory") && strstr(ctl, "cpu");
-  if (!ok) {
+  if (!has_word(ctl, "memory") || !has_word(ctl, "cpu")) {
     snprintf(why, whylen, "the unified hierarchy at %s has no cpu and memory controllers", mnt);
     free(mnt);
     return 0;
   }
+  *base = join3(mnt, "", root);
+  char err[512] = "";
+  const char *const needed[] = {"cpu", "memory"};
+  int ok = 1;
+  for (size_t i = 0; ok && i < 2; i++) ok = cg2_enable(mnt, needed[i], err, sizeof err) == 0;
+  if (ok && has_word(ctl, "pids")) cg2_enable(mnt, "pids", NULL, 0);
+  if (ok) ok = mkdir_cg(*base, err, sizeof err) == 0;
+  for (size_t i = 0; ok && i < 2; i++) ok = cg2_enable(*base, needed[i], err, sizeof err) == 0;
+  if (ok && has_word(ctl, "pids")) cg2_enable(*base, "pids", NULL, 0);
   free(mnt);
-  *base = base_for("", root);
-  char err[512];
-  if (!*base || mkdir_cg(*base, err, sizeof err) != 0) {
-    snprintf(why, whylen, "cgroups v2: %s", *base ? err : "no base");
+  if (!ok) {
+    snprintf(why, whylen, "cgroups v2: cannot give the cpu and memory controllers to %s: %s", *base, err);
     free(*base);
     *base = NULL;
     return 0;
   }
-  /* Controllers for the containers below the root. */
-  char parent[4200];
-  snprintf(parent, sizeof parent, "%s/cgroup.subtree_control", *base);
-  write_file(parent, "+cpu +memory +pids", NULL, 0);
   return 1;
 }
 

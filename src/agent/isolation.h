@@ -18,11 +18,13 @@
  *
  * The default is detected at start: cgroups v2 when the unified hierarchy has the cpu
  * and memory controllers, else cgroups v1 when its cpu and memory hierarchies are
- * mounted and writable, else posix. Every container gets a cgroup per controller at
+ * mounted and writable, else posix. With cgroups v1 every container gets a cgroup per
+ * hierarchy (plus freezer, to stop a container before killing it) at
  *   <mount>/<the agent's own cgroup>/<cgroups_root>/<container_id>
- * (v1: one per hierarchy, plus freezer to stop a container before killing it; v2: one).
- * Nesting under the agent's own cgroup keeps tasks inside whatever limits the agent
- * itself runs under.
+ * which keeps tasks inside whatever limits the agent itself runs under. With v2 a
+ * container gets one cgroup at <mount>/<cgroups_root>/<container_id>, as in Mesos:
+ * v2 passes controllers only through cgroups that hold no process, which the agent's
+ * own cgroup does (isolation.c, v2_usable).
  *
  * Ownership: mz_isolation owns its strings; it is owned by main.c and read by the
  * launcher. Functions that take a container id build paths from it (ids were
