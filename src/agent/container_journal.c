@@ -68,19 +68,6 @@ static void drop(mz_cjournal *j, entry *e) {
   free(e);
 }
 
-static int write_all(int fd, const char *buf, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, buf, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    buf += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
 /* One line of the file; 1 when it was taken in. */
 static int replay(mz_cjournal *j, char *line) {
   char id[MZ_CJOURNAL_ID_MAX + 2];
@@ -204,7 +191,7 @@ void mz_cjournal_free(mz_cjournal *j) {
 }
 
 static void append(mz_cjournal *j, const char *line, size_t n) {
-  if (write_all(j->fd, line, n) != 0) {
+  if (mz_write_all(j->fd, line, n) != 0) {
     MZ_WARN(MOD, "cannot append to %s: %s", j->path, strerror(errno));
     return;
   }

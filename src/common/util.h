@@ -40,4 +40,8 @@ int mz_id_valid(const char *id, char *err, size_t errlen);
  * for a forked child before it execs or works. Async-signal-safe. */
 void mz_close_fds_from(int lowfd);
 
+/* Writes all n bytes to fd (a blocking one), going on after EINTR and short writes.
+ * 0, or -1 with errno. */
+int mz_write_all(int fd, const void *data, size_t n);
+
 #endif

@@ -120,7 +120,8 @@ int mz_command_spawn_env(const Mesos__V1__CommandInfo *cmd, char *const *more_en
   posix_spawnattr_setsigmask(&attr, &none); /* nothing blocked */
   posix_spawnattr_setsigdefault(&attr, &all); /* every signal at its default action */
   pid_t child;
-  int rc = shell ? posix_spawn(&child, path, NULL, &attr, argv, env) : posix_spawnp(&child, path, NULL, &attr, argv, env);
+  int rc = shell ? posix_spawn(&child, path, NULL, &attr, argv, env)
+                 : posix_spawnp(&child, path, NULL, &attr, argv, env);
   posix_spawnattr_destroy(&attr);
   free_strv(argv);
   free_strv(env);

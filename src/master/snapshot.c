@@ -24,25 +24,12 @@ static void on_sigchld(evutil_socket_t sig, short what, void *arg) {
     if (children > 0) children--;
 }
 
-static int write_all(int fd, const char *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
 /* The child's sink: each buffered piece goes out as one HTTP chunk. */
 static int chunk_sink(const char *data, size_t len, void *arg) {
   int fd = *(int *)arg;
   char head[32];
   int hn = snprintf(head, sizeof head, "%zx\r\n", len);
-  if (write_all(fd, head, (size_t)hn) != 0 || write_all(fd, data, len) != 0 || write_all(fd, "\r\n", 2) != 0)
+  if (mz_write_all(fd, head, (size_t)hn) != 0 || mz_write_all(fd, data, len) != 0 || mz_write_all(fd, "\r\n", 2) != 0)
     return -1;
   return 0;
 }
@@ -90,11 +77,11 @@ void mz_snapshot_reply(mz_master *m, mz_http_req *req, mz_snapshot_writer write)
     if (flags >= 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
     static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
                                "Connection: close\r\n\r\n";
-    if (write_all(fd, head, sizeof head - 1) == 0) {
+    if (mz_write_all(fd, head, sizeof head - 1) == 0) {
       mz_jw *w = mz_jw_new(chunk_sink, &fd, MZ_SNAPSHOT_CHUNK);
       write(m, w);
       /* An unfinished document ends without the last chunk: the client sees a truncated reply. */
-      if (mz_jw_finish(w) == 0) write_all(fd, "0\r\n\r\n", 5);
+      if (mz_jw_finish(w) == 0) mz_write_all(fd, "0\r\n\r\n", 5);
       mz_jw_free(w);
     }
     shutdown(fd, SHUT_WR);
