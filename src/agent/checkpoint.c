@@ -282,7 +282,8 @@ size_t mz_ckpt_gpus_encode(const mz_ckpt_gpu *gpus, size_t n, char *buf, size_t 
   size_t off = 0;
   if (len) buf[0] = '\0';
   for (size_t i = 0; i < n; i++) {
-    int w = snprintf(buf + off, len - off, "%u %u\n", gpus[i].index, gpus[i].minor);
+    int w = gpus[i].task[0] ? snprintf(buf + off, len - off, "%u %u %s\n", gpus[i].index, gpus[i].minor, gpus[i].task)
+                            : snprintf(buf + off, len - off, "%u %u\n", gpus[i].index, gpus[i].minor);
     if (w < 0 || (size_t)w >= len - off) {
       if (len) buf[0] = '\0';
       return 0;
@@ -290,6 +291,20 @@ size_t mz_ckpt_gpus_encode(const mz_ckpt_gpu *gpus, size_t n, char *buf, size_t 
     off += (size_t)w;
   }
   return off;
+}
+
+/* A decimal unsigned at *p (digits only), which moves past it. 0 or -1. */
+static int gpu_number(const char **p, unsigned *v) {
+  const char *s = *p;
+  unsigned long long x = 0;
+  if (*s < '0' || *s > '9') return -1;
+  for (; *s >= '0' && *s <= '9'; s++) {
+    x = x * 10 + (unsigned)(*s - '0');
+    if (x > 0xffffffffull) return -1;
+  }
+  *v = (unsigned)x;
+  *p = s;
+  return 0;
 }
 
 int mz_ckpt_gpus_decode(const char *text, size_t len, mz_ckpt_gpu **out, size_t *n) {
@@ -302,14 +317,22 @@ int mz_ckpt_gpus_decode(const char *text, size_t len, mz_ckpt_gpu **out, size_t 
     size_t ll = nl ? (size_t)(nl - line) : len - pos;
     pos += ll + (nl ? 1 : 0);
     if (ll == 0) continue;
-    char buf[64], tail;
-    unsigned idx, minor;
-    if (ll >= sizeof buf || *n >= MZ_CKPT_MAX_GPUS) goto bad;
+    char buf[MZ_CKPT_GPU_LINE_MAX + 1], err[128];
+    if (ll >= sizeof buf || *n >= MZ_CKPT_MAX_GPUS || memchr(line, '\0', ll)) goto bad;
     memcpy(buf, line, ll);
     buf[ll] = '\0';
-    if (strspn(buf, "0123456789 ") != ll || sscanf(buf, "%u %u %c", &idx, &minor, &tail) != 2) goto bad;
+    mz_ckpt_gpu g = {0};
+    const char *p = buf + strspn(buf, " ");
+    if (gpu_number(&p, &g.index) != 0 || *p != ' ') goto bad;
+    p += strspn(p, " ");
+    if (gpu_number(&p, &g.minor) != 0 || (*p && *p != ' ')) goto bad;
+    p += strspn(p, " ");
+    if (*p) { /* the task it was given for */
+      if (mz_id_valid(p, err, sizeof err) != 0) goto bad;
+      memcpy(g.task, p, strlen(p) + 1); /* fits: mz_id_valid allows at most MZ_ID_MAX */
+    }
     *out = xrealloc(*out, (*n + 1) * sizeof **out);
-    (*out)[(*n)++] = (mz_ckpt_gpu){idx, minor};
+    (*out)[(*n)++] = g;
   }
   return 0;
 bad:
@@ -323,7 +346,7 @@ int mz_ckpt_executor_gpus(const mz_ckpt_run *r, const mz_ckpt_gpu *gpus, size_t 
   char run[CKPT_PATH], path[CKPT_PATH + 32];
   if (run_dir(run, sizeof run, r) != 0) return TOO_LONG(err, errlen);
   snprintf(path, sizeof path, "%s/gpus", run);
-  size_t cap = n * 24 + 1;
+  size_t cap = n * MZ_CKPT_GPU_LINE_MAX + 1;
   char *text = xcalloc(cap, 1);
   size_t len = mz_ckpt_gpus_encode(gpus, n, text, cap);
   int rc = mz_ckpt_write_file(path, text, len, err, errlen);
@@ -335,7 +358,7 @@ static void load_gpus(const char *run, mz_ckpt_executor_state *ex) {
   char path[CKPT_PATH + 128];
   snprintf(path, sizeof path, "%s/gpus", run);
   size_t len;
-  uint8_t *text = mz_ckpt_read_file(path, MZ_CKPT_MAX_GPUS * 24, &len);
+  uint8_t *text = mz_ckpt_read_file(path, MZ_CKPT_MAX_GPUS * MZ_CKPT_GPU_LINE_MAX, &len);
   if (!text) return; /* none held (or gpu/nvidia off) */
   if (mz_ckpt_gpus_decode((const char *)text, len, &ex->gpus, &ex->ngpus) != 0)
     MZ_WARN(MOD, "%s: malformed; its GPUs are not recovered", path);

@@ -8,7 +8,10 @@
  *         runs/latest                          symlink to the current run
  *         runs/<container>/forked.pid          "<pid> <starttime>" of the executor
  *         runs/<container>/gpus                the GPUs its container holds (gpu/nvidia):
- *                                              "<nvml index> <minor>\n" each; written
+ *                                              "<nvml index> <minor> <task>\n" each, or
+ *                                              "<nvml index> <minor>\n" for one of the
+ *                                              executor's own (the only form written
+ *                                              before tasks were tracked); written
  *                                              before forked.pid, again when it changes
  *           tasks/<task>/task.info             TaskInfo
  *           tasks/<task>/task.group            "<n>\n": the number of its task group in
@@ -33,15 +36,19 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/util.h"
 #include "mesos/v1/mesos.pb-c.h"
 
 #define MZ_CKPT_UUID_BYTES 16
 #define MZ_CKPT_MAX_GPUS 1024 /* lines read from a gpus file */
+#define MZ_CKPT_GPU_LINE_MAX (24 + MZ_ID_MAX) /* bytes of one gpus line, its newline included */
 
-/* One GPU held by a container: its NVML index (CUDA_VISIBLE_DEVICES) and the minor
- * number of its /dev/nvidia<minor>. */
+/* One GPU held by a container: its NVML index (CUDA_VISIBLE_DEVICES), the minor
+ * number of its /dev/nvidia<minor> and the task of the container it was given for
+ * ("": the executor's own). */
 typedef struct {
   unsigned index, minor;
+  char task[MZ_ID_MAX + 1];
 } mz_ckpt_gpu;
 
 /* Where one executor run lives; every field borrowed. */
@@ -72,8 +79,9 @@ int mz_ckpt_task(const mz_ckpt_run *r, const Mesos__V1__TaskInfo *info, unsigned
 /* The run's gpus file (n may be 0: none held any more). */
 int mz_ckpt_executor_gpus(const mz_ckpt_run *r, const mz_ckpt_gpu *gpus, size_t n, char *err, size_t errlen);
 /* The gpus file's text: written into buf (NUL-terminated), returns its length, or 0
- * with buf "" when it does not fit. Decoding fills *out (malloc'd, NULL when n is 0):
- * 0, or -1 on a malformed line or more than MZ_CKPT_MAX_GPUS. */
+ * with buf "" when it does not fit. Decoding fills *out (malloc'd, NULL when n is 0;
+ * task "" for a line without one): 0, or -1 on a malformed line (a task that is not
+ * a valid id, mz_id_valid, included) or more than MZ_CKPT_MAX_GPUS. */
 size_t mz_ckpt_gpus_encode(const mz_ckpt_gpu *gpus, size_t n, char *buf, size_t len);
 int mz_ckpt_gpus_decode(const char *text, size_t len, mz_ckpt_gpu **out, size_t *n);
 int mz_ckpt_task_update(const mz_ckpt_run *r, const char *task_id, const Mesos__V1__TaskStatus *st, char *err,

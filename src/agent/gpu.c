@@ -345,7 +345,12 @@ unsigned mz_gpu_free_count(const mz_gpus *g) {
   return n;
 }
 
-int mz_gpu_allocate(mz_gpus *g, const char *id, unsigned n, char *err, size_t errlen) {
+/* Whether device d is held by container id for task (NULL: for any task). */
+static int held_by(const mz_gpu_device *d, const char *id, const char *task) {
+  return d->owner[0] && !strcmp(d->owner, id) && (!task || !strcmp(d->task, task));
+}
+
+int mz_gpu_allocate(mz_gpus *g, const char *id, const char *task, unsigned n, char *err, size_t errlen) {
   if (n == 0) return 0;
   unsigned free_n = mz_gpu_free_count(g);
   if (!g || !g->enabled || free_n < n) {
@@ -356,17 +361,19 @@ int mz_gpu_allocate(mz_gpus *g, const char *id, unsigned n, char *err, size_t er
   for (size_t i = 0; i < g->n && n > 0; i++) {
     if (g->dev[i].owner[0]) continue;
     mz_strlcpy(g->dev[i].owner, id, sizeof g->dev[i].owner);
+    mz_strlcpy(g->dev[i].task, task ? task : "", sizeof g->dev[i].task);
     n--;
   }
   return 0;
 }
 
-unsigned mz_gpu_owned(const mz_gpus *g, const char *id, char *visible, size_t len) {
+/* The GPUs of container id held for task (NULL: any), as mz_gpu_owned. */
+static unsigned owned(const mz_gpus *g, const char *id, const char *task, char *visible, size_t len) {
   unsigned n = 0;
   size_t off = 0;
   if (visible && len) visible[0] = '\0';
   for (size_t i = 0; g && i < g->n; i++) {
-    if (strcmp(g->dev[i].owner, id) != 0) continue;
+    if (!held_by(&g->dev[i], id, task)) continue;
     if (visible && off < len)
       off += (size_t)snprintf(visible + off, len - off, "%s%u", n ? "," : "", g->dev[i].index);
     n++;
@@ -374,20 +381,34 @@ unsigned mz_gpu_owned(const mz_gpus *g, const char *id, char *visible, size_t le
   return n;
 }
 
-unsigned mz_gpu_shrink(mz_gpus *g, const char *id, unsigned keep) {
-  unsigned have = mz_gpu_owned(g, id, NULL, 0), freed = 0;
-  for (size_t i = g ? g->n : 0; i-- > 0 && have > keep;) {
-    if (strcmp(g->dev[i].owner, id) != 0) continue;
+unsigned mz_gpu_owned(const mz_gpus *g, const char *id, char *visible, size_t len) {
+  return owned(g, id, NULL, visible, len);
+}
+
+unsigned mz_gpu_task_owned(const mz_gpus *g, const char *id, const char *task, char *visible, size_t len) {
+  return owned(g, id, task ? task : "", visible, len);
+}
+
+/* Frees the GPUs of container id held for task (NULL: any). */
+static unsigned release(mz_gpus *g, const char *id, const char *task) {
+  unsigned freed = 0;
+  for (size_t i = 0; g && i < g->n; i++) {
+    if (!held_by(&g->dev[i], id, task)) continue;
     g->dev[i].owner[0] = '\0';
-    have--;
+    g->dev[i].task[0] = '\0';
     freed++;
   }
   return freed;
 }
 
-unsigned mz_gpu_release(mz_gpus *g, const char *id) { return g ? mz_gpu_shrink(g, id, 0) : 0; }
+unsigned mz_gpu_release_task(mz_gpus *g, const char *id, const char *task) {
+  return release(g, id, task ? task : "");
+}
 
-int mz_gpu_claim(mz_gpus *g, const char *id, unsigned index, unsigned minor, char *err, size_t errlen) {
+unsigned mz_gpu_release(mz_gpus *g, const char *id) { return release(g, id, NULL); }
+
+int mz_gpu_claim(mz_gpus *g, const char *id, const char *task, unsigned index, unsigned minor, char *err,
+                 size_t errlen) {
   for (size_t i = 0; g && g->enabled && i < g->n; i++) {
     mz_gpu_device *d = &g->dev[i];
     if (d->index != index) continue;
@@ -400,6 +421,7 @@ int mz_gpu_claim(mz_gpus *g, const char *id, unsigned index, unsigned minor, cha
       return -1;
     }
     mz_strlcpy(d->owner, id, sizeof d->owner);
+    mz_strlcpy(d->task, task ? task : "", sizeof d->task);
     return 0;
   }
   snprintf(err, errlen, "GPU %u is not managed by this agent", index);
@@ -418,48 +440,55 @@ static int64_t gpus_of(Mesos__V1__Resource *const *res, size_t n) {
   return k / MZ_SCALAR_UNIT;
 }
 
-/* What the container needs: its executor's gpus plus those of its queued tasks
- * and (live_only: non-terminal) launched tasks. -1 on a fractional amount. */
-static int64_t needed(const mz_ag_executor *ex) {
-  int64_t total = gpus_of(ex->info->resources, ex->info->n_resources);
-  if (total < 0) return -1;
-  const mz_ag_task *t, *tmp;
-  HASH_ITER(hh, ex->queued, t, tmp) {
-    if (mz_agent_state_terminal(t->state)) continue;
-    int64_t v = gpus_of(t->info->resources, t->info->n_resources);
-    if (v < 0) return -1;
-    total += v;
-  }
-  HASH_ITER(hh, ex->launched, t, tmp) {
-    if (mz_agent_state_terminal(t->state)) continue;
-    int64_t v = gpus_of(t->info->resources, t->info->n_resources);
-    if (v < 0) return -1;
-    total += v;
-  }
-  return total;
+/* Whether queued task t gets its GPUs now: every live one at the launch
+ * (launch), those of `group` when the container grows. */
+static int in_scope(const mz_ag_task *t, int launch, unsigned group) {
+  return !mz_agent_state_terminal(t->state) && (launch || t->group == group);
 }
 
-int mz_agent_gpus_launch(mz_agent *a, mz_ag_executor *ex, char *visible, size_t len, char *err, size_t errlen) {
-  if (len) visible[0] = '\0';
-  mz_gpus *g = a->isolation.gpus;
-  int64_t want = needed(ex);
-  if (want < 0) {
-    snprintf(err, errlen, "The 'gpus' resource must be an unsigned integer");
-    return -1;
+/* GPUs to give: the executor's (at the launch) and each queued task's in scope,
+ * beyond what each holds already; *asked gets what they ask for in all. -1 on a
+ * fractional amount. g may be NULL or off (nothing is held then). */
+static int64_t missing(const mz_gpus *g, const mz_ag_executor *ex, int launch, unsigned group, int64_t *asked) {
+  int64_t miss = 0;
+  *asked = 0;
+  if (launch) {
+    int64_t v = gpus_of(ex->info->resources, ex->info->n_resources);
+    if (v < 0) return -1;
+    unsigned have = mz_gpu_task_owned(g, ex->container_id, "", NULL, 0);
+    *asked += v;
+    if (v > (int64_t)have) miss += v - have;
   }
-  if (want == 0) return 0;
-  if (!g || !g->enabled) {
-    snprintf(err, errlen, "Requested %lld GPU%s but this agent has no GPU isolation (gpu/nvidia is off)",
-             (long long)want, want == 1 ? "" : "s");
-    return -1;
+  const mz_ag_task *t, *tmp;
+  HASH_ITER(hh, ex->queued, t, tmp) {
+    if (!in_scope(t, launch, group)) continue;
+    int64_t v = gpus_of(t->info->resources, t->info->n_resources);
+    if (v < 0) return -1;
+    unsigned have = mz_gpu_task_owned(g, ex->container_id, t->id, NULL, 0);
+    *asked += v;
+    if (v > (int64_t)have) miss += v - have;
   }
-  unsigned have = mz_gpu_owned(g, ex->container_id, NULL, 0);
-  if ((int64_t)have < want && mz_gpu_allocate(g, ex->container_id, (unsigned)(want - have), err, errlen) != 0)
-    return -1;
-  mz_gpu_owned(g, ex->container_id, visible, len);
-  MZ_INFO(MZ_AGENT_MOD, "container %s of executor %s gets GPU%s %s", ex->container_id, ex->id, want == 1 ? "" : "s",
-          visible);
-  return (int)want;
+  return miss;
+}
+
+/* Gives what missing() counted, each part tagged with its task; the caller checked
+ * that enough are free. 0 or -1 with err. */
+static int give(mz_gpus *g, mz_ag_executor *ex, int launch, unsigned group, char *err, size_t errlen) {
+  if (launch) {
+    int64_t v = gpus_of(ex->info->resources, ex->info->n_resources);
+    unsigned have = mz_gpu_task_owned(g, ex->container_id, "", NULL, 0);
+    if (v > (int64_t)have && mz_gpu_allocate(g, ex->container_id, "", (unsigned)(v - have), err, errlen) != 0)
+      return -1;
+  }
+  mz_ag_task *t, *tmp;
+  HASH_ITER(hh, ex->queued, t, tmp) {
+    if (!in_scope(t, launch, group)) continue;
+    int64_t v = gpus_of(t->info->resources, t->info->n_resources);
+    unsigned have = mz_gpu_task_owned(g, ex->container_id, t->id, NULL, 0);
+    if (v > (int64_t)have && mz_gpu_allocate(g, ex->container_id, t->id, (unsigned)(v - have), err, errlen) != 0)
+      return -1;
+  }
+  return 0;
 }
 
 /* Sets name=value in cmd's environment (the task's TaskInfo, which owns it: the
@@ -485,70 +514,120 @@ static void command_setenv(Mesos__V1__CommandInfo *cmd, const char *name, const 
   env->variables[env->n_variables++] = v;
 }
 
-/* The group's queued tasks that ask for gpus are told which GPUs the container holds. */
-static void tell_group(mz_ag_executor *ex, unsigned group, const char *visible) {
+/* Each queued task in scope that asks for gpus and has a command is told its own
+ * GPUs (the command executor's task: its container's variables do). */
+static void tell_tasks(const mz_gpus *g, mz_ag_executor *ex, int launch, unsigned group) {
+  if (ex->command) return;
   mz_ag_task *t, *tmp;
   HASH_ITER(hh, ex->queued, t, tmp) {
-    if (t->group != group || !t->info->command || mz_agent_state_terminal(t->state)) continue;
-    if (gpus_of(t->info->resources, t->info->n_resources) > 0)
-      command_setenv(t->info->command, "CUDA_VISIBLE_DEVICES", visible);
+    if (!in_scope(t, launch, group) || !t->info->command) continue;
+    if (gpus_of(t->info->resources, t->info->n_resources) <= 0) continue;
+    char visible[1024];
+    mz_gpu_task_owned(g, ex->container_id, t->id, visible, sizeof visible);
+    command_setenv(t->info->command, "CUDA_VISIBLE_DEVICES", visible);
+    command_setenv(t->info->command, "NVIDIA_VISIBLE_DEVICES", visible);
   }
+}
+
+/* The error for gpus asked for that cannot be given (off, or too few free). */
+static void cannot_give(const mz_gpus *g, int64_t asked, int64_t miss, char *err, size_t errlen) {
+  if (!g || !g->enabled) {
+    snprintf(err, errlen, "Requested %lld GPU%s but this agent has no GPU isolation (gpu/nvidia is off)",
+             (long long)asked, asked == 1 ? "" : "s");
+    return;
+  }
+  unsigned free_n = mz_gpu_free_count(g);
+  snprintf(err, errlen, "Requested %lld GPU%s but only %u %s available on this agent", (long long)miss,
+           miss == 1 ? "" : "s", free_n, free_n == 1 ? "is" : "are");
+}
+
+int mz_agent_gpus_launch(mz_agent *a, mz_ag_executor *ex, char *visible, size_t len, char *err, size_t errlen) {
+  if (len) visible[0] = '\0';
+  mz_gpus *g = a->isolation.gpus;
+  int64_t asked;
+  int64_t miss = missing(g, ex, 1, 0, &asked);
+  if (miss < 0) {
+    snprintf(err, errlen, "The 'gpus' resource must be an unsigned integer");
+    return -1;
+  }
+  if (asked == 0) return 0;
+  if (!g || !g->enabled || miss > (int64_t)mz_gpu_free_count(g)) {
+    cannot_give(g, asked, miss, err, errlen);
+    return -1;
+  }
+  if (give(g, ex, 1, 0, err, errlen) != 0) return -1;
+  tell_tasks(g, ex, 1, 0);
+  unsigned held = mz_gpu_owned(g, ex->container_id, visible, len);
+  MZ_INFO(MZ_AGENT_MOD, "container %s of executor %s gets GPU%s %s", ex->container_id, ex->id, held == 1 ? "" : "s",
+          visible);
+  return (int)held;
 }
 
 int mz_agent_gpus_grow(mz_agent *a, mz_ag_executor *ex, unsigned group, char *err, size_t errlen) {
   mz_gpus *g = a->isolation.gpus;
-  int64_t want = needed(ex);
-  if (want < 0) {
+  int64_t asked;
+  int64_t miss = missing(g, ex, 0, group, &asked);
+  if (miss < 0) {
     snprintf(err, errlen, "The 'gpus' resource must be an unsigned integer");
     return -1;
   }
-  unsigned have = g && g->enabled ? mz_gpu_owned(g, ex->container_id, NULL, 0) : 0;
-  if (want <= (int64_t)have) {
-    if (want > 0 && group) {
-      char visible[512];
-      mz_gpu_owned(g, ex->container_id, visible, sizeof visible);
-      tell_group(ex, group, visible);
-    }
-    return 0;
-  }
-  if (!g || !g->enabled) {
-    snprintf(err, errlen, "Requested %lld GPU%s but this agent has no GPU isolation (gpu/nvidia is off)",
-             (long long)want, want == 1 ? "" : "s");
+  if (asked == 0) return 0;
+  if (!g || !g->enabled || miss > (int64_t)mz_gpu_free_count(g)) {
+    cannot_give(g, asked, miss, err, errlen);
     return -1;
   }
-  if (mz_gpu_allocate(g, ex->container_id, (unsigned)(want - have), err, errlen) != 0) return -1;
-  if (mz_cg_update_devices(&a->isolation, ex->container_id) != 0)
-    MZ_WARN(MZ_AGENT_MOD, "container %s: cannot rewrite its devices cgroup", ex->container_id);
-  mz_agent_gpus_checkpoint(a, ex);
-  char visible[512];
-  mz_gpu_owned(g, ex->container_id, visible, sizeof visible);
-  if (group) tell_group(ex, group, visible);
-  MZ_INFO(MZ_AGENT_MOD, "container %s of executor %s now holds GPU%s %s (%u free)", ex->container_id, ex->id,
-          want == 1 ? "" : "s", visible, mz_gpu_free_count(g));
+  if (miss > 0) {
+    if (give(g, ex, 0, group, err, errlen) != 0) return -1;
+    if (mz_cg_update_devices(&a->isolation, ex->container_id) != 0)
+      MZ_WARN(MZ_AGENT_MOD, "container %s: cannot rewrite its devices cgroup", ex->container_id);
+    mz_agent_gpus_checkpoint(a, ex);
+    char visible[1024];
+    unsigned held = mz_gpu_owned(g, ex->container_id, visible, sizeof visible);
+    MZ_INFO(MZ_AGENT_MOD, "container %s of executor %s now holds GPU%s %s (%u free)", ex->container_id, ex->id,
+            held == 1 ? "" : "s", visible, mz_gpu_free_count(g));
+  }
+  tell_tasks(g, ex, 0, group);
   return 0;
 }
 
-void mz_agent_gpus_task_ended(mz_agent *a, mz_ag_executor *ex) {
+void mz_agent_gpus_task_ended(mz_agent *a, mz_ag_task *t) {
   mz_gpus *g = a->isolation.gpus;
+  mz_ag_executor *ex = t->executor;
   if (!g || !g->enabled) return;
-  int64_t want = needed(ex);
-  if (want < 0) want = 0;
-  unsigned freed = mz_gpu_shrink(g, ex->container_id, (unsigned)want);
+  unsigned freed = mz_gpu_release_task(g, ex->container_id, t->id);
   if (freed == 0) return;
-  mz_cg_update_devices(&a->isolation, ex->container_id);
+  if (mz_cg_update_devices(&a->isolation, ex->container_id) != 0)
+    MZ_WARN(MZ_AGENT_MOD, "container %s: cannot rewrite its devices cgroup", ex->container_id);
   mz_agent_gpus_checkpoint(a, ex);
-  MZ_INFO(MZ_AGENT_MOD, "container %s of executor %s gave back %u GPU%s (%u free)", ex->container_id, ex->id, freed,
-          freed == 1 ? "" : "s", mz_gpu_free_count(g));
+  char visible[1024];
+  mz_gpu_owned(g, ex->container_id, visible, sizeof visible);
+  MZ_INFO(MZ_AGENT_MOD, "container %s of executor %s gave back %u GPU%s of task %s, keeps '%s' (%u free)",
+          ex->container_id, ex->id, freed, freed == 1 ? "" : "s", t->id, visible, mz_gpu_free_count(g));
 }
 
 void mz_agent_gpus_checkpoint(mz_agent *a, mz_ag_executor *ex) {
   const mz_gpus *g = a->isolation.gpus;
   if (!g || !g->enabled) return;
-  mz_ckpt_gpu held[MZ_GPU_MAX];
+  mz_ckpt_gpu *held = mz_calloc(g->n ? g->n : 1, sizeof *held);
   size_t n = 0;
-  for (size_t i = 0; i < g->n && n < MZ_GPU_MAX; i++)
-    if (!strcmp(g->dev[i].owner, ex->container_id)) held[n++] = (mz_ckpt_gpu){g->dev[i].index, g->dev[i].minor};
+  for (size_t i = 0; i < g->n; i++) {
+    const mz_gpu_device *d = &g->dev[i];
+    if (!held_by(d, ex->container_id, NULL)) continue;
+    held[n].index = d->index;
+    held[n].minor = d->minor;
+    mz_strlcpy(held[n].task, d->task, sizeof held[n].task);
+    n++;
+  }
   mz_ag_ckpt_executor_gpus(a, ex, held, n);
+  free(held);
+}
+
+/* Whether ex has a live (non-terminal) task `id`. */
+static int live_task(mz_ag_executor *ex, const char *id) {
+  mz_ag_task *t = NULL;
+  HASH_FIND_STR(ex->launched, id, t);
+  if (!t) HASH_FIND_STR(ex->queued, id, t);
+  return t && !mz_agent_state_terminal(t->state);
 }
 
 unsigned mz_agent_gpus_recover(mz_agent *a, mz_ag_executor *ex, const mz_ckpt_gpu *gpus, size_t n) {
@@ -560,10 +639,19 @@ unsigned mz_agent_gpus_recover(mz_agent *a, mz_ag_executor *ex, const mz_ckpt_gp
     return 0;
   }
   char err[256];
-  for (size_t i = 0; i < n; i++)
-    if (mz_gpu_claim(g, ex->container_id, gpus[i].index, gpus[i].minor, err, sizeof err) != 0)
+  size_t dropped = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (gpus[i].task[0] && !live_task(ex, gpus[i].task)) {
+      MZ_INFO(MZ_AGENT_MOD, "container %s of executor %s: GPU %u of task %s, which ended, goes back",
+              ex->container_id, ex->id, gpus[i].index, gpus[i].task);
+      dropped++;
+      continue;
+    }
+    if (mz_gpu_claim(g, ex->container_id, gpus[i].task, gpus[i].index, gpus[i].minor, err, sizeof err) != 0)
       MZ_WARN(MZ_AGENT_MOD, "container %s of executor %s: its GPU not recovered: %s", ex->container_id, ex->id, err);
-  char visible[512];
+  }
+  if (dropped) mz_agent_gpus_checkpoint(a, ex);
+  char visible[1024];
   unsigned held = mz_gpu_owned(g, ex->container_id, visible, sizeof visible);
   if (mz_cg_update_devices(&a->isolation, ex->container_id) != 0)
     MZ_WARN(MZ_AGENT_MOD, "container %s: cannot rewrite its devices cgroup", ex->container_id);

@@ -81,7 +81,7 @@ void mz_agent_generate_update(mz_agent *a, mz_ag_task *t, Mesos__V1__TaskState s
   mz_agent_task_record_status(t, &st);
   mz_ag_executor *ex = t->executor;
   if (mz_agent_state_terminal(state) && (ex->state == MZ_EXEC_RUNNING || ex->state == MZ_EXEC_REGISTERING))
-    mz_agent_gpus_task_ended(a, ex); /* a task that ends before it runs gives its GPUs back too */
+    mz_agent_gpus_task_ended(a, t); /* a task that ends before it runs gives its GPUs back too */
   MZ_INFO(MZ_AGENT_MOD, "%s for task %s of framework %s (from the agent)%s%s", mz_agent_state_name(state), t->id,
           t->executor->fw->id, message ? ": " : "", message ? message : "");
   if (t->executor->fw->removing) return;
@@ -177,7 +177,7 @@ int mz_agent_executor_update(mz_agent *a, mz_ag_executor *ex, const Mesos__V1__T
       mz_ag_ckpt_update(a, t, &s);
       mz_agent_task_record_status(t, &s);
       if (mz_agent_state_terminal(s.state)) {
-        mz_agent_gpus_task_ended(a, ex); /* its GPUs go back (gpu.h) */
+        mz_agent_gpus_task_ended(a, t); /* its GPUs go back (gpu.h) */
         mz_ag_exec_update_limits(a, ex);  /* its cpus too */
       }
       MZ_INFO(MZ_AGENT_MOD, "%s for task %s of framework %s from executor %s%s%s", mz_agent_state_name(s.state),

@@ -220,6 +220,7 @@ def test_gpus_of_recovered_tasks_stay_theirs(cluster_factory):
         fw.launch("g1", cmd, GPU_TASK)
         fw.wait_state("g1", "TASK_RUNNING")
         v1 = read_visible(agent, fw.framework_id, "g1")
+        assert checkpointed_gpu_tasks(agent, fw.framework_id, "g1") == {v1: "g1"}  # tagged with its task
         pid = task_pid(agent, fw.framework_id, "g1")
         started = starttime(pid)
 
@@ -413,17 +414,34 @@ def group_visible(agent, framework_id, executor_id, tag):
     return poll(line, 60, what=f"{tag} in the stdout of executor {executor_id}")[0]
 
 
-def checkpointed_gpus(agent, framework_id, executor_id):
+def checkpointed_gpu_lines(agent, framework_id, executor_id):
+    """The lines of the executor run's gpus file, split ([index, minor] or [index, minor, task])."""
     files = list(agent.work_dir.glob(f"meta/slaves/*/frameworks/{framework_id}/executors/{executor_id}/runs/*/gpus"))
     files = [f for f in files if f.parent.name != "latest"]
-    return sorted(ln.split()[0] for ln in files[0].read_text().splitlines() if ln.strip()) if files else None
+    return [ln.split() for ln in files[0].read_text().splitlines() if ln.strip()] if files else None
+
+
+def checkpointed_gpus(agent, framework_id, executor_id):
+    lines = checkpointed_gpu_lines(agent, framework_id, executor_id)
+    return sorted(ln[0] for ln in lines) if lines is not None else None
+
+
+def checkpointed_gpu_tasks(agent, framework_id, executor_id):
+    """{GPU index: the task it was given for ("" for the executor's own)}."""
+    lines = checkpointed_gpu_lines(agent, framework_id, executor_id)
+    return {ln[0]: (ln[2] if len(ln) > 2 else "") for ln in lines} if lines is not None else None
+
+
+def executor_devices_rules(agent, framework_id, executor_id):
+    run = next(p for p in agent.work_dir.glob(f"slaves/*/frameworks/{framework_id}/executors/{executor_id}/runs/*")
+               if p.name != "latest")
+    return (CGROUP_V1 / "devices" / own_cgroup("devices") / "mezzo" / run.name / "devices.list").read_text()
 
 
 def test_later_task_group_gets_its_gpus(cluster_factory):
     """A task group given to a running default executor that asks for gpus: the
     container gets another GPU (devices cgroup, checkpoint), the new task is told
-    every GPU its container holds in CUDA_VISIBLE_DEVICES, and the GPU goes back
-    when that task ends."""
+    its own GPU in CUDA_VISIBLE_DEVICES, and the GPU goes back when that task ends."""
     from test_executors import Framework, launch_group, launch_more
     c = fake_gpu_cluster(cluster_factory, gpus=2)
     agent = c.agents[0]
@@ -443,13 +461,11 @@ def test_later_task_group_gets_its_gpus(cluster_factory):
             gpu_group_task(offer, res, "gpu-second", 'echo "SECOND=$CUDA_VISIBLE_DEVICES"; sleep 600')])
         fw.pump(lambda: fw.state("gpu-second") == "TASK_RUNNING", "the second group to run")
         v2 = group_visible(agent, fw_id, "gpu-group-exec", "SECOND")
-        assert sorted(v2.split(",")) == ["0", "1"], v2
+        assert {v1, v2} == {"0", "1"}, (v1, v2)
         assert checkpointed_gpus(agent, fw_id, "gpu-group-exec") == ["0", "1"]
         ok, why = devices_hierarchy()
         if ok:
-            run = next(p for p in agent.work_dir.glob(f"slaves/*/frameworks/{fw_id}/executors/gpu-group-exec/runs/*")
-                       if p.name != "latest")
-            rules = (CGROUP_V1 / "devices" / own_cgroup("devices") / "mezzo" / run.name / "devices.list").read_text()
+            rules = executor_devices_rules(agent, fw_id, "gpu-group-exec")
             assert "c 195:0 rwm" in rules and "c 195:1 rwm" in rules, rules
         else:
             print(f"devices cgroup not checked: {why}")
@@ -462,5 +478,63 @@ def test_later_task_group_gets_its_gpus(cluster_factory):
         assert "gave back 1 GPU" in agent.process.log()
         fw.c.kill("gpu-first", agent.id)
         fw.pump(lambda: fw.state("gpu-first") == "TASK_KILLED", "the first task to be killed")
+    finally:
+        fw.close()
+
+
+def test_running_task_keeps_its_gpu_when_another_ends(cluster_factory):
+    """Two task groups on one default executor, one GPU each: each task is told its
+    own GPU; when the first group's task ends exactly its GPU goes back (the second
+    task's stays with the container: checkpoint, devices cgroup), and the next task
+    asking for a GPU gets the first task's former one."""
+    from test_executors import Framework, launch_group, launch_more
+    c = fake_gpu_cluster(cluster_factory, gpus=2)
+    agent = c.agents[0]
+    ex_id = "gpu-keep-exec"
+    fw = Framework(c, "gpu-keep", info={"capabilities": [{"type": "GPU_RESOURCES"}], "checkpoint": True})
+    try:
+        offer = fw.offer()
+        res = [dict(r) for r in offer["resources"]]
+        a_task = gpu_group_task(offer, res, "gpu-a", 'echo "A=$CUDA_VISIBLE_DEVICES"; sleep 600')
+        executor = launch_group(fw, offer, res, ex_id, [a_task])
+        fw.pump(lambda: fw.state("gpu-a") == "TASK_RUNNING", "task A to run")
+        fw_id = fw.c.framework_id["value"]
+        va = group_visible(agent, fw_id, ex_id, "A")
+        assert va in ("0", "1"), va
+
+        launch_more(fw, executor, lambda offer, res: [gpu_group_task(
+            offer, res, "gpu-b", 'echo "B=$CUDA_VISIBLE_DEVICES"; echo "NVB=$NVIDIA_VISIBLE_DEVICES"; sleep 600')])
+        fw.pump(lambda: fw.state("gpu-b") == "TASK_RUNNING", "task B to run")
+        vb = group_visible(agent, fw_id, ex_id, "B")
+        assert {va, vb} == {"0", "1"}, (va, vb)  # one GPU each, not the same
+        assert group_visible(agent, fw_id, ex_id, "NVB") == vb
+        assert checkpointed_gpu_tasks(agent, fw_id, ex_id) == {va: "gpu-a", vb: "gpu-b"}
+
+        # A ends: its GPU goes back, B keeps its own.
+        fw.c.kill("gpu-a", agent.id)
+        fw.pump(lambda: fw.state("gpu-a") == "TASK_KILLED", "task A to be killed")
+        poll(lambda: checkpointed_gpu_tasks(agent, fw_id, ex_id) == {vb: "gpu-b"}, 60,
+             what=f"the container to keep only GPU {vb} (task B's)")
+        poll(lambda: f"gave back 1 GPU of task gpu-a, keeps '{vb}'" in agent.process.log(), 60,
+             what="the agent to log the GPU task A gave back")
+        ok, why = devices_hierarchy()
+        if ok:
+            def b_only():
+                rules = executor_devices_rules(agent, fw_id, ex_id).split("\n")
+                return f"c 195:{vb} rwm" in rules and f"c 195:{va} rwm" not in rules
+            poll(b_only, 60, what=f"the devices cgroup to allow GPU {vb} only")
+        else:
+            print(f"devices cgroup not checked: {why}")
+        assert fw.state("gpu-b") == "TASK_RUNNING", fw.states
+
+        # The next task asking for a GPU gets A's former one.
+        launch_more(fw, executor, lambda offer, res: [
+            gpu_group_task(offer, res, "gpu-c", 'echo "C=$CUDA_VISIBLE_DEVICES"; sleep 600')])
+        fw.pump(lambda: fw.state("gpu-c") == "TASK_RUNNING", "task C to run")
+        assert group_visible(agent, fw_id, ex_id, "C") == va
+        assert checkpointed_gpu_tasks(agent, fw_id, ex_id) == {va: "gpu-c", vb: "gpu-b"}
+        for t in ("gpu-b", "gpu-c"):
+            fw.c.kill(t, agent.id)
+            fw.pump(lambda: fw.state(t) == "TASK_KILLED", f"task {t} to be killed")
     finally:
         fw.close()

@@ -278,13 +278,52 @@ static void test_gpus_encoding(void **state) {
   assert_int_equal(out[0].index, 1);
   assert_int_equal(out[0].minor, 2);
   free(out);
-  /* Malformed: refused whole. */
-  const char *bad[] = {"1\n", "1 2 3\n", "-1 2\n", "a b\n", "1 2\nx\n", "1  2junk\n"};
+  /* Malformed: refused whole (a task that is not a valid id included). */
+  char long_id[MZ_ID_MAX + 16];
+  memset(long_id, 0, sizeof long_id);
+  memcpy(long_id, "1 2 ", 4);
+  memset(long_id + 4, 'x', MZ_ID_MAX + 1);
+  long_id[4 + MZ_ID_MAX + 1] = '\n';
+  const char *bad[] = {"1\n", "1 2 a b\n", "-1 2\n", "a b\n", "1 2\nx\n", "1  2junk\n", "1 2 ..\n",
+                       "1 2 a/b\n", "4294967296 0\n", long_id};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     assert_int_equal(mz_ckpt_gpus_decode(bad[i], strlen(bad[i]), &out, &n), -1);
     assert_null(out);
     assert_int_equal(n, 0);
   }
+}
+
+/* Each GPU's task: written after the minor, read back; lines without one (the
+ * format before tasks were tracked) are the executor's own. */
+static void test_gpus_encoding_tasks(void **state) {
+  mz_ckpt_gpu g[3] = {{0, 0, "task-a"}, {1, 1, ""}, {7, 9, ""}};
+  memset(g[2].task, 'z', MZ_ID_MAX); /* the longest id */
+  char buf[2048];
+  size_t len = mz_ckpt_gpus_encode(g, 3, buf, sizeof buf);
+  assert_true(len > 0);
+  assert_int_equal(strncmp(buf, "0 0 task-a\n1 1\n7 9 zzz", 22), 0);
+  assert_true(len <= 3 * MZ_CKPT_GPU_LINE_MAX);
+  mz_ckpt_gpu *out;
+  size_t n;
+  assert_int_equal(mz_ckpt_gpus_decode(buf, len, &out, &n), 0);
+  assert_int_equal(n, 3);
+  assert_memory_equal(out, g, sizeof g);
+  free(out);
+  /* The old format, and both mixed. */
+  const char *old = "1 1\n0 0\n";
+  assert_int_equal(mz_ckpt_gpus_decode(old, strlen(old), &out, &n), 0);
+  assert_int_equal(n, 2);
+  assert_int_equal(out[0].index, 1);
+  assert_string_equal(out[0].task, "");
+  assert_string_equal(out[1].task, "");
+  free(out);
+  const char *mixed = "3 4 t.1\n5 6";
+  assert_int_equal(mz_ckpt_gpus_decode(mixed, strlen(mixed), &out, &n), 0);
+  assert_int_equal(n, 2);
+  assert_string_equal(out[0].task, "t.1");
+  assert_int_equal(out[1].minor, 6);
+  assert_string_equal(out[1].task, "");
+  free(out);
 }
 
 static void test_gpus_round_trip(void **state) {
@@ -295,7 +334,7 @@ static void test_gpus_round_trip(void **state) {
   mz_ckpt_run plain = {dir, "A-S3", "fw", "ex-plain", "c-plain"};
   write_executor(&plain);
   char err[256];
-  const mz_ckpt_gpu two[2] = {{1, 1}, {0, 0}};
+  const mz_ckpt_gpu two[2] = {{1, 1, "gpu-task"}, {0, 0, ""}};
   assert_int_equal(mz_ckpt_executor_gpus(&r, two, 2, err, sizeof err), 0);
   assert_int_equal(mz_ckpt_executor_pid(&r, 99, 5, err, sizeof err), 0);
   mz_ckpt_state s;
@@ -309,7 +348,9 @@ static void test_gpus_round_trip(void **state) {
     }
     assert_int_equal(e->ngpus, 2);
     assert_int_equal(e->gpus[0].index, 1);
+    assert_string_equal(e->gpus[0].task, "gpu-task");
     assert_int_equal(e->gpus[1].index, 0);
+    assert_string_equal(e->gpus[1].task, "");
   }
   mz_ckpt_state_free(&s);
   /* Rewritten when GPUs go back: one, then none. */
@@ -349,6 +390,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_torn_record_ignored, setup, teardown),
       cmocka_unit_test_setup_teardown(test_unreadable_agent_info, setup, teardown),
       cmocka_unit_test(test_gpus_encoding),
+      cmocka_unit_test(test_gpus_encoding_tasks),
       cmocka_unit_test_setup_teardown(test_gpus_round_trip, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,7 @@
 /* Unit tests of src/agent/gpu.c with the fake NVML (tests/fake_nvml, built into
  * <build>/lib/libfake_nvml.so, found from this binary's path <build>/bin/tests/):
  * enumeration, --nvidia_gpu_devices, gpus in --resources, and the allocation of
- * whole GPUs to containers. */
+ * whole GPUs to containers and their tasks. */
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -51,23 +51,76 @@ static void test_detect_and_allocate(void **state) {
   mz_resources_free(r);
 
   char vis[64];
-  assert_int_equal(mz_gpu_allocate(&g, "a", 2, err, sizeof err), 0);
+  assert_int_equal(mz_gpu_allocate(&g, "a", NULL, 2, err, sizeof err), 0);
   assert_int_equal(mz_gpu_owned(&g, "a", vis, sizeof vis), 2);
   assert_string_equal(vis, "0,1");
-  assert_int_equal(mz_gpu_allocate(&g, "b", 2, err, sizeof err), -1);
+  assert_int_equal(mz_gpu_task_owned(&g, "a", "", vis, sizeof vis), 2); /* the executor's own */
+  assert_int_equal(mz_gpu_allocate(&g, "b", NULL, 2, err, sizeof err), -1);
   assert_non_null(strstr(err, "only 1"));
-  assert_int_equal(mz_gpu_allocate(&g, "b", 1, err, sizeof err), 0);
+  assert_int_equal(mz_gpu_allocate(&g, "b", "", 1, err, sizeof err), 0);
   assert_int_equal(mz_gpu_owned(&g, "b", vis, sizeof vis), 1);
   assert_string_equal(vis, "2");
   assert_int_equal(mz_gpu_free_count(&g), 0);
-  assert_int_equal(mz_gpu_shrink(&g, "a", 1), 1); /* the highest goes back */
-  assert_int_equal(mz_gpu_owned(&g, "a", vis, sizeof vis), 1);
-  assert_string_equal(vis, "0");
+  assert_int_equal(mz_gpu_release_task(&g, "a", "t1"), 0); /* a holds none for a task */
   assert_int_equal(mz_gpu_release(&g, "b"), 1);
-  assert_int_equal(mz_gpu_release(&g, "a"), 1);
+  assert_int_equal(mz_gpu_release(&g, "a"), 2);
   assert_int_equal(mz_gpu_free_count(&g), 3);
   assert_int_equal(mz_gpu_owned(&g, "a", vis, sizeof vis), 0);
   assert_string_equal(vis, "");
+  mz_gpus_free(&g);
+}
+
+/* GPUs given for tasks: a task's go back when it ends, whichever they are; the
+ * executor's own and the other tasks' stay. */
+static void test_tagged_allocation(void **state) {
+  setenv("FAKE_NVML_GPUS", "4", 1);
+  mz_gpus g;
+  char err[512], vis[64];
+  assert_int_equal(mz_gpus_init(&g, NULL, NULL, fake, err, sizeof err), 0);
+  assert_int_equal(mz_gpu_allocate(&g, "c", "A", 1, err, sizeof err), 0);  /* GPU 0 */
+  assert_int_equal(mz_gpu_allocate(&g, "c", "B", 1, err, sizeof err), 0);  /* GPU 1 */
+  assert_int_equal(mz_gpu_allocate(&g, "c", NULL, 1, err, sizeof err), 0); /* GPU 2, the executor's */
+  assert_int_equal(mz_gpu_allocate(&g, "d", "A", 1, err, sizeof err), 0);  /* GPU 3: another container's task A */
+  assert_string_equal(g.dev[1].task, "B");
+  assert_string_equal(g.dev[2].task, "");
+  assert_int_equal(mz_gpu_task_owned(&g, "c", "A", vis, sizeof vis), 1);
+  assert_string_equal(vis, "0");
+  assert_int_equal(mz_gpu_task_owned(&g, "c", "B", vis, sizeof vis), 1);
+  assert_string_equal(vis, "1");
+  assert_int_equal(mz_gpu_task_owned(&g, "c", NULL, vis, sizeof vis), 1);
+  assert_string_equal(vis, "2");
+  assert_int_equal(mz_gpu_owned(&g, "c", vis, sizeof vis), 3);
+  assert_string_equal(vis, "0,1,2");
+  assert_int_equal(mz_gpu_allocate(&g, "c", "C", 1, err, sizeof err), -1);
+
+  /* Task A of c ends: GPU 0 goes back (not the highest), B's and the executor's stay. */
+  assert_int_equal(mz_gpu_release_task(&g, "c", "A"), 1);
+  assert_int_equal(mz_gpu_release_task(&g, "c", "A"), 0);
+  assert_int_equal(mz_gpu_owned(&g, "c", vis, sizeof vis), 2);
+  assert_string_equal(vis, "1,2");
+  assert_int_equal(mz_gpu_task_owned(&g, "d", "A", vis, sizeof vis), 1);
+  assert_string_equal(vis, "3");
+  assert_string_equal(g.dev[0].owner, "");
+  assert_string_equal(g.dev[0].task, "");
+  /* A new task gets A's former GPU. */
+  assert_int_equal(mz_gpu_allocate(&g, "c", "C", 1, err, sizeof err), 0);
+  assert_int_equal(mz_gpu_task_owned(&g, "c", "C", vis, sizeof vis), 1);
+  assert_string_equal(vis, "0");
+
+  /* Claims (a restarted agent): tagged as checkpointed; a held one is re-tagged. */
+  assert_int_equal(mz_gpu_release(&g, "c"), 3);
+  assert_int_equal(mz_gpu_claim(&g, "c", "B", 1, 1, err, sizeof err), 0);
+  assert_int_equal(mz_gpu_claim(&g, "c", NULL, 2, 2, err, sizeof err), 0);
+  assert_int_equal(mz_gpu_claim(&g, "c", "B", 2, 2, err, sizeof err), 0);
+  assert_int_equal(mz_gpu_task_owned(&g, "c", "B", vis, sizeof vis), 2);
+  assert_string_equal(vis, "1,2");
+  assert_int_equal(mz_gpu_claim(&g, "c", "X", 3, 3, err, sizeof err), -1); /* d holds it */
+  assert_non_null(strstr(err, "held by container d"));
+  assert_int_equal(mz_gpu_claim(&g, "c", "X", 0, 5, err, sizeof err), -1); /* another minor */
+  assert_int_equal(mz_gpu_claim(&g, "c", "X", 9, 9, err, sizeof err), -1); /* not managed */
+  assert_int_equal(mz_gpu_release_task(&g, "c", "B"), 2);
+  assert_int_equal(mz_gpu_release(&g, "d"), 1);
+  assert_int_equal(mz_gpu_free_count(&g), 4);
   mz_gpus_free(&g);
 }
 
@@ -128,6 +181,7 @@ static void test_off(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_detect_and_allocate),
+      cmocka_unit_test(test_tagged_allocation),
       cmocka_unit_test(test_devices_flag),
       cmocka_unit_test(test_off),
   };
