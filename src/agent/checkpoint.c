@@ -82,19 +82,11 @@ int mz_ckpt_write_file(const char *path, const void *data, size_t len, char *err
     snprintf(err, errlen, "open %.300s: %s", tmp, strerror(errno));
     return -1;
   }
-  const uint8_t *p = data;
-  size_t left = len;
-  while (left > 0) {
-    ssize_t n = write(fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      snprintf(err, errlen, "write %.300s: %s", tmp, strerror(errno));
-      close(fd);
-      unlink(tmp);
-      return -1;
-    }
-    p += n;
-    left -= (size_t)n;
+  if (mz_write_all(fd, data, len) != 0) {
+    snprintf(err, errlen, "write %.300s: %s", tmp, strerror(errno));
+    close(fd);
+    unlink(tmp);
+    return -1;
   }
   if (fsync(fd) != 0 || close(fd) != 0) {
     snprintf(err, errlen, "fsync %.300s: %s", tmp, strerror(errno));
