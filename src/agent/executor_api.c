@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "agent/agent.h"
+#include "common/api_call.h"
 #include "common/http.h"
 #include "common/log.h"
 
@@ -110,30 +111,12 @@ static void forward_message(mz_agent *a, mz_ag_executor *ex, const ProtobufCBina
 
 static void handle(mz_http_req *r, void *arg) {
   mz_agent *a = arg;
-  if (strcmp(mz_http_req_method(r), "POST") != 0) {
-    mz_http_req_add_header(r, "Allow", "POST");
-    mz_http_reply_error(r, 405, "Expecting 'POST', received '%s'", mz_http_req_method(r));
-    return;
-  }
-  const char *cth = mz_http_req_header(r, "Content-Type");
-  if (!cth || !*cth) {
-    mz_http_reply_error(r, 400, "Expecting 'Content-Type' to be present");
-    return;
-  }
   mz_content_type ct;
-  if (mz_content_type_parse(cth, &ct) != 0) {
-    mz_http_reply_error(r, 415, "Expecting 'Content-Type' of %s or %s", MZ_CT_JSON_NAME, MZ_CT_PROTOBUF_NAME);
-    return;
-  }
-  size_t len;
-  const uint8_t *body = mz_http_req_body(r, &len);
+  if (mz_api_post_content_type(r, &ct) != 0) return;
+  Mesos__V1__Executor__Call *call =
+      (Mesos__V1__Executor__Call *)mz_api_decode_body(r, &mesos__v1__executor__call__descriptor, ct);
+  if (!call) return;
   char err[512];
-  Mesos__V1__Executor__Call *call = (Mesos__V1__Executor__Call *)mz_pb_decode(
-      &mesos__v1__executor__call__descriptor, ct, body, len, err, sizeof err);
-  if (!call) {
-    mz_http_reply_error(r, 400, "Failed to parse body into Call: %s", err);
-    return;
-  }
   if (!call->has_type || call->type == MESOS__V1__EXECUTOR__CALL__TYPE__UNKNOWN) {
     mz_http_reply_error(r, 400, "Failed to validate Executor::Call: Expecting 'type' to be present");
     goto out;
@@ -147,11 +130,8 @@ static void handle(mz_http_req *r, void *arg) {
     goto out;
   }
   mz_content_type accept = MZ_CT_JSON;
-  if (call->type == MESOS__V1__EXECUTOR__CALL__TYPE__SUBSCRIBE &&
-      mz_accept_parse(mz_http_req_header(r, "Accept"), MZ_CT_JSON, &accept) != 0) {
-    mz_http_reply_error(r, 406, "Expecting 'Accept' to allow '%s' or '%s'", MZ_CT_PROTOBUF_NAME, MZ_CT_JSON_NAME);
+  if (call->type == MESOS__V1__EXECUTOR__CALL__TYPE__SUBSCRIBE && mz_api_accept(r, MZ_CT_JSON, &accept) != 0)
     goto out;
-  }
   mz_ag_framework *fw = mz_agent_framework(a, call->framework_id->value);
   if (!fw) {
     mz_http_reply_error(r, 400, "Framework cannot be found");

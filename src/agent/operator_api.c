@@ -31,6 +31,7 @@
 
 #include "agent/agent.h"
 #include "agent/containerizer.h"
+#include "common/api_call.h"
 #include "common/http.h"
 #include "common/log.h"
 #include "mesos/v1/agent/agent.pb-c.h"
@@ -581,33 +582,11 @@ void mz_agent_operator_api_free(void) {
 
 static void handle(mz_http_req *req, void *arg) {
   mz_agent *a = arg;
-  if (strcmp(mz_http_req_method(req), "POST") != 0) {
-    mz_http_req_add_header(req, "Allow", "POST");
-    mz_http_reply_error(req, 405, "Expecting 'POST', received '%s'", mz_http_req_method(req));
-    return;
-  }
-  const char *cth = mz_http_req_header(req, "Content-Type");
-  if (!cth || !*cth) {
-    mz_http_reply_error(req, 400, "Expecting 'Content-Type' to be present");
-    return;
-  }
   mz_content_type ct, accept;
-  if (mz_content_type_parse(cth, &ct) != 0) {
-    mz_http_reply_error(req, 415, "Expecting 'Content-Type' of %s or %s", MZ_CT_JSON_NAME, MZ_CT_PROTOBUF_NAME);
-    return;
-  }
-  if (mz_accept_parse(mz_http_req_header(req, "Accept"), ct, &accept) != 0) {
-    mz_http_reply_error(req, 406, "Expecting 'Accept' to allow '%s' or '%s'", MZ_CT_PROTOBUF_NAME, MZ_CT_JSON_NAME);
-    return;
-  }
-  size_t len;
-  const uint8_t *body = mz_http_req_body(req, &len);
+  if (mz_api_post_content_type(req, &ct) != 0 || mz_api_accept(req, ct, &accept) != 0) return;
+  Call *call = (Call *)mz_api_decode_body(req, &mesos__v1__agent__call__descriptor, ct);
+  if (!call) return;
   char err[1024];
-  Call *call = (Call *)mz_pb_decode(&mesos__v1__agent__call__descriptor, ct, body, len, err, sizeof err);
-  if (!call) {
-    mz_http_reply_error(req, 400, "Failed to parse body into Call protobuf: %s", err);
-    return;
-  }
   scratch s = {0};
   Response r = MESOS__V1__AGENT__RESPONSE__INIT;
   r.has_type = 1;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <utlist.h>
 
+#include "common/api_call.h"
 #include "common/log.h"
 #include "common/recordio.h"
 #include "master/agent.h"
@@ -237,16 +238,8 @@ static void on_close(mz_http_req *req, void *arg) {
 
 static void handle(mz_http_req *req, void *arg) {
   mz_master *m = arg;
-  if (strcmp(mz_http_req_method(req), "POST") != 0) {
-    mz_http_req_add_header(req, "Allow", "POST");
-    mz_http_reply_error(req, 405, "Expecting 'POST', received '%s'", mz_http_req_method(req));
-    return;
-  }
   mz_content_type ct;
-  if (mz_content_type_parse(mz_http_req_header(req, "Content-Type"), &ct) != 0) {
-    mz_http_reply_error(req, 415, "Expecting 'Content-Type' of %s or %s", MZ_CT_JSON_NAME, MZ_CT_PROTOBUF_NAME);
-    return;
-  }
+  if (mz_api_post_content_type(req, &ct) != 0) return;
   if ((long)m->nlinks >= m->flags.max_links) {
     mz_http_reply_error(req, 503, "Too many agent links");
     return;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <utlist.h>
 
+#include "common/api_call.h"
 #include "common/log.h"
 #include "master/agent.h"
 #include "master/allocator.h"
@@ -458,33 +459,11 @@ done:
 
 static void handle(mz_http_req *req, void *arg) {
   mz_master *m = arg;
-  if (strcmp(mz_http_req_method(req), "POST") != 0) {
-    mz_http_req_add_header(req, "Allow", "POST");
-    mz_http_reply_error(req, 405, "Expecting 'POST', received '%s'", mz_http_req_method(req));
-    return;
-  }
-  const char *cth = mz_http_req_header(req, "Content-Type");
-  if (!cth) {
-    mz_http_reply_error(req, 400, "Expecting 'Content-Type' to be present");
-    return;
-  }
   mz_content_type ct, accept;
-  if (mz_content_type_parse(cth, &ct) != 0) {
-    mz_http_reply_error(req, 415, "Expecting 'Content-Type' of %s or %s", MZ_CT_JSON_NAME, MZ_CT_PROTOBUF_NAME);
-    return;
-  }
-  if (mz_accept_parse(mz_http_req_header(req, "Accept"), ct, &accept) != 0) {
-    mz_http_reply_error(req, 406, "Expecting 'Accept' to allow '%s' or '%s'", MZ_CT_PROTOBUF_NAME, MZ_CT_JSON_NAME);
-    return;
-  }
-  size_t len;
-  const uint8_t *body = mz_http_req_body(req, &len);
+  if (mz_api_post_content_type(req, &ct) != 0 || mz_api_accept(req, ct, &accept) != 0) return;
+  Call *call = (Call *)mz_api_decode_body(req, &mesos__v1__master__call__descriptor, ct);
+  if (!call) return;
   char err[1024];
-  Call *call = (Call *)mz_pb_decode(&mesos__v1__master__call__descriptor, ct, body, len, err, sizeof err);
-  if (!call) {
-    mz_http_reply_error(req, 400, "Failed to parse body into Call protobuf: %s", err);
-    return;
-  }
   if (!call->has_type || call->type == CALL(UNKNOWN)) {
     mz_http_reply_error(req, 400, "Expecting 'type' to be present");
     goto done;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/api_call.h"
 #include "common/log.h"
 #include "master/accept.h"
 #include "master/calls.h"
@@ -22,29 +23,15 @@ static void bad_request(mz_master *m, mz_http_req *req, const char *fmt_prefix, 
 
 static void handle(mz_http_req *req, void *arg) {
   mz_master *m = arg;
-  if (strcmp(mz_http_req_method(req), "POST") != 0) {
-    mz_http_req_add_header(req, "Allow", "POST");
-    mz_http_reply_error(req, 405, "Expecting 'POST', received '%s'", mz_http_req_method(req));
-    return;
-  }
   mz_content_type ct;
-  if (!mz_http_req_header(req, "Content-Type")) {
-    mz_http_reply_error(req, 400, "Expecting 'Content-Type' to be present");
-    return;
-  }
-  if (mz_content_type_parse(mz_http_req_header(req, "Content-Type"), &ct) != 0) {
-    mz_http_reply_error(req, 415, "Expecting 'Content-Type' of %s or %s", MZ_CT_JSON_NAME, MZ_CT_PROTOBUF_NAME);
-    return;
-  }
-  size_t len = 0;
-  const uint8_t *body = mz_http_req_body(req, &len);
-  char err[1024];
+  if (mz_api_post_content_type(req, &ct) != 0) return;
   Mesos__V1__Scheduler__Call *call =
-      (Mesos__V1__Scheduler__Call *)mz_pb_decode(&mesos__v1__scheduler__call__descriptor, ct, body, len, err, sizeof err);
+      (Mesos__V1__Scheduler__Call *)mz_api_decode_body(req, &mesos__v1__scheduler__call__descriptor, ct);
   if (!call) {
-    bad_request(m, req, ct == MZ_CT_JSON ? "Failed to convert JSON into Call protobuf: " : "Failed to parse body into Call protobuf: ", err);
+    m->metrics.invalid_scheduler_calls++;
     return;
   }
+  char err[1024];
   if (mz_validate_call(call, err, sizeof err) != 0) {
     bad_request(m, req, "Failed to validate scheduler::Call: ", err);
     goto done;
@@ -52,10 +39,7 @@ static void handle(mz_http_req *req, void *arg) {
 
   if (call->type == CALL(SUBSCRIBE)) {
     mz_content_type accept;
-    if (mz_accept_parse(mz_http_req_header(req, "Accept"), MZ_CT_JSON, &accept) != 0) {
-      mz_http_reply_error(req, 406, "Expecting 'Accept' to allow '%s' or '%s'", MZ_CT_PROTOBUF_NAME, MZ_CT_JSON_NAME);
-      goto done;
-    }
+    if (mz_api_accept(req, MZ_CT_JSON, &accept) != 0) goto done;
     if (mz_http_req_header(req, "Mesos-Stream-Id")) {
       bad_request(m, req, "", "Subscribe calls should not include the 'Mesos-Stream-Id' header");
       goto done;

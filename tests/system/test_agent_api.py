@@ -194,7 +194,8 @@ def test_list_and_read_files_confined_to_sandboxes(running):
 def test_bad_requests_get_4xx_with_messages(cluster):
     port = cluster.agents[0].port
     cases = [
-        (dict(body=b"{not json"), 400, b"Failed to parse"),
+        (dict(body=b"{not json"), 400, b"Failed to parse body into JSON"),
+        (dict(body=b"[1]"), 400, b"Failed to convert JSON into Call protobuf"),
         (dict(body={}), 400, b"type"),
         (dict(body={"type": "NO_SUCH_CALL"}), 400, b""),
         (dict(body={"type": "LIST_FILES"}), 400, b"list_files.path"),
@@ -203,7 +204,7 @@ def test_bad_requests_get_4xx_with_messages(cluster):
         (dict(body={"type": "GET_HEALTH"}, ct=None), 400, b"Content-Type"),
         (dict(body={"type": "GET_HEALTH"}, accept="text/html"), 406, b"Accept"),
         (dict(body={"type": "GET_HEALTH"}, method="PUT"), 405, b"POST"),
-        (dict(body=b"\xff\xff\xff", ct=PROTO), 400, b"Failed to parse"),
+        (dict(body=b"\xff\xff\xff", ct=PROTO), 400, b"Failed to parse body into Call protobuf"),
     ]
     for kw, want, text in cases:
         status, _, body = post(port, **kw)
