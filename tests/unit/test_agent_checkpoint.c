@@ -254,18 +254,25 @@ static void test_unreadable_agent_info(void **state) {
   mz_ckpt_state_free(&s);
 }
 
+/* buf (len bytes) decodes to exactly the n GPUs of g. */
+static void assert_decodes_to(const char *buf, size_t len, const mz_ckpt_gpu *g, size_t n_want) {
+  mz_ckpt_gpu *out;
+  size_t n;
+  assert_int_equal(mz_ckpt_gpus_decode(buf, len, &out, &n), 0);
+  assert_int_equal(n, n_want);
+  assert_memory_equal(out, g, n_want * sizeof *g);
+  free(out);
+}
+
 static void test_gpus_encoding(void **state) {
   const mz_ckpt_gpu g[3] = {{0, 0}, {3, 7}, {4294967295u, 255}};
   char buf[128];
   size_t len = mz_ckpt_gpus_encode(g, 3, buf, sizeof buf);
   assert_string_equal(buf, "0 0\n3 7\n4294967295 255\n");
   assert_int_equal(len, strlen(buf));
+  assert_decodes_to(buf, len, g, 3);
   mz_ckpt_gpu *out;
   size_t n;
-  assert_int_equal(mz_ckpt_gpus_decode(buf, len, &out, &n), 0);
-  assert_int_equal(n, 3);
-  assert_memory_equal(out, g, sizeof g);
-  free(out);
   /* Too small a buffer: nothing (never a partial list). */
   assert_int_equal(mz_ckpt_gpus_encode(g, 3, buf, 10), 0);
   assert_string_equal(buf, "");
@@ -303,12 +310,9 @@ static void test_gpus_encoding_tasks(void **state) {
   assert_true(len > 0);
   assert_int_equal(strncmp(buf, "0 0 task-a\n1 1\n7 9 zzz", 22), 0);
   assert_true(len <= 3 * MZ_CKPT_GPU_LINE_MAX);
+  assert_decodes_to(buf, len, g, 3);
   mz_ckpt_gpu *out;
   size_t n;
-  assert_int_equal(mz_ckpt_gpus_decode(buf, len, &out, &n), 0);
-  assert_int_equal(n, 3);
-  assert_memory_equal(out, g, sizeof g);
-  free(out);
   /* The old format, and both mixed. */
   const char *old = "1 1\n0 0\n";
   assert_int_equal(mz_ckpt_gpus_decode(old, strlen(old), &out, &n), 0);
