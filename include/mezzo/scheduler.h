@@ -133,7 +133,8 @@ int mz_scheduler_message(mz_scheduler *s, const char *agent_id, const char *exec
  * (no reconnection) once the call is queued. */
 int mz_scheduler_teardown(mz_scheduler *s, mz_scheduler_done_cb done, void *arg, char *err, size_t errlen);
 
-/* Name of a task state ("TASK_RUNNING") or reason ("REASON_COMMAND_EXECUTOR_FAILED"). */
+/* Name of a task state ("TASK_RUNNING") or reason ("REASON_COMMAND_EXECUTOR_FAILED"), and
+ * whether a state is terminal (src/common/task_state.c, shared with the master and agent). */
 const char *mz_task_state_name(int state);
 const char *mz_task_reason_name(int reason);
 int mz_task_state_terminal(int state);

@@ -39,27 +39,6 @@ void mz_agent_info_release(mz_agent_info_buf *b) {
   b->res = NULL;
 }
 
-int mz_agent_state_terminal(Mesos__V1__TaskState s) {
-  switch (s) {
-    case MESOS__V1__TASK_STATE__TASK_FINISHED:
-    case MESOS__V1__TASK_STATE__TASK_FAILED:
-    case MESOS__V1__TASK_STATE__TASK_KILLED:
-    case MESOS__V1__TASK_STATE__TASK_ERROR:
-    case MESOS__V1__TASK_STATE__TASK_LOST:
-    case MESOS__V1__TASK_STATE__TASK_DROPPED:
-    case MESOS__V1__TASK_STATE__TASK_GONE:
-    case MESOS__V1__TASK_STATE__TASK_GONE_BY_OPERATOR:
-      return 1;
-    default:
-      return 0;
-  }
-}
-
-const char *mz_agent_state_name(Mesos__V1__TaskState s) {
-  const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(&mesos__v1__task_state__descriptor, (int)s);
-  return v ? v->name : "TASK_UNKNOWN";
-}
-
 /* ------------------------------------------------------------------ frameworks */
 
 mz_ag_framework *mz_agent_framework(mz_agent *a, const char *id) {

@@ -43,6 +43,7 @@
 #include "agent/isolation.h"
 #include "agent/status_updates.h"
 #include "common/codec.h"
+#include "common/task_state.h"
 #include "common/resources.h"
 #include "common/util.h"
 #include "mesos/v1/executor/executor.pb-c.h"
@@ -215,8 +216,6 @@ void mz_agent_task_complete(mz_agent *a, mz_ag_task *t);
 void mz_agent_gc_executor(mz_agent *a, mz_ag_executor *ex);
 void mz_agent_free_state(mz_agent *a);
 size_t mz_agent_live_tasks(const mz_ag_executor *ex);
-int mz_agent_state_terminal(Mesos__V1__TaskState s);
-const char *mz_agent_state_name(Mesos__V1__TaskState s);
 /* This agent's AgentInfo (hostname, port, id when known, resources, attributes),
  * built in a caller-owned buffer that borrows from the agent; release frees what it made. */
 typedef struct {

@@ -37,13 +37,13 @@ static json_t *task_json(mz_agent *a, const mz_ag_task *t) {
   json_object_set_new(j, "framework_id", json_string(ex->fw->id));
   json_object_set_new(j, "executor_id", json_string(ex->command ? "" : ex->id));
   json_object_set_new(j, "slave_id", json_string(a->agent_id ? a->agent_id : ""));
-  json_object_set_new(j, "state", json_string(mz_agent_state_name(t->state)));
+  json_object_set_new(j, "state", json_string(mz_task_state_name(t->state)));
   json_object_set_new(j, "resources", resources_summary(t->info->resources, t->info->n_resources));
   json_t *sts = json_array();
   for (size_t i = 0; i < t->nstatuses; i++) {
     const Mesos__V1__TaskStatus *st = t->statuses[i];
     json_t *s = json_object();
-    json_object_set_new(s, "state", json_string(mz_agent_state_name(st->state)));
+    json_object_set_new(s, "state", json_string(mz_task_state_name(st->state)));
     json_object_set_new(s, "timestamp", json_real(st->has_timestamp ? st->timestamp : 0));
     json_array_append_new(sts, s);
   }
@@ -76,13 +76,13 @@ static json_t *executor_json(mz_agent *a, const mz_ag_executor *ex) {
   json_t *tasks = json_array(), *queued = json_array(), *completed = json_array();
   const mz_ag_task *t, *tmp;
   HASH_ITER(hh, ex->launched, t, tmp) {
-    json_array_append_new(mz_agent_state_terminal(t->state) ? completed : tasks, task_json(a, t));
+    json_array_append_new(mz_task_state_terminal(t->state) ? completed : tasks, task_json(a, t));
     mz_resources *r = mz_resources_from_proto(t->info->resources, t->info->n_resources, err, sizeof err);
-    if (r && !mz_agent_state_terminal(t->state)) mz_resources_add(total, r, err, sizeof err);
+    if (r && !mz_task_state_terminal(t->state)) mz_resources_add(total, r, err, sizeof err);
     mz_resources_free(r);
   }
   HASH_ITER(hh, ex->queued, t, tmp) {
-    json_array_append_new(mz_agent_state_terminal(t->state) ? completed : queued, task_json(a, t));
+    json_array_append_new(mz_task_state_terminal(t->state) ? completed : queued, task_json(a, t));
   }
   DL_FOREACH(ex->completed, t) json_array_append_new(completed, task_json(a, t));
   json_t *sum = mz_resources_summary_json(total);

@@ -37,7 +37,7 @@ static const Mesos__V1__CommandInfo **group_commands(mz_ag_executor *ex, unsigne
   *n = 0;
   mz_ag_task *t, *tmp;
   HASH_ITER(hh, ex->queued, t, tmp) {
-    if (t->group != group || mz_agent_state_terminal(t->state)) continue;
+    if (t->group != group || mz_task_state_terminal(t->state)) continue;
     if (t->info->command && t->info->command->n_uris > 0) cmds[(*n)++] = t->info->command;
   }
   return cmds;
@@ -52,8 +52,8 @@ static void mark_fetching(mz_ag_executor *ex, unsigned group, int on) {
 static size_t running_tasks(const mz_ag_executor *ex) {
   size_t n = 0;
   const mz_ag_task *t, *tmp;
-  HASH_ITER(hh, ex->queued, t, tmp) n += !mz_agent_state_terminal(t->state);
-  HASH_ITER(hh, ex->launched, t, tmp) n += !mz_agent_state_terminal(t->state);
+  HASH_ITER(hh, ex->queued, t, tmp) n += !mz_task_state_terminal(t->state);
+  HASH_ITER(hh, ex->launched, t, tmp) n += !mz_task_state_terminal(t->state);
   return n;
 }
 
@@ -61,7 +61,7 @@ static size_t running_tasks(const mz_ag_executor *ex) {
 static void fail_group(mz_agent *a, mz_ag_executor *ex, unsigned group, const char *why) {
   mz_ag_task *t, *tmp;
   HASH_ITER(hh, ex->queued, t, tmp) {
-    if (t->group != group || mz_agent_state_terminal(t->state)) continue;
+    if (t->group != group || mz_task_state_terminal(t->state)) continue;
     mz_agent_generate_update(a, t, MESOS__V1__TASK_STATE__TASK_FAILED, 1,
                              MESOS__V1__TASK_STATUS__REASON__REASON_CONTAINER_LAUNCH_FAILED, why);
   }

@@ -142,7 +142,7 @@ static void container_limits(const mz_ag_executor *ex, mz_container_limits *lim)
   const mz_ag_task *lists[2] = {ex->queued, ex->launched};
   for (int pass = 0; pass < 2; pass++) { /* the executor's live tasks: queued, then launched */
     HASH_ITER(hh, lists[pass], t, tmp) {
-      if (mz_agent_state_terminal(t->state)) continue;
+      if (mz_task_state_terminal(t->state)) continue;
       tcpus += scalar_sum(t->info->resources, t->info->n_resources, "cpus");
       tmem += scalar_sum(t->info->resources, t->info->n_resources, "mem");
     }
@@ -192,7 +192,7 @@ static void fail_launch(mz_agent *a, mz_ag_executor *ex, const char *why) {
   mz_gpu_release(a->isolation.gpus, ex->container_id);
   mz_ag_task *t, *tmp;
   HASH_ITER(hh, ex->queued, t, tmp) {
-    if (!mz_agent_state_terminal(t->state))
+    if (!mz_task_state_terminal(t->state))
       mz_agent_generate_update(a, t, MESOS__V1__TASK_STATE__TASK_FAILED, 1,
                                MESOS__V1__TASK_STATUS__REASON__REASON_CONTAINER_LAUNCH_FAILED, msg);
   }
@@ -220,7 +220,7 @@ static void on_kill_timer(evutil_socket_t fd, short what, void *arg) {
   }
   mz_ag_task *t, *tmp;
   HASH_ITER(hh, ex->launched, t, tmp) {
-    if (t->kill_requested && !mz_agent_state_terminal(t->state)) {
+    if (t->kill_requested && !mz_task_state_terminal(t->state)) {
       MZ_WARN(MZ_AGENT_MOD, "task %s of framework %s still not killed by executor %s: destroying the executor",
               t->id, ex->fw->id, ex->id);
       mz_ag_exec_shutdown(a, ex, 0, MESOS__V1__TASK_STATE__TASK_KILLED,
@@ -384,7 +384,7 @@ void mz_ag_exec_flush_queue(mz_agent *a, mz_ag_executor *ex) {
   if (ex->launched && ex->queued) mz_ag_exec_update_limits(a, ex); /* more tasks for a running executor */
   mz_ag_task *t, *tmp;
   HASH_ITER(hh, ex->queued, t, tmp) {
-    if (mz_agent_state_terminal(t->state)) continue; /* killed while queued: waits for its acknowledgement */
+    if (mz_task_state_terminal(t->state)) continue; /* killed while queued: waits for its acknowledgement */
     if (t->fetching) continue;                       /* its group's URIs are on their way (exec_fetch.c) */
     if (t->group) {
       /* Every live queued task of this group goes in one LAUNCH_GROUP. */
@@ -393,7 +393,7 @@ void mz_ag_exec_flush_queue(mz_agent *a, mz_ag_executor *ex) {
       Mesos__V1__TaskInfo **infos = mz_calloc(cap, sizeof *infos);
       mz_ag_task *g, *gtmp;
       HASH_ITER(hh, ex->queued, g, gtmp) {
-        if (g->group != group || mz_agent_state_terminal(g->state) || g->fetching) continue;
+        if (g->group != group || mz_task_state_terminal(g->state) || g->fetching) continue;
         if (n == cap) infos = mz_realloc(infos, (cap *= 2) * sizeof *infos);
         infos[n++] = g->info;
         HASH_DEL(ex->queued, g);
@@ -519,7 +519,7 @@ void mz_ag_exec_exited(mz_agent *a, mz_ag_executor *ex, int wait_status, const c
   mz_ag_task *tables[2] = {ex->queued, ex->launched};
   for (int i = 0; i < 2; i++) {
     HASH_ITER(hh, tables[i], t, tmp) {
-      if (mz_agent_state_terminal(t->state)) continue;
+      if (mz_task_state_terminal(t->state)) continue;
       if (limited) {
         mz_agent_generate_update(a, t, MESOS__V1__TASK_STATE__TASK_FAILED, 1,
                                  MESOS__V1__TASK_STATUS__REASON__REASON_CONTAINER_LIMITATION_MEMORY,

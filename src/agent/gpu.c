@@ -443,7 +443,7 @@ static int64_t gpus_of(Mesos__V1__Resource *const *res, size_t n) {
 /* Whether queued task t gets its GPUs now: every live one at the launch
  * (launch), those of `group` when the container grows. */
 static int in_scope(const mz_ag_task *t, int launch, unsigned group) {
-  return !mz_agent_state_terminal(t->state) && (launch || t->group == group);
+  return !mz_task_state_terminal(t->state) && (launch || t->group == group);
 }
 
 /* GPUs to give: the executor's (at the launch) and each queued task's in scope,
@@ -627,7 +627,7 @@ static int live_task(mz_ag_executor *ex, const char *id) {
   mz_ag_task *t = NULL;
   HASH_FIND_STR(ex->launched, id, t);
   if (!t) HASH_FIND_STR(ex->queued, id, t);
-  return t && !mz_agent_state_terminal(t->state);
+  return t && !mz_task_state_terminal(t->state);
 }
 
 unsigned mz_agent_gpus_recover(mz_agent *a, mz_ag_executor *ex, const mz_ckpt_gpu *gpus, size_t n) {

@@ -149,7 +149,7 @@ static json_t *metrics_json(mz_agent *a) {
       mz_ag_task *tables[2] = {ex->queued, ex->launched};
       for (int i = 0; i < 2; i++) {
         HASH_ITER(hh, tables[i], t, ttmp) {
-          if (mz_agent_state_terminal(t->state)) continue;
+          if (mz_task_state_terminal(t->state)) continue;
           used_cpus += task_scalar(t, "cpus");
           used_mem += task_scalar(t, "mem");
           used_disk += task_scalar(t, "disk");
@@ -294,10 +294,10 @@ typedef struct {
 static void tasks_of_executor(scratch *s, mz_agent *a, const mz_ag_executor *ex, task_lists *l) {
   const mz_ag_task *t, *tmp;
   HASH_ITER(hh, ex->queued, t, tmp) {
-    ptrs_push(s, mz_agent_state_terminal(t->state) ? &l->terminated : &l->queued, task_view(s, a, t));
+    ptrs_push(s, mz_task_state_terminal(t->state) ? &l->terminated : &l->queued, task_view(s, a, t));
   }
   HASH_ITER(hh, ex->launched, t, tmp) {
-    ptrs_push(s, mz_agent_state_terminal(t->state) ? &l->terminated : &l->launched, task_view(s, a, t));
+    ptrs_push(s, mz_task_state_terminal(t->state) ? &l->terminated : &l->launched, task_view(s, a, t));
   }
   DL_FOREACH(ex->completed, t) ptrs_push(s, &l->completed, task_view(s, a, t));
 }

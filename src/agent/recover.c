@@ -201,7 +201,7 @@ static void recover_executor(mz_agent *a, mz_ag_framework *fw, const mz_ckpt_exe
   size_t live = 0;
   for (size_t i = 0; i < es->ntasks; i++) {
     mz_ag_task *t = recover_task(a, ex, &es->tasks[i]);
-    if (t && !mz_agent_state_terminal(t->state)) live++;
+    if (t && !mz_task_state_terminal(t->state)) live++;
   }
   if (es->pid > 0 && mz_containerizer_adopt(a->containerizer, ex->container_id, es->pid, es->starttime, ex) == 0) {
     ex->pid = es->pid;
@@ -221,7 +221,7 @@ static void recover_executor(mz_agent *a, mz_ag_framework *fw, const mz_ckpt_exe
   mz_ag_task *tables[2] = {ex->queued, ex->launched};
   for (int i = 0; i < 2; i++) {
     HASH_ITER(hh, tables[i], t, tmp) {
-      if (mz_agent_state_terminal(t->state)) continue;
+      if (mz_task_state_terminal(t->state)) continue;
       mz_agent_generate_update(a, t, gone_state(ex), 1, MESOS__V1__TASK_STATUS__REASON__REASON_EXECUTOR_TERMINATED,
                                "Executor terminated while the agent was down");
     }
@@ -343,7 +343,7 @@ static void refetch_requeued_groups(mz_agent *a, mz_ag_executor *ex) {
   unsigned *groups = mz_calloc(HASH_COUNT(ex->queued) + 1, sizeof *groups);
   mz_ag_task *t, *tmp;
   HASH_ITER(hh, ex->queued, t, tmp) {
-    if (!t->group || t->fetching || mz_agent_state_terminal(t->state)) continue;
+    if (!t->group || t->fetching || mz_task_state_terminal(t->state)) continue;
     size_t i = 0;
     while (i < n && groups[i] != t->group) i++;
     if (i == n) groups[n++] = t->group;

@@ -12,6 +12,7 @@
 #include <utlist.h>
 
 #include "common/log.h"
+#include "common/task_state.h"
 #include "common/util.h"
 
 #define MOD "status-updates"
@@ -41,22 +42,6 @@ struct mz_su_manager {
   double min, max;
   su_stream *streams;
 };
-
-static int terminal(Mesos__V1__TaskState s) {
-  switch (s) {
-    case MESOS__V1__TASK_STATE__TASK_FINISHED:
-    case MESOS__V1__TASK_STATE__TASK_FAILED:
-    case MESOS__V1__TASK_STATE__TASK_KILLED:
-    case MESOS__V1__TASK_STATE__TASK_ERROR:
-    case MESOS__V1__TASK_STATE__TASK_LOST:
-    case MESOS__V1__TASK_STATE__TASK_DROPPED:
-    case MESOS__V1__TASK_STATE__TASK_GONE:
-    case MESOS__V1__TASK_STATE__TASK_GONE_BY_OPERATOR:
-      return 1;
-    default:
-      return 0;
-  }
-}
 
 static char *make_key(const char *fw, const char *task) {
   size_t n = strlen(fw) + strlen(task) + 2;
@@ -190,7 +175,7 @@ int mz_su_update(mz_su_manager *m, const char *fw_id, const char *executor_id, c
   int was_empty = s->queue == NULL;
   DL_APPEND(s->queue, e);
   s->n++;
-  if (terminal(copy->state)) s->terminal_queued = 1;
+  if (mz_task_state_terminal(copy->state)) s->terminal_queued = 1;
   if (was_empty) {
     s->backoff = m->min;
     send_head(s);
@@ -211,7 +196,7 @@ int mz_su_acknowledge(mz_su_manager *m, const char *fw_id, const char *task_id, 
              fw_id);
     return -1;
   }
-  int was_terminal = terminal(head->st->state);
+  int was_terminal = mz_task_state_terminal(head->st->state);
   DL_DELETE(s->queue, head);
   s->n--;
   protobuf_c_message_free_unpacked(&head->st->base, NULL);

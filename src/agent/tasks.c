@@ -80,9 +80,9 @@ void mz_agent_generate_update(mz_agent *a, mz_ag_task *t, Mesos__V1__TaskState s
   st.uuid.len = MZ_UUID_BYTES;
   mz_agent_task_record_status(t, &st);
   mz_ag_executor *ex = t->executor;
-  if (mz_agent_state_terminal(state) && (ex->state == MZ_EXEC_RUNNING || ex->state == MZ_EXEC_REGISTERING))
+  if (mz_task_state_terminal(state) && (ex->state == MZ_EXEC_RUNNING || ex->state == MZ_EXEC_REGISTERING))
     mz_agent_gpus_task_ended(a, t); /* a task that ends before it runs gives its GPUs back too */
-  MZ_INFO(MZ_AGENT_MOD, "%s for task %s of framework %s (from the agent)%s%s", mz_agent_state_name(state), t->id,
+  MZ_INFO(MZ_AGENT_MOD, "%s for task %s of framework %s (from the agent)%s%s", mz_task_state_name(state), t->id,
           t->executor->fw->id, message ? ": " : "", message ? message : "");
   if (t->executor->fw->removing) return;
   char err[256];
@@ -176,11 +176,11 @@ int mz_agent_executor_update(mz_agent *a, mz_ag_executor *ex, const Mesos__V1__T
     if (rc == 0) {
       mz_ag_ckpt_update(a, t, &s);
       mz_agent_task_record_status(t, &s);
-      if (mz_agent_state_terminal(s.state)) {
+      if (mz_task_state_terminal(s.state)) {
         mz_agent_gpus_task_ended(a, t); /* its GPUs go back (gpu.h) */
         mz_ag_exec_update_limits(a, ex);  /* its cpus too */
       }
-      MZ_INFO(MZ_AGENT_MOD, "%s for task %s of framework %s from executor %s%s%s", mz_agent_state_name(s.state),
+      MZ_INFO(MZ_AGENT_MOD, "%s for task %s of framework %s from executor %s%s%s", mz_task_state_name(s.state),
               t->id, ex->fw->id, ex->id, s.message ? ": " : "", s.message ? s.message : "");
     } else if (rc < 0) {
       MZ_WARN(MZ_AGENT_MOD, "update from executor %s dropped: %s", ex->id, suerr);
@@ -221,7 +221,7 @@ void mz_agent_task_terminal_acked(mz_agent *a, const char *fw_id, const char *ta
   if (!t) return;
   mz_ag_executor *ex = t->executor;
   MZ_INFO(MZ_AGENT_MOD, "task %s of framework %s completed (%s acknowledged)", task_id, fw_id,
-          mz_agent_state_name(t->state));
+          mz_task_state_name(t->state));
   mz_agent_task_complete(a, t);
   mz_agent_gc_executor(a, ex);
 }
@@ -280,7 +280,7 @@ static void fail_new_group(mz_agent *a, mz_ag_executor *ex, unsigned group, cons
   MZ_WARN(MZ_AGENT_MOD, "task group %u of executor %s of framework %s: %s", group, ex->id, ex->fw->id, why);
   mz_ag_task *t, *tmp;
   HASH_ITER(hh, ex->queued, t, tmp) {
-    if (t->group != group || mz_agent_state_terminal(t->state)) continue;
+    if (t->group != group || mz_task_state_terminal(t->state)) continue;
     mz_agent_generate_update(a, t, MESOS__V1__TASK_STATE__TASK_FAILED, 1,
                              MESOS__V1__TASK_STATUS__REASON__REASON_CONTAINER_UPDATE_FAILED, why);
   }
@@ -429,7 +429,7 @@ static void kill_queued(mz_agent *a, mz_ag_executor *ex, mz_ag_task *t) {
   }
   mz_ag_task *g, *tmp;
   HASH_ITER(hh, ex->queued, g, tmp) {
-    if (g->group != t->group || mz_agent_state_terminal(g->state)) continue;
+    if (g->group != t->group || mz_task_state_terminal(g->state)) continue;
     g->kill_requested = 1;
     mz_agent_generate_update(a, g, MESOS__V1__TASK_STATE__TASK_KILLED, 1,
                              MESOS__V1__TASK_STATUS__REASON__REASON_TASK_KILLED_DURING_LAUNCH,
@@ -448,8 +448,8 @@ void mz_agent_kill_task(mz_agent *a, const Mezzo__Internal__AgentEvent__KillTask
             kt->framework_id->value);
     return;
   }
-  if (mz_agent_state_terminal(t->state)) {
-    MZ_INFO(MZ_AGENT_MOD, "KILL_TASK for task %s which is already %s", t->id, mz_agent_state_name(t->state));
+  if (mz_task_state_terminal(t->state)) {
+    MZ_INFO(MZ_AGENT_MOD, "KILL_TASK for task %s which is already %s", t->id, mz_task_state_name(t->state));
     return;
   }
   mz_ag_executor *ex = t->executor;
@@ -460,8 +460,8 @@ void mz_agent_kill_task(mz_agent *a, const Mezzo__Internal__AgentEvent__KillTask
     /* An executor left with nothing to run is not needed. */
     size_t live = 0;
     mz_ag_task *x, *tmp;
-    HASH_ITER(hh, ex->queued, x, tmp) live += !mz_agent_state_terminal(x->state);
-    HASH_ITER(hh, ex->launched, x, tmp) live += !mz_agent_state_terminal(x->state);
+    HASH_ITER(hh, ex->queued, x, tmp) live += !mz_task_state_terminal(x->state);
+    HASH_ITER(hh, ex->launched, x, tmp) live += !mz_task_state_terminal(x->state);
     if (live == 0 && ex->state != MZ_EXEC_TERMINATED)
       mz_ag_exec_shutdown(a, ex, 0, MESOS__V1__TASK_STATE__TASK_KILLED,
                           MESOS__V1__TASK_STATUS__REASON__REASON_EXECUTOR_TERMINATED, "Executor shut down");

@@ -26,10 +26,6 @@ const char *mz_enum_name(const ProtobufCEnumDescriptor *d, int value) {
   return v ? v->name : "UNKNOWN";
 }
 
-const char *mz_task_state_name(Mesos__V1__TaskState s) {
-  return mz_enum_name(&mesos__v1__task_state__descriptor, (int)s);
-}
-
 const char *mz_reason_name(Mesos__V1__TaskStatus__Reason r) {
   return mz_enum_name(&mesos__v1__task_status__reason__descriptor, (int)r);
 }

@@ -7,12 +7,12 @@
 #include <stdbool.h>
 
 #include "common/codec.h" /* mz_pb_dup */
+#include "common/task_state.h" /* mz_task_state_name */
 #include "mesos/v1/mesos.pb-c.h"
 
 /* Same descriptor and same serialized bytes. */
 bool mz_pb_equal(const void *a, const void *b);
 
-const char *mz_task_state_name(Mesos__V1__TaskState s);
 const char *mz_reason_name(Mesos__V1__TaskStatus__Reason r);
 const char *mz_source_name(Mesos__V1__TaskStatus__Source s);
 /* "mesos.v1.scheduler.Call.Type" value name, or "UNKNOWN". */

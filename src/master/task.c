@@ -14,22 +14,6 @@
 #include "master/executor.h"
 #include "master/pbutil.h"
 
-bool mz_task_state_terminal(Mesos__V1__TaskState s) {
-  switch (s) {
-    case MESOS__V1__TASK_STATE__TASK_FINISHED:
-    case MESOS__V1__TASK_STATE__TASK_FAILED:
-    case MESOS__V1__TASK_STATE__TASK_KILLED:
-    case MESOS__V1__TASK_STATE__TASK_LOST:
-    case MESOS__V1__TASK_STATE__TASK_ERROR:
-    case MESOS__V1__TASK_STATE__TASK_DROPPED:
-    case MESOS__V1__TASK_STATE__TASK_GONE:
-    case MESOS__V1__TASK_STATE__TASK_GONE_BY_OPERATOR:
-      return true;
-    default:
-      return false;
-  }
-}
-
 static bool terminal_or_unreachable(Mesos__V1__TaskState s) {
   return mz_task_state_terminal(s) || s == MESOS__V1__TASK_STATE__TASK_UNREACHABLE;
 }

@@ -18,9 +18,8 @@
 #include <stdbool.h>
 
 #include "common/jsonw.h"
+#include "common/task_state.h" /* mz_task_state_terminal */
 #include "master/master.h"
-
-bool mz_task_state_terminal(Mesos__V1__TaskState s);
 
 /* Adds a live task to fw and agent, charging res (allocated form; taken) to both.
  * executor_id NULL for command tasks. Does not talk to the allocator. */

@@ -28,28 +28,13 @@
 #include <utlist.h>
 
 #include "common/log.h"
+#include "common/task_state.h"
 #include "common/util.h"
 #include "sim/sim.h"
 
 #define RAMP_TICK 0.01
 #define MAX_LOGGED_ERRORS 20
 #define TASK_KEY_MAX (2 * MZ_ID_MAX + 2)
-
-static bool terminal(int st) {
-  switch (st) {
-    case MESOS__V1__TASK_STATE__TASK_FINISHED:
-    case MESOS__V1__TASK_STATE__TASK_FAILED:
-    case MESOS__V1__TASK_STATE__TASK_KILLED:
-    case MESOS__V1__TASK_STATE__TASK_ERROR:
-    case MESOS__V1__TASK_STATE__TASK_LOST:
-    case MESOS__V1__TASK_STATE__TASK_DROPPED:
-    case MESOS__V1__TASK_STATE__TASK_GONE:
-    case MESOS__V1__TASK_STATE__TASK_GONE_BY_OPERATOR:
-      return true;
-    default:
-      return false;
-  }
-}
 
 sim_agent *sim_agent_find(sim *s, const char *id) {
   sim_agent *a = NULL;
@@ -127,7 +112,7 @@ static void write_head(sim *s, sim_task *t, bool first) {
   if (sim_link_send(a->link, &call) == 0) {
     s->updates_sent++;
     /* Offer latency (frameworks.c): the master learns the task's resources are free now. */
-    if (first && terminal((int)su.latest_state) && a->freed_at == 0) a->freed_at = mz_monotonic();
+    if (first && mz_task_state_terminal((int)su.latest_state) && a->freed_at == 0) a->freed_at = mz_monotonic();
   }
 }
 
@@ -150,7 +135,7 @@ static void task_end(sim *s, sim_task *t, int state) {
 static void on_task_end(sim_tq_node *n, void *arg) {
   sim *s = arg;
   sim_task *t = SIM_CONTAINER(n, sim_task, end);
-  if (terminal(t->state)) return;
+  if (mz_task_state_terminal(t->state)) return;
   bool fail = s->f.fail_rate > 0 && sim_rand01(s) < s->f.fail_rate;
   task_end(s, t, fail ? MESOS__V1__TASK_STATE__TASK_FAILED : MESOS__V1__TASK_STATE__TASK_FINISHED);
 }
@@ -264,7 +249,7 @@ static void run_task(sim *s, sim_agent *a, const Mezzo__Internal__AgentEvent__Ru
 static void kill_task(sim *s, sim_agent *a, const Mezzo__Internal__AgentEvent__KillTask *kt) {
   if (!kt->framework_id || !kt->framework_id->value || !kt->task_id || !kt->task_id->value) return;
   sim_task *t = task_find(s, kt->framework_id->value, kt->task_id->value);
-  if (!t || t->agent != a || terminal(t->state)) return;
+  if (!t || t->agent != a || mz_task_state_terminal(t->state)) return;
   task_end(s, t, MESOS__V1__TASK_STATE__TASK_KILLED);
 }
 
@@ -277,7 +262,7 @@ static void acknowledge(sim *s, sim_agent *a, const Mezzo__Internal__AgentEvent_
   int acked = t->head_state;
   t->head_state = 0;
   sim_tq_remove(&s->update_retries, &t->retry);
-  if (terminal(acked)) {
+  if (mz_task_state_terminal(acked)) {
     task_free(s, t);
   } else if (t->pending_state) {
     int st = t->pending_state;
