@@ -294,6 +294,7 @@ void mz_ag_exec_launch(mz_agent *a, mz_ag_executor *ex) {
   snprintf(out, sizeof out, "%s/stdout", ex->directory);
   snprintf(errp, sizeof errp, "%s/stderr", ex->directory);
   mz_launch_spec spec = {path, argv, env.v, ex->directory, out, errp};
+  spec.self_join = ex->command || ex->default_executor; /* mezzo-executor joins its cgroups itself */
   container_limits(ex, &spec.limits);
   ex->cpus_limit = spec.limits.cpus;
   ex->mem_limit_bytes = spec.limits.mem_bytes;

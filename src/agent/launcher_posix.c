@@ -7,9 +7,11 @@
  * With namespaces/pid the child is the init of a new pid namespace: when it dies,
  * the kernel kills every process of the namespace.
  *
- * Between fork (vfork when the child only makes system calls) and exec the child: setsid, joins the cgroups (writes "0" to each
- * pre-opened cgroup.procs), redirects stdio, switches user, enters the sandbox, runs
- * the spec's prepare step (the fetcher) and execs. A failure there is written to a
+ * Between fork (vfork when the child only makes system calls) and exec the child:
+ * setsid, joins the cgroups (writes "0" to each pre-opened cgroup.procs; under vfork
+ * with spec->self_join it leaves them open at fds 4.. for the program instead),
+ * redirects stdio, switches user, enters the sandbox, runs the spec's prepare step
+ * (the fetcher) and execs. A failure there is written to a
  * close-on-exec pipe that the containerizer reads when it reaps the child.
  * impl: the borrowed mz_isolation. */
 #include <dirent.h>
@@ -22,12 +24,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent/containerizer.h"
 #include "common/util.h"
 
 #define ERRPIPE_FD 3 /* where the child keeps the pipe's write end */
+#define JOIN_FD0 (ERRPIPE_FD + 1) /* where a self-joining program gets its cgroup.procs fds */
+#define HIGH_FD (JOIN_FD0 + MZ_CGROUP_FDS_MAX) /* above the fds the child rearranges */
 
 static void child_fail(const char *what, const char *detail) {
   (void)!write(ERRPIPE_FD, what, strlen(what));
@@ -46,8 +51,8 @@ static void child_fail(const char *what, const char *detail) {
 }
 
 /* The child, between fork and exec. Never returns. */
-static void child(const mz_launch_spec *spec, const int *join, size_t njoin, int out, int errfd, int nullfd,
-                  int pipew) {
+static void child(const mz_launch_spec *spec, const int *join, size_t njoin, int pass_join, char *const *envp,
+                  int out, int errfd, int nullfd, int pipew) {
   setsid();
   /* The pipe's write end goes to ERRPIPE_FD, everything else above it is closed. */
   if (pipew != ERRPIPE_FD) {
@@ -55,12 +60,16 @@ static void child(const mz_launch_spec *spec, const int *join, size_t njoin, int
   }
   fcntl(ERRPIPE_FD, F_SETFD, FD_CLOEXEC);
   for (size_t i = 0; i < njoin; i++) {
-    if (write(join[i], "0", 1) != 1) child_fail("cannot join the container's cgroup", strerror(errno));
+    if (pass_join) { /* dup2 leaves the copy open across exec */
+      if (dup2(join[i], JOIN_FD0 + (int)i) < 0) child_fail("cannot pass the container's cgroups", strerror(errno));
+    } else if (write(join[i], "0", 1) != 1) {
+      child_fail("cannot join the container's cgroup", strerror(errno));
+    }
   }
   if (nullfd >= 0) dup2(nullfd, STDIN_FILENO);
   dup2(out, STDOUT_FILENO);
   dup2(errfd, STDERR_FILENO);
-  mz_close_fds_from(ERRPIPE_FD + 1);
+  mz_close_fds_from(pass_join ? JOIN_FD0 + (int)njoin : ERRPIPE_FD + 1);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
@@ -77,16 +86,32 @@ static void child(const mz_launch_spec *spec, const int *join, size_t njoin, int
     char err[1024] = "";
     if (spec->prepare(spec->prepare_arg, err, sizeof err) != 0) child_fail(err, NULL);
   }
-  execve(spec->path, spec->argv, spec->envp);
+  execve(spec->path, spec->argv, envp);
   child_fail("cannot execute the executor", strerror(errno));
 }
 
-/* Moves fd above ERRPIPE_FD (the child rearranges the low ones). */
+/* Moves fd up to HIGH_FD or above (the child rearranges the lower ones). */
 static int high_fd(int fd) {
-  if (fd < 0 || fd > ERRPIPE_FD) return fd;
-  int moved = fcntl(fd, F_DUPFD_CLOEXEC, ERRPIPE_FD + 1);
+  if (fd < 0 || fd >= HIGH_FD) return fd;
+  int moved = fcntl(fd, F_DUPFD_CLOEXEC, HIGH_FD);
   close(fd);
   return moved;
+}
+
+/* envp with MZ_CGROUP_FDS_ENV=<JOIN_FD0>,... for njoin fds (malloc'd array; its own
+ * new entry is the last but NULL, the others borrowed). Not inlined: its locals
+ * must not live in linux_launch's frame across the vfork. */
+__attribute__((noinline)) static char **env_with_join_fds(char *const *envp, size_t njoin) {
+  size_t n = 0;
+  while (envp[n]) n++;
+  char **e = mz_calloc(n + 2, sizeof *e);
+  memcpy(e, envp, n * sizeof *e);
+  char v[128];
+  int len = snprintf(v, sizeof v, "%s=", MZ_CGROUP_FDS_ENV);
+  for (size_t i = 0; i < njoin; i++)
+    len += snprintf(v + len, sizeof v - (size_t)len, "%s%d", i ? "," : "", JOIN_FD0 + (int)i);
+  e[n] = mz_strdup(v);
+  return e;
 }
 
 static int linux_launch(mz_launcher *l, const char *container_id, const mz_launch_spec *spec, pid_t *pid,
@@ -113,19 +138,28 @@ static int linux_launch(mz_launcher *l, const char *container_id, const mz_launc
   pfd[1] = high_fd(pfd[1]);
   for (size_t i = 0; i < njoin; i++) join[i] = high_fd(join[i]);
   int nullfd = high_fd(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  /* Only system calls before exec (no fetcher, no user switch, whose glibc calls are
+   * not for a vfork child): vfork, so the agent's address space is not copied for
+   * every container (fork's page-table copy and copy-on-write faults were a large
+   * part of the agent's time per task). child() never returns. */
+  int use_vfork = !iso->pid_ns && !spec->prepare && !spec->switch_user;
+  int pass_join = use_vfork && spec->self_join && njoin > 0 && njoin <= MZ_CGROUP_FDS_MAX;
+  char **envp = pass_join ? env_with_join_fds(spec->envp, njoin) : NULL;
   pid_t c;
   if (iso->pid_ns)
     c = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
-  else if (!spec->prepare && !spec->switch_user)
-    /* Only system calls before exec (no fetcher, no user switch, whose glibc calls
-     * are not for a vfork child): vfork, so the agent's address space is not copied
-     * for every container (fork's page-table copy and copy-on-write faults were a
-     * large part of the agent's time per task). child() never returns. */
+  else if (use_vfork)
     c = vfork();
   else
     c = fork();
-  if (c == 0) child(spec, join, njoin, out, errfd, nullfd, pfd[1]);
+  if (c == 0) child(spec, join, njoin, pass_join, envp ? envp : spec->envp, out, errfd, nullfd, pfd[1]);
   int e = errno;
+  if (envp) {
+    size_t n = 0;
+    while (envp[n + 1]) n++;
+    free(envp[n]); /* the entry env_with_join_fds made */
+    free(envp);
+  }
   close(out);
   close(errfd);
   close(pfd[1]);
@@ -195,10 +229,22 @@ static int session_signal(pid_t leader, int sig) {
   return n;
 }
 
+/* SIGKILLs the container's first process while it is a child of ours not yet reaped
+ * (so its pid cannot have been reused) and still running: a self-joining program
+ * (spec->self_join) is not in the container's cgroups until it has joined them.
+ * Returns 1 when it was signalled. */
+static int kill_unjoined_leader(pid_t leader) {
+  if (leader <= 1) return 0;
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  if (waitid(P_PID, (id_t)leader, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid == leader) return 0;
+  return kill(leader, SIGKILL) == 0;
+}
+
 static int linux_signal(mz_launcher *l, const char *container_id, pid_t leader, int sig) {
   const mz_isolation *iso = l->impl;
   if (iso->cg == MZ_CG_NONE) return session_signal(leader, sig);
-  if (sig == SIGKILL) return mz_cg_kill(iso, container_id);
+  if (sig == SIGKILL) return mz_cg_kill(iso, container_id) + kill_unjoined_leader(leader);
   int n = 0;
   if (leader > 1 && kill(leader, sig) == 0) n++;
   return n + session_signal(leader, sig);

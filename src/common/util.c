@@ -112,3 +112,29 @@ int mz_write_all(int fd, const void *data, size_t n) {
   }
   return 0;
 }
+
+int mz_cgroups_join_from_env(char *err, size_t errlen) {
+  const char *v = getenv(MZ_CGROUP_FDS_ENV);
+  if (!v) return 0;
+  int fds[MZ_CGROUP_FDS_MAX], n = 0;
+  for (const char *p = v; *p;) {
+    char *end;
+    long fd = strtol(p, &end, 10);
+    if (end == p || fd < 3 || fd > 1023 || n == MZ_CGROUP_FDS_MAX || (*end && *end != ',')) {
+      snprintf(err, errlen, "%s: not a list of at most %d descriptors: '%s'", MZ_CGROUP_FDS_ENV, MZ_CGROUP_FDS_MAX, v);
+      return -1;
+    }
+    fds[n++] = (int)fd;
+    p = *end ? end + 1 : end;
+  }
+  int rc = 0;
+  for (int i = 0; i < n; i++) {
+    if (rc == 0 && write(fds[i], "0", 1) != 1) {
+      snprintf(err, errlen, "cannot join the container's cgroup (fd %d): %s", fds[i], strerror(errno));
+      rc = -1;
+    }
+    close(fds[i]);
+  }
+  unsetenv(MZ_CGROUP_FDS_ENV);
+  return rc;
+}

@@ -40,6 +40,17 @@ int mz_id_valid(const char *id, char *err, size_t errlen);
  * for a forked child before it execs or works. Async-signal-safe. */
 void mz_close_fds_from(int lowfd);
 
+/* A program the agent starts (our mezzo-executor) may join its container's cgroups
+ * itself: the agent leaves the cgroup.procs files open at the fds this variable
+ * lists ("4,5,6"), so that the agent need not wait in vfork while the child joins
+ * (a cgroups v1 migration waits for an RCU grace period). */
+#define MZ_CGROUP_FDS_ENV "MEZZO_CGROUP_PROCS_FDS"
+#define MZ_CGROUP_FDS_MAX 8
+/* Joins them: writes "0" to each fd listed in MZ_CGROUP_FDS_ENV, closes it and
+ * removes the variable. 0 (also when it is not set), or -1 with err; call before
+ * starting any other process or thread. */
+int mz_cgroups_join_from_env(char *err, size_t errlen);
+
 /* Writes all n bytes to fd (a blocking one), going on after EINTR and short writes.
  * 0, or -1 with errno. */
 int mz_write_all(int fd, const void *data, size_t n);

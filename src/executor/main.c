@@ -310,6 +310,11 @@ static const mz_exec_process_spec spec = {
 };
 
 int main(int argc, char **argv) {
+  char jerr[256];
+  if (mz_cgroups_join_from_env(jerr, sizeof jerr) != 0) { /* first: the agent left that to us */
+    fprintf(stderr, "mezzo-executor: %s\n", jerr);
+    return 1;
+  }
   const char *lvl = getenv("MESOS_LOGGING_LEVEL");
   mz_log_level level;
   if (lvl && mz_log_level_parse(lvl, &level) == 0) mz_log_set_level(level);

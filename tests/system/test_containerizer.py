@@ -198,8 +198,10 @@ def test_cgroups_limits_from_the_task_resources_and_removed_after(master, tmp_pa
         if (mem / "memory.memsw.limit_in_bytes").exists():
             assert int((mem / "memory.memsw.limit_in_bytes").read_text()) == (64 + 32) << 20
         assert int((container_cgroup("pids", cid) / "pids.max").read_text()) == 500
-        procs = (container_cgroup("freezer", cid) / "cgroup.procs").read_text().split()
-        assert len(procs) >= 2  # the executor and its command
+        # The executor (which joins them itself, first thing) and its command, in every hierarchy.
+        for ctrl in ("cpu", "cpuacct", "memory", "pids", "freezer"):
+            procs = (container_cgroup(ctrl, cid) / "cgroup.procs").read_text().split()
+            assert len(procs) >= 2, (ctrl, procs)
         kill(master, "limits-1")
         ack_through(master, "limits-1", ["TASK_KILLING", "TASK_KILLED"])
         for ctrl in ("cpu", "cpuacct", "memory", "pids", "freezer"):
@@ -417,7 +419,8 @@ def test_executor_and_task_environment(master, tmp_path):
         registered(master)
         cmd = ("echo SANDBOX=$MESOS_SANDBOX; echo FW=$MESOS_FRAMEWORK_ID; echo EX=$MESOS_EXECUTOR_ID; "
                "echo EP=$MESOS_AGENT_ENDPOINT; echo P0=$PORT0; echo P1=$PORT1; echo P2=$PORT2; echo P=$PORT; "
-               "echo WEB=$PORT_WEB; echo ADMIN=$PORT_ADMIN_UI")
+               "echo WEB=$PORT_WEB; echo ADMIN=$PORT_ADMIN_UI; echo CGFDS=${MEZZO_CGROUP_PROCS_FDS-unset}; "
+               "for fd in 3 4 5 6 7 8 9; do [ -e /proc/$$/fd/$fd ] && echo OPEN=$fd; done; true")
         task = task_info(master, "env-2", cmd,
                          discovery={"visibility": "FRAMEWORK", "ports": {"ports": [
                              {"number": 31005, "name": "web"}, {"number": 31007, "name": "admin-ui"}]}})
@@ -432,6 +435,9 @@ def test_executor_and_task_environment(master, tmp_path):
         assert out["EP"] == f"127.0.0.1:{a.port}"
         assert (out["P0"], out["P1"], out["P2"], out["P"]) == ("31005", "31006", "31007", "31005")
         assert out["WEB"] == "31005" and out["ADMIN"] == "31007"
+        # The cgroup.procs fds the agent passed the executor are neither in the task's
+        # environment nor open in it.
+        assert out["CGFDS"] == "unset" and "OPEN" not in out, out
     finally:
         assert a.stop() == 0
 
