@@ -4,17 +4,17 @@
 
 It measures L, the machine's own limit, with bench-spawn (posix_spawn of /bin/true,
 two at a time), then starts a master and an agent from MEZZO_BIN (default
-<repo>/build/bin, the optimized build) with their default isolation, subscribes a
-framework through the v1 scheduler API (tests/system/mesos_client.py) and launches
-TASKS `true` command tasks as fast as offers allow, acknowledging every update.
-The time runs from the first ACCEPT to the last terminal update. It prints
+<repo>/build/bin, the optimized build) with their default isolation, and runs
+bench-launch-driver (bench/bench_launch_driver.c), a framework in C on libmezzo:
+it launches TASKS `true` command tasks as fast as offers allow, at most MAX_LIVE in
+flight, acknowledging every update. The time runs from the first ACCEPT to the
+last terminal update. It prints
 
   launch tasks=N seconds=S tasks_per_s=R spawn_limit_per_s=L ratio=R/L
 
-plus a line with where the time went when --profile is given (from the agent's
-log timestamps). Only the Python standard library is used."""
+plus, with --profile, where the time went (from the agent's log timestamps) and the
+CPU each process took. Only the Python standard library is used."""
 import argparse
-import getpass
 import os
 import pathlib
 import re
@@ -29,10 +29,7 @@ sys.path.insert(0, str(ROOT / "tests" / "system"))
 os.environ.setdefault("MEZZO_BIN", str(ROOT / "build" / "bin"))
 
 from cluster import BIN, Cluster  # noqa: E402
-from mesos_client import SchedulerClient, take_scalars  # noqa: E402
 
-TERMINAL = {"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_ERROR", "TASK_LOST", "TASK_DROPPED"}
-TASK_RES = {"cpus": 0.01, "mem": 8.0}
 AGENT_RES = "cpus:64;mem:65536;disk:65536;ports:[31000-32000]"
 
 
@@ -44,49 +41,18 @@ def spawn_limit(n):
     return float(m.group(1))
 
 
-def run(client, n, max_live, timeout):
-    pending = [f"t{i}" for i in range(n)]
-    live = 0
-    done = 0
-    failed = {}
-    t0 = None
-    deadline = time.monotonic() + timeout
-    while done < n:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise SystemExit(f"bench-launch: only {done}/{n} tasks ended within {timeout}s")
-        ev = client.next_event(timeout=left)
-        t = ev["type"]
-        if t == "OFFERS":
-            for offer in ev["offers"]["offers"]:
-                res = [dict(r) for r in offer.get("resources", [])]
-                tasks = []
-                while pending and live + len(tasks) < max_live:
-                    taken = take_scalars(res, TASK_RES)
-                    if taken is None:
-                        break
-                    tid = pending.pop()
-                    tasks.append({"name": tid, "task_id": {"value": tid}, "agent_id": offer["agent_id"],
-                                  "resources": taken, "command": {"value": "true", "shell": False,
-                                                                  "arguments": ["true"]}})
-                if tasks:
-                    if t0 is None:
-                        t0 = time.monotonic()
-                    client.launch([offer["id"]], tasks, refuse_seconds=0.0)
-                    live += len(tasks)
-                else:
-                    client.decline([offer["id"]], refuse_seconds=0.0 if pending else 60.0)
-        elif t == "UPDATE":
-            st = ev["update"]["status"]
-            client.acknowledge(st)
-            if st["state"] in TERMINAL:
-                done += 1
-                live -= 1
-                if st["state"] != "TASK_FINISHED":
-                    failed[st["task_id"]["value"]] = (st["state"], st.get("message", ""))
-        elif t == "ERROR":
-            raise SystemExit(f"bench-launch: ERROR event {ev}")
-    return time.monotonic() - t0, failed
+def drive(port, n, max_live, timeout):
+    """Runs bench-launch-driver against the master: (seconds, failure lines, its CPU seconds)."""
+    before = os.times()
+    proc = subprocess.run([str(BIN / "bench-launch-driver"), f"127.0.0.1:{port}", str(n), str(max_live),
+                           str(int(timeout))], capture_output=True, text=True, timeout=timeout + 60)
+    after = os.times()
+    cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    m = re.search(r"^driver tasks=\d+ seconds=([0-9.]+) failed=(\d+)$", proc.stdout, re.M)
+    if proc.returncode != 0 or not m:
+        raise SystemExit(f"bench-launch: the driver failed ({proc.returncode}): {proc.stderr.strip()}")
+    failures = [ln for ln in proc.stdout.splitlines() if ln.startswith("driver-failure")]
+    return float(m.group(1)), int(m.group(2)), failures, cpu
 
 
 def profile(agent_log):
@@ -132,23 +98,19 @@ def main():
     ap.add_argument("--agent-flag", action="append", default=[], help="an extra agent flag (repeatable)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args()
-    for b in ("mezzo-master", "mezzo-agent", "mezzo-executor", "bench-spawn"):
+    for b in ("mezzo-master", "mezzo-agent", "mezzo-executor", "bench-spawn", "bench-launch-driver"):
         if not (BIN / b).exists():
             raise SystemExit(f"bench-launch: {BIN / b} is missing (make build)")
     limit = spawn_limit(args.tasks)
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="mezzo-bench-launch-"))
     cluster = Cluster(tmp, agents=1, resources=AGENT_RES, agent_flags=["--logging_level=INFO", *args.agent_flag])
     try:
-        client = SchedulerClient("127.0.0.1", cluster.master_port, timeout=120)
-        client.subscribe({"user": getpass.getuser(), "name": "bench-launch"})
-        secs, failed = run(client, args.tasks, args.max_live, args.timeout)
-        client.close()
+        secs, nfailed, failures, driver_cpu = drive(cluster.master_port, args.tasks, args.max_live, args.timeout)
         rate = args.tasks / secs
         print(f"launch tasks={args.tasks} seconds={secs:.2f} tasks_per_s={rate:.1f} "
               f"spawn_limit_per_s={limit:.1f} ratio={rate / limit:.3f}", flush=True)
-        if failed:
-            some = list(failed.items())[:3]
-            print(f"launch-failures count={len(failed)} examples={some}", file=sys.stderr)
+        if nfailed:
+            print(f"launch-failures count={nfailed} examples={failures}", file=sys.stderr)
         if args.profile:
             print(profile(cluster.agents[0].process.log()))
             tck = os.sysconf("SC_CLK_TCK")
@@ -159,9 +121,9 @@ def main():
                     int(f[11]) / tck, int(f[12]) / tck
             m_self = cpu(cluster.master.pid)[0]
             a_self, a_children, a_user, a_sys = cpu(cluster.agents[0].process.pid)
-            me = os.times()
-            print(f"launch-cpu master_s={m_self:.2f} agent_s={a_self:.2f} agent_user_s={a_user:.2f} agent_sys_s={a_sys:.2f} executors_and_tasks_s={a_children:.2f} "
-                  f"scheduler_s={me.user + me.system:.2f} wall_s={secs:.2f}")
+            print(f"launch-cpu master_s={m_self:.2f} agent_s={a_self:.2f} agent_user_s={a_user:.2f} "
+                  f"agent_sys_s={a_sys:.2f} executors_and_tasks_s={a_children:.2f} driver_s={driver_cpu:.2f} "
+                  f"wall_s={secs:.2f}")
     finally:
         cluster.stop(check=False)
         if not args.keep:
