@@ -43,7 +43,6 @@ typedef Mesos__V1__Agent__Response Response;
 
 #define API_MAX_READ (4 * 1024 * 1024) /* bytes one READ_FILE returns at most */
 #define API_MAX_ENTRIES 10000          /* entries one LIST_FILES returns at most */
-#define API_MAX_LOG_SECONDS 31536000.0 /* SET_LOGGING_LEVEL lasts at most a year */
 
 /* ------------------------------------------------------------------ scratch */
 
@@ -89,16 +88,7 @@ static void ptrs_push(scratch *s, ptrs *p, void *x) {
 
 /* ------------------------------------------------------------------ reply */
 
-static void reply_response(mz_http_req *req, mz_content_type ct, Response *r) {
-  size_t len;
-  uint8_t *buf = mz_pb_encode(&r->base, ct, &len);
-  if (!buf) {
-    mz_http_reply_error(req, 500, "Cannot encode the response");
-    return;
-  }
-  mz_http_reply(req, 200, mz_content_type_name(ct), buf, len);
-  free(buf);
-}
+static void reply_response(mz_http_req *req, mz_content_type ct, Response *r) { mz_api_reply(req, ct, &r->base); }
 
 /* ------------------------------------------------------------------ metrics */
 
@@ -539,44 +529,9 @@ static int read_file(scratch *s, mz_agent *a, const Mesos__V1__Agent__Call__Read
   return 0;
 }
 
-/* ------------------------------------------------------------------ logging level */
+/* ------------------------------------------------------------------ exit */
 
-static struct event *log_revert_ev;
-static mz_log_level log_saved;
-
-static void on_log_revert(evutil_socket_t fd, short what, void *arg) {
-  mz_log_set_level(log_saved);
-  MZ_INFO(MZ_AGENT_MOD, "logging level reverted to %s", mz_log_level_name(log_saved));
-}
-
-static int set_logging_level(mz_agent *a, const Mesos__V1__Agent__Call__SetLoggingLevel *sl, char *err,
-                             size_t errlen) {
-  if (!sl || !sl->duration) {
-    snprintf(err, errlen, "Expecting 'set_logging_level' with 'level' and 'duration'");
-    return -1;
-  }
-  double secs = (double)sl->duration->nanoseconds / 1e9;
-  if (!(secs > 0) || secs > API_MAX_LOG_SECONDS) {
-    snprintf(err, errlen, "'set_logging_level.duration' must be positive and at most a year");
-    return -1;
-  }
-  if (!log_revert_ev) {
-    log_saved = mz_log_get_level();
-    log_revert_ev = evtimer_new(a->base, on_log_revert, NULL);
-  } else if (!evtimer_pending(log_revert_ev, NULL)) {
-    log_saved = mz_log_get_level();
-  }
-  mz_log_set_level(sl->level > 0 ? MZ_LOG_DEBUG : log_saved == MZ_LOG_DEBUG ? MZ_LOG_INFO : log_saved);
-  struct timeval tv = {(time_t)secs, (suseconds_t)((secs - (double)(time_t)secs) * 1e6)};
-  evtimer_add(log_revert_ev, &tv);
-  MZ_INFO(MZ_AGENT_MOD, "logging level set to %s for %.0f s", mz_log_level_name(mz_log_get_level()), secs);
-  return 0;
-}
-
-void mz_agent_operator_api_free(void) {
-  if (log_revert_ev) event_free(log_revert_ev);
-  log_revert_ev = NULL;
-}
+void mz_agent_operator_api_free(void) { mz_api_logging_level_free(); }
 
 /* ------------------------------------------------------------------ the handler */
 
@@ -634,7 +589,9 @@ static void handle(mz_http_req *req, void *arg) {
       break;
     }
     case CALL(SET_LOGGING_LEVEL):
-      if (set_logging_level(a, call->set_logging_level, err, sizeof err) != 0)
+      if (mz_api_set_logging_level(a->base, MZ_AGENT_MOD, call->set_logging_level ? call->set_logging_level->level : 0,
+                                   call->set_logging_level ? call->set_logging_level->duration : NULL, err,
+                                   sizeof err) != 0)
         mz_http_reply_error(req, 400, "%s", err);
       else
         mz_http_reply(req, 202, NULL, NULL, 0);

@@ -15,6 +15,7 @@
 
 #include "common/codec.h"
 #include "common/http.h"
+#include "mesos/v1/mesos.pb-c.h"
 
 /* The content type of a POST. 0, or -1 after replying 405, 400 or 415. */
 int mz_api_post_content_type(mz_http_req *req, mz_content_type *ct);
@@ -25,5 +26,20 @@ ProtobufCMessage *mz_api_decode_body(mz_http_req *req, const ProtobufCMessageDes
 
 /* The type to answer in, from Accept (def when absent or any). 0, or -1 after replying 406. */
 int mz_api_accept(mz_http_req *req, mz_content_type def, mz_content_type *accept);
+
+/* 200 with msg encoded as ct (500 when it cannot be encoded). */
+void mz_api_reply(mz_http_req *req, mz_content_type ct, const ProtobufCMessage *msg);
+
+/* SET_LOGGING_LEVEL of the operator APIs (master and agent), as Mesos: level > 0 is
+ * DEBUG, 0 the process's own level (INFO when that was DEBUG), for the duration;
+ * then the level from before comes back (one timer for the process, on base).
+ * module names the process in the log. 0, or -1 with err (the caller answers 400):
+ * no duration, or one not in (0, MZ_API_MAX_LOG_SECONDS]. */
+#define MZ_API_MAX_LOG_SECONDS 31536000.0 /* a year */
+struct event_base;
+int mz_api_set_logging_level(struct event_base *base, const char *module, uint32_t level,
+                             const Mesos__V1__DurationInfo *duration, char *err, size_t errlen);
+/* Frees the revert timer (at exit). */
+void mz_api_logging_level_free(void);
 
 #endif

@@ -33,24 +33,8 @@ typedef Mesos__V1__Master__Response Response;
 #define CALL(t) MESOS__V1__MASTER__CALL__TYPE__##t
 #define RESP(t) MESOS__V1__MASTER__RESPONSE__TYPE__##t
 
-static struct event *log_revert_ev;
-static mz_log_level log_saved;
 
-static void reply_response(mz_http_req *req, mz_content_type ct, Response *r) {
-  size_t len;
-  uint8_t *buf = mz_pb_encode(&r->base, ct, &len);
-  if (!buf) {
-    mz_http_reply_error(req, 500, "Out of memory");
-    return;
-  }
-  mz_http_reply(req, 200, mz_content_type_name(ct), buf, len);
-  free(buf);
-}
-
-static void on_log_revert(evutil_socket_t fd, short what, void *arg) {
-  mz_log_set_level(log_saved);
-  MZ_INFO("master", "logging level reverted to %s", mz_log_level_name(log_saved));
-}
+static void reply_response(mz_http_req *req, mz_content_type ct, Response *r) { mz_api_reply(req, ct, &r->base); }
 
 /* glog verbosity as Mesos reports it: 0 normally, 1 when DEBUG is on. */
 static uint32_t glog_level(void) { return mz_log_get_level() == MZ_LOG_DEBUG ? 1 : 0; }
@@ -508,25 +492,10 @@ static void handle(mz_http_req *req, void *arg) {
     }
     case CALL(SET_LOGGING_LEVEL): {
       const Mesos__V1__Master__Call__SetLoggingLevel *s = call->set_logging_level;
-      if (!s || !s->duration) {
-        mz_http_reply_error(req, 400, "Expecting 'set_logging_level' with 'level' and 'duration'");
+      if (mz_api_set_logging_level(m->base, "master", s ? s->level : 0, s ? s->duration : NULL, err, sizeof err) != 0) {
+        mz_http_reply_error(req, 400, "%s", err);
         break;
       }
-      double secs = (double)s->duration->nanoseconds / 1e9;
-      if (!(secs > 0) || secs > 31536000.0) {
-        mz_http_reply_error(req, 400, "'set_logging_level.duration' must be positive and at most a year");
-        break;
-      }
-      if (!log_revert_ev) {
-        log_saved = mz_log_get_level();
-        log_revert_ev = evtimer_new(m->base, on_log_revert, NULL);
-      } else if (!evtimer_pending(log_revert_ev, NULL)) {
-        log_saved = mz_log_get_level();
-      }
-      mz_log_set_level(s->level > 0 ? MZ_LOG_DEBUG : log_saved == MZ_LOG_DEBUG ? MZ_LOG_INFO : log_saved);
-      struct timeval tv = {(time_t)secs, (suseconds_t)((secs - (double)(time_t)secs) * 1e6)};
-      evtimer_add(log_revert_ev, &tv);
-      MZ_INFO("master", "logging level set to %s for %.0f s", mz_log_level_name(mz_log_get_level()), secs);
       mz_http_reply(req, 202, NULL, NULL, 0);
       break;
     }
@@ -736,6 +705,5 @@ done:
 void mz_operator_api_route(mz_master *m) { mz_http_server_route(m->http, "/api/v1", 0, handle, m); }
 
 void mz_operator_api_free(void) {
-  if (log_revert_ev) event_free(log_revert_ev);
-  log_revert_ev = NULL;
+  mz_api_logging_level_free();
 }
