@@ -20,19 +20,6 @@
 
 #define MZ_ATTRIBUTE_TEXT_MAX 1024
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
-static void trim(const char **s, const char **e) {
-  while (*s < *e && isspace((unsigned char)**s)) (*s)++;
-  while (*e > *s && isspace((unsigned char)(*e)[-1])) (*e)--;
-}
-
 static void attr_free(Mesos__V1__Attribute *a) {
   if (!a) return;
   free(a->name);
@@ -76,7 +63,7 @@ static bool is_number(const char *s, const char *e) {
 static int parse_value(Mesos__V1__Attribute *a, const char *vs, const char *ve, char *err, size_t errlen) {
   size_t len = (size_t)(ve - vs);
   if (len == 0) {
-    seterr(err, errlen, "missing value");
+    mz_seterr(err, errlen, "missing value");
     return -1;
   }
   if (*vs == '[') {
@@ -111,14 +98,14 @@ static int parse_value(Mesos__V1__Attribute *a, const char *vs, const char *ve, 
   if (is_number(vs, ve)) {
     char buf[64];
     if (len >= sizeof buf) {
-      seterr(err, errlen, "number '%.32s...' is too long", vs);
+      mz_seterr(err, errlen, "number '%.32s...' is too long", vs);
       return -1;
     }
     memcpy(buf, vs, len);
     buf[len] = '\0';
     double d = strtod(buf, NULL);
     if (!isfinite(d)) {
-      seterr(err, errlen, "number '%s' is out of range", buf);
+      mz_seterr(err, errlen, "number '%s' is out of range", buf);
       return -1;
     }
     a->type = MESOS__V1__VALUE__TYPE__SCALAR;
@@ -128,12 +115,12 @@ static int parse_value(Mesos__V1__Attribute *a, const char *vs, const char *ve, 
     return 0;
   }
   if (len > MZ_ATTRIBUTE_TEXT_MAX) {
-    seterr(err, errlen, "text '%.32s...' is longer than %d bytes", vs, MZ_ATTRIBUTE_TEXT_MAX);
+    mz_seterr(err, errlen, "text '%.32s...' is longer than %d bytes", vs, MZ_ATTRIBUTE_TEXT_MAX);
     return -1;
   }
   for (const char *c = vs; c < ve; c++) {
     if ((unsigned char)*c < 0x20 || *c == 0x7f || strchr("[]{}()", *c)) {
-      seterr(err, errlen, "text '%.*s' contains an invalid character", (int)len, vs);
+      mz_seterr(err, errlen, "text '%.*s' contains an invalid character", (int)len, vs);
       return -1;
     }
   }
@@ -156,21 +143,21 @@ Mesos__V1__Attribute **mz_attributes_parse(const char *text, size_t *n, char *er
   while (*p) {
     const char *semi = strchr(p, ';');
     const char *s = p, *e = semi ? semi : p + strlen(p);
-    trim(&s, &e);
+    mz_trim(&s, &e);
     if (s < e) {
       int tlen = (int)(e - s);
       const char *colon = memchr(s, ':', (size_t)(e - s));
       if (!colon || memchr(colon + 1, ':', (size_t)(e - colon - 1))) {
-        seterr(err, errlen, "attribute '%.*s': missing or extra ':'", tlen, s);
+        mz_seterr(err, errlen, "attribute '%.*s': missing or extra ':'", tlen, s);
         goto fail;
       }
       if (cnt >= MZ_RESOURCES_ENTRIES_MAX) {
-        seterr(err, errlen, "more than %d attributes", MZ_RESOURCES_ENTRIES_MAX);
+        mz_seterr(err, errlen, "more than %d attributes", MZ_RESOURCES_ENTRIES_MAX);
         goto fail;
       }
       const char *ks = s, *ke = colon, *vs = colon + 1, *ve = e;
-      trim(&ks, &ke);
-      trim(&vs, &ve);
+      mz_trim(&ks, &ke);
+      mz_trim(&vs, &ve);
       Mesos__V1__Attribute *a = mz_malloc(sizeof *a);
       *a = (Mesos__V1__Attribute)MESOS__V1__ATTRIBUTE__INIT;
       a->name = mz_malloc((size_t)(ke - ks) + 1);
@@ -182,7 +169,7 @@ Mesos__V1__Attribute **mz_attributes_parse(const char *text, size_t *n, char *er
       }
       out[cnt++] = a;
       if (mz_resource_name_valid(a->name, why, sizeof why) < 0 || parse_value(a, vs, ve, why, sizeof why) < 0) {
-        seterr(err, errlen, "attribute '%.*s': %s", tlen, s, why);
+        mz_seterr(err, errlen, "attribute '%.*s': %s", tlen, s, why);
         goto fail;
       }
     }

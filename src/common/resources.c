@@ -18,14 +18,6 @@
 #include "common/intern.h"
 #include "common/util.h"
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
 static bool str_eq(const char *a, const char *b) {
   if (!a || !b) return a == b;
   return mz_intern_eq(a, b);
@@ -44,32 +36,32 @@ static const char *type_name(mz_res_type t) {
 
 int mz_role_valid(const char *role, bool allow_star, char *err, size_t errlen) {
   if (!role) {
-    seterr(err, errlen, "role is missing");
+    mz_seterr(err, errlen, "role is missing");
     return -1;
   }
   if (strcmp(role, "*") == 0) {
     if (allow_star) return 0;
-    seterr(err, errlen, "role '*' is not allowed here");
+    mz_seterr(err, errlen, "role '*' is not allowed here");
     return -1;
   }
   size_t len = strlen(role);
   if (len == 0) {
-    seterr(err, errlen, "role name is empty");
+    mz_seterr(err, errlen, "role name is empty");
     return -1;
   }
   if (len > MZ_ROLE_NAME_MAX) {
-    seterr(err, errlen, "role name '%.32s...' is longer than %d bytes", role, MZ_ROLE_NAME_MAX);
+    mz_seterr(err, errlen, "role name '%.32s...' is longer than %d bytes", role, MZ_ROLE_NAME_MAX);
     return -1;
   }
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)role[i];
     if (c <= 0x20 || c == 0x7f || c == '\\') {
-      seterr(err, errlen, "role '%s' contains a whitespace, control or backslash character", role);
+      mz_seterr(err, errlen, "role '%s' contains a whitespace, control or backslash character", role);
       return -1;
     }
   }
   if (role[0] == '/' || role[len - 1] == '/') {
-    seterr(err, errlen, "role '%s' must not start or end with '/'", role);
+    mz_seterr(err, errlen, "role '%s' must not start or end with '/'", role);
     return -1;
   }
   /* Each '/'-separated part of a hierarchical role is itself a valid name. */
@@ -78,19 +70,19 @@ int mz_role_valid(const char *role, bool allow_star, char *err, size_t errlen) {
     const char *slash = strchr(p, '/');
     size_t plen = slash ? (size_t)(slash - p) : strlen(p);
     if (plen == 0) {
-      seterr(err, errlen, "role '%s' has an empty path component", role);
+      mz_seterr(err, errlen, "role '%s' has an empty path component", role);
       return -1;
     }
     if ((plen == 1 && p[0] == '.') || (plen == 2 && p[0] == '.' && p[1] == '.')) {
-      seterr(err, errlen, "role '%s' must not be or contain '.' or '..'", role);
+      mz_seterr(err, errlen, "role '%s' must not be or contain '.' or '..'", role);
       return -1;
     }
     if (plen == 1 && p[0] == '*') {
-      seterr(err, errlen, "role '%s' must not contain a '*' component", role);
+      mz_seterr(err, errlen, "role '%s' must not contain a '*' component", role);
       return -1;
     }
     if (p[0] == '-') {
-      seterr(err, errlen, "role '%s' must not start a component with '-'", role);
+      mz_seterr(err, errlen, "role '%s' must not start a component with '-'", role);
       return -1;
     }
     p += plen;
@@ -101,18 +93,18 @@ int mz_role_valid(const char *role, bool allow_star, char *err, size_t errlen) {
 
 int mz_resource_name_valid(const char *name, char *err, size_t errlen) {
   if (!name || !*name) {
-    seterr(err, errlen, "resource name is empty");
+    mz_seterr(err, errlen, "resource name is empty");
     return -1;
   }
   size_t len = strlen(name);
   if (len > MZ_RESOURCE_NAME_MAX) {
-    seterr(err, errlen, "name '%.32s...' is longer than %d bytes", name, MZ_RESOURCE_NAME_MAX);
+    mz_seterr(err, errlen, "name '%.32s...' is longer than %d bytes", name, MZ_RESOURCE_NAME_MAX);
     return -1;
   }
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)name[i];
     if (c <= 0x20 || c >= 0x7f || strchr(";:()[]{},\"", c)) {
-      seterr(err, errlen, "name '%s' contains an invalid character", name);
+      mz_seterr(err, errlen, "name '%s' contains an invalid character", name);
       return -1;
     }
   }
@@ -121,18 +113,18 @@ int mz_resource_name_valid(const char *name, char *err, size_t errlen) {
 
 static int item_valid(const char *item, char *err, size_t errlen) {
   if (!item || !*item) {
-    seterr(err, errlen, "set item is empty");
+    mz_seterr(err, errlen, "set item is empty");
     return -1;
   }
   size_t len = strlen(item);
   if (len > MZ_SET_ITEM_MAX) {
-    seterr(err, errlen, "set item '%.32s...' is longer than %d bytes", item, MZ_SET_ITEM_MAX);
+    mz_seterr(err, errlen, "set item '%.32s...' is longer than %d bytes", item, MZ_SET_ITEM_MAX);
     return -1;
   }
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)item[i];
     if (c < 0x20 || c == 0x7f || c == ',' || c == '{' || c == '}' || c == ';') {
-      seterr(err, errlen, "set item '%s' contains an invalid character", item);
+      mz_seterr(err, errlen, "set item '%s' contains an invalid character", item);
       return -1;
     }
   }
@@ -143,19 +135,19 @@ static int item_valid(const char *item, char *err, size_t errlen) {
 
 int mz_scalar_from_double(double v, int64_t *out, char *err, size_t errlen) {
   if (isnan(v)) {
-    seterr(err, errlen, "value is NaN");
+    mz_seterr(err, errlen, "value is NaN");
     return -1;
   }
   if (isinf(v)) {
-    seterr(err, errlen, "value is infinite");
+    mz_seterr(err, errlen, "value is infinite");
     return -1;
   }
   if (v < 0) {
-    seterr(err, errlen, "value is negative");
+    mz_seterr(err, errlen, "value is negative");
     return -1;
   }
   if (v > (double)MZ_SCALAR_MAX / MZ_SCALAR_UNIT) {
-    seterr(err, errlen, "value is too large");
+    mz_seterr(err, errlen, "value is too large");
     return -1;
   }
   *out = (int64_t)llround(v * MZ_SCALAR_UNIT);
@@ -478,36 +470,36 @@ int mz_resources_add_entry(mz_resources *r, const mz_resource *e, char *err, siz
   char why[384];
   const char *role = e->role ? e->role : "*";
   if (mz_resource_name_valid(e->name, why, sizeof why) < 0) {
-    seterr(err, errlen, "resource '%s': %s", e->name ? e->name : "", why);
+    mz_seterr(err, errlen, "resource '%s': %s", e->name ? e->name : "", why);
     return -1;
   }
   const char *name = e->name;
   if (e->type != MZ_RES_SCALAR && e->type != MZ_RES_RANGES && e->type != MZ_RES_SET) {
-    seterr(err, errlen, "resource '%s': unknown type %d", name, (int)e->type);
+    mz_seterr(err, errlen, "resource '%s': unknown type %d", name, (int)e->type);
     return -1;
   }
   if (mz_role_valid(role, true, why, sizeof why) < 0) {
-    seterr(err, errlen, "resource '%s': %s", name, why);
+    mz_seterr(err, errlen, "resource '%s': %s", name, why);
     return -1;
   }
   bool unreserved = strcmp(role, "*") == 0;
   if (unreserved != (e->resv == MZ_RESV_NONE) ||
       (e->resv != MZ_RESV_NONE && e->resv != MZ_RESV_STATIC && e->resv != MZ_RESV_DYNAMIC)) {
-    seterr(err, errlen, "resource '%s': reservation kind does not match role '%s'", name, role);
+    mz_seterr(err, errlen, "resource '%s': reservation kind does not match role '%s'", name, role);
     return -1;
   }
   if (e->alloc_role && mz_role_valid(e->alloc_role, true, why, sizeof why) < 0) {
-    seterr(err, errlen, "resource '%s': allocation %s", name, why);
+    mz_seterr(err, errlen, "resource '%s': allocation %s", name, why);
     return -1;
   }
   if (e->type == MZ_RES_SCALAR && (e->scalar < 0 || e->scalar > MZ_SCALAR_MAX)) {
-    seterr(err, errlen, "resource '%s': value is %s", name, e->scalar < 0 ? "negative" : "too large");
+    mz_seterr(err, errlen, "resource '%s': value is %s", name, e->scalar < 0 ? "negative" : "too large");
     return -1;
   }
   if (e->type == MZ_RES_RANGES) {
     for (size_t i = 0; i < e->nranges; i++) {
       if (e->ranges[i].begin > e->ranges[i].end) {
-        seterr(err, errlen, "resource '%s': range [%llu-%llu] has begin > end", name,
+        mz_seterr(err, errlen, "resource '%s': range [%llu-%llu] has begin > end", name,
                (unsigned long long)e->ranges[i].begin, (unsigned long long)e->ranges[i].end);
         return -1;
       }
@@ -516,14 +508,14 @@ int mz_resources_add_entry(mz_resources *r, const mz_resource *e, char *err, siz
   if (e->type == MZ_RES_SET) {
     for (size_t i = 0; i < e->nitems; i++) {
       if (item_valid(e->items[i], why, sizeof why) < 0) {
-        seterr(err, errlen, "resource '%s': %s", name, why);
+        mz_seterr(err, errlen, "resource '%s': %s", name, why);
         return -1;
       }
     }
   }
   const mz_resource *c = find_conflict(r, e);
   if (c) {
-    seterr(err, errlen, "resource '%s': type %s conflicts with type %s of the same name", name,
+    mz_seterr(err, errlen, "resource '%s': type %s conflicts with type %s of the same name", name,
            type_name(e->type), type_name(c->type));
     return -1;
   }
@@ -557,7 +549,7 @@ int mz_resources_add_entry(mz_resources *r, const mz_resource *e, char *err, siz
     if (n.type == MZ_RES_SCALAR && m->scalar > MZ_SCALAR_MAX - n.scalar) {
       char label[400];
       entry_label(&n, label, sizeof label);
-      seterr(err, errlen, "resource '%s': sum is too large", label);
+      mz_seterr(err, errlen, "resource '%s': sum is too large", label);
       entry_free(&n);
       return -1;
     }
@@ -578,7 +570,7 @@ int mz_resources_add(mz_resources *a, const mz_resources *b, char *err, size_t e
     const mz_resource *e = &b->v[i];
     const mz_resource *c = find_conflict(a, e);
     if (c) {
-      seterr(err, errlen, "resource '%s': type %s conflicts with type %s of the same name", e->name,
+      mz_seterr(err, errlen, "resource '%s': type %s conflicts with type %s of the same name", e->name,
              type_name(e->type), type_name(c->type));
       return -1;
     }
@@ -586,7 +578,7 @@ int mz_resources_add(mz_resources *a, const mz_resources *b, char *err, size_t e
     if (m && m->scalar > MZ_SCALAR_MAX - e->scalar) {
       char label[400];
       entry_label(e, label, sizeof label);
-      seterr(err, errlen, "resource '%s': sum is too large", label);
+      mz_seterr(err, errlen, "resource '%s': sum is too large", label);
       return -1;
     }
   }
@@ -628,7 +620,7 @@ int mz_resources_subtract(mz_resources *a, const mz_resources *b, char *err, siz
   if (miss) {
     char label[400];
     entry_label(miss, label, sizeof label);
-    seterr(err, errlen, "resource '%s' is not contained in the resources subtracted from", label);
+    mz_seterr(err, errlen, "resource '%s' is not contained in the resources subtracted from", label);
     return -1;
   }
   for (size_t i = 0; i < b->n; i++) {

@@ -19,20 +19,6 @@
 
 #include "common/util.h"
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
-/* Trims [*s, *e) of surrounding whitespace. */
-static void trim(const char **s, const char **e) {
-  while (*s < *e && isspace((unsigned char)**s)) (*s)++;
-  while (*e > *s && isspace((unsigned char)(*e)[-1])) (*e)--;
-}
-
 static char *dup_span(const char *s, const char *e) {
   size_t n = (size_t)(e - s);
   char *d = mz_malloc(n + 1);
@@ -44,25 +30,25 @@ static char *dup_span(const char *s, const char *e) {
 int mz_value_parse_scalar(const char *s, size_t len, double *out, char *err, size_t errlen) {
   char buf[64];
   if (len == 0) {
-    seterr(err, errlen, "missing value");
+    mz_seterr(err, errlen, "missing value");
     return -1;
   }
   if (len >= sizeof buf) {
-    seterr(err, errlen, "value '%.32s...' is too long", s);
+    mz_seterr(err, errlen, "value '%.32s...' is too long", s);
     return -1;
   }
   memcpy(buf, s, len);
   buf[len] = '\0';
   if (buf[0] == '-') {
-    seterr(err, errlen, "value '%s' is negative", buf);
+    mz_seterr(err, errlen, "value '%s' is negative", buf);
     return -1;
   }
   if (strcasecmp(buf, "nan") == 0 || strcasecmp(buf, "+nan") == 0) {
-    seterr(err, errlen, "value '%s' is NaN", buf);
+    mz_seterr(err, errlen, "value '%s' is NaN", buf);
     return -1;
   }
   if (strcasecmp(buf, "inf") == 0 || strcasecmp(buf, "infinity") == 0 || strcasecmp(buf, "+inf") == 0) {
-    seterr(err, errlen, "value '%s' is infinite", buf);
+    mz_seterr(err, errlen, "value '%s' is infinite", buf);
     return -1;
   }
   /* digits [. digits] [e [+-] digits], at least one digit before the exponent */
@@ -80,7 +66,7 @@ int mz_value_parse_scalar(const char *s, size_t len, double *out, char *err, siz
     if (ed > 0) i = j;
   }
   if (digits == 0 || buf[i] != '\0') {
-    seterr(err, errlen, "value '%s' is not a number", buf);
+    mz_seterr(err, errlen, "value '%s' is not a number", buf);
     return -1;
   }
   *out = strtod(buf, NULL);
@@ -88,7 +74,7 @@ int mz_value_parse_scalar(const char *s, size_t len, double *out, char *err, siz
 }
 
 static int parse_u64(const char *s, const char *e, uint64_t *out) {
-  trim(&s, &e);
+  mz_trim(&s, &e);
   if (s == e || (size_t)(e - s) > 20) return -1;
   uint64_t v = 0;
   for (const char *p = s; p < e; p++) {
@@ -105,15 +91,15 @@ int mz_value_parse_ranges(const char *s, size_t len, mz_range **out, size_t *n, 
   const char *p = s, *end = s + len;
   *out = NULL;
   *n = 0;
-  trim(&p, &end);
+  mz_trim(&p, &end);
   if (end - p < 2 || *p != '[' || end[-1] != ']') {
-    seterr(err, errlen, "ranges '%.*s' are not of the form [begin-end,...]", (int)len, s);
+    mz_seterr(err, errlen, "ranges '%.*s' are not of the form [begin-end,...]", (int)len, s);
     return -1;
   }
   p++;
   end--;
   const char *q = p, *qe = end;
-  trim(&q, &qe);
+  mz_trim(&q, &qe);
   if (q == qe) return 0; /* "[]" */
   size_t cap = 0;
   mz_range *v = NULL;
@@ -121,24 +107,24 @@ int mz_value_parse_ranges(const char *s, size_t len, mz_range **out, size_t *n, 
     const char *comma = memchr(p, ',', (size_t)(end - p));
     const char *te = comma ? comma : end;
     const char *ts = p, *tt = te;
-    trim(&ts, &tt);
+    mz_trim(&ts, &tt);
     const char *dash = ts < tt ? memchr(ts + 1, '-', (size_t)(tt - ts - 1)) : NULL;
     uint64_t b, e;
     if (ts < tt && *ts == '-') {
-      seterr(err, errlen, "range '%.*s' is negative", (int)(tt - ts), ts);
+      mz_seterr(err, errlen, "range '%.*s' is negative", (int)(tt - ts), ts);
       goto fail;
     }
     if (!dash || parse_u64(ts, dash, &b) < 0 || parse_u64(dash + 1, tt, &e) < 0) {
-      seterr(err, errlen, "range '%.*s' is not of the form begin-end with unsigned 64-bit numbers",
+      mz_seterr(err, errlen, "range '%.*s' is not of the form begin-end with unsigned 64-bit numbers",
              (int)(tt - ts), ts);
       goto fail;
     }
     if (b > e) {
-      seterr(err, errlen, "range [%llu-%llu] has begin > end", (unsigned long long)b, (unsigned long long)e);
+      mz_seterr(err, errlen, "range [%llu-%llu] has begin > end", (unsigned long long)b, (unsigned long long)e);
       goto fail;
     }
     if (*n >= MZ_RESOURCE_ITEMS_MAX) {
-      seterr(err, errlen, "more than %d ranges", MZ_RESOURCE_ITEMS_MAX);
+      mz_seterr(err, errlen, "more than %d ranges", MZ_RESOURCE_ITEMS_MAX);
       goto fail;
     }
     if (*n == cap) {
@@ -166,38 +152,38 @@ int mz_value_parse_set(const char *s, size_t len, char ***out, size_t *n, char *
   const char *p = s, *end = s + len;
   *out = NULL;
   *n = 0;
-  trim(&p, &end);
+  mz_trim(&p, &end);
   if (end - p < 2 || *p != '{' || end[-1] != '}') {
-    seterr(err, errlen, "set '%.*s' is not of the form {item,...}", (int)len, s);
+    mz_seterr(err, errlen, "set '%.*s' is not of the form {item,...}", (int)len, s);
     return -1;
   }
   p++;
   end--;
   const char *q = p, *qe = end;
-  trim(&q, &qe);
+  mz_trim(&q, &qe);
   if (q == qe) return 0; /* "{}" */
   size_t cap = 0;
   char **v = NULL;
   while (p <= end) {
     const char *comma = memchr(p, ',', (size_t)(end - p));
     const char *ts = p, *te = comma ? comma : end;
-    trim(&ts, &te);
+    mz_trim(&ts, &te);
     if (ts == te) {
-      seterr(err, errlen, "set '%.*s' has an empty item", (int)len, s);
+      mz_seterr(err, errlen, "set '%.*s' has an empty item", (int)len, s);
       goto fail;
     }
     for (const char *c = ts; c < te; c++) {
       if (*c == '{' || *c == '}' || *c == '[' || *c == ']' || (unsigned char)*c < 0x20) {
-        seterr(err, errlen, "set item '%.*s' contains an invalid character", (int)(te - ts), ts);
+        mz_seterr(err, errlen, "set item '%.*s' contains an invalid character", (int)(te - ts), ts);
         goto fail;
       }
     }
     if ((size_t)(te - ts) > MZ_SET_ITEM_MAX) {
-      seterr(err, errlen, "set item '%.32s...' is longer than %d bytes", ts, MZ_SET_ITEM_MAX);
+      mz_seterr(err, errlen, "set item '%.32s...' is longer than %d bytes", ts, MZ_SET_ITEM_MAX);
       goto fail;
     }
     if (*n >= MZ_RESOURCE_ITEMS_MAX) {
-      seterr(err, errlen, "more than %d set items", MZ_RESOURCE_ITEMS_MAX);
+      mz_seterr(err, errlen, "more than %d set items", MZ_RESOURCE_ITEMS_MAX);
       goto fail;
     }
     if (*n == cap) {
@@ -223,23 +209,23 @@ static int parse_token(mz_resources *r, const char *s, const char *e, const char
   int tlen = (int)(e - s);
   const char *colon = memchr(s, ':', (size_t)(e - s));
   if (!colon || memchr(colon + 1, ':', (size_t)(e - colon - 1))) {
-    seterr(err, errlen, "resource '%.*s': missing or extra ':'", tlen, s);
+    mz_seterr(err, errlen, "resource '%.*s': missing or extra ':'", tlen, s);
     return -1;
   }
   const char *ks = s, *ke = colon, *vs = colon + 1, *ve = e;
-  trim(&ks, &ke);
-  trim(&vs, &ve);
+  mz_trim(&ks, &ke);
+  mz_trim(&vs, &ve);
   char *name = NULL, *role = NULL;
   const char *open = memchr(ks, '(', (size_t)(ke - ks));
   const char *close = memchr(ks, ')', (size_t)(ke - ks));
   if (open || close) {
     if (!open || !close || close != ke - 1 || close < open || memchr(open + 1, '(', (size_t)(close - open - 1))) {
-      seterr(err, errlen, "resource '%.*s': mismatched parentheses", tlen, s);
+      mz_seterr(err, errlen, "resource '%.*s': mismatched parentheses", tlen, s);
       return -1;
     }
     const char *ns = ks, *ne = open, *rs = open + 1, *re = close;
-    trim(&ns, &ne);
-    trim(&rs, &re);
+    mz_trim(&ns, &ne);
+    mz_trim(&rs, &re);
     name = dup_span(ns, ne);
     role = dup_span(rs, re);
   } else {
@@ -251,20 +237,20 @@ static int parse_token(mz_resources *r, const char *s, const char *e, const char
   res.name = name;
   res.role = role;
   if (mz_resource_name_valid(name, why, sizeof why) < 0 || mz_role_valid(role, true, why, sizeof why) < 0) {
-    seterr(err, errlen, "resource '%.*s': %s", tlen, s, why);
+    mz_seterr(err, errlen, "resource '%.*s': %s", tlen, s, why);
     goto out;
   }
   res.resv = strcmp(role, "*") == 0 ? MZ_RESV_NONE : MZ_RESV_STATIC;
   if (vs < ve && *vs == '[') {
     res.type = MZ_RES_RANGES;
     if (mz_value_parse_ranges(vs, (size_t)(ve - vs), &res.ranges, &res.nranges, why, sizeof why) < 0) {
-      seterr(err, errlen, "resource '%.*s': %s", tlen, s, why);
+      mz_seterr(err, errlen, "resource '%.*s': %s", tlen, s, why);
       goto out;
     }
   } else if (vs < ve && *vs == '{') {
     res.type = MZ_RES_SET;
     if (mz_value_parse_set(vs, (size_t)(ve - vs), &res.items, &res.nitems, why, sizeof why) < 0) {
-      seterr(err, errlen, "resource '%.*s': %s", tlen, s, why);
+      mz_seterr(err, errlen, "resource '%.*s': %s", tlen, s, why);
       goto out;
     }
   } else {
@@ -272,7 +258,7 @@ static int parse_token(mz_resources *r, const char *s, const char *e, const char
     res.type = MZ_RES_SCALAR;
     if (mz_value_parse_scalar(vs, (size_t)(ve - vs), &d, why, sizeof why) < 0 ||
         mz_scalar_from_double(d, &res.scalar, why, sizeof why) < 0) {
-      seterr(err, errlen, "resource '%.*s': %s", tlen, s, why);
+      mz_seterr(err, errlen, "resource '%.*s': %s", tlen, s, why);
       goto out;
     }
   }
@@ -288,12 +274,12 @@ out:
 mz_resources *mz_resources_parse(const char *text, const char *default_role, char *err, size_t errlen) {
   char why[384];
   if (!text) {
-    seterr(err, errlen, "no resources given");
+    mz_seterr(err, errlen, "no resources given");
     return NULL;
   }
   if (!default_role || !*default_role) default_role = "*";
   if (mz_role_valid(default_role, true, why, sizeof why) < 0) {
-    seterr(err, errlen, "default %s", why);
+    mz_seterr(err, errlen, "default %s", why);
     return NULL;
   }
   const char *p = text;
@@ -302,7 +288,7 @@ mz_resources *mz_resources_parse(const char *text, const char *default_role, cha
     json_error_t jerr;
     json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
     if (!j) {
-      seterr(err, errlen, "resources JSON is invalid at line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+      mz_seterr(err, errlen, "resources JSON is invalid at line %d column %d: %s", jerr.line, jerr.column, jerr.text);
       return NULL;
     }
     mz_resources *r = mz_resources_from_json_default(j, default_role, err, errlen);
@@ -314,10 +300,10 @@ mz_resources *mz_resources_parse(const char *text, const char *default_role, cha
   while (*p) {
     const char *semi = strchr(p, ';');
     const char *s = p, *e = semi ? semi : p + strlen(p);
-    trim(&s, &e);
+    mz_trim(&s, &e);
     if (s < e) {
       if (++count > MZ_RESOURCES_ENTRIES_MAX) {
-        seterr(err, errlen, "more than %d resources", MZ_RESOURCES_ENTRIES_MAX);
+        mz_seterr(err, errlen, "more than %d resources", MZ_RESOURCES_ENTRIES_MAX);
         goto fail;
       }
       if (parse_token(r, s, e, default_role, err, errlen) < 0) goto fail;

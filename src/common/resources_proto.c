@@ -26,14 +26,6 @@
 /* The deprecated `role` field is part of the wire format we must read. */
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
 /* --------------------------------------------------------------- messages */
 
 static Mesos__V1__Resource *resource_msg_new(void) {
@@ -154,26 +146,26 @@ static int resolve_reservation(const Mesos__V1__Resource *m, const char *default
   char why[384];
   const char *old_role = m->role; /* NULL: not given */
   if (m->n_reservations > 1) {
-    seterr(err, errlen, "refined reservations unsupported");
+    mz_seterr(err, errlen, "refined reservations unsupported");
     return -1;
   }
   if (m->n_reservations == 1) {
     const Mesos__V1__Resource__ReservationInfo *ri = m->reservations[0];
     if (!ri || !ri->role) {
-      seterr(err, errlen, "reservation has no role");
+      mz_seterr(err, errlen, "reservation has no role");
       return -1;
     }
     if (mz_role_valid(ri->role, false, why, sizeof why) < 0) {
-      seterr(err, errlen, "reservation %s", why);
+      mz_seterr(err, errlen, "reservation %s", why);
       return -1;
     }
     if (!ri->has_type || (ri->type != MESOS__V1__RESOURCE__RESERVATION_INFO__TYPE__STATIC &&
                           ri->type != MESOS__V1__RESOURCE__RESERVATION_INFO__TYPE__DYNAMIC)) {
-      seterr(err, errlen, "reservation type must be STATIC or DYNAMIC");
+      mz_seterr(err, errlen, "reservation type must be STATIC or DYNAMIC");
       return -1;
     }
     if (old_role && strcmp(old_role, "*") != 0 && strcmp(old_role, ri->role) != 0) {
-      seterr(err, errlen, "role '%s' disagrees with reservation role '%s'", old_role, ri->role);
+      mz_seterr(err, errlen, "role '%s' disagrees with reservation role '%s'", old_role, ri->role);
       return -1;
     }
     e->role = ri->role;
@@ -183,7 +175,7 @@ static int resolve_reservation(const Mesos__V1__Resource *m, const char *default
   }
   const char *role = old_role ? old_role : default_role;
   if (mz_role_valid(role, true, why, sizeof why) < 0) {
-    seterr(err, errlen, "%s", why);
+    mz_seterr(err, errlen, "%s", why);
     return -1;
   }
   e->role = (char *)role;
@@ -204,7 +196,7 @@ static int add_msg(mz_resources *r, const Mesos__V1__Resource *m, const char *de
   char why[384];
   const char *name = m->name ? m->name : "";
   if (mz_resource_name_valid(m->name, why, sizeof why) < 0) {
-    seterr(err, errlen, "resource '%s': %s", name, why);
+    mz_seterr(err, errlen, "resource '%s': %s", name, why);
     return -1;
   }
   mz_resource e = {0};
@@ -228,39 +220,39 @@ static int add_msg(mz_resources *r, const Mesos__V1__Resource *m, const char *de
       extra = m->scalar || m->ranges;
       break;
     default:
-      seterr(err, errlen, "resource '%s': unsupported type %d (resources are SCALAR, RANGES or SET)", name,
+      mz_seterr(err, errlen, "resource '%s': unsupported type %d (resources are SCALAR, RANGES or SET)", name,
              (int)m->type);
       return -1;
   }
   if (want) {
-    seterr(err, errlen, "resource '%s': has no '%s' value for its type", name, want);
+    mz_seterr(err, errlen, "resource '%s': has no '%s' value for its type", name, want);
     return -1;
   }
   if (extra) {
-    seterr(err, errlen, "resource '%s': has a value of another type than its own", name);
+    mz_seterr(err, errlen, "resource '%s': has a value of another type than its own", name);
     return -1;
   }
   if (resolve_reservation(m, default_role, &e, why, sizeof why) < 0) {
-    seterr(err, errlen, "resource '%s': %s", name, why);
+    mz_seterr(err, errlen, "resource '%s': %s", name, why);
     return -1;
   }
   if (m->allocation_info && m->allocation_info->role) e.alloc_role = m->allocation_info->role;
   int rc = -1;
   if (e.type == MZ_RES_SCALAR) {
     if (mz_scalar_from_double(m->scalar->value, &e.scalar, why, sizeof why) < 0) {
-      seterr(err, errlen, "resource '%s': %s", name, why);
+      mz_seterr(err, errlen, "resource '%s': %s", name, why);
       return -1;
     }
   } else if (e.type == MZ_RES_RANGES) {
     if (m->ranges->n_range > MZ_RESOURCE_ITEMS_MAX) {
-      seterr(err, errlen, "resource '%s': more than %d ranges", name, MZ_RESOURCE_ITEMS_MAX);
+      mz_seterr(err, errlen, "resource '%s': more than %d ranges", name, MZ_RESOURCE_ITEMS_MAX);
       return -1;
     }
     e.nranges = m->ranges->n_range;
     e.ranges = e.nranges ? mz_malloc(e.nranges * sizeof *e.ranges) : NULL;
     for (size_t k = 0; k < e.nranges; k++) {
       if (!m->ranges->range[k]) {
-        seterr(err, errlen, "resource '%s': missing range", name);
+        mz_seterr(err, errlen, "resource '%s': missing range", name);
         goto out;
       }
       e.ranges[k].begin = m->ranges->range[k]->begin;
@@ -268,7 +260,7 @@ static int add_msg(mz_resources *r, const Mesos__V1__Resource *m, const char *de
     }
   } else {
     if (m->set->n_item > MZ_RESOURCE_ITEMS_MAX) {
-      seterr(err, errlen, "resource '%s': more than %d set items", name, MZ_RESOURCE_ITEMS_MAX);
+      mz_seterr(err, errlen, "resource '%s': more than %d set items", name, MZ_RESOURCE_ITEMS_MAX);
       return -1;
     }
     e.items = m->set->item;
@@ -283,17 +275,17 @@ out:
 static mz_resources *from_proto(Mesos__V1__Resource *const *res, size_t n, const char *default_role, char *err,
                                 size_t errlen) {
   if (n > MZ_RESOURCES_ENTRIES_MAX) {
-    seterr(err, errlen, "more than %d resources", MZ_RESOURCES_ENTRIES_MAX);
+    mz_seterr(err, errlen, "more than %d resources", MZ_RESOURCES_ENTRIES_MAX);
     return NULL;
   }
   if (n && !res) {
-    seterr(err, errlen, "resources missing");
+    mz_seterr(err, errlen, "resources missing");
     return NULL;
   }
   mz_resources *r = mz_resources_new();
   for (size_t i = 0; i < n; i++) {
     if (!res[i]) {
-      seterr(err, errlen, "resource %zu is missing", i);
+      mz_seterr(err, errlen, "resource %zu is missing", i);
       goto fail;
     }
     if (add_msg(r, res[i], default_role, err, errlen) < 0) goto fail;
@@ -320,7 +312,7 @@ static int json_str(const json_t *o, const char *key, char **out, char *err, siz
   json_t *v = field(o, key);
   if (!v) return 0;
   if (!json_is_string(v)) {
-    seterr(err, errlen, "'%s' must be a string", key);
+    mz_seterr(err, errlen, "'%s' must be a string", key);
     return -1;
   }
   *out = mz_strdup(json_string_value(v));
@@ -345,7 +337,7 @@ static int json_u64(const json_t *v, uint64_t *out) {
 
 static int json_resv(const json_t *o, Mesos__V1__Resource__ReservationInfo **out, char *err, size_t errlen) {
   if (!json_is_object(o)) {
-    seterr(err, errlen, "a reservation must be an object");
+    mz_seterr(err, errlen, "a reservation must be an object");
     return -1;
   }
   Mesos__V1__Resource__ReservationInfo *ri = resv_msg_new();
@@ -361,7 +353,7 @@ static int json_resv(const json_t *o, Mesos__V1__Resource__ReservationInfo **out
     } else if (strcmp(ts, "DYNAMIC") == 0) {
       ri->type = MESOS__V1__RESOURCE__RESERVATION_INFO__TYPE__DYNAMIC;
     } else {
-      seterr(err, errlen, "reservation type must be \"STATIC\" or \"DYNAMIC\"");
+      mz_seterr(err, errlen, "reservation type must be \"STATIC\" or \"DYNAMIC\"");
       return -1;
     }
   }
@@ -374,18 +366,18 @@ static int json_to_msg(const json_t *o, Mesos__V1__Resource **out, char *err, si
   Mesos__V1__Resource *m = resource_msg_new();
   *out = m;
   if (!json_is_object(o)) {
-    seterr(err, errlen, "not a JSON object");
+    mz_seterr(err, errlen, "not a JSON object");
     return -1;
   }
   if (!field(o, "name")) {
-    seterr(err, errlen, "'name' is missing");
+    mz_seterr(err, errlen, "'name' is missing");
     return -1;
   }
   if (json_str(o, "name", &m->name, err, errlen) < 0) return -1;
   json_t *t = field(o, "type");
   const char *ts = json_is_string(t) ? json_string_value(t) : NULL;
   if (!ts) {
-    seterr(err, errlen, "'type' is missing or not a string");
+    mz_seterr(err, errlen, "'type' is missing or not a string");
     return -1;
   }
   if (strcmp(ts, "SCALAR") == 0) {
@@ -395,14 +387,14 @@ static int json_to_msg(const json_t *o, Mesos__V1__Resource **out, char *err, si
   } else if (strcmp(ts, "SET") == 0) {
     m->type = MESOS__V1__VALUE__TYPE__SET;
   } else {
-    seterr(err, errlen, "unsupported type '%s' (resources are SCALAR, RANGES or SET)", ts);
+    mz_seterr(err, errlen, "unsupported type '%s' (resources are SCALAR, RANGES or SET)", ts);
     return -1;
   }
   json_t *v;
   if ((v = field(o, "scalar"))) {
     json_t *num = json_is_object(v) ? field(v, "value") : NULL;
     if (!json_is_number(num)) {
-      seterr(err, errlen, "'scalar' must be an object with a numeric 'value'");
+      mz_seterr(err, errlen, "'scalar' must be an object with a numeric 'value'");
       return -1;
     }
     m->scalar = mz_malloc(sizeof *m->scalar);
@@ -412,12 +404,12 @@ static int json_to_msg(const json_t *o, Mesos__V1__Resource **out, char *err, si
   if ((v = field(o, "ranges"))) {
     json_t *arr = json_is_object(v) ? field(v, "range") : NULL;
     if (!json_is_object(v) || (arr && !json_is_array(arr))) {
-      seterr(err, errlen, "'ranges' must be an object with an array 'range'");
+      mz_seterr(err, errlen, "'ranges' must be an object with an array 'range'");
       return -1;
     }
     size_t n = arr ? json_array_size(arr) : 0;
     if (n > MZ_RESOURCE_ITEMS_MAX) {
-      seterr(err, errlen, "more than %d ranges", MZ_RESOURCE_ITEMS_MAX);
+      mz_seterr(err, errlen, "more than %d ranges", MZ_RESOURCE_ITEMS_MAX);
       return -1;
     }
     m->ranges = mz_malloc(sizeof *m->ranges);
@@ -428,7 +420,7 @@ static int json_to_msg(const json_t *o, Mesos__V1__Resource **out, char *err, si
       uint64_t b, e;
       if (!json_is_object(rg) || json_u64(json_object_get(rg, "begin"), &b) < 0 ||
           json_u64(json_object_get(rg, "end"), &e) < 0) {
-        seterr(err, errlen, "range %zu must have non-negative integer 'begin' and 'end'", k);
+        mz_seterr(err, errlen, "range %zu must have non-negative integer 'begin' and 'end'", k);
         return -1;
       }
       Mesos__V1__Value__Range *r = mz_malloc(sizeof *r);
@@ -441,12 +433,12 @@ static int json_to_msg(const json_t *o, Mesos__V1__Resource **out, char *err, si
   if ((v = field(o, "set"))) {
     json_t *arr = json_is_object(v) ? field(v, "item") : NULL;
     if (!json_is_object(v) || (arr && !json_is_array(arr))) {
-      seterr(err, errlen, "'set' must be an object with an array 'item'");
+      mz_seterr(err, errlen, "'set' must be an object with an array 'item'");
       return -1;
     }
     size_t n = arr ? json_array_size(arr) : 0;
     if (n > MZ_RESOURCE_ITEMS_MAX) {
-      seterr(err, errlen, "more than %d set items", MZ_RESOURCE_ITEMS_MAX);
+      mz_seterr(err, errlen, "more than %d set items", MZ_RESOURCE_ITEMS_MAX);
       return -1;
     }
     m->set = mz_malloc(sizeof *m->set);
@@ -455,7 +447,7 @@ static int json_to_msg(const json_t *o, Mesos__V1__Resource **out, char *err, si
     for (size_t k = 0; k < n; k++) {
       json_t *it = json_array_get(arr, k);
       if (!json_is_string(it)) {
-        seterr(err, errlen, "set item %zu is not a string", k);
+        mz_seterr(err, errlen, "set item %zu is not a string", k);
         return -1;
       }
       m->set->item[m->set->n_item++] = mz_strdup(json_string_value(it));
@@ -465,12 +457,12 @@ static int json_to_msg(const json_t *o, Mesos__V1__Resource **out, char *err, si
   if ((v = field(o, "reservation")) && json_resv(v, &m->reservation, err, errlen) < 0) return -1;
   if ((v = field(o, "reservations"))) {
     if (!json_is_array(v)) {
-      seterr(err, errlen, "'reservations' must be an array");
+      mz_seterr(err, errlen, "'reservations' must be an array");
       return -1;
     }
     size_t n = json_array_size(v);
     if (n > 1) {
-      seterr(err, errlen, "refined reservations unsupported");
+      mz_seterr(err, errlen, "refined reservations unsupported");
       return -1;
     }
     m->reservations = n ? mz_calloc(n, sizeof *m->reservations) : NULL;
@@ -481,7 +473,7 @@ static int json_to_msg(const json_t *o, Mesos__V1__Resource **out, char *err, si
   }
   if ((v = field(o, "allocation_info"))) {
     if (!json_is_object(v)) {
-      seterr(err, errlen, "'allocation_info' must be an object");
+      mz_seterr(err, errlen, "'allocation_info' must be an object");
       return -1;
     }
     m->allocation_info = mz_malloc(sizeof *m->allocation_info);
@@ -495,13 +487,13 @@ mz_resources *mz_resources_from_json_default(const json_t *array, const char *de
                                              size_t errlen) {
   char why[384];
   if (!json_is_array(array)) {
-    seterr(err, errlen, "resources JSON must be an array");
+    mz_seterr(err, errlen, "resources JSON must be an array");
     return NULL;
   }
   if (!default_role || !*default_role) default_role = "*";
   size_t n = json_array_size(array);
   if (n > MZ_RESOURCES_ENTRIES_MAX) {
-    seterr(err, errlen, "more than %d resources", MZ_RESOURCES_ENTRIES_MAX);
+    mz_seterr(err, errlen, "more than %d resources", MZ_RESOURCES_ENTRIES_MAX);
     return NULL;
   }
   Mesos__V1__Resource **msgs = mz_calloc(n ? n : 1, sizeof *msgs);
@@ -512,7 +504,7 @@ mz_resources *mz_resources_from_json_default(const json_t *array, const char *de
     int rc = json_to_msg(o, &msgs[built], why, sizeof why);
     if (rc < 0) {
       json_t *nm = json_is_object(o) ? json_object_get(o, "name") : NULL;
-      seterr(err, errlen, "resource %zu ('%s'): %s", built, json_is_string(nm) ? json_string_value(nm) : "?", why);
+      mz_seterr(err, errlen, "resource %zu ('%s'): %s", built, json_is_string(nm) ? json_string_value(nm) : "?", why);
       built++;
       goto out;
     }

@@ -1,7 +1,9 @@
 /* util: see util.h. */
 #include "common/util.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,4 +139,17 @@ int mz_cgroups_join_from_env(char *err, size_t errlen) {
   }
   unsetenv(MZ_CGROUP_FDS_ENV);
   return rc;
+}
+
+void mz_seterr(char *err, size_t errlen, const char *fmt, ...) {
+  if (!err || errlen == 0) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+}
+
+void mz_trim(const char **s, const char **e) {
+  while (*s < *e && isspace((unsigned char)**s)) (*s)++;
+  while (*e > *s && isspace((unsigned char)(*e)[-1])) (*e)--;
 }

@@ -51,6 +51,12 @@ void mz_close_fds_from(int lowfd);
  * starting any other process or thread. */
 int mz_cgroups_join_from_env(char *err, size_t errlen);
 
+/* printf into err (nothing when err is NULL or errlen 0): the error-message helper
+ * of functions that take (char *err, size_t errlen). */
+void mz_seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Narrows [*s, *e) to leave out the whitespace around it. */
+void mz_trim(const char **s, const char **e);
+
 /* Writes all n bytes to fd (a blocking one), going on after EINTR and short writes.
  * 0, or -1 with errno. */
 int mz_write_all(int fd, const void *data, size_t n);
