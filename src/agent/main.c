@@ -190,27 +190,9 @@ int main(int argc, char **argv) {
        "path of the NVML library opened at run time (default libnvidia-ml.so.1; for tests)"},
   };
   const size_t nflags = sizeof table / sizeof table[0];
+  int early = mz_flags_main("mezzo-agent", table, nflags, argc, argv, &f->logging_level);
+  if (early >= 0) return early;
   char err[1024];
-  int help = 0, first_pos = argc;
-  if (mz_flags_parse(table, nflags, argc, argv, &first_pos, &help, err, sizeof err) != 0) {
-    fprintf(stderr, "mezzo-agent: %s\n", err);
-    return 2;
-  }
-  if (help) {
-    mz_flags_usage(stdout, "mezzo-agent", table, nflags);
-    return 0;
-  }
-  if (first_pos < argc) {
-    fprintf(stderr, "mezzo-agent: unexpected argument '%s'\n", argv[first_pos]);
-    return 2;
-  }
-  mz_log_level level;
-  if (mz_log_level_parse(f->logging_level, &level) != 0) {
-    fprintf(stderr, "mezzo-agent: flag --logging_level: invalid value '%s' (expected DEBUG, INFO, WARNING or ERROR)\n",
-            f->logging_level);
-    return 2;
-  }
-  mz_log_set_level(level);
   if (f->port < 0 || f->port > 65535) {
     fprintf(stderr, "mezzo-agent: flag --port: invalid value '%ld' (expected 0-65535)\n", f->port);
     return 2;

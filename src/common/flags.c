@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
+
 int mz_parse_duration(const char *s, double *seconds) {
   if (!s || !*s) return -1;
   errno = 0;
@@ -132,4 +134,30 @@ int mz_flags_parse(const mz_flag *flags, size_t n, int argc, char **argv, int *f
 void mz_flags_usage(FILE *out, const char *prog, const mz_flag *flags, size_t n) {
   fprintf(out, "Usage: %s [flags]\n\nEvery flag can also be set as MEZZO_<FLAG> in the environment.\n\n", prog);
   for (size_t i = 0; i < n; i++) fprintf(out, "  --%-28s %s\n", flags[i].name, flags[i].help ? flags[i].help : "");
+}
+
+int mz_flags_main(const char *prog, const mz_flag *flags, size_t n, int argc, char **argv,
+                  const char *const *logging_level) {
+  char err[1024];
+  int help = 0, first = argc;
+  if (mz_flags_parse(flags, n, argc, argv, &first, &help, err, sizeof err) != 0) {
+    fprintf(stderr, "%s: %s\n", prog, err);
+    return 2;
+  }
+  if (help) {
+    mz_flags_usage(stdout, prog, flags, n);
+    return 0;
+  }
+  if (first < argc) {
+    fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[first]);
+    return 2;
+  }
+  mz_log_level level;
+  if (mz_log_level_parse(*logging_level, &level) != 0) {
+    fprintf(stderr, "%s: flag --logging_level: invalid value '%s' (expected DEBUG, INFO, WARNING or ERROR)\n", prog,
+            *logging_level ? *logging_level : "");
+    return 2;
+  }
+  mz_log_set_level(level);
+  return -1;
 }

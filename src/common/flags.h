@@ -39,4 +39,13 @@ int mz_parse_duration(const char *s, double *seconds);
 /* Prints "  --name  help" lines. */
 void mz_flags_usage(FILE *out, const char *prog, const mz_flag *flags, size_t n);
 
+/* What a daemon's main (master, agent, simulator) does first: parses argv against
+ * the table, answers --help with the usage on stdout, refuses positional arguments
+ * and sets the log level from *logging_level (a string flag of the table: DEBUG,
+ * INFO, WARNING or ERROR). An error goes to stderr as "<prog>: <message>", naming
+ * the flag. Returns -1 when main goes on; otherwise the code main returns (0 after
+ * --help, 2 after an error). */
+int mz_flags_main(const char *prog, const mz_flag *flags, size_t n, int argc, char **argv,
+                  const char *const *logging_level);
+
 #endif

@@ -127,27 +127,9 @@ int main(int argc, char **argv) {
       {"zk_session_timeout", MZ_FLAG_DURATION, &f.zk_session_timeout, "ZooKeeper session timeout (default 10secs)"},
   };
   const size_t nflags = sizeof table / sizeof table[0];
+  int early = mz_flags_main("mezzo-master", table, nflags, argc, argv, &f.logging_level);
+  if (early >= 0) return early;
   char err[512];
-  int help = 0, first = 0;
-  if (mz_flags_parse(table, nflags, argc, argv, &first, &help, err, sizeof err) != 0) {
-    fprintf(stderr, "mezzo-master: %s\n", err);
-    mz_flags_usage(stderr, argv[0], table, nflags);
-    return 1;
-  }
-  if (help) {
-    mz_flags_usage(stdout, argv[0], table, nflags);
-    return 0;
-  }
-  if (first < argc) {
-    fprintf(stderr, "mezzo-master: unexpected argument '%s'\n", argv[first]);
-    return 1;
-  }
-  mz_log_level level;
-  if (mz_log_level_parse(f.logging_level, &level) != 0) {
-    fprintf(stderr, "mezzo-master: invalid --logging_level '%s'\n", f.logging_level);
-    return 1;
-  }
-  mz_log_set_level(level);
   if (f.log_dir && *f.log_dir && mz_log_set_dir(f.log_dir, "mezzo-master") != 0)
     fprintf(stderr, "mezzo-master: cannot log to %s; logging to stderr\n", f.log_dir);
   if (f.port < 0 || f.port > 65535) {

@@ -391,27 +391,9 @@ int main(int argc, char **argv) {
        "resend an unacknowledged status update after this long (default 10secs)"},
   };
   const size_t nflags = sizeof table / sizeof table[0];
+  int early = mz_flags_main("mezzo-sim", table, nflags, argc, argv, &f->logging_level);
+  if (early >= 0) return early;
   char err[1024];
-  int help = 0, first = 0;
-  if (mz_flags_parse(table, nflags, argc, argv, &first, &help, err, sizeof err) != 0) {
-    fprintf(stderr, "mezzo-sim: %s\n", err);
-    return 1;
-  }
-  if (help) {
-    mz_flags_usage(stdout, argv[0], table, nflags);
-    return 0;
-  }
-  if (first < argc) {
-    fprintf(stderr, "mezzo-sim: unexpected argument '%s'\n", argv[first]);
-    return 1;
-  }
-  mz_log_level level;
-  if (mz_log_level_parse(f->logging_level, &level) != 0) {
-    fprintf(stderr, "mezzo-sim: flag --logging_level: expected DEBUG, INFO, WARNING or ERROR, got '%s'\n",
-            f->logging_level);
-    return 1;
-  }
-  mz_log_set_level(level);
   if (check_flags(s, err, sizeof err) != 0) {
     fprintf(stderr, "mezzo-sim: %s\n", err);
     return 1;

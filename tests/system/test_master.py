@@ -1121,3 +1121,16 @@ def test_env_flags(tmp_path):
         assert p.stop() == 0
     assert "open file limit" in p.log()
     assert sanitizer_report(p.log()) is None
+
+
+def test_flag_errors_name_the_flag(tmp_path):
+    """Every daemon starts through mz_flags_main: an unknown flag, a bad log level and a stray
+    argument are errors naming what was wrong (exit 2); --help prints the flags (exit 0)."""
+    import subprocess
+    master = [str(BIN / "mezzo-master"), f"--work_dir={tmp_path}"]
+    for extra, text in [(["--no_such_flag=1"], "no_such_flag"), (["--logging_level=LOUD"], "--logging_level"),
+                        (["stray"], "unexpected argument 'stray'")]:
+        p = subprocess.run(master + extra, capture_output=True, text=True, timeout=30)
+        assert p.returncode == 2 and text in p.stderr and p.stderr.startswith("mezzo-master: "), (extra, p.stderr)
+    p = subprocess.run(master + ["--help"], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0 and "--logging_level" in p.stdout and "--zk_session_timeout" in p.stdout
