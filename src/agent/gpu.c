@@ -446,49 +446,41 @@ static int in_scope(const mz_ag_task *t, int launch, unsigned group) {
   return !mz_task_state_terminal(t->state) && (launch || t->group == group);
 }
 
+/* What one holder (task "": the executor's own) asking for v GPUs lacks of them; with
+ * give, that is allocated to it. -1 (err) when it cannot be. */
+static int64_t lack(mz_gpus *g, const char *cid, const char *task, int64_t v, int give, char *err, size_t errlen) {
+  unsigned have = mz_gpu_task_owned(g, cid, task, NULL, 0);
+  int64_t l = v > (int64_t)have ? v - (int64_t)have : 0;
+  if (give && l > 0 && mz_gpu_allocate(g, cid, task, (unsigned)l, err, errlen) != 0) return -1;
+  return l;
+}
+
 /* GPUs to give: the executor's (at the launch) and each queued task's in scope,
  * beyond what each holds already; *asked gets what they ask for in all. -1 on a
- * fractional amount. g may be NULL or off (nothing is held then). */
-static int64_t missing(const mz_gpus *g, const mz_ag_executor *ex, int launch, unsigned group, int64_t *asked) {
+ * fractional amount. With give, each part is also allocated, tagged with its task
+ * (the caller checked that enough are free; -1 with err if not). g may be NULL or
+ * off when not giving (nothing is held then). */
+static int64_t missing(mz_gpus *g, const mz_ag_executor *ex, int launch, unsigned group, int give, int64_t *asked,
+                       char *err, size_t errlen) {
   int64_t miss = 0;
   *asked = 0;
   if (launch) {
     int64_t v = gpus_of(ex->info->resources, ex->info->n_resources);
-    if (v < 0) return -1;
-    unsigned have = mz_gpu_task_owned(g, ex->container_id, "", NULL, 0);
+    int64_t l = v < 0 ? -1 : lack(g, ex->container_id, "", v, give, err, errlen);
+    if (l < 0) return -1;
     *asked += v;
-    if (v > (int64_t)have) miss += v - have;
+    miss += l;
   }
   const mz_ag_task *t, *tmp;
   HASH_ITER(hh, ex->queued, t, tmp) {
     if (!in_scope(t, launch, group)) continue;
     int64_t v = gpus_of(t->info->resources, t->info->n_resources);
-    if (v < 0) return -1;
-    unsigned have = mz_gpu_task_owned(g, ex->container_id, t->id, NULL, 0);
+    int64_t l = v < 0 ? -1 : lack(g, ex->container_id, t->id, v, give, err, errlen);
+    if (l < 0) return -1;
     *asked += v;
-    if (v > (int64_t)have) miss += v - have;
+    miss += l;
   }
   return miss;
-}
-
-/* Gives what missing() counted, each part tagged with its task; the caller checked
- * that enough are free. 0 or -1 with err. */
-static int give(mz_gpus *g, mz_ag_executor *ex, int launch, unsigned group, char *err, size_t errlen) {
-  if (launch) {
-    int64_t v = gpus_of(ex->info->resources, ex->info->n_resources);
-    unsigned have = mz_gpu_task_owned(g, ex->container_id, "", NULL, 0);
-    if (v > (int64_t)have && mz_gpu_allocate(g, ex->container_id, "", (unsigned)(v - have), err, errlen) != 0)
-      return -1;
-  }
-  mz_ag_task *t, *tmp;
-  HASH_ITER(hh, ex->queued, t, tmp) {
-    if (!in_scope(t, launch, group)) continue;
-    int64_t v = gpus_of(t->info->resources, t->info->n_resources);
-    unsigned have = mz_gpu_task_owned(g, ex->container_id, t->id, NULL, 0);
-    if (v > (int64_t)have && mz_gpu_allocate(g, ex->container_id, t->id, (unsigned)(v - have), err, errlen) != 0)
-      return -1;
-  }
-  return 0;
 }
 
 /* Sets name=value in cmd's environment (the task's TaskInfo, which owns it: the
@@ -541,21 +533,38 @@ static void cannot_give(const mz_gpus *g, int64_t asked, int64_t miss, char *err
            miss == 1 ? "" : "s", free_n, free_n == 1 ? "is" : "are");
 }
 
-int mz_agent_gpus_launch(mz_agent *a, mz_ag_executor *ex, char *visible, size_t len, char *err, size_t errlen) {
-  if (len) visible[0] = '\0';
-  mz_gpus *g = a->isolation.gpus;
+/* What missing() counts, checked: -1 with err (a fractional amount, gpu/nvidia off,
+ * too few free), 0 when nothing is asked, else 1 with *miss. */
+static int check_missing(mz_gpus *g, const mz_ag_executor *ex, int launch, unsigned group, int64_t *miss,
+                         char *err, size_t errlen) {
   int64_t asked;
-  int64_t miss = missing(g, ex, 1, 0, &asked);
-  if (miss < 0) {
+  *miss = missing(g, ex, launch, group, 0, &asked, err, errlen);
+  if (*miss < 0) {
     snprintf(err, errlen, "The 'gpus' resource must be an unsigned integer");
     return -1;
   }
   if (asked == 0) return 0;
-  if (!g || !g->enabled || miss > (int64_t)mz_gpu_free_count(g)) {
-    cannot_give(g, asked, miss, err, errlen);
+  if (!g || !g->enabled || *miss > (int64_t)mz_gpu_free_count(g)) {
+    cannot_give(g, asked, *miss, err, errlen);
     return -1;
   }
-  if (give(g, ex, 1, 0, err, errlen) != 0) return -1;
+  return 1;
+}
+
+/* ex's container holds other GPUs now: its devices cgroup is rewritten to match. */
+static void devices_changed(mz_agent *a, mz_ag_executor *ex) {
+  if (mz_cg_update_devices(&a->isolation, ex->container_id) != 0)
+    MZ_WARN(MZ_AGENT_MOD, "container %s: cannot rewrite its devices cgroup", ex->container_id);
+}
+
+int mz_agent_gpus_launch(mz_agent *a, mz_ag_executor *ex, char *visible, size_t len, char *err, size_t errlen) {
+  if (len) visible[0] = '\0';
+  mz_gpus *g = a->isolation.gpus;
+  int64_t miss;
+  int rc = check_missing(g, ex, 1, 0, &miss, err, errlen);
+  if (rc <= 0) return rc;
+  int64_t asked;
+  if (missing(g, ex, 1, 0, 1, &asked, err, errlen) < 0) return -1;
   tell_tasks(g, ex, 1, 0);
   unsigned held = mz_gpu_owned(g, ex->container_id, visible, len);
   MZ_INFO(MZ_AGENT_MOD, "container %s of executor %s gets GPU%s %s", ex->container_id, ex->id, held == 1 ? "" : "s",
@@ -565,21 +574,13 @@ int mz_agent_gpus_launch(mz_agent *a, mz_ag_executor *ex, char *visible, size_t 
 
 int mz_agent_gpus_grow(mz_agent *a, mz_ag_executor *ex, unsigned group, char *err, size_t errlen) {
   mz_gpus *g = a->isolation.gpus;
-  int64_t asked;
-  int64_t miss = missing(g, ex, 0, group, &asked);
-  if (miss < 0) {
-    snprintf(err, errlen, "The 'gpus' resource must be an unsigned integer");
-    return -1;
-  }
-  if (asked == 0) return 0;
-  if (!g || !g->enabled || miss > (int64_t)mz_gpu_free_count(g)) {
-    cannot_give(g, asked, miss, err, errlen);
-    return -1;
-  }
+  int64_t miss;
+  int rc = check_missing(g, ex, 0, group, &miss, err, errlen);
+  if (rc <= 0) return rc;
   if (miss > 0) {
-    if (give(g, ex, 0, group, err, errlen) != 0) return -1;
-    if (mz_cg_update_devices(&a->isolation, ex->container_id) != 0)
-      MZ_WARN(MZ_AGENT_MOD, "container %s: cannot rewrite its devices cgroup", ex->container_id);
+    int64_t asked;
+    if (missing(g, ex, 0, group, 1, &asked, err, errlen) < 0) return -1;
+    devices_changed(a, ex);
     mz_agent_gpus_checkpoint(a, ex);
     char visible[1024];
     unsigned held = mz_gpu_owned(g, ex->container_id, visible, sizeof visible);
@@ -596,8 +597,7 @@ void mz_agent_gpus_task_ended(mz_agent *a, mz_ag_task *t) {
   if (!g || !g->enabled) return;
   unsigned freed = mz_gpu_release_task(g, ex->container_id, t->id);
   if (freed == 0) return;
-  if (mz_cg_update_devices(&a->isolation, ex->container_id) != 0)
-    MZ_WARN(MZ_AGENT_MOD, "container %s: cannot rewrite its devices cgroup", ex->container_id);
+  devices_changed(a, ex);
   mz_agent_gpus_checkpoint(a, ex);
   char visible[1024];
   mz_gpu_owned(g, ex->container_id, visible, sizeof visible);
@@ -653,8 +653,7 @@ unsigned mz_agent_gpus_recover(mz_agent *a, mz_ag_executor *ex, const mz_ckpt_gp
   if (dropped) mz_agent_gpus_checkpoint(a, ex);
   char visible[1024];
   unsigned held = mz_gpu_owned(g, ex->container_id, visible, sizeof visible);
-  if (mz_cg_update_devices(&a->isolation, ex->container_id) != 0)
-    MZ_WARN(MZ_AGENT_MOD, "container %s: cannot rewrite its devices cgroup", ex->container_id);
+  devices_changed(a, ex);
   MZ_INFO(MZ_AGENT_MOD, "container %s of executor %s keeps GPU%s %s (%u free)", ex->container_id, ex->id,
           held == 1 ? "" : "s", visible, mz_gpu_free_count(g));
   return held;
