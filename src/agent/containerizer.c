@@ -114,10 +114,6 @@ void mz_containerizer_set_meta_dir(mz_containerizer *c, const char *dir) {
   if (!c->journal) MZ_WARN(MOD, "containers will not be recovered after a crash: %s", err);
 }
 
-int mz_containerizer_recover(mz_containerizer *c, double wait) {
-  return mz_containerizer_recover_except(c, wait, NULL, NULL);
-}
-
 int mz_containerizer_recover_except(mz_containerizer *c, double wait, int (*keep)(const char *id, void *arg),
                                     void *arg) {
   if (!c->journal) return 0;

@@ -117,10 +117,9 @@ int mz_containerizer_launch(mz_containerizer *c, const char *container_id, const
  * Call before launching. */
 void mz_containerizer_set_meta_dir(mz_containerizer *c, const char *dir);
 /* Destroys the containers recorded in the meta dir by an earlier run (blocking,
- * bounded by `wait` seconds). Returns how many were found. */
-int mz_containerizer_recover(mz_containerizer *c, double wait);
-/* The same, but leaves alone (and keeps recorded) the containers for which keep(id)
- * returns 1: those the agent recovered (mz_containerizer_adopt). */
+ * bounded by `wait` seconds), but leaves alone (and keeps recorded) those for which
+ * keep(id) returns 1 (keep may be NULL) and those adopted (mz_containerizer_adopt).
+ * Returns how many were destroyed. */
 int mz_containerizer_recover_except(mz_containerizer *c, double wait, int (*keep)(const char *id, void *arg),
                                     void *arg);
 /* Takes back a container of an earlier agent run whose first process `pid` (started
