@@ -134,7 +134,9 @@ void mz_task_update(mz_task *t, const Mesos__V1__TaskStatus *status, const Mesos
           mz_task_state_name(t->state), mz_task_state_name(status->state));
   if (to_final) {
     release(t);
-    count_terminal(m, status->state);
+    /* As Mesos: counted under the state the task ends in, which an older update
+     * carrying the latest state (an agent behind on acknowledgements) names. */
+    count_terminal(m, next);
   }
   mz_opevent_task_updated(m, t, status);
 }

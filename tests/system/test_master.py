@@ -260,12 +260,18 @@ class ChunkedStream:
             self.backlog.append(ev)
 
     def none_within(self, pred, seconds):
-        """Asserts no event matching pred arrives within seconds (used sparingly)."""
-        try:
-            ev = self.expect(pred, timeout=seconds)
-        except AssertionError:
-            return
-        raise AssertionError(f"unexpected event {ev}")
+        """Asserts no event matching pred arrives within seconds (used sparingly). Events that
+        came before the call are not looked at: an offer made before a drain, say, is not one
+        made after it."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                ev = self.events.get(timeout=min(left, 0.2))
+            except queue.Empty:
+                continue
+            if pred(ev):
+                raise AssertionError(f"unexpected event {ev}")
+            self.backlog.append(ev)
 
     def close(self):
         try:
@@ -428,15 +434,19 @@ class AgentLink:
         assert ev["registered"]["agent_id"]["value"] == ev["agent_id"]["value"]
         return ev["registered"]["agent_id"]["value"]
 
-    def status(self, agent_id, fid, tid, state, with_uuid=True, source="SOURCE_EXECUTOR", reason=None):
+    def status(self, agent_id, fid, tid, state, with_uuid=True, source="SOURCE_EXECUTOR", reason=None, latest=None):
+        """Sends a status update; latest is the task's latest state at the agent when the
+        update is an older one still unacknowledged (StatusUpdate.latest_state)."""
         u = uuid.uuid4().bytes
         st = {"task_id": {"value": tid}, "state": state, "source": source}
         if with_uuid:
             st["uuid"] = base64.b64encode(u).decode()
         if reason:
             st["reason"] = reason
-        self.send({"type": "STATUS_UPDATE", "agent_id": {"value": agent_id},
-                   "status_update": {"framework_id": {"value": fid}, "status": st}})
+        su = {"framework_id": {"value": fid}, "status": st}
+        if latest:
+            su["latest_state"] = latest
+        self.send({"type": "STATUS_UPDATE", "agent_id": {"value": agent_id}, "status_update": su})
         return base64.b64encode(u).decode() if with_uuid else None
 
     def expect(self, pred, timeout=WAIT, what="an agent event"):
@@ -672,6 +682,32 @@ def test_launch_status_updates_and_acknowledgements(master):
     # All of the agent's resources come back in a later offer.
     offer_with(fw, lambda o: cpus_of(o) == 4, what="an offer of all 4 cpus")
     assert fw.stream.framing_errors == [] and link.stream.framing_errors == []
+    fw.close()
+    link.close()
+
+
+def test_terminal_latest_state_is_counted_once(master):
+    """An agent behind on acknowledgements sends the task's older update with its latest
+    state: the task ends in the master then, counted under its latest state, and not again
+    when the terminal update itself comes."""
+    link = AgentLink(master.port)
+    aid = link.register("latest")
+    fw = Framework(master.port, name="latest")
+    fw.accept([fw.offers(1)[0]["id"]["value"]], [launch(command_task("t1", aid))], refuse=0)
+    link.run_task("t1")
+    u = link.status(aid, fw.id, "t1", "TASK_RUNNING", latest="TASK_FINISHED")
+    fw.update("t1", "TASK_RUNNING")
+    m = poll(lambda: (lambda m: m if m["master/tasks_finished"] == 1 else None)(master.metrics()), WAIT,
+             what="tasks_finished == 1 from the latest state")
+    assert m["master/tasks_running"] == 0 and m["master/tasks_staging"] == 0
+    fw.ok("ACKNOWLEDGE", {"acknowledge": {"agent_id": {"value": aid}, "task_id": {"value": "t1"}, "uuid": u}})
+    link.expect(lambda e: e.get("type") == "ACKNOWLEDGE" and e["acknowledge"]["uuid"] == u)
+    u2 = link.status(aid, fw.id, "t1", "TASK_FINISHED")
+    fw.update("t1", "TASK_FINISHED")
+    fw.ok("ACKNOWLEDGE", {"acknowledge": {"agent_id": {"value": aid}, "task_id": {"value": "t1"}, "uuid": u2}})
+    link.expect(lambda e: e.get("type") == "ACKNOWLEDGE" and e["acknowledge"]["uuid"] == u2)
+    m = master.metrics()
+    assert m["master/tasks_finished"] == 1 and m["master/tasks_running"] == 0
     fw.close()
     link.close()
 
