@@ -149,6 +149,7 @@ class FollowingFramework:
         self.subscriptions = 0
         self.subscribed_at = []   # monotonic times of each SUBSCRIBED
         self.updates = []         # (task id, state, uuid or None) in arrival order
+        self.last_status = {}     # task id -> its latest TaskStatus (for failure messages)
         self.lock = threading.Lock()
         self.launched = {}        # task id -> agent id
         self.used = {}            # agent id -> cpus our tasks and executors use there
@@ -222,6 +223,7 @@ class FollowingFramework:
                 st = ev["update"]["status"]
                 with self.lock:
                     self.updates.append((st["task_id"]["value"], st["state"], st.get("uuid")))
+                    self.last_status[st["task_id"]["value"]] = st
                 if "uuid" in st:
                     c.acknowledge(st)
             elif t == "ERROR":
@@ -439,7 +441,7 @@ def test_leader_sigkilled_while_500_tasks_finish(zookeeper, tmp_path):  # noqa: 
         assert sorted(per_task) == ids
         for tid, states in per_task.items():
             terminal = [s for s in states if s in TERMINAL]
-            assert terminal == ["TASK_FINISHED"], f"{tid}: {states}"
+            assert terminal == ["TASK_FINISHED"], f"{tid}: {states}, last {fw.last_status.get(tid)}"
             assert states[-1] == "TASK_FINISHED", f"{tid}: update after its terminal one: {states}"
             ranks = [ORDER.get(s, 3) for s in states]
             assert ranks == sorted(ranks), f"{tid}: out of order: {states}"

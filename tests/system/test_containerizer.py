@@ -3,8 +3,8 @@ every process of a task, destroying what a crashed agent left, the executor's
 environment, switching user, the fetcher, /monitor/statistics and /files.
 
 They drive a real mezzo-agent and mezzo-executor through the fake master of
-test_agent.py. Tests that need cgroups v1 (what this machine has) or root are
-skipped with the reason where the machine lacks them. No fixed sleeps: everything
+test_agent.py. Tests that need cgroups (v1 or v2, see cgroup_paths.py) or root
+are skipped with the reason where the machine lacks them. No fixed sleeps: everything
 is polled with generous deadlines. Every cgroup made is removed by the agent; the
 tests check that, and kill what they started.
 """
@@ -27,45 +27,14 @@ import zipfile
 
 import pytest
 
+from cgroup_paths import (CONTROLLERS, VERSION, WHY, container_cgroup, cfs_of, cpu_usage_ns, cpu_weight,
+                          cpu_weight_of, mem_limit_of, needs_cgroups, pids_max_of, procs_of)
 from test_agent import (AGENT, EXECUTOR, FRAMEWORK, TIMEOUT, Agent, FakeMaster, ack_through, registered,
                         sandbox, wait_for)
 
 pytestmark = pytest.mark.skipif(
     not AGENT.exists() or not EXECUTOR.exists(), reason=f"{AGENT} or {EXECUTOR} not built"
 )
-
-CGROUP_V1 = pathlib.Path("/sys/fs/cgroup")
-
-
-def cgroups_v1_usable():
-    """(usable, reason) for the cgroups v1 tests: root, and the cpu and memory hierarchies mounted."""
-    if os.geteuid() != 0:
-        return False, "cgroups tests need root"
-    unified = pathlib.Path("/sys/fs/cgroup/cgroup.controllers")
-    if unified.exists() and unified.read_text().strip():
-        return False, "this machine has cgroups v2 (the tests check v1 files)"
-    for c in ("cpu", "memory", "freezer"):
-        if not (CGROUP_V1 / c / "cgroup.procs").exists():
-            return False, f"no cgroups v1 {c} hierarchy at /sys/fs/cgroup/{c}"
-    return True, ""
-
-
-CG_OK, CG_WHY = cgroups_v1_usable()
-needs_cgroups = pytest.mark.skipif(not CG_OK, reason=CG_WHY)
-
-
-def own_cgroup(ctrl):
-    for line in open("/proc/self/cgroup"):
-        _, ctrls, path = line.rstrip("\n").split(":", 2)
-        if ctrl in ctrls.split(","):
-            return path.lstrip("/")
-    return ""
-
-
-def container_cgroup(ctrl, container_id):
-    """Where the agent (a child of this test, so in the same cgroups) puts a container's cgroup."""
-    return CGROUP_V1 / ctrl / own_cgroup(ctrl) / "mezzo" / container_id
-
 
 def alive(pid):
     """True while pid exists and is not a zombie."""
@@ -169,8 +138,8 @@ def test_isolation_is_chosen_and_logged_with_a_reason(master, tmp_path):
         log = agent_log(tmp_path)
         line = next(l for l in log.splitlines() if "isolation:" in l)
         assert "chosen because" in line
-        if CG_OK:
-            assert "cgroups/cpu" in line and "cgroups/mem" in line and "cgroups v1" in line
+        if VERSION:
+            assert "cgroups/cpu" in line and "cgroups/mem" in line and f"cgroups v{VERSION}" in line
     finally:
         assert a.stop() == 0
 
@@ -184,67 +153,34 @@ def test_unknown_isolator_is_a_clear_error(tmp_path):
 
 @needs_cgroups
 def test_cgroups_limits_from_the_task_resources_and_removed_after(master, tmp_path):
+    """On v1 the container has a cgroup in each hierarchy, under the agent's own; on v2 it is
+    /sys/fs/cgroup/mezzo/<container>, at the top as in Mesos (the agent's own cgroup holds a
+    process, so v2 would give no controller below it)."""
     a = Agent(master, tmp_path, extra=["--cgroups_limit_pids=500"])
     try:
         registered(master)
+        line = next(l for l in agent_log(tmp_path).splitlines() if "isolation:" in l)
+        assert f"cgroups v{VERSION}" in line and "cgroups/cpu" in line and "cgroups/mem" in line, line
         launch(master, task_info(master, "limits-1", "sleep 100", cpus=0.5, mem=64))
         ack_through(master, "limits-1", ["TASK_STARTING", "TASK_RUNNING"])
         cid = container_of(a, "limits-1")
-        cpu = container_cgroup("cpu", cid)
-        mem = container_cgroup("memory", cid)
         # Mesos's command executor overhead (0.1 cpus, 32 MB) is added to the task's.
-        assert int((cpu / "cpu.shares").read_text()) == int(0.6 * 1024)
-        assert int((mem / "memory.limit_in_bytes").read_text()) == (64 + 32) << 20
-        if (mem / "memory.memsw.limit_in_bytes").exists():
+        assert cpu_weight_of(cid) == cpu_weight(0.6)
+        assert mem_limit_of(cid) == (64 + 32) << 20
+        mem = container_cgroup("memory", cid)
+        if (mem / "memory.memsw.limit_in_bytes").exists():  # v1, no swap beyond the limit
             assert int((mem / "memory.memsw.limit_in_bytes").read_text()) == (64 + 32) << 20
-        assert int((container_cgroup("pids", cid) / "pids.max").read_text()) == 500
+        if (mem / "memory.swap.max").exists():  # v2, no swap
+            assert (mem / "memory.swap.max").read_text().strip() == "0"
+        assert pids_max_of(cid) == 500
         # The executor (which joins them itself, first thing) and its command, in every hierarchy.
-        for ctrl in ("cpu", "cpuacct", "memory", "pids", "freezer"):
-            procs = (container_cgroup(ctrl, cid) / "cgroup.procs").read_text().split()
-            assert len(procs) >= 2, (ctrl, procs)
+        for ctrl in CONTROLLERS:
+            assert len(procs_of(ctrl, cid)) >= 2, (ctrl, procs_of(ctrl, cid))
         kill(master, "limits-1")
         ack_through(master, "limits-1", ["TASK_KILLING", "TASK_KILLED"])
-        for ctrl in ("cpu", "cpuacct", "memory", "pids", "freezer"):
+        for ctrl in CONTROLLERS:
             d = container_cgroup(ctrl, cid)
             wait_for(lambda: not d.exists(), what=f"{d} to be removed")
-    finally:
-        assert a.stop() == 0
-
-
-def cgroups_v2_usable():
-    """(usable, reason) for the cgroups v2 test: root, and cgroup2 at /sys/fs/cgroup with cpu and memory."""
-    if os.geteuid() != 0:
-        return False, "cgroups tests need root"
-    ctl = CGROUP_V1 / "cgroup.controllers"
-    if not ctl.exists():
-        return False, "no cgroups v2 hierarchy at /sys/fs/cgroup (this machine has v1)"
-    if not {"cpu", "memory"} <= set(ctl.read_text().split()):
-        return False, "the cgroups v2 hierarchy at /sys/fs/cgroup has no cpu and memory controllers"
-    return True, ""
-
-
-CG2_OK, CG2_WHY = cgroups_v2_usable()
-
-
-@pytest.mark.skipif(not CG2_OK, reason=CG2_WHY)
-def test_cgroups_v2_limits_from_the_task_resources_and_removed_after(master, tmp_path):
-    """On cgroups v2 the container's cgroup is /sys/fs/cgroup/mezzo/<container> (at the top, as in
-    Mesos: the agent's own cgroup holds a process, so v2 would give no controller below it)."""
-    a = Agent(master, tmp_path)
-    try:
-        registered(master)
-        line = next(l for l in agent_log(tmp_path).splitlines() if "isolation:" in l)
-        assert "cgroups v2" in line and "cgroups/cpu" in line and "cgroups/mem" in line, line
-        launch(master, task_info(master, "limits-v2", "sleep 100", cpus=0.5, mem=64))
-        ack_through(master, "limits-v2", ["TASK_STARTING", "TASK_RUNNING"])
-        cg = CGROUP_V1 / "mezzo" / container_of(a, "limits-v2")
-        # The command executor's overhead (0.1 cpus, 32 MB) is added; weight 100 per cpu.
-        assert int((cg / "cpu.weight").read_text()) == 60
-        assert int((cg / "memory.max").read_text()) == (64 + 32) << 20
-        assert len((cg / "cgroup.procs").read_text().split()) >= 2  # the executor and its command
-        kill(master, "limits-v2")
-        ack_through(master, "limits-v2", ["TASK_KILLING", "TASK_KILLED"])
-        wait_for(lambda: not cg.exists(), what=f"{cg} to be removed")
     finally:
         assert a.stop() == 0
 
@@ -256,23 +192,18 @@ def test_cfs_quota_with_cgroups_enable_cfs(master, tmp_path):
         registered(master)
         launch(master, task_info(master, "cfs-1", "sleep 100", cpus=1.0, mem=64))
         ack_through(master, "cfs-1", ["TASK_STARTING", "TASK_RUNNING"])
-        cpu = container_cgroup("cpu", container_of(a, "cfs-1"))
-        assert int((cpu / "cpu.cfs_period_us").read_text()) == 100000
-        assert int((cpu / "cpu.cfs_quota_us").read_text()) == 110000
+        assert cfs_of(container_of(a, "cfs-1")) == (110000, 100000)
         kill(master, "cfs-1")
         ack_through(master, "cfs-1", ["TASK_KILLING", "TASK_KILLED"])
     finally:
         assert a.stop() == 0
 
 
-def cpuacct_usage_ns(cid):
-    return int((container_cgroup("cpuacct", cid) / "cpuacct.usage").read_text())
-
-
 @needs_cgroups
 def test_cpu_shares_split_one_core_one_to_three(master, tmp_path):
-    """Two cpu-bound tasks pinned to the same core, with cpus 0.25 and 0.75: their
-    cpu.shares (each plus the command executor's 0.1) split that core about 0.35:0.85."""
+    """Two cpu-bound tasks pinned to the same core, with cpus 0.25 and 0.75: their cpu
+    weights (cpu.shares on v1, cpu.weight on v2; each task's plus the command executor's
+    0.1) split that core about 0.35:0.85."""
     if not shutil.which("taskset"):
         pytest.skip("taskset is not installed")
     core = min(os.sched_getaffinity(0))
@@ -285,15 +216,15 @@ def test_cpu_shares_split_one_core_one_to_three(master, tmp_path):
         ack_through(master, "small", ["TASK_STARTING", "TASK_RUNNING"])
         ack_through(master, "large", ["TASK_STARTING", "TASK_RUNNING"])
         cids = {t: container_of(a, t) for t in ("small", "large")}
-        assert int((container_cgroup("cpu", cids["small"]) / "cpu.shares").read_text()) == int(0.35 * 1024)
-        assert int((container_cgroup("cpu", cids["large"]) / "cpu.shares").read_text()) == int(0.85 * 1024)
+        assert cpu_weight_of(cids["small"]) == cpu_weight(0.35)
+        assert cpu_weight_of(cids["large"]) == cpu_weight(0.85)
         # Measure from when both spin (each has used some cpu) until 4 cpu-seconds went to them.
-        wait_for(lambda: all(cpuacct_usage_ns(c) > 50_000_000 for c in cids.values()), what="both tasks to spin")
-        base = {t: cpuacct_usage_ns(c) for t, c in cids.items()}
+        wait_for(lambda: all(cpu_usage_ns(c) > 50_000_000 for c in cids.values()), what="both tasks to spin")
+        base = {t: cpu_usage_ns(c) for t, c in cids.items()}
         used = {}
 
         def enough():
-            used.update({t: cpuacct_usage_ns(c) - base[t] for t, c in cids.items()})
+            used.update({t: cpu_usage_ns(c) - base[t] for t, c in cids.items()})
             return sum(used.values()) >= 4_000_000_000
         wait_for(enough, timeout=120, what="4 cpu-seconds of the two tasks")
         ratio = used["large"] / max(used["small"], 1)
@@ -357,8 +288,8 @@ def test_posix_mem_kills_a_task_over_its_memory(master, tmp_path):
 
 @pytest.mark.parametrize("isolation", ["default", "posix"])
 def test_double_forked_grandchild_dies_with_its_task(master, tmp_path, pids_to_kill, isolation):
-    if isolation == "default" and not CG_OK:
-        pytest.skip(CG_WHY)
+    if isolation == "default" and not VERSION:
+        pytest.skip(WHY)
     extra = ["--isolation=posix/cpu,posix/mem"] if isolation == "posix" else []
     # With cgroups even a grandchild in a session of its own is found; the posix
     # launcher finds those that stay in the container's session.
@@ -396,10 +327,10 @@ def test_containers_of_a_crashed_agent_are_destroyed_at_start(master, tmp_path, 
         a.log.close()
         # The executor goes away with its agent connection; the grandchild has its own session.
         assert alive(gc)
-        assert container_cgroup("freezer", cid).exists()
+        assert container_cgroup("freezer" if VERSION == 1 else "unified", cid).exists()
         b = Agent(master, tmp_path)  # same work_dir
         wait_for(lambda: not alive(gc), what="the orphan's grandchild to be killed by the new agent")
-        for ctrl in ("cpu", "memory", "freezer"):
+        for ctrl in CONTROLLERS:
             d = container_cgroup(ctrl, cid)
             wait_for(lambda: not d.exists(), what=f"{d} to be removed")
         assert "left by an earlier run" in agent_log(tmp_path)

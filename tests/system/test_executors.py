@@ -18,7 +18,8 @@ import pytest
 
 from cluster import BIN
 from mesos_client import SchedulerClient, take_scalars
-from test_containerizer import FileServer, container_cgroup, needs_cgroups
+from cgroup_paths import cpu_weight, cpu_weight_of, mem_limit_of, needs_cgroups
+from test_containerizer import FileServer
 
 EXAMPLE = BIN / "mezzo-example-executor"
 WAIT = 60.0
@@ -168,20 +169,19 @@ def test_custom_executor_limits_follow_its_tasks(cluster, framework):
     def limits():
         execs = [e for f in cluster.agent_state()["frameworks"] for e in f["executors"]]
         cid = [e["container"] for e in execs if e["id"] == "grow-executor"][0]
-        return (int((container_cgroup("cpu", cid) / "cpu.shares").read_text()),
-                int((container_cgroup("memory", cid) / "memory.limit_in_bytes").read_text()) >> 20)
+        return cpu_weight_of(cid), mem_limit_of(cid) >> 20
 
     agent_id = launch_one("first", 0.2, 16)
-    assert limits() == (int(0.3 * 1024), 32 + 16)
+    assert limits() == (cpu_weight(0.3), 32 + 16)
     fw.c.revive()
     launch_one("second", 0.5, 64)
     deadline = time.monotonic() + WAIT
-    while limits() != (int(0.8 * 1024), 32 + 16 + 64):
+    while limits() != (cpu_weight(0.8), 32 + 16 + 64):
         assert time.monotonic() < deadline, f"limits not raised: {limits()}"
         time.sleep(0.1)
     fw.c.kill("second", agent_id)
     fw.pump(lambda: fw.state("second") == "TASK_KILLED", "the second task to be killed")
-    while limits() != (int(0.3 * 1024), 32 + 16 + 64):
+    while limits() != (cpu_weight(0.3), 32 + 16 + 64):
         assert time.monotonic() < deadline, f"cpus not lowered (memory kept): {limits()}"
         time.sleep(0.1)
 

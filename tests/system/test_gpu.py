@@ -20,6 +20,7 @@ import time
 
 import pytest
 
+from cgroup_paths import container_cgroup
 from cluster import BIN, poll
 from mesos_client import MesosError, SchedulerClient, scalar, take_scalars
 from taskrunner import TaskRunner
@@ -62,14 +63,6 @@ def read_visible(agent, framework_id, task_id):
                 return (ln[5:],)  # a tuple: "" is an answer too
         return None
     return poll(line, 60, what=f"CUDA_VISIBLE_DEVICES in the stdout of {task_id}")[0]
-
-
-def own_cgroup(ctrl):
-    for ln in open("/proc/self/cgroup"):
-        _, ctrls, path = ln.rstrip("\n").split(":", 2)
-        if ctrl in ctrls.split(","):
-            return path.lstrip("/")
-    return ""
 
 
 def devices_hierarchy():
@@ -187,7 +180,7 @@ def test_tasks_get_distinct_gpus_and_wait_for_one(cluster_factory):
         if ok:
             for tid, mine, other in (("t1", v1, v2), ("t2", v2, v1)):
                 run = sandbox_stdout(agent, fw.framework_id, tid).parent
-                dl = CGROUP_V1 / "devices" / own_cgroup("devices") / "mezzo" / run.name / "devices.list"
+                dl = container_cgroup("devices", run.name) / "devices.list"
                 rules = dl.read_text().split("\n")
                 # fake minors equal indexes
                 assert f"c 195:{mine} rwm" in rules, rules
@@ -205,7 +198,7 @@ def test_tasks_get_distinct_gpus_and_wait_for_one(cluster_factory):
 
 def devices_rules(agent, framework_id, task_id):
     run = sandbox_stdout(agent, framework_id, task_id).parent
-    return (CGROUP_V1 / "devices" / own_cgroup("devices") / "mezzo" / run.name / "devices.list").read_text().split("\n")
+    return (container_cgroup("devices", run.name) / "devices.list").read_text().split("\n")
 
 
 def test_gpus_of_recovered_tasks_stay_theirs(cluster_factory):
@@ -274,7 +267,7 @@ def test_task_without_gpus_is_denied_every_gpu(cluster_factory):
         fw.wait_state("plain", "TASK_RUNNING")
         assert read_visible(agent, fw.framework_id, "plain") == ""
         run = sandbox_stdout(agent, fw.framework_id, "plain").parent
-        dl = CGROUP_V1 / "devices" / own_cgroup("devices") / "mezzo" / run.name / "devices.list"
+        dl = container_cgroup("devices", run.name) / "devices.list"
         rules = dl.read_text()
         assert "c 1:3 rwm" in rules  # /dev/null stays
         assert "195:" not in rules, rules
@@ -435,7 +428,7 @@ def checkpointed_gpu_tasks(agent, framework_id, executor_id):
 def executor_devices_rules(agent, framework_id, executor_id):
     run = next(p for p in agent.work_dir.glob(f"slaves/*/frameworks/{framework_id}/executors/{executor_id}/runs/*")
                if p.name != "latest")
-    return (CGROUP_V1 / "devices" / own_cgroup("devices") / "mezzo" / run.name / "devices.list").read_text()
+    return (container_cgroup("devices", run.name) / "devices.list").read_text()
 
 
 def test_later_task_group_gets_its_gpus(cluster_factory):
