@@ -64,12 +64,12 @@ poweroff -f
 EOF
 chmod +x "$work/root/init"
 if [ $# -eq 0 ]; then
-  set -- tests/system/test_containerizer.py tests/system/test_executors.py \
-    -k "cgroup or cfs or shares or hog or double or crashed or limits or isolation"
+  set -- tests/system/test_containerizer.py tests/system/test_executors.py tests/system/test_agent_api.py \
+    -k "cgroup or cfs or shares or hog or double or crashed or limits or isolation or containers"
 fi
 {
   printf 'cd %q && export PYTHONDONTWRITEBYTECODE=1 MEZZO_BIN=%q &&' "$repo" "$bin"
-  printf " /usr/bin/python3 -m pytest -p no:cacheprovider --color=no -q -rs"
+  printf ' /usr/bin/python3 -m pytest -p no:cacheprovider --color=no -q -rs'
   printf ' %q' "$@"
   echo
 } >"$work/root/pytest-cmd"
