@@ -8,7 +8,6 @@ are skipped with the reason where the machine lacks them. No fixed sleeps: every
 is polled with generous deadlines. Every cgroup made is removed by the agent; the
 tests check that, and kill what they started.
 """
-import glob
 import http.server
 import io
 import json

@@ -14,13 +14,12 @@ there is none. Everything is polled with generous deadlines.
 import ctypes
 import getpass
 import os
-import pathlib
 import subprocess
 import time
 
 import pytest
 
-from cgroup_paths import container_cgroup
+from cgroup_paths import ROOT, VERSION, WHY, container_cgroup
 from cluster import BIN, poll
 from mesos_client import MesosError, SchedulerClient, scalar, take_scalars
 from taskrunner import TaskRunner
@@ -28,7 +27,6 @@ from test_agent_recovery import alive, restart_agent, sigkill_agent, starttime, 
 
 FAKE_NVML = BIN.parent / "lib" / "libfake_nvml.so"
 GPU_TASK = {"cpus": 0.1, "mem": 32.0, "gpus": 1.0}
-CGROUP_V1 = pathlib.Path("/sys/fs/cgroup")
 
 pytestmark = pytest.mark.skipif(not FAKE_NVML.exists(), reason=f"{FAKE_NVML} not built")
 
@@ -67,12 +65,9 @@ def read_visible(agent, framework_id, task_id):
 
 def devices_hierarchy():
     """(usable, reason) for reading containers' devices cgroups."""
-    if os.geteuid() != 0:
-        return False, "the devices cgroup needs root"
-    unified = CGROUP_V1 / "cgroup.controllers"
-    if unified.exists() and unified.read_text().strip():
-        return False, "cgroups v2 (no v1 devices hierarchy)"
-    if not (CGROUP_V1 / "devices" / "devices.list").exists():
+    if VERSION != 1:
+        return False, WHY or "cgroups v2 (no v1 devices hierarchy)"
+    if not (ROOT / "devices" / "devices.list").exists():
         return False, "no cgroups v1 devices hierarchy at /sys/fs/cgroup/devices"
     return True, ""
 

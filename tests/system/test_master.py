@@ -10,7 +10,6 @@ its defaults except where a test needs short timers."""
 import base64
 import http.client
 import json
-import os
 import queue
 import socket
 import threading
