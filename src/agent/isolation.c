@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent/devices.h"
 #include "agent/gpu.h"
 #include "common/util.h"
 
@@ -382,6 +383,18 @@ int mz_isolation_init(mz_isolation *iso, const char *flag, const char *root, int
       iso->base[MZ_CGC_CPUACCT] = NULL;
     }
   }
+  if (iso->cg == MZ_CG_V2 && mz_isolator_listed(spec, "cgroups/devices")) {
+    /* v2 has no devices files: a BPF device program per container (devices.h). */
+    char derr[600];
+    if (mz_dev_bpf_usable(derr, sizeof derr) != 0) {
+      snprintf(err, errlen, "flag --isolation: cgroups/devices on cgroups v2: %s", derr);
+      free(spec);
+      mz_isolation_free(iso);
+      return -1;
+    }
+    iso->devices_given = 1;
+    iso->devices_bpf = 1;
+  }
   if (iso->pid_ns && geteuid() != 0) {
     snprintf(err, errlen, "flag --isolation: namespaces/pid needs root");
     free(spec);
@@ -428,11 +441,18 @@ void mz_isolation_enable_gpus(mz_isolation *iso, mz_gpus *g) {
       iso->base[MZ_CGC_DEVICES] = NULL;
     }
   }
-  if (iso->base[MZ_CGC_DEVICES]) {
+  char bpf_err[600] = "";
+  if (iso->cg == MZ_CG_V2 && !iso->devices_bpf && mz_dev_bpf_usable(bpf_err, sizeof bpf_err) == 0)
+    iso->devices_bpf = 1;
+  char v2note[700];
+  if (iso->base[MZ_CGC_DEVICES] || iso->devices_bpf) {
     if (!mz_isolator_listed(iso->spec, "cgroups/devices")) append(&iso->spec, ",cgroups/devices");
-    note = "; each container's devices cgroup allows only the GPUs it holds";
+    note = iso->devices_bpf ? "; each container's BPF device program (cgroups v2) allows only the GPUs it holds"
+                            : "; each container's devices cgroup allows only the GPUs it holds";
   } else if (iso->cg == MZ_CG_V2) {
-    note = "; GPU access is not enforced (cgroups v2 devices control needs BPF): CUDA_VISIBLE_DEVICES only";
+    snprintf(v2note, sizeof v2note, "; GPU access is not enforced (cgroups v2 device programs: %s): "
+             "CUDA_VISIBLE_DEVICES only", bpf_err);
+    note = v2note;
   } else {
     note = "; GPU access is not enforced (no writable cgroups v1 devices hierarchy): CUDA_VISIBLE_DEVICES only";
   }
@@ -440,50 +460,71 @@ void mz_isolation_enable_gpus(mz_isolation *iso, mz_gpus *g) {
   append(&g->reason, note);
 }
 
-/* Mesos's default device whitelist (cgroups/devices). */
-static const char *const default_devices[] = {
-    "c *:* m",    "b *:* m",                                             /* mknod */
-    "c 1:3 rwm",  "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",    /* null zero full random urandom */
-    "c 5:0 rwm",  "c 5:1 rwm", "c 4:0 rwm", "c 4:1 rwm",                 /* tty console tty0 tty1 */
-    "c 136:* rwm", "c 5:2 rwm",                                          /* pts ptmx */
-    "c 10:200 rwm",                                                      /* net/tun */
-};
+/* The rule for GPU or control device `minor`/`major` (all access). */
+static mz_dev_rule char_rule(unsigned major, unsigned minor) {
+  return (mz_dev_rule){'c', (int)major, (int)minor, MZ_DEV_RWM};
+}
 
-/* Allows the GPUs the container holds (and the control devices when it holds
+/* v1: writes the rule to the container's devices.allow or devices.deny. */
+static int write_rule(const mz_isolation *iso, const char *id, const char *file, const mz_dev_rule *r, char *err,
+                      size_t errlen) {
+  char p[4400], text[64];
+  cg_path(iso, MZ_CGC_DEVICES, id, file, p, sizeof p);
+  mz_dev_rule_text(r, text, sizeof text);
+  return write_file(p, text, err, errlen);
+}
+
+/* v1: allows the GPUs the container holds (and the control devices when it holds
  * any), denies the other GPUs. */
 static int gpu_rules(const mz_isolation *iso, const char *id, char *err, size_t errlen) {
   const mz_gpus *g = iso->gpus;
   if (!g) return 0;
-  char allow[4400], deny[4400], rule[64];
-  cg_path(iso, MZ_CGC_DEVICES, id, "devices.allow", allow, sizeof allow);
-  cg_path(iso, MZ_CGC_DEVICES, id, "devices.deny", deny, sizeof deny);
   unsigned held = mz_gpu_owned(g, id, NULL, 0);
   for (size_t i = 0; i < g->n; i++) {
-    int mine = !strcmp(g->dev[i].owner, id);
-    snprintf(rule, sizeof rule, "c %u:%u rwm", MZ_GPU_NVIDIA_MAJOR, g->dev[i].minor);
-    if (write_file(mine ? allow : deny, rule, err, errlen) != 0) return -1;
+    mz_dev_rule r = char_rule(MZ_GPU_NVIDIA_MAJOR, g->dev[i].minor);
+    if (write_rule(iso, id, strcmp(g->dev[i].owner, id) ? "devices.deny" : "devices.allow", &r, err, errlen) != 0)
+      return -1;
   }
   for (size_t i = 0; i < g->nctl; i++) {
-    snprintf(rule, sizeof rule, "c %u:%u rwm", g->ctl[i].major, g->ctl[i].minor);
-    if (write_file(held ? allow : deny, rule, err, errlen) != 0) return -1;
+    mz_dev_rule r = char_rule(g->ctl[i].major, g->ctl[i].minor);
+    if (write_rule(iso, id, held ? "devices.allow" : "devices.deny", &r, err, errlen) != 0) return -1;
   }
   return 0;
 }
 
+/* v2: the container's whole allow list (Mesos's default whitelist, the GPUs it holds
+ * and, when it holds any, the control devices) as its cgroup's BPF program. */
+static int device_program(const mz_isolation *iso, const char *id, char *err, size_t errlen) {
+  mz_dev_rule rules[MZ_GPU_MAX + 8 + 32];
+  size_t n = 0;
+  for (size_t i = 0; i < mz_dev_default_count && n < 32; i++) rules[n++] = mz_dev_default_rules[i];
+  const mz_gpus *g = iso->gpus;
+  if (g && mz_gpu_owned(g, id, NULL, 0) > 0) {
+    for (size_t i = 0; i < g->n; i++)
+      if (!strcmp(g->dev[i].owner, id)) rules[n++] = char_rule(MZ_GPU_NVIDIA_MAJOR, g->dev[i].minor);
+    for (size_t i = 0; i < g->nctl; i++) rules[n++] = char_rule(g->ctl[i].major, g->ctl[i].minor);
+  }
+  char p[4400];
+  cg_path(iso, MZ_CGC_UNIFIED, id, NULL, p, sizeof p);
+  return mz_dev_bpf_attach(p, rules, n, err, errlen);
+}
+
+/* At creation: every device denied but the container's allow list. */
 static int device_rules(const mz_isolation *iso, const char *id, char *err, size_t errlen) {
+  if (iso->devices_bpf) return device_program(iso, id, err, errlen);
   char p[4400];
   cg_path(iso, MZ_CGC_DEVICES, id, "devices.deny", p, sizeof p);
   if (write_file(p, "a", err, errlen) != 0) return -1;
-  cg_path(iso, MZ_CGC_DEVICES, id, "devices.allow", p, sizeof p);
-  for (size_t i = 0; i < sizeof default_devices / sizeof default_devices[0]; i++)
-    if (write_file(p, default_devices[i], err, errlen) != 0) return -1;
+  for (size_t i = 0; i < mz_dev_default_count; i++)
+    if (write_rule(iso, id, "devices.allow", &mz_dev_default_rules[i], err, errlen) != 0) return -1;
   return gpu_rules(iso, id, err, errlen);
 }
 
 int mz_cg_update_devices(const mz_isolation *iso, const char *id) {
-  if (!iso->base[MZ_CGC_DEVICES] || !iso->gpus) return 0;
-  char err[512];
-  if (gpu_rules(iso, id, err, sizeof err) != 0) return -1;
+  if (!iso->gpus || !(iso->base[MZ_CGC_DEVICES] || iso->devices_bpf)) return 0;
+  char err[1024];
+  if ((iso->devices_bpf ? device_program(iso, id, err, sizeof err) : gpu_rules(iso, id, err, sizeof err)) != 0)
+    return -1;
   return 0;
 }
 
@@ -566,6 +607,7 @@ static int set_limits(const mz_isolation *iso, const char *id, const mz_containe
       cg_path(iso, u, id, "pids.max", p, sizeof p);
       if (write_file(p, v, err, errlen) != 0) return -1;
     }
+    if (!update && iso->devices_bpf && device_rules(iso, id, err, errlen) != 0) return -1;
   }
   return 0;
 }

@@ -9,12 +9,14 @@
  *   filesystem/posix the sandbox is the working directory (always on)
  *   posix/cpu       usage from /proc
  *   posix/mem       usage from /proc; RSS sampled and the container killed on overrun
- *   cgroups/devices (v1) a devices cgroup per container: Mesos's default whitelist
- *                   (null, zero, full, random, urandom, tty, console, pts, ptmx, tun)
- *                   plus the GPUs the container holds and, when it holds any, the
- *                   NVIDIA control devices; every other device is denied
+ *   cgroups/devices Mesos's default whitelist (null, zero, full, random, urandom, tty,
+ *                   console, pts, ptmx, tun) plus the GPUs the container holds and,
+ *                   when it holds any, the NVIDIA control devices; every other device
+ *                   is denied: v1 a devices cgroup per container, v2 a BPF device
+ *                   program attached to its cgroup (devices.h)
  *   gpu/nvidia      whole GPUs per container (gpu.h); on by default when NVML finds
- *                   GPUs, and then cgroups/devices too where cgroups v1 is in use
+ *                   GPUs, and then cgroups/devices too (v2: where BPF device programs
+ *                   can be loaded; else the log says GPU access is not enforced)
  *
  * The default is detected at start: cgroups v2 when the unified hierarchy has the cpu
  * and memory controllers, else cgroups v1 when its cpu and memory hierarchies are
@@ -54,6 +56,7 @@ typedef struct mz_isolation {
   long limit_pids;     /* 0: no pids.max */
   char *base[MZ_CGC_N]; /* <mount>/<own cgroup>/<root> of each hierarchy in use; NULL when unused */
   int devices_given;   /* cgroups/devices named in --isolation */
+  int devices_bpf;     /* v2: each container's device rules are a BPF program (devices.h) */
   char *cg_root;       /* --cgroups_root */
   struct mz_gpus *gpus; /* gpu/nvidia: the GPUs and who holds them (borrowed); NULL when off */
 } mz_isolation;
