@@ -31,6 +31,22 @@ def detect():
 VERSION, WHY = detect()
 needs_cgroups = pytest.mark.skipif(VERSION is None, reason=WHY)
 
+
+
+def detect_device_rules():
+    """(True, "") where the agent enforces device rules (isolator cgroups/devices): a v1
+    devices hierarchy, or v2 (a BPF device program per container); else (False, why).
+    Testing them needs root too: the tests make device nodes with mknod."""
+    if VERSION is None:
+        return False, WHY
+    if VERSION == 1 and not (ROOT / "devices" / "devices.list").exists():
+        return False, "no cgroups v1 devices hierarchy at /sys/fs/cgroup/devices"
+    return True, ""
+
+
+DEVICE_RULES, DEVICE_RULES_WHY = detect_device_rules()
+needs_device_rules = pytest.mark.skipif(not DEVICE_RULES, reason=DEVICE_RULES_WHY)
+
 # The hierarchies a container has a cgroup in.
 CONTROLLERS = ("cpu", "cpuacct", "memory", "pids", "freezer") if VERSION == 1 else ("unified",)
 

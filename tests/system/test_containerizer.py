@@ -15,7 +15,9 @@ import os
 import pathlib
 import shutil
 import signal
+import stat
 import subprocess
+import sys
 import tarfile
 import tempfile
 import threading
@@ -27,7 +29,7 @@ import zipfile
 import pytest
 
 from cgroup_paths import (CONTROLLERS, VERSION, WHY, container_cgroup, cfs_of, cpu_usage_ns, cpu_weight,
-                          cpu_weight_of, mem_limit_of, needs_cgroups, pids_max_of, procs_of)
+                          cpu_weight_of, mem_limit_of, needs_cgroups, needs_device_rules, pids_max_of, procs_of)
 from test_agent import (AGENT, EXECUTOR, FRAMEWORK, TIMEOUT, Agent, FakeMaster, ack_through, registered,
                         sandbox, wait_for)
 
@@ -254,6 +256,61 @@ def test_memory_hog_is_killed_with_the_memory_limitation_reason(master, tmp_path
         cid = container_of_completed(a, "hog-1")
         d = container_cgroup("memory", cid)
         wait_for(lambda: not d.exists(), what="the hog's memory cgroup to be removed")
+    finally:
+        assert a.stop() == 0
+
+
+# Run by a task: opens each device node given and prints "<name>=open" or the errno's name.
+OPEN_PROBE = """import errno, os, sys
+for p in sys.argv[1:]:
+    try:
+        os.close(os.open(p, os.O_RDONLY | os.O_NONBLOCK))
+        r = "open"
+    except OSError as e:
+        r = errno.errorcode.get(e.errno, str(e.errno))
+    print(os.path.basename(p) + "=" + r, flush=True)
+"""
+
+
+def device_probe(directory, nodes):
+    """Makes the device nodes {name: (type 'c' or 'b', major, minor)} in directory and
+    the probe script; returns the shell command that probes them all from a task."""
+    directory.mkdir(exist_ok=True)
+    paths = []
+    for name, (kind, major, minor) in nodes.items():
+        path = directory / name
+        os.mknod(path, 0o666 | (stat.S_IFCHR if kind == "c" else stat.S_IFBLK), os.makedev(major, minor))
+        paths.append(str(path))
+    probe = directory / "probe.py"
+    probe.write_text(OPEN_PROBE)
+    return f"{sys.executable} {probe} {' '.join(paths)}"
+
+
+def probed(stdout_text, names):
+    """{node name: "open" or errno name} from the probe's output (None until complete)."""
+    res = dict(ln.split("=", 1) for ln in stdout_text.splitlines() if ln.split("=", 1)[0] in names)
+    return res if len(res) == len(names) else None
+
+
+@needs_device_rules
+def test_devices_isolator_allows_only_the_default_whitelist(master, tmp_path):
+    """--isolation with cgroups/devices: a task opens the whitelisted nodes (null,
+    zero, urandom) and gets EPERM for any other device (/dev/mem's numbers, a GPU's,
+    a block device), whoever made the node: v1 writes the container's devices cgroup,
+    v2 attaches a BPF device program to it."""
+    nodes = {"null": ("c", 1, 3), "zero": ("c", 1, 5), "urandom": ("c", 1, 9), "mem": ("c", 1, 1),
+             "nvidia0": ("c", 195, 0), "loop0": ("b", 7, 0)}
+    cmd = device_probe(tmp_path / "dev", nodes)
+    a = Agent(master, tmp_path, extra=["--isolation=cgroups/cpu,cgroups/mem,cgroups/devices"])
+    try:
+        registered(master)
+        assert "cgroups/devices" in next(l for l in agent_log(tmp_path).splitlines() if "isolation:" in l)
+        launch(master, task_info(master, "dev-1", cmd))
+        st = ack_until_terminal(master, "dev-1")["status_update"]["status"]
+        assert st["state"] == "TASK_FINISHED", st
+        out = open(os.path.join(sandbox(a, master, "dev-1"), "stdout")).read()
+        assert probed(out, set(nodes)) == {"null": "open", "zero": "open", "urandom": "open", "mem": "EPERM",
+                                           "nvidia0": "EPERM", "loop0": "EPERM"}, out
     finally:
         assert a.stop() == 0
 

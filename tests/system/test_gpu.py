@@ -14,18 +14,17 @@ there is none. Everything is polled with generous deadlines.
 import ctypes
 import getpass
 import os
-import stat
 import subprocess
-import sys
 import time
 
 import pytest
 
-from cgroup_paths import ROOT, VERSION, WHY, container_cgroup
+from cgroup_paths import DEVICE_RULES, DEVICE_RULES_WHY, VERSION, WHY, container_cgroup, needs_device_rules
 from cluster import BIN, poll
 from mesos_client import MesosError, SchedulerClient, scalar, take_scalars
 from taskrunner import TaskRunner
 from test_agent_recovery import alive, restart_agent, sigkill_agent, starttime, task_pid
+from test_containerizer import device_probe, probed
 
 FAKE_NVML = BIN.parent / "lib" / "libfake_nvml.so"
 GPU_TASK = {"cpus": 0.1, "mem": 32.0, "gpus": 1.0}
@@ -70,9 +69,7 @@ def devices_hierarchy():
     """(usable, reason) for reading containers' devices cgroups."""
     if VERSION != 1:
         return False, WHY or "cgroups v2 (no v1 devices hierarchy)"
-    if not (ROOT / "devices" / "devices.list").exists():
-        return False, "no cgroups v1 devices hierarchy at /sys/fs/cgroup/devices"
-    return True, ""
+    return DEVICE_RULES, DEVICE_RULES_WHY
 
 
 def offers_of(client, timeout):
@@ -275,61 +272,28 @@ def test_task_without_gpus_is_denied_every_gpu(cluster_factory):
         fw.close()
 
 
-# Run by a task: opens each device node given and prints "<name>=open" or the errno's name.
-OPEN_PROBE = """import errno, os, sys
-for p in sys.argv[1:]:
-    try:
-        os.close(os.open(p, os.O_RDONLY | os.O_NONBLOCK))
-        r = "open"
-    except OSError as e:
-        r = errno.errorcode.get(e.errno, str(e.errno))
-    print(os.path.basename(p) + "=" + r, flush=True)
-"""
-
-
-def device_access_enforced():
-    """(enforced, reason): whether the agent's containers get device rules here (a v1
-    devices cgroup, or a BPF device program on cgroups v2) and the test may make
-    device nodes."""
-    if os.geteuid() != 0:
-        return False, "not root (the test makes device nodes with mknod)"
-    if VERSION == 2:
-        return True, ""
-    return devices_hierarchy()
-
-
 def probe_results(agent, framework_id, task_id, names):
-    """{node name: "open" or errno name} printed by OPEN_PROBE in the task's stdout."""
+    """{node name: "open" or errno name} printed by the device probe in the task's stdout."""
     def got():
         f = sandbox_stdout(agent, framework_id, task_id)
-        if f is None:
-            return None
-        res = dict(ln.split("=", 1) for ln in f.read_text().splitlines() if ln.split("=", 1)[0] in names)
-        return res if len(res) == len(names) else None
+        return probed(f.read_text(), names) if f is not None else None
     return poll(got, 60, what=f"the device probe's lines in the stdout of {task_id}")
 
 
+@needs_device_rules
 def test_gpu_device_nodes_open_only_for_their_holder(cluster_factory, tmp_path):
     """The kernel enforces the device rules (cgroups v1 devices cgroup or v2 BPF
     program): a task opens the node of the GPU it holds (without NVIDIA's driver the
     open gets ENXIO, past the device check) and gets EPERM for the other GPU; a task
     holding no GPU gets EPERM for both, and /dev/null stays open to all."""
-    ok, why = device_access_enforced()
-    if not ok:
-        pytest.skip(why)
-    nodes = {}
-    for minor in (0, 1):  # the fake NVML's minors equal its indexes
-        nodes[minor] = tmp_path / f"nvidia{minor}"
-        os.mknod(nodes[minor], 0o666 | stat.S_IFCHR, os.makedev(MZ_GPU_MAJOR, minor))
-    null = tmp_path / "null"
-    os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
-    probe = tmp_path / "probe.py"
-    probe.write_text(OPEN_PROBE)
+    # The fake NVML's minors equal its indexes.
+    probe = device_probe(tmp_path / "dev", {"null": ("c", 1, 3), "nvidia0": ("c", MZ_GPU_MAJOR, 0),
+                                            "nvidia1": ("c", MZ_GPU_MAJOR, 1)})
     c = fake_gpu_cluster(cluster_factory, gpus=2)
     agent = c.agents[0]
     assert "allows only the GPUs it holds" in agent.process.log(), agent.process.log_tail()
     fw = GpuRunner(c.master_port)
-    cmd = f'echo "GPUS=$CUDA_VISIBLE_DEVICES"; {sys.executable} {probe} {null} {nodes[0]} {nodes[1]}; sleep 600'
+    cmd = f'echo "GPUS=$CUDA_VISIBLE_DEVICES"; {probe}; sleep 600'
     names = {"null", "nvidia0", "nvidia1"}
     try:
         fw.launch("g1", cmd, GPU_TASK)
