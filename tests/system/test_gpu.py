@@ -472,37 +472,67 @@ def executor_devices_rules(agent, framework_id, executor_id):
     return (container_cgroup("devices", run.name) / "devices.list").read_text()
 
 
-def test_later_task_group_gets_its_gpus(cluster_factory):
+def group_probe(tmp_path, tag):
+    """(shell command, node names): probes nodes <tag>0 and <tag>1 (GPUs 0 and 1) from a
+    task of a group, or ("true", None) where device rules are not enforced here."""
+    if not DEVICE_RULES:
+        return "true", None
+    nodes = {f"{tag}{m}": ("c", MZ_GPU_MAJOR, m) for m in (0, 1)}
+    return device_probe(tmp_path / tag, nodes), set(nodes)
+
+
+def group_probed(agent, framework_id, executor_id, names):
+    """What the group's task printed for the nodes `names` in the default executor's stdout."""
+    def got():
+        for f in agent.work_dir.glob(f"slaves/*/frameworks/{framework_id}/executors/{executor_id}/runs/*/stdout"):
+            if f.parent.name != "latest" and probed(f.read_text(), names):
+                return probed(f.read_text(), names)
+        return None
+    return poll(got, 60, what=f"the device probe of {sorted(names)} in the stdout of executor {executor_id}")
+
+
+def test_later_task_group_gets_its_gpus(cluster_factory, tmp_path):
     """A task group given to a running default executor that asks for gpus: the
-    container gets another GPU (devices cgroup, checkpoint), the new task is told
-    its own GPU in CUDA_VISIBLE_DEVICES, and the GPU goes back when that task ends."""
-    from test_executors import Framework, launch_group, launch_more
+    container gets another GPU (device rules, checkpoint), the new task is told its own
+    GPU in CUDA_VISIBLE_DEVICES, and the GPU goes back when that task ends. Where device
+    rules are enforced (v1 devices cgroup, v2 BPF program) each task probes both GPUs'
+    nodes: the first opens its own only, the second (the container then holding both)
+    both, and a third one, after the second's GPU went back, the first's only."""
+    from test_executors import Framework, group_task, launch_group, launch_more
     c = fake_gpu_cluster(cluster_factory, gpus=2)
     agent = c.agents[0]
     fw = Framework(c, "gpu-groups", info={"capabilities": [{"type": "GPU_RESOURCES"}], "checkpoint": True})
+    if not DEVICE_RULES:
+        print(f"device access not probed: {DEVICE_RULES_WHY}")
     try:
         offer = fw.offer()
         res = [dict(r) for r in offer["resources"]]
-        first = gpu_group_task(offer, res, "gpu-first", 'echo "FIRST=$CUDA_VISIBLE_DEVICES"; sleep 600')
+        probe1, names1 = group_probe(tmp_path, "first")
+        first = gpu_group_task(offer, res, "gpu-first", f'echo "FIRST=$CUDA_VISIBLE_DEVICES"; {probe1}; sleep 600')
         executor = launch_group(fw, offer, res, "gpu-group-exec", [first])
         fw.pump(lambda: fw.state("gpu-first") == "TASK_RUNNING", "the first group to run")
         v1 = group_visible(agent, fw.c.framework_id["value"], "gpu-group-exec", "FIRST")
         assert v1 in ("0", "1"), v1
+        v2 = "1" if v1 == "0" else "0"
         fw_id = fw.c.framework_id["value"]
         assert checkpointed_gpus(agent, fw_id, "gpu-group-exec") == [v1]
+        if names1:
+            got = group_probed(agent, fw_id, "gpu-group-exec", names1)
+            assert got[f"first{v1}"] != "EPERM" and got[f"first{v2}"] == "EPERM", (v1, got)
 
+        probe2, names2 = group_probe(tmp_path, "second")
         launch_more(fw, executor, lambda offer, res: [
-            gpu_group_task(offer, res, "gpu-second", 'echo "SECOND=$CUDA_VISIBLE_DEVICES"; sleep 600')])
+            gpu_group_task(offer, res, "gpu-second", f'echo "SECOND=$CUDA_VISIBLE_DEVICES"; {probe2}; sleep 600')])
         fw.pump(lambda: fw.state("gpu-second") == "TASK_RUNNING", "the second group to run")
-        v2 = group_visible(agent, fw_id, "gpu-group-exec", "SECOND")
-        assert {v1, v2} == {"0", "1"}, (v1, v2)
+        assert group_visible(agent, fw_id, "gpu-group-exec", "SECOND") == v2
         assert checkpointed_gpus(agent, fw_id, "gpu-group-exec") == ["0", "1"]
+        if names2:
+            got = group_probed(agent, fw_id, "gpu-group-exec", names2)
+            assert got["second0"] != "EPERM" and got["second1"] != "EPERM", got
         ok, why = devices_hierarchy()
         if ok:
             rules = executor_devices_rules(agent, fw_id, "gpu-group-exec")
             assert "c 195:0 rwm" in rules and "c 195:1 rwm" in rules, rules
-        else:
-            print(f"devices cgroup not checked: {why}")
 
         # The second task ends: its GPU goes back (one kept for the first task).
         fw.c.kill("gpu-second", agent.id)
@@ -510,6 +540,14 @@ def test_later_task_group_gets_its_gpus(cluster_factory):
         poll(lambda: checkpointed_gpus(agent, fw_id, "gpu-group-exec") == [v1], 60,
              what="one GPU given back by the container")
         assert "gave back 1 GPU" in agent.process.log()
+        if names2:
+            probe3, names3 = group_probe(tmp_path, "third")
+            launch_more(fw, executor, lambda offer, res: [group_task(offer, res, "gpu-third", f"{probe3}; sleep 600")])
+            fw.pump(lambda: fw.state("gpu-third") == "TASK_RUNNING", "the third group to run")
+            got = group_probed(agent, fw_id, "gpu-group-exec", names3)
+            assert got[f"third{v1}"] != "EPERM" and got[f"third{v2}"] == "EPERM", (v1, got)
+            fw.c.kill("gpu-third", agent.id)
+            fw.pump(lambda: fw.state("gpu-third") == "TASK_KILLED", "the third task to be killed")
         fw.c.kill("gpu-first", agent.id)
         fw.pump(lambda: fw.state("gpu-first") == "TASK_KILLED", "the first task to be killed")
     finally:
