@@ -36,8 +36,9 @@ typedef struct {
   unsigned access;    /* MZ_DEV_* bits */
 } mz_dev_rule;
 
-/* Mesos's default whitelist: mknod of any node, and null, zero, full, random,
- * urandom, tty, console, tty0, tty1, pts, ptmx, net/tun. */
+/* Mesos's default whitelist (at most 32 rules; the unit test checks): mknod of any
+ * node, and null, zero, full, random, urandom, tty, console, tty0, tty1, pts, ptmx,
+ * net/tun. */
 extern const mz_dev_rule mz_dev_default_rules[];
 extern const size_t mz_dev_default_count;
 
@@ -56,8 +57,8 @@ void mz_dev_rule_text(const mz_dev_rule *r, char *out, size_t len);
 size_t mz_dev_bpf_program(const mz_dev_rule *rules, size_t n, void *out);
 
 /* Loads the rules' program (at most MZ_DEV_MAX_RULES rules) and attaches it to the
- * cgroup v2 directory `cgroup`, replacing the program attached there. 0, or -1 with err (the kernel's verifier
- * log when it refused the program). */
+ * cgroup v2 directory `cgroup`, replacing the program attached there. 0, or -1 with
+ * err (with the kernel's verifier log when it refused the program). */
 int mz_dev_bpf_attach(const char *cgroup, const mz_dev_rule *rules, size_t n, char *err, size_t errlen);
 
 /* Whether device programs can be loaded here (kernel support, privilege): loads

@@ -15,8 +15,8 @@
  *
  * Each container gets whole GPUs from the free set (mz_gpu_allocate); the
  * container's device rules (isolation.c: a v1 devices cgroup, or a BPF device
- * program on v2) allow those and deny the others. Each GPU records, besides its container, the task of that container it
- * was given for ("": the executor's own). At the launch the executor's gpus are
+ * program on v2) allow those and deny the others. Each GPU records, besides its
+ * container, the task of that container it was given for ("": the executor's own). At the launch the executor's gpus are
  * given untagged and each queued task's gpus tagged with its task id; the
  * container's CUDA_VISIBLE_DEVICES names every GPU given then. A running container
  * whose executor is given more tasks asking for gpus gets theirs, tagged with their

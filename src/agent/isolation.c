@@ -495,9 +495,10 @@ static int gpu_rules(const mz_isolation *iso, const char *id, char *err, size_t 
 /* v2: the container's whole allow list (Mesos's default whitelist, the GPUs it holds
  * and, when it holds any, the control devices) as its cgroup's BPF program. */
 static int device_program(const mz_isolation *iso, const char *id, char *err, size_t errlen) {
-  mz_dev_rule rules[MZ_GPU_MAX + 8 + 32];
+  _Static_assert(MZ_GPU_MAX + 4 + 32 <= MZ_DEV_MAX_RULES, "room for the whitelist, every GPU, 4 control devices");
+  mz_dev_rule rules[MZ_DEV_MAX_RULES];
   size_t n = 0;
-  for (size_t i = 0; i < mz_dev_default_count && n < 32; i++) rules[n++] = mz_dev_default_rules[i];
+  for (size_t i = 0; i < mz_dev_default_count; i++) rules[n++] = mz_dev_default_rules[i];
   const mz_gpus *g = iso->gpus;
   if (g && mz_gpu_owned(g, id, NULL, 0) > 0) {
     for (size_t i = 0; i < g->n; i++)
