@@ -108,8 +108,7 @@ static long sys_bpf(int cmd, union bpf_attr *attr) {
   return syscall(SYS_bpf, cmd, attr, sizeof *attr);
 }
 
-/* Loads the rules' program: its fd, or -1 with err. */
-static int load(const mz_dev_rule *rules, size_t n, char *err, size_t errlen) {
+int mz_dev_bpf_load(const mz_dev_rule *rules, size_t n, char *err, size_t errlen) {
   if (n > MZ_DEV_MAX_RULES) {
     snprintf(err, errlen, "device rules: %zu rules, at most %d", n, MZ_DEV_MAX_RULES);
     return -1;
@@ -143,13 +142,10 @@ static int load(const mz_dev_rule *rules, size_t n, char *err, size_t errlen) {
   return -1;
 }
 
-int mz_dev_bpf_attach(const char *cgroup, const mz_dev_rule *rules, size_t n, char *err, size_t errlen) {
-  int prog = load(rules, n, err, errlen);
-  if (prog < 0) return -1;
+int mz_dev_bpf_attach_fd(const char *cgroup, int prog, char *err, size_t errlen) {
   int cg = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (cg < 0) {
     snprintf(err, errlen, "open %s: %s", cgroup, strerror(errno));
-    close(prog);
     return -1;
   }
   union bpf_attr a;
@@ -161,13 +157,13 @@ int mz_dev_bpf_attach(const char *cgroup, const mz_dev_rule *rules, size_t n, ch
   int rc = (int)sys_bpf(BPF_PROG_ATTACH, &a);
   if (rc != 0) snprintf(err, errlen, "bpf(BPF_PROG_ATTACH) of a device program to %s: %s", cgroup, strerror(errno));
   close(cg);
-  close(prog); /* the attachment holds the program */
   return rc == 0 ? 0 : -1;
 }
 
-int mz_dev_bpf_usable(char *err, size_t errlen) {
-  int fd = load(mz_dev_default_rules, mz_dev_default_count, err, errlen);
-  if (fd < 0) return -1;
-  close(fd);
-  return 0;
+int mz_dev_bpf_attach(const char *cgroup, const mz_dev_rule *rules, size_t n, char *err, size_t errlen) {
+  int prog = mz_dev_bpf_load(rules, n, err, errlen);
+  if (prog < 0) return -1;
+  int rc = mz_dev_bpf_attach_fd(cgroup, prog, err, errlen);
+  close(prog); /* the attachment holds the program */
+  return rc;
 }

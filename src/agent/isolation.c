@@ -99,6 +99,17 @@ static char *join3(const char *a, const char *b, const char *c) {
   return p;
 }
 
+/* v2 device rules: loads the program of Mesos's whitelist once, for every container
+ * that holds no GPU (devices.h: a load costs the verifier's time). Sets devices_bpf;
+ * 0, or -1 with err when device programs cannot be loaded here. */
+static int load_whitelist(mz_isolation *iso, char *err, size_t errlen) {
+  int fd = mz_dev_bpf_load(mz_dev_default_rules, mz_dev_default_count, err, errlen);
+  if (fd < 0) return -1;
+  iso->devices_prog = fd;
+  iso->devices_bpf = 1;
+  return 0;
+}
+
 /* ------------------------------------------------------------------ detection */
 
 /* The mount point of the v1 hierarchy holding `ctrl` (or of cgroup2 when ctrl is ""). */
@@ -386,14 +397,13 @@ int mz_isolation_init(mz_isolation *iso, const char *flag, const char *root, int
   if (iso->cg == MZ_CG_V2 && mz_isolator_listed(spec, "cgroups/devices")) {
     /* v2 has no devices files: a BPF device program per container (devices.h). */
     char derr[600];
-    if (mz_dev_bpf_usable(derr, sizeof derr) != 0) {
+    if (load_whitelist(iso, derr, sizeof derr) != 0) {
       snprintf(err, errlen, "flag --isolation: cgroups/devices on cgroups v2: %s", derr);
       free(spec);
       mz_isolation_free(iso);
       return -1;
     }
     iso->devices_given = 1;
-    iso->devices_bpf = 1;
   }
   if (iso->pid_ns && geteuid() != 0) {
     snprintf(err, errlen, "flag --isolation: namespaces/pid needs root");
@@ -408,6 +418,7 @@ int mz_isolation_init(mz_isolation *iso, const char *flag, const char *root, int
 }
 
 void mz_isolation_free(mz_isolation *iso) {
+  if (iso->devices_bpf) close(iso->devices_prog);
   for (int c = 0; c < MZ_CGC_N; c++) free(iso->base[c]);
   free(iso->spec);
   free(iso->reason);
@@ -442,8 +453,7 @@ void mz_isolation_enable_gpus(mz_isolation *iso, mz_gpus *g) {
     }
   }
   char bpf_err[600] = "";
-  if (iso->cg == MZ_CG_V2 && !iso->devices_bpf && mz_dev_bpf_usable(bpf_err, sizeof bpf_err) == 0)
-    iso->devices_bpf = 1;
+  if (iso->cg == MZ_CG_V2 && !iso->devices_bpf) load_whitelist(iso, bpf_err, sizeof bpf_err);
   char v2note[700];
   if (iso->base[MZ_CGC_DEVICES] || iso->devices_bpf) {
     if (!mz_isolator_listed(iso->spec, "cgroups/devices")) append(&iso->spec, ",cgroups/devices");
@@ -493,20 +503,20 @@ static int gpu_rules(const mz_isolation *iso, const char *id, char *err, size_t 
 }
 
 /* v2: the container's whole allow list (Mesos's default whitelist, the GPUs it holds
- * and, when it holds any, the control devices) as its cgroup's BPF program. */
+ * and, when it holds any, the control devices) as its cgroup's BPF program; the
+ * whitelist's own program, loaded once, when it holds no GPU. */
 static int device_program(const mz_isolation *iso, const char *id, char *err, size_t errlen) {
+  char p[4400];
+  cg_path(iso, MZ_CGC_UNIFIED, id, NULL, p, sizeof p);
+  const mz_gpus *g = iso->gpus;
+  if (!g || mz_gpu_owned(g, id, NULL, 0) == 0) return mz_dev_bpf_attach_fd(p, iso->devices_prog, err, errlen);
   _Static_assert(MZ_GPU_MAX + 4 + 32 <= MZ_DEV_MAX_RULES, "room for the whitelist, every GPU, 4 control devices");
   mz_dev_rule rules[MZ_DEV_MAX_RULES];
   size_t n = 0;
   for (size_t i = 0; i < mz_dev_default_count; i++) rules[n++] = mz_dev_default_rules[i];
-  const mz_gpus *g = iso->gpus;
-  if (g && mz_gpu_owned(g, id, NULL, 0) > 0) {
-    for (size_t i = 0; i < g->n; i++)
-      if (!strcmp(g->dev[i].owner, id)) rules[n++] = char_rule(MZ_GPU_NVIDIA_MAJOR, g->dev[i].minor);
-    for (size_t i = 0; i < g->nctl; i++) rules[n++] = char_rule(g->ctl[i].major, g->ctl[i].minor);
-  }
-  char p[4400];
-  cg_path(iso, MZ_CGC_UNIFIED, id, NULL, p, sizeof p);
+  for (size_t i = 0; i < g->n; i++)
+    if (!strcmp(g->dev[i].owner, id)) rules[n++] = char_rule(MZ_GPU_NVIDIA_MAJOR, g->dev[i].minor);
+  for (size_t i = 0; i < g->nctl; i++) rules[n++] = char_rule(g->ctl[i].major, g->ctl[i].minor);
   return mz_dev_bpf_attach(p, rules, n, err, errlen);
 }
 

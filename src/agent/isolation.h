@@ -57,6 +57,7 @@ typedef struct mz_isolation {
   char *base[MZ_CGC_N]; /* <mount>/<own cgroup>/<root> of each hierarchy in use; NULL when unused */
   int devices_given;   /* cgroups/devices named in --isolation */
   int devices_bpf;     /* v2: each container's device rules are a BPF program (devices.h) */
+  int devices_prog;    /* with devices_bpf: the loaded program of Mesos's whitelist alone */
   char *cg_root;       /* --cgroups_root */
   struct mz_gpus *gpus; /* gpu/nvidia: the GPUs and who holds them (borrowed); NULL when off */
 } mz_isolation;

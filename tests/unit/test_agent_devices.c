@@ -4,7 +4,8 @@
  * wildcards, access bits); and, where this process may (root, a cgroup2 hierarchy to
  * mount, BPF device programs in the kernel), the kernel itself: a process in a
  * cgroup with the program attached opens an allowed device node and gets EPERM for
- * one the rules do not name, and a second attach replaces the first program.
+ * one the rules do not name, a second attach replaces the first program, and a
+ * program loaded once is attached by its fd.
  * Where the kernel part cannot run, it says why and passes only the rest. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -151,7 +152,8 @@ static void test_kernel_enforces_the_program(void **state) {
     print_message("kernel part not run: not root\n");
     return;
   }
-  if (mz_dev_bpf_usable(err, sizeof err) != 0) {
+  int whitelist = mz_dev_bpf_load(mz_dev_default_rules, mz_dev_default_count, err, sizeof err);
+  if (whitelist < 0) {
     print_message("kernel part not run: %s\n", err);
     return;
   }
@@ -161,6 +163,7 @@ static void test_kernel_enforces_the_program(void **state) {
   assert_int_equal(mkdir(mnt, 0755), 0);
   if (mount("cgroup2", mnt, "cgroup2", 0, NULL) != 0) {
     print_message("kernel part not run: mount cgroup2: %s\n", strerror(errno));
+    close(whitelist);
     rmdir(mnt);
     rmdir(tmp);
     return;
@@ -192,6 +195,13 @@ static void test_kernel_enforces_the_program(void **state) {
   rules[n - 1] = (mz_dev_rule){'c', 195, 0, MZ_DEV_RWM};
   if (mz_dev_bpf_attach(cg, rules, n, err, sizeof err) != 0) fail_msg("%s", err);
   assert_int_not_equal(open_errno_in_cgroup(gpu0), EPERM);
+  assert_int_equal(open_errno_in_cgroup(gpu1), EPERM);
+  assert_int_equal(open_errno_in_cgroup(null_node), 0);
+
+  /* The whitelist's program, loaded once, attached by fd: no GPU at all. */
+  if (mz_dev_bpf_attach_fd(cg, whitelist, err, sizeof err) != 0) fail_msg("%s", err);
+  close(whitelist);
+  assert_int_equal(open_errno_in_cgroup(gpu0), EPERM);
   assert_int_equal(open_errno_in_cgroup(gpu1), EPERM);
   assert_int_equal(open_errno_in_cgroup(null_node), 0);
 
