@@ -373,15 +373,14 @@ int mz_isolation_init(mz_isolation *iso, const char *flag, const char *root, int
       iso->base[MZ_CGC_PIDS] = NULL;
     }
     /* devices: kept only while cgroups/devices is named or gpu/nvidia turns it on. */
-    iso->devices_given = mz_isolator_listed(spec, "cgroups/devices");
-    if (iso->devices_given) {
+    if (mz_isolator_listed(spec, "cgroups/devices")) {
       char derr[600];
       iso->base[MZ_CGC_DEVICES] = base_for(cgc_name[MZ_CGC_DEVICES], root);
       if (iso->base[MZ_CGC_DEVICES] && mkdir_cg(iso->base[MZ_CGC_DEVICES], derr, sizeof derr) != 0) {
         free(iso->base[MZ_CGC_DEVICES]);
         iso->base[MZ_CGC_DEVICES] = NULL;
       }
-      if (iso->devices_given && !iso->base[MZ_CGC_DEVICES]) {
+      if (!iso->base[MZ_CGC_DEVICES]) {
         snprintf(err, errlen, "flag --isolation: cgroups/devices: no writable v1 devices hierarchy");
         free(spec);
         mz_isolation_free(iso);
@@ -403,7 +402,6 @@ int mz_isolation_init(mz_isolation *iso, const char *flag, const char *root, int
       mz_isolation_free(iso);
       return -1;
     }
-    iso->devices_given = 1;
   }
   if (iso->pid_ns && geteuid() != 0) {
     snprintf(err, errlen, "flag --isolation: namespaces/pid needs root");

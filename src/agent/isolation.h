@@ -55,7 +55,6 @@ typedef struct mz_isolation {
   int enable_cfs;
   long limit_pids;     /* 0: no pids.max */
   char *base[MZ_CGC_N]; /* <mount>/<own cgroup>/<root> of each hierarchy in use; NULL when unused */
-  int devices_given;   /* cgroups/devices named in --isolation */
   int devices_bpf;     /* v2: each container's device rules are a BPF program (devices.h) */
   int devices_prog;    /* with devices_bpf: the loaded program of Mesos's whitelist alone */
   char *cg_root;       /* --cgroups_root */

@@ -32,7 +32,6 @@ VERSION, WHY = detect()
 needs_cgroups = pytest.mark.skipif(VERSION is None, reason=WHY)
 
 
-
 def detect_device_rules():
     """(True, "") where the agent enforces device rules (isolator cgroups/devices): a v1
     devices hierarchy, or v2 (a BPF device program per container); else (False, why).

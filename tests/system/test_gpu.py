@@ -174,9 +174,7 @@ def test_tasks_get_distinct_gpus_and_wait_for_one(cluster_factory):
         ok, why = devices_hierarchy()
         if ok:
             for tid, mine, other in (("t1", v1, v2), ("t2", v2, v1)):
-                run = sandbox_stdout(agent, fw.framework_id, tid).parent
-                dl = container_cgroup("devices", run.name) / "devices.list"
-                rules = dl.read_text().split("\n")
+                rules = devices_rules(agent, fw.framework_id, tid)
                 # fake minors equal indexes
                 assert f"c 195:{mine} rwm" in rules, rules
                 assert f"c 195:{other} rwm" not in rules, rules
@@ -435,12 +433,16 @@ def gpu_group_task(offer, res, tid, command):
     return t
 
 
+def executor_stdouts(agent, framework_id, executor_id):
+    """The stdout files of the executor's runs (not through the `latest` link)."""
+    return [f for f in agent.work_dir.glob(f"slaves/*/frameworks/{framework_id}/executors/{executor_id}/runs/*/stdout")
+            if f.parent.name != "latest"]
+
+
 def group_visible(agent, framework_id, executor_id, tag):
     """The value the task printed as <tag>=... in the default executor's stdout."""
     def line():
-        for f in agent.work_dir.glob(f"slaves/*/frameworks/{framework_id}/executors/{executor_id}/runs/*/stdout"):
-            if f.parent.name == "latest":
-                continue
+        for f in executor_stdouts(agent, framework_id, executor_id):
             for ln in f.read_text().splitlines():
                 if ln.startswith(tag + "="):
                     return (ln[len(tag) + 1:],)
@@ -484,9 +486,10 @@ def group_probe(tmp_path, tag):
 def group_probed(agent, framework_id, executor_id, names):
     """What the group's task printed for the nodes `names` in the default executor's stdout."""
     def got():
-        for f in agent.work_dir.glob(f"slaves/*/frameworks/{framework_id}/executors/{executor_id}/runs/*/stdout"):
-            if f.parent.name != "latest" and probed(f.read_text(), names):
-                return probed(f.read_text(), names)
+        for f in executor_stdouts(agent, framework_id, executor_id):
+            res = probed(f.read_text(), names)
+            if res:
+                return res
         return None
     return poll(got, 60, what=f"the device probe of {sorted(names)} in the stdout of executor {executor_id}")
 
