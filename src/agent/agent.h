@@ -334,10 +334,13 @@ struct json_t *mz_agent_flags_json(const mz_agent *a);
 /* ---------------------------------------------------------------- files.c */
 /* GET /monitor/statistics, /files/browse, /files/read. */
 void mz_files_register(mz_agent *a, mz_http_server *s);
-/* Confines path to the sandboxes: 0 with real (PATH_MAX bytes) set to the resolved
- * path, or an HTTP status (400 bad path, 403 outside every sandbox or '..', 404 missing)
- * with err. */
+/* Confines path (a real path, or Mesos's virtual /frameworks/<fid>/executors/<eid>/runs/latest[/...])
+ * to the sandboxes: 0 with real (PATH_MAX bytes) set to the resolved path, or an HTTP status
+ * (400 bad path, 403 outside every sandbox or '..', 404 missing) with err. */
 int mz_files_resolve(mz_agent *a, const char *path, char *real, char *err, size_t errlen);
+/* The path a listing shows: the requested path as asked (not resolved, as Mesos shows it),
+ * without trailing slashes, then "/" name when name is not NULL (into out, n bytes). */
+void mz_files_entry_path(const char *requested, const char *name, char *out, size_t n);
 
 /* ---------------------------------------------------------------- operator_api.c */
 /* POST /api/v1 (mesos.v1.agent.Call) and GET /metrics/snapshot. */

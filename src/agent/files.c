@@ -7,6 +7,8 @@
  *   GET /files/browse?path=P         entries of a directory inside a sandbox:
  *                                    [{path, nlink, size, mtime, mode, uid, gid}]
  *   GET /files/read?path=P&offset=O&length=L  {"data": ..., "offset": O} (offset -1: the size)
+ * A path is a sandbox's real path, its runs/latest link, or Mesos's virtual path
+ * /frameworks/<fid>/executors/<eid>/runs/latest (the latest run of that executor).
  * Paths are confined to the sandboxes of the executors the agent knows (running and
  * completed): a path with a ".." component is refused with 403; a path that resolves
  * (symlinks followed) outside every sandbox is refused with 403; one that does not
@@ -128,6 +130,63 @@ static int in_some_sandbox(mz_agent *a, const char *real) {
   return 0;
 }
 
+/* The sandbox of framework fw's executor eid whose run is the latest: the running one, else the
+ * last one to complete. NULL when the agent knows none. */
+static const char *latest_run_dir(mz_agent *a, const char *fid, size_t fidlen, const char *eid, size_t eidlen) {
+  mz_ag_framework *fw, *ftmp, *found = NULL;
+  HASH_ITER(hh, a->frameworks, fw, ftmp) if (strlen(fw->id) == fidlen && !memcmp(fw->id, fid, fidlen)) found = fw;
+  if (!found) {
+    DL_FOREACH(a->completed_frameworks, fw) if (strlen(fw->id) == fidlen && !memcmp(fw->id, fid, fidlen)) found = fw;
+  }
+  if (!found) return NULL;
+  mz_ag_executor *ex, *etmp;
+  const char *dir = NULL;
+  HASH_ITER(hh, found->executors, ex, etmp) if (strlen(ex->id) == eidlen && !memcmp(ex->id, eid, eidlen)) return ex->directory;
+  DL_FOREACH(found->completed, ex) if (strlen(ex->id) == eidlen && !memcmp(ex->id, eid, eidlen)) dir = ex->directory;
+  return dir;
+}
+
+/* Mesos's virtual path of a sandbox, /frameworks/<fid>/executors/<eid>/runs/latest[/<rest>], as the
+ * real path it stands for (into out, PATH_MAX). 1 when path is one (out set, or 404 in *status when
+ * the agent knows no such executor), 0 when it is not. */
+static int virtual_sandbox_path(mz_agent *a, const char *path, char *out, int *status, char *err, size_t errlen) {
+  static const char frameworks[] = "/frameworks/", executors[] = "/executors/", runs[] = "/runs/latest";
+  if (strncmp(path, frameworks, sizeof frameworks - 1) != 0) return 0;
+  const char *fid = path + sizeof frameworks - 1;
+  size_t fidlen = strcspn(fid, "/");
+  const char *p = fid + fidlen;
+  if (fidlen == 0 || strncmp(p, executors, sizeof executors - 1) != 0) return 0;
+  const char *eid = p + sizeof executors - 1;
+  size_t eidlen = strcspn(eid, "/");
+  p = eid + eidlen;
+  if (eidlen == 0 || strncmp(p, runs, sizeof runs - 1) != 0 || (p[sizeof runs - 1] && p[sizeof runs - 1] != '/'))
+    return 0;
+  const char *rest = p + sizeof runs - 1;
+  const char *dir = latest_run_dir(a, fid, fidlen, eid, eidlen);
+  if (!dir) {
+    snprintf(err, errlen, "No such file or directory (no executor %.*s of framework %.*s on this agent)",
+             (int)(eidlen > 256 ? 256 : eidlen), eid, (int)(fidlen > 256 ? 256 : fidlen), fid);
+    *status = 404;
+    return 1;
+  }
+  if ((size_t)snprintf(out, PATH_MAX, "%s%s", dir, rest) >= PATH_MAX) {
+    snprintf(err, errlen, "'path' is longer than %d bytes once resolved", PATH_MAX - 1);
+    *status = 400;
+    return 1;
+  }
+  *status = 0;
+  return 1;
+}
+
+void mz_files_entry_path(const char *requested, const char *name, char *out, size_t n) {
+  size_t len = strlen(requested);
+  while (len > 1 && requested[len - 1] == '/') len--;
+  if (name)
+    snprintf(out, n, "%.*s/%s", (int)len, requested, name);
+  else
+    snprintf(out, n, "%.*s", (int)len, requested);
+}
+
 int mz_files_resolve(mz_agent *a, const char *path, char *real, char *err, size_t errlen) {
   if (!path || !path[0]) {
     snprintf(err, errlen, "Expecting 'path' to be present");
@@ -145,6 +204,12 @@ int mz_files_resolve(mz_agent *a, const char *path, char *real, char *err, size_
     snprintf(err, errlen, "No such file or directory (give an absolute path in a sandbox)");
     return 404;
   }
+  char mapped[PATH_MAX];
+  int vstatus = 0;
+  if (virtual_sandbox_path(a, path, mapped, &vstatus, err, errlen)) {
+    if (vstatus) return vstatus;
+    path = mapped;
+  }
   if (!realpath(path, real)) {
     snprintf(err, errlen, "No such file or directory");
     return 404;
@@ -156,10 +221,10 @@ int mz_files_resolve(mz_agent *a, const char *path, char *real, char *err, size_
   return 0;
 }
 
-/* Resolves the request's path into real (PATH_MAX); replies and returns -1 when refused. */
-static int confined_path(mz_agent *a, mz_http_req *r, char *real) {
-  char path[PATH_MAX];
-  if (mz_http_query_get(mz_http_req_query(r), "path", path, sizeof path) != 0 || !path[0]) {
+/* The request's path (into path, PATH_MAX) resolved into real (PATH_MAX); replies and returns -1
+ * when refused. */
+static int confined_path(mz_agent *a, mz_http_req *r, char *path, char *real) {
+  if (mz_http_query_get(mz_http_req_query(r), "path", path, PATH_MAX) != 0 || !path[0]) {
     mz_http_reply_error(r, 400, "Expecting 'path' in the query");
     return -1;
   }
@@ -199,8 +264,8 @@ static json_t *entry_json(const char *path, const struct stat *sb) {
 static void handle_browse(mz_http_req *r, void *arg) {
   mz_agent *a = arg;
   if (!only_get(r)) return;
-  char real[PATH_MAX];
-  if (confined_path(a, r, real) != 0) return;
+  char path[PATH_MAX], real[PATH_MAX], shown[PATH_MAX + 256];
+  if (confined_path(a, r, path, real) != 0) return;
   struct stat sb;
   if (stat(real, &sb) != 0) {
     mz_http_reply_error(r, 404, "No such file or directory");
@@ -208,7 +273,8 @@ static void handle_browse(mz_http_req *r, void *arg) {
   }
   json_t *arr = json_array();
   if (!S_ISDIR(sb.st_mode)) {
-    json_array_append_new(arr, entry_json(real, &sb));
+    mz_files_entry_path(path, NULL, shown, sizeof shown);
+    json_array_append_new(arr, entry_json(shown, &sb));
     reply_json(r, arr);
     return;
   }
@@ -226,7 +292,8 @@ static void handle_browse(mz_http_req *r, void *arg) {
     snprintf(p, sizeof p, "%s/%s", real, e->d_name);
     struct stat esb;
     if (lstat(p, &esb) != 0) continue;
-    json_array_append_new(arr, entry_json(p, &esb));
+    mz_files_entry_path(path, e->d_name, shown, sizeof shown);
+    json_array_append_new(arr, entry_json(shown, &esb));
     n++;
   }
   closedir(d);
@@ -256,8 +323,8 @@ static void handle_read(mz_http_req *r, void *arg) {
     mz_http_reply_error(r, 400, "Failed to parse 'offset' or 'length' (integers; offset >= -1, length >= 0)");
     return;
   }
-  char real[PATH_MAX];
-  if (confined_path(a, r, real) != 0) return;
+  char path[PATH_MAX], real[PATH_MAX];
+  if (confined_path(a, r, path, real) != 0) return;
   int fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   struct stat sb;
   if (fd < 0 || fstat(fd, &sb) != 0) {

@@ -468,8 +468,10 @@ static int list_files(scratch *s, mz_agent *a, const char *path, Mesos__V1__Agen
     return 404;
   }
   ptrs l = {0};
+  char shown[PATH_MAX + 256];
   if (!S_ISDIR(sb.st_mode)) {
-    ptrs_push(s, &l, file_info(s, real, &sb));
+    mz_files_entry_path(path, NULL, shown, sizeof shown);
+    ptrs_push(s, &l, file_info(s, shown, &sb));
   } else {
     DIR *d = opendir(real);
     if (!d) {
@@ -483,7 +485,8 @@ static int list_files(scratch *s, mz_agent *a, const char *path, Mesos__V1__Agen
       snprintf(p, sizeof p, "%s/%s", real, e->d_name);
       struct stat esb;
       if (lstat(p, &esb) != 0) continue;
-      ptrs_push(s, &l, file_info(s, p, &esb));
+      mz_files_entry_path(path, e->d_name, shown, sizeof shown);
+      ptrs_push(s, &l, file_info(s, shown, &esb));
     }
     closedir(d);
   }

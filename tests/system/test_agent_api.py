@@ -184,6 +184,13 @@ def test_list_and_read_files_confined_to_sandboxes(running):
     assert base64.b64decode(rf["data"]) == (box / "stdout").read_bytes()[2:5]
     rf = call(port, "READ_FILE", read_file={"path": str(box / "stdout"), "offset": 10**9})["read_file"]
     assert rf.get("data", "") == ""
+    # Mesos's virtual path of the executor's latest run, listed as asked.
+    fid, eid = box.parts[box.parts.index("frameworks") + 1], box.parts[box.parts.index("executors") + 1]
+    virtual = f"/frameworks/{fid}/executors/{eid}/runs/latest"
+    files = call(port, "LIST_FILES", list_files={"path": virtual})["list_files"]["file_infos"]
+    assert {virtual + "/stdout", virtual + "/stderr"} <= {f["path"] for f in files}
+    rf = call(port, "READ_FILE", read_file={"path": virtual + "/stdout", "offset": 0})["read_file"]
+    assert b"hello-api" in base64.b64decode(rf["data"])
 
     for path, want in [("/etc/passwd", 403), (str(box) + "/../../..", 403), (str(box / "nope"), 404),
                        ("relative/path", 404)]:
@@ -208,6 +215,10 @@ def test_bad_requests_get_4xx_with_messages(cluster):
         (dict(body={"type": "GET_HEALTH"}, accept="text/html"), 406, b"Accept"),
         (dict(body={"type": "GET_HEALTH"}, method="PUT"), 405, b"POST"),
         (dict(body=b"\xff\xff\xff", ct=PROTO), 400, b"Failed to parse body into Call protobuf"),
+        # Mesos calls this agent does not implement: 501 naming the call.
+        (dict(body={"type": "GET_OPERATIONS"}), 501, b"GET_OPERATIONS is not supported"),
+        (dict(body={"type": "LAUNCH_CONTAINER"}), 501, b"LAUNCH_CONTAINER is not supported"),
+        (dict(body={"type": "GET_RESOURCE_PROVIDERS"}), 501, b"GET_RESOURCE_PROVIDERS is not supported"),
     ]
     for kw, want, text in cases:
         status, _, body = post(port, **kw)

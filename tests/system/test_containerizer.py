@@ -797,6 +797,17 @@ def test_files_browse_and_read_are_confined_to_sandboxes(master, tmp_path):
         assert get(a, f"/files/browse?path={q(box + '/nope')}")[0] == 404
         assert get(a, "/files/browse")[0] == 400
         assert get(a, f"/files/read?path={q(box + '/out.txt')}&offset=abc")[0] == 400
+        # Mesos's virtual path of the latest run: listed as asked, read, and confined the same way.
+        parts = box.split("/")
+        fid, eid = parts[parts.index("frameworks") + 1], parts[parts.index("executors") + 1]
+        virtual = f"/frameworks/{fid}/executors/{eid}/runs/latest"
+        status, entries = get(a, f"/files/browse?path={q(virtual + '/')}")
+        assert status == 200
+        assert {e["path"] for e in entries} >= {virtual + "/stdout", virtual + "/out.txt", virtual + "/sub"}
+        assert get(a, f"/files/read?path={q(virtual + '/out.txt')}&offset=0")[1]["data"] == "hello files"
+        assert get(a, f"/files/read?path={q(virtual + '/link')}&offset=0")[0] == 403
+        assert get(a, f"/files/read?path={q(virtual + '/../../x')}&offset=0")[0] == 403
+        assert get(a, f"/files/browse?path={q(f'/frameworks/{fid}/executors/nope/runs/latest')}")[0] == 404
         kill(master, "files-1")
         ack_until_terminal(master, "files-1")
         # Completed executors' sandboxes stay browsable.
