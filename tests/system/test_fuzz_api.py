@@ -118,12 +118,17 @@ class Mutator:
                 parent = parent[k]
             key = path[-1]
             op = self.r.randrange(6)
-            if op == 0 and isinstance(parent, dict):
+            if path == ("type",):
+                # Not another valid call type (a number is read as one): a mutated call must not
+                # become a TEARDOWN of the test's framework or a SUBSCRIBE that takes over the live executor.
+                parent[key] = self.r.choice(["UNKNOWN", "", "launch", "NOT_AN_ENUM", 99999, -3, None, [], {}])
+            elif op == 0 and isinstance(parent, dict):
                 del parent[key]
             elif op == 1 and isinstance(parent, list):
                 parent.extend([copy.deepcopy(parent[key])] * self.r.choice([1, 50]))
             elif op == 2 and isinstance(parent, dict):
-                parent[self.r.choice(["type", "value", "id", "name", "role", "x" * 200])] = self.odd_value()
+                k = self.r.choice(["type", "value", "id", "name", "role", "x" * 200])
+                parent[k] = self.odd_value() if (k != "type" or parent is not doc) else "NOT_AN_ENUM"
             elif op == 3 and isinstance(parent[key], str) and parent[key].isupper():
                 parent[key] = self.r.choice(["UNKNOWN", "", "launch", "NOT_AN_ENUM", 7, -3, 99999])
             else:
@@ -450,12 +455,12 @@ def test_fuzzed_requests_never_crash_master_or_agent(tmp_path):
                                 (PB_CT, b"\xff" * 20), ("application/json; charset=utf-16", b"{}")):
                 target.request("POST", path, body, dict(headers, **{"Content-Type": ctype, "Accept": JSON_CT}),
                                what=f"body {ctype}")
-        # Protobuf bodies: a valid GET_HEALTH / RECONCILE / MESSAGE call, flipped, cut and spliced.
+        # Protobuf bodies: valid GET_HEALTH, RECONCILE and MESSAGE calls, flipped, cut and spliced.
         pb_seeds = [
             (master, "/api/v1", {}, pb_varint(1 << 3) + pb_varint(1)),
-            (master, "/api/v1/scheduler", stream,
-             pb_field(1, pb_field(1, fid.encode())) + pb_varint(2 << 3) + pb_varint(7)
-             + pb_field(11, pb_field(1, pb_field(1, pb_field(1, b"live"))))),
+            (master, "/api/v1/scheduler", stream,  # RECONCILE (9) of the live task
+             pb_field(1, pb_field(1, fid.encode())) + pb_varint(2 << 3) + pb_varint(9)
+             + pb_field(9, pb_field(1, pb_field(1, pb_field(1, b"live"))))),
             (agent_t, "/api/v1", {}, pb_varint(1 << 3) + pb_varint(1)),
             (agent_t, "/api/v1/executor", {},
              pb_varint(1 << 3) + pb_varint(4) + pb_field(2, pb_field(1, fid.encode()))
