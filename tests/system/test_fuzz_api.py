@@ -168,8 +168,11 @@ class Target:
         try:
             conn.request(method, path, body=body, headers=headers or {})
             resp = conn.getresponse()
-            data = resp.read(1 << 20)
             status = resp.status
+            # A subscription's stream does not end: its headers are the answer, then it is dropped.
+            stream = status == 200 and (resp.getheader("Transfer-Encoding") or "").lower() == "chunked" \
+                and "SUBSCRIBE" in what
+            data = b"" if stream else resp.read(1 << 20)
         except (ConnectionError, socket.timeout, http.client.HTTPException, OSError) as e:
             self.bad.append(f"{self.name} {method} {path} {what}: no HTTP answer ({e!r}); body {body[:300]!r}"
                             if body else f"{self.name} {method} {path} {what}: no HTTP answer ({e!r})")
@@ -210,6 +213,14 @@ def scheduler_calls(fid, agent_id, offer_id, task_id, executor_id):
                {"name": "disk", "type": "SCALAR", "scalar": {"value": 1},
                 "disk": {"persistence": {"id": "v"}, "volume": {"container_path": "v", "mode": "RW"}}}]}}]
     return [
+        {"type": "SUBSCRIBE", "subscribe": {"framework_info": {
+            "user": "root", "name": "fuzz-other", "roles": ["fuzz", "a/b"], "failover_timeout": 0.0,
+            "checkpoint": True, "hostname": "h", "principal": "p", "webui_url": "http://x",
+            "capabilities": [{"type": "MULTI_ROLE"}, {"type": "GPU_RESOURCES"}, {"type": "PARTITION_AWARE"}],
+            "labels": {"labels": [{"key": "k", "value": "v"}]},
+            "offer_filters": {"fuzz": {"min_allocatable_resources": {"quantities": [
+                {"quantities": {"cpus": {"value": 1.0}}}]}}}},
+            "suppressed_roles": ["fuzz"]}},
         {"type": "ACCEPT", "framework_id": fw, "accept": {"offer_ids": [{"value": offer_id}], "operations": ops,
                                                           "filters": {"refuse_seconds": 0.0}}},
         {"type": "DECLINE", "framework_id": fw, "decline": {"offer_ids": [{"value": offer_id}]}},
@@ -243,7 +254,7 @@ def master_operator_calls(agent_id):
         {"type": t} for t in ("GET_HEALTH", "GET_FLAGS", "GET_VERSION", "GET_METRICS", "GET_LOGGING_LEVEL",
                               "GET_STATE", "GET_AGENTS", "GET_FRAMEWORKS", "GET_EXECUTORS", "GET_TASKS",
                               "GET_ROLES", "GET_WEIGHTS", "GET_MASTER", "GET_MAINTENANCE_STATUS",
-                              "GET_MAINTENANCE_SCHEDULE", "GET_QUOTA")
+                              "GET_MAINTENANCE_SCHEDULE", "GET_QUOTA", "SUBSCRIBE")
     ] + [
         {"type": "GET_METRICS", "get_metrics": {"timeout": {"nanoseconds": 1000}}},
         {"type": "SET_LOGGING_LEVEL", "set_logging_level": {"level": 1, "duration": {"nanoseconds": 10 ** 9}}},
@@ -282,6 +293,8 @@ def executor_calls(fid, executor_id, task_id):
     fw = {"value": fid}
     ex = {"value": executor_id}
     return [
+        {"type": "SUBSCRIBE", "framework_id": fw, "executor_id": {"value": "no-such-executor"},
+         "subscribe": {"unacknowledged_tasks": [], "unacknowledged_updates": []}},
         {"type": "MESSAGE", "framework_id": fw, "executor_id": ex, "message": {"data": "aGk="}},
         {"type": "UPDATE", "framework_id": fw, "executor_id": ex, "update": {"status": {
             "task_id": {"value": task_id}, "state": "TASK_RUNNING", "source": "SOURCE_EXECUTOR",
@@ -440,14 +453,17 @@ def test_fuzzed_requests_never_crash_master_or_agent(tmp_path):
             (agent_t, "/api/v1/executor", {}, executor_calls(fid, "live", "no-such-task")),
         ]
         for target, path, headers, calls in corpus:
+            def hdrs(call):  # a SUBSCRIBE has no Mesos-Stream-Id yet
+                return {} if call["type"] == "SUBSCRIBE" else headers
+
             for call in calls:  # the valid calls first: none may fail with a 500 either
-                target.post_json(path, call, headers, what=f"valid {call.get('type')}")
+                target.post_json(path, call, hdrs(call), what=f"valid {call.get('type')}")
             for _ in range(1000):
                 call = m.r.choice(calls)
                 if m.r.random() < 0.5:
-                    target.post_json(path, m.mutate_leaves(call), headers, what="same-shape JSON")
+                    target.post_json(path, m.mutate_leaves(call), hdrs(call), what=f"same-shape JSON {call['type']}")
                 else:
-                    target.post_json(path, m.mutate(call), headers, what="mutated JSON")
+                    target.post_json(path, m.mutate(call), hdrs(call), what=f"mutated JSON {call['type']}")
             # Wrong media types and bodies that are not JSON at all.
             for ctype, body in ((JSON_CT, b"{"), (JSON_CT, b"[]"), (JSON_CT, b"null"), (JSON_CT, b"\xff\xfe"),
                                 (JSON_CT, b'{"type": "' + b"A" * 100000 + b'"}'),
