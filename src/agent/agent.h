@@ -92,6 +92,7 @@ typedef struct mz_agent_flags {
   int cgroups_enable_cfs;
   long cgroups_limit_pids;
   int switch_user;
+  int executor_fork_server;          /* --executor_fork_server (mezzo's own; default true) */
   const char *fetcher_cache_dir;
   const char *recover;                   /* --recover: reconnect (default) or cleanup */
   double recovery_timeout;               /* how long executors wait for a dead agent (default 15mins) */

@@ -90,8 +90,10 @@ struct mz_launcher {
 /* The launcher: setsid + fork/exec (clone into a new pid namespace with
  * namespaces/pid), the child joining the container's cgroups when the isolation has
  * them; signals by cgroup, else by session id (scanning /proc). iso is borrowed and
- * must outlive the launcher. */
-mz_launcher *mz_launcher_new(const mz_isolation *iso);
+ * must outlive the launcher. With fs (owned, may be NULL), launches of fs's program
+ * that a vfork and exec would do are asked of the fork server (fork_server.h). */
+struct mz_fork_server;
+mz_launcher *mz_launcher_new(const mz_isolation *iso, struct mz_fork_server *fs);
 /* Start time of a process (field 22 of /proc/<pid>/stat), 0 if gone. */
 unsigned long long mz_proc_starttime(pid_t pid);
 

@@ -13,7 +13,10 @@
  * redirects stdio, switches user, enters the sandbox, runs the spec's prepare step
  * (the fetcher) and execs. A failure there is written to a
  * close-on-exec pipe that the containerizer reads when it reaps the child.
- * impl: the borrowed mz_isolation. */
+ * A command or default executor that would be vfork'd and exec'd is asked of the
+ * executor fork server instead when there is one (fork_server.h): its child does
+ * the same steps and runs mezzo-executor's main without an exec.
+ * impl: a linux_impl (the borrowed mz_isolation, the owned fork server). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -28,11 +31,21 @@
 #include <unistd.h>
 
 #include "agent/containerizer.h"
+#include "agent/fork_server.h"
+#include "common/fork_wire.h"
+#include "common/log.h"
 #include "common/util.h"
 
 #define ERRPIPE_FD 3 /* where the child keeps the pipe's write end */
 #define JOIN_FD0 (ERRPIPE_FD + 1) /* where a self-joining program gets its cgroup.procs fds */
 #define HIGH_FD (JOIN_FD0 + MZ_CGROUP_FDS_MAX) /* above the fds the child rearranges */
+
+typedef struct {
+  const mz_isolation *iso; /* borrowed */
+  mz_fork_server *fs;      /* owned; NULL: executors are always exec'd */
+} linux_impl;
+
+#define ISO(l) (((const linux_impl *)(l)->impl)->iso)
 
 static void child_fail(const char *what, const char *detail) {
   (void)!write(ERRPIPE_FD, what, strlen(what));
@@ -114,9 +127,26 @@ __attribute__((noinline)) static char **env_with_join_fds(char *const *envp, siz
   return e;
 }
 
+/* Asks the fork server for the container's first process (spec->path is its program and
+ * the launch needs nothing but what the server's child does). 0 with *pid. */
+static int fork_server_launch(linux_impl *impl, const mz_launch_spec *spec, const int *join, size_t njoin, int out,
+                              int errfd, int nullfd, int pipew, pid_t *pid) {
+  if (!impl->fs || nullfd < 0 || njoin > MZ_CGROUP_FDS_MAX || strcmp(spec->path, mz_fork_server_path(impl->fs)))
+    return -1;
+  int fds[MZ_FORK_MAX_FDS] = {pipew, nullfd, out, errfd};
+  for (size_t i = 0; i < njoin; i++) fds[MZ_FORK_FIXED_FDS + i] = join[i];
+  char err[256];
+  if (mz_fork_server_spawn(impl->fs, spec->cwd, spec->argv, spec->envp, fds, MZ_FORK_FIXED_FDS + njoin, pid, err,
+                           sizeof err) == 0)
+    return 0;
+  MZ_DEBUG("agent", "executor fork server: %s; exec'ing %s", err, spec->path);
+  return -1;
+}
+
 static int linux_launch(mz_launcher *l, const char *container_id, const mz_launch_spec *spec, pid_t *pid,
                         int *errpipe, char *err, size_t errlen) {
-  const mz_isolation *iso = l->impl;
+  linux_impl *impl = l->impl;
+  const mz_isolation *iso = impl->iso;
   int join[MZ_CGC_N];
   size_t njoin = 0;
   if (iso->cg != MZ_CG_NONE && mz_cg_create(iso, container_id, &spec->limits, join, &njoin, err, errlen) != 0)
@@ -143,9 +173,20 @@ static int linux_launch(mz_launcher *l, const char *container_id, const mz_launc
    * every container (fork's page-table copy and copy-on-write faults were a large
    * part of the agent's time per task). child() never returns. */
   int use_vfork = !iso->pid_ns && !spec->prepare && !spec->switch_user;
+  pid_t c;
+  if (use_vfork && spec->self_join && fork_server_launch(impl, spec, join, njoin, out, errfd, nullfd, pfd[1], &c) == 0) {
+    close(out);
+    close(errfd);
+    close(pfd[1]);
+    close(nullfd);
+    for (size_t i = 0; i < njoin; i++) close(join[i]);
+    fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+    *errpipe = pfd[0];
+    *pid = c;
+    return 0;
+  }
   int pass_join = use_vfork && spec->self_join && njoin > 0 && njoin <= MZ_CGROUP_FDS_MAX;
   char **envp = pass_join ? env_with_join_fds(spec->envp, njoin) : NULL;
-  pid_t c;
   if (iso->pid_ns)
     c = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
   else if (use_vfork)
@@ -242,7 +283,7 @@ static int kill_unjoined_leader(pid_t leader) {
 }
 
 static int linux_signal(mz_launcher *l, const char *container_id, pid_t leader, int sig) {
-  const mz_isolation *iso = l->impl;
+  const mz_isolation *iso = ISO(l);
   if (iso->cg == MZ_CG_NONE) return session_signal(leader, sig);
   if (sig == SIGKILL) return mz_cg_kill(iso, container_id) + kill_unjoined_leader(leader);
   int n = 0;
@@ -251,7 +292,7 @@ static int linux_signal(mz_launcher *l, const char *container_id, pid_t leader, 
 }
 
 static int linux_cleanup(mz_launcher *l, const char *container_id, pid_t leader) {
-  const mz_isolation *iso = l->impl;
+  const mz_isolation *iso = ISO(l);
   if (iso->cg == MZ_CG_NONE) return 0;
   /* rmdir refuses (EBUSY) a cgroup that still holds processes, so it is tried first:
    * a container whose processes are all gone (the usual end) costs no reading of
@@ -263,26 +304,26 @@ static int linux_cleanup(mz_launcher *l, const char *container_id, pid_t leader)
 
 static int linux_limitation(mz_launcher *l, const char *container_id, uint64_t mem_limit, char *msg,
                             size_t msglen) {
-  const mz_isolation *iso = l->impl;
+  const mz_isolation *iso = ISO(l);
   if (iso->cg == MZ_CG_NONE) return 0;
   return mz_cg_oom_happened(iso, container_id, mem_limit, msg, msglen);
 }
 
 static int linux_usage(mz_launcher *l, const char *container_id, pid_t leader, mz_container_usage *u) {
-  const mz_isolation *iso = l->impl;
+  const mz_isolation *iso = ISO(l);
   if (iso->cg != MZ_CG_NONE && mz_cg_usage(iso, container_id, u) == 0) return 0;
   if (leader <= 1) return -1;
   return mz_proc_session_usage(leader, u);
 }
 
 static int linux_oom_fd(mz_launcher *l, const char *container_id, int *is_eventfd) {
-  const mz_isolation *iso = l->impl;
+  const mz_isolation *iso = ISO(l);
   if (iso->cg == MZ_CG_NONE) return -1;
   return mz_cg_oom_fd(iso, container_id, is_eventfd);
 }
 
 static void linux_recover(mz_launcher *l, const char *container_id, pid_t leader, unsigned long long starttime) {
-  const mz_isolation *iso = l->impl;
+  const mz_isolation *iso = ISO(l);
   if (iso->cg != MZ_CG_NONE) {
     mz_cg_kill(iso, container_id);
     return;
@@ -297,10 +338,15 @@ static void linux_recover(mz_launcher *l, const char *container_id, pid_t leader
 
 static int linux_update(mz_launcher *l, const char *container_id, const mz_container_limits *lim, char *err,
                         size_t errlen) {
-  return mz_cg_update(l->impl, container_id, lim, err, errlen);
+  return mz_cg_update(ISO(l), container_id, lim, err, errlen);
 }
 
-static void linux_free(mz_launcher *l) { free(l); }
+static void linux_free(mz_launcher *l) {
+  linux_impl *impl = l->impl;
+  mz_fork_server_free(impl->fs);
+  free(impl);
+  free(l);
+}
 
 static const mz_launcher_ops linux_ops = {"linux",          linux_launch,  linux_signal, linux_cleanup,
                                           linux_limitation, linux_usage,   linux_oom_fd, linux_update,
@@ -309,9 +355,12 @@ static const mz_launcher_ops posix_ops = {"posix",          linux_launch,  linux
                                           linux_limitation, linux_usage,   linux_oom_fd, linux_update,
                                           linux_recover,    linux_free};
 
-mz_launcher *mz_launcher_new(const mz_isolation *iso) {
+mz_launcher *mz_launcher_new(const mz_isolation *iso, mz_fork_server *fs) {
   mz_launcher *l = mz_calloc(1, sizeof *l);
   l->ops = iso->cg != MZ_CG_NONE || iso->pid_ns ? &linux_ops : &posix_ops;
-  l->impl = (void *)iso;
+  linux_impl *impl = mz_calloc(1, sizeof *impl);
+  impl->iso = iso;
+  impl->fs = fs;
+  l->impl = impl;
   return l;
 }

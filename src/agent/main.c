@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "agent/agent.h"
+#include "agent/fork_server.h"
 #include "agent/containerizer.h"
 #include "agent/gpu.h"
 #include "common/flags.h"
@@ -130,6 +131,7 @@ int main(int argc, char **argv) {
   f->max_completed_frameworks = 50;
   f->cgroups_root = "mezzo";
   f->switch_user = 1;
+  f->executor_fork_server = 1;
   f->recover = "reconnect";
   f->recovery_timeout = 15 * 60;
   f->executor_reregistration_timeout = 2;
@@ -174,6 +176,9 @@ int main(int argc, char **argv) {
        "most processes in one container, with cgroups/pids (default 0: no limit)"},
       {"switch_user", MZ_FLAG_BOOL, &f->switch_user,
        "run tasks as CommandInfo.user when the agent is root (default true)"},
+      {"executor_fork_server", MZ_FLAG_BOOL, &f->executor_fork_server,
+       "start command and default executors as forks of one mezzo-executor started at startup, not one exec "
+       "each (default true)"},
       {"fetcher_cache_dir", MZ_FLAG_STRING, &f->fetcher_cache_dir,
        "where URIs with cache=true are kept (default: <work_dir>/fetch_cache)"},
       {"recover", MZ_FLAG_STRING, &f->recover,
@@ -318,7 +323,18 @@ int main(int argc, char **argv) {
     snprintf(fetch_cache, n, "%s/fetch_cache", A.work_dir);
     f->fetcher_cache_dir = fetch_cache;
   }
-  A.containerizer = mz_containerizer_new(A.base, mz_launcher_new(&A.isolation), on_container_exit, &A);
+  mz_fork_server *fork_server = NULL;
+  if (f->executor_fork_server && !A.isolation.pid_ns) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/mezzo-executor", A.launcher_dir);
+    fork_server = mz_fork_server_start(path, err, sizeof err);
+    if (fork_server)
+      MZ_INFO(MZ_AGENT_MOD, "command and default executors start as forks of %s --fork-server (pid %d)", path,
+              (int)mz_fork_server_pid(fork_server));
+    else
+      MZ_WARN(MZ_AGENT_MOD, "no executor fork server (%s): executors are exec'd", err);
+  }
+  A.containerizer = mz_containerizer_new(A.base, mz_launcher_new(&A.isolation, fork_server), on_container_exit, &A);
   if (A.containerizer) {
     char meta[4200];
     snprintf(meta, sizeof meta, "%s/meta/containers", A.work_dir);

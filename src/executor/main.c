@@ -8,6 +8,7 @@
  * State lives in one static struct owned by the loop thread: the mz_executor, a
  * copy of the TaskInfo and FrameworkInfo, the child's pid and the timers. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "common/util.h"
 #include "executor/command.h"
 #include "executor/default.h"
+#include "executor/fork_server.h"
 #include "executor/process.h"
 #include "executor/health.h"
 #include "mezzo/executor.h"
@@ -309,7 +311,7 @@ static const mz_exec_process_spec spec = {
     .on_stop_signal = on_stop_signal,
 };
 
-int main(int argc, char **argv) {
+static int executor_main(int argc, char **argv) {
   char jerr[256];
   if (mz_cgroups_join_from_env(jerr, sizeof jerr) != 0) { /* first: the agent left that to us */
     fprintf(stderr, "mezzo-executor: %s\n", jerr);
@@ -322,10 +324,16 @@ int main(int argc, char **argv) {
     printf("usage: mezzo-executor\n"
            "The command executor, started by mezzo-agent. Reads MESOS_FRAMEWORK_ID, MESOS_EXECUTOR_ID,\n"
            "MESOS_AGENT_ENDPOINT, MESOS_DIRECTORY, MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD from the environment.\n"
-           "With --default it is the default executor, which runs task groups (ExecutorInfo type DEFAULT).\n");
+           "With --default it is the default executor, which runs task groups (ExecutorInfo type DEFAULT).\n"
+           "With --fork-server it is the agent's executor fork server (started by the agent).\n");
     return 0;
   }
   if (argc > 1 && !strcmp(argv[1], "--default")) return mz_default_executor_main();
+  if (argc > 1 && !strcmp(argv[1], "--fork-server")) {
+    fprintf(stderr, "mezzo-executor: --fork-server is started by the agent, with its socket at fd %d\n",
+            MZ_FORK_SERVER_FD);
+    return 1;
+  }
   if (mz_exec_process_init(&X.p, &spec) != 0) return 1;
   if (mz_exec_process_run(&X.p, &spec) != 0) X.exit_code = 1;
   if (X.pid && !X.exited) {
@@ -336,4 +344,11 @@ int main(int argc, char **argv) {
   if (X.task) protobuf_c_message_free_unpacked(&X.task->base, NULL);
   mz_exec_process_free(&X.p);
   return X.exit_code;
+}
+
+int main(int argc, char **argv) {
+  /* The agent's fork server (fork_server.h): its forks run executor_main. */
+  if (argc == 2 && !strcmp(argv[1], "--fork-server") && fcntl(MZ_FORK_SERVER_FD, F_GETFD) >= 0)
+    return mz_executor_fork_server(MZ_FORK_SERVER_FD, argv, executor_main);
+  return executor_main(argc, argv);
 }

@@ -13,6 +13,7 @@ import io
 import json
 import os
 import pathlib
+import re
 import shutil
 import signal
 import stat
@@ -395,6 +396,72 @@ def test_containers_of_a_crashed_agent_are_destroyed_at_start(master, tmp_path, 
             assert b.stop() == 0
         elif a.proc.poll() is None:
             a.stop()
+
+
+# --------------------------------------------------------------------------- the executor fork server
+
+
+def executor_pid(tmp_path, container):
+    """The pid the agent logged for a container's first process (its executor)."""
+    pat = re.compile(rf"container {re.escape(container)}: launched \S+ as pid (\d+)")
+    return int(wait_for(lambda: (pat.search(agent_log(tmp_path)) or [None, None])[1],
+                        what=f"the launch of container {container} in the agent's log"))
+
+
+def proc_stat(pid):
+    """(state, ppid) of a process from /proc/<pid>/stat."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return fields[0], int(fields[1])
+
+
+def test_executors_are_forks_of_the_fork_server_and_children_of_the_agent(master, tmp_path):
+    a = Agent(master, tmp_path)
+    try:
+        registered(master)
+        m = wait_for(lambda: re.search(r"executors start as forks of (\S+) --fork-server \(pid (\d+)\)",
+                                       agent_log(tmp_path)), what="the fork server in the agent's log")
+        assert m.group(1) == str(EXECUTOR)
+        server = int(m.group(2))
+        launch(master, task_info(master, "forked-1", "echo MESOS_SANDBOX=$MESOS_SANDBOX; exec sleep 1000"))
+        ack_through(master, "forked-1", ["TASK_STARTING", "TASK_RUNNING"])
+        box = sandbox(a, master, "forked-1")
+        pid = executor_pid(tmp_path, container_of(a, "forked-1"))
+        # The agent's child (it reaps it), not the server's; in the sandbox; showing its own argv.
+        assert proc_stat(pid)[1] == a.proc.pid
+        assert os.readlink(f"/proc/{pid}/cwd") == os.path.realpath(box)
+        assert open(f"/proc/{pid}/cmdline", "rb").read().rstrip(b"\0").split(b"\0") == [str(EXECUTOR).encode()]
+        assert proc_stat(server)[1] == a.proc.pid and alive(server)
+        if VERSION:  # in the container's cgroups, like its task
+            cid = container_of(a, "forked-1")
+            for ctl in CONTROLLERS:
+                assert str(pid) in procs_of(ctl, cid), (ctl, pid)
+        wait_for(lambda: f"MESOS_SANDBOX={box}" in open(os.path.join(box, "stdout")).read(),
+                 what="the task's environment in its stdout")
+        kill(master, "forked-1")
+        ack_through(master, "forked-1", ["TASK_KILLING", "TASK_KILLED"])
+        # Without the server (killed), executors are exec'd again, and tasks still run.
+        os.kill(server, signal.SIGKILL)
+        launch(master, task_info(master, "exec-1", "true"))
+        assert ack_until_terminal(master, "exec-1")["status_update"]["status"]["state"] == "TASK_FINISHED"
+        assert f"executor fork server (pid {server})" in agent_log(tmp_path)
+        wait_for(lambda: not alive(server), what="the killed fork server to be reaped")
+    finally:
+        assert a.stop() == 0
+
+
+def test_executors_are_execd_without_the_fork_server(master, tmp_path):
+    a = Agent(master, tmp_path, extra=["--executor_fork_server=false"])
+    try:
+        registered(master)
+        launch(master, task_info(master, "plain-1", "exec sleep 1000"))
+        ack_through(master, "plain-1", ["TASK_STARTING", "TASK_RUNNING"])
+        pid = executor_pid(tmp_path, container_of(a, "plain-1"))
+        assert proc_stat(pid)[1] == a.proc.pid
+        assert "fork server" not in agent_log(tmp_path)
+        kill(master, "plain-1")
+        ack_through(master, "plain-1", ["TASK_KILLING", "TASK_KILLED"])
+    finally:
+        assert a.stop() == 0
 
 
 # --------------------------------------------------------------------------- environment and user

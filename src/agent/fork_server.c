@@ -1,0 +1,165 @@
+/* fork_server (agent side): see fork_server.h. */
+#include "agent/fork_server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/fork_wire.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#define MOD "agent"
+
+extern char **environ;
+
+struct mz_fork_server {
+  char *path;
+  int sock;          /* -1 while not running */
+  pid_t pid;
+  double stopped_at; /* monotonic time it was found broken */
+};
+
+/* Waits up to timeout_ms for one int32 on sock. 0, or -1 (timeout: errno ETIMEDOUT; the
+ * server closed: EPIPE). */
+static int recv_reply(int sock, int timeout_ms, int32_t *reply) {
+  struct pollfd p = {sock, POLLIN, 0};
+  int ready;
+  do ready = poll(&p, 1, timeout_ms);
+  while (ready < 0 && errno == EINTR);
+  if (ready == 0) errno = ETIMEDOUT;
+  if (ready <= 0) return -1;
+  ssize_t n;
+  do n = recv(sock, reply, sizeof *reply, 0);
+  while (n < 0 && errno == EINTR);
+  if (n == (ssize_t)sizeof *reply) return 0;
+  if (n >= 0) errno = EPIPE;
+  return -1;
+}
+
+static int start(mz_fork_server *fs, char *err, size_t errlen) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+    snprintf(err, errlen, "socketpair: %s", strerror(errno));
+    return -1;
+  }
+  int nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  char *argv[] = {fs->path, "--fork-server", NULL};
+  pid_t pid = vfork();
+  if (pid == 0) {
+    setsid(); /* no terminal signals: it goes when the agent does */
+    if (nullfd >= 0) dup2(nullfd, STDIN_FILENO);
+    if (sv[1] == MZ_FORK_SERVER_FD)
+      fcntl(sv[1], F_SETFD, 0);
+    else if (dup2(sv[1], MZ_FORK_SERVER_FD) < 0)
+      _exit(127);
+    execve(fs->path, argv, environ);
+    _exit(127);
+  }
+  int e = errno;
+  if (nullfd >= 0) close(nullfd);
+  close(sv[1]);
+  if (pid < 0) {
+    close(sv[0]);
+    snprintf(err, errlen, "vfork: %s", strerror(e));
+    return -1;
+  }
+  int st;
+  if (waitpid(pid, &st, WNOHANG) == pid) { /* vfork returns after the exec or the _exit */
+    close(sv[0]);
+    snprintf(err, errlen, "cannot execute %s", fs->path);
+    return -1;
+  }
+  /* Its hello (an int32 0) tells that the program is a fork server at all. */
+  int32_t hello = -1;
+  if (recv_reply(sv[0], MZ_FORK_SERVER_HELLO_TIMEOUT_MS, &hello) != 0 || hello != 0) {
+    close(sv[0]);
+    kill(pid, SIGKILL); /* reaped with the containers' children (containerizer.c) */
+    snprintf(err, errlen, "%s --fork-server did not answer as a fork server within %d ms", fs->path,
+             MZ_FORK_SERVER_HELLO_TIMEOUT_MS);
+    return -1;
+  }
+  fs->sock = sv[0];
+  fs->pid = pid;
+  return 0;
+}
+
+static void stop(mz_fork_server *fs, const char *why) {
+  if (fs->sock < 0) return;
+  MZ_WARN(MOD, "executor fork server (pid %d): %s; executors are exec'd until it is restarted", (int)fs->pid, why);
+  close(fs->sock);
+  kill(fs->pid, SIGKILL); /* reaped with the containers' children (containerizer.c) */
+  fs->sock = -1;
+  fs->pid = 0;
+  fs->stopped_at = mz_monotonic();
+}
+
+mz_fork_server *mz_fork_server_start(const char *executor_path, char *err, size_t errlen) {
+  mz_fork_server *fs = mz_calloc(1, sizeof *fs);
+  fs->path = mz_strdup(executor_path);
+  fs->sock = -1;
+  if (start(fs, err, errlen) != 0) {
+    mz_fork_server_free(fs);
+    return NULL;
+  }
+  return fs;
+}
+
+const char *mz_fork_server_path(const mz_fork_server *fs) { return fs->path; }
+
+pid_t mz_fork_server_pid(const mz_fork_server *fs) { return fs->pid; }
+
+int mz_fork_server_spawn(mz_fork_server *fs, const char *cwd, char *const *argv, char *const *envp, const int *fds,
+                         size_t nfds, pid_t *pid, char *err, size_t errlen) {
+  if (fs->sock < 0) {
+    if (mz_monotonic() - fs->stopped_at < MZ_FORK_SERVER_RESTART_S) {
+      snprintf(err, errlen, "the fork server is not running");
+      return -1;
+    }
+    if (start(fs, err, errlen) != 0) {
+      fs->stopped_at = mz_monotonic();
+      return -1;
+    }
+    MZ_INFO(MOD, "executor fork server restarted (pid %d)", (int)fs->pid);
+  }
+  size_t len;
+  uint8_t *msg = mz_fork_request_encode(cwd, argv, envp, &len);
+  if (!msg) {
+    snprintf(err, errlen, "the request is larger than %d bytes", MZ_FORK_MAX_MSG);
+    return -1;
+  }
+  int rc = mz_fork_send(fs->sock, msg, len, fds, nfds);
+  free(msg);
+  if (rc != 0) {
+    snprintf(err, errlen, "cannot send the request: %s", strerror(errno));
+    stop(fs, err);
+    return -1;
+  }
+  int32_t reply = 0;
+  if (recv_reply(fs->sock, MZ_FORK_SERVER_REPLY_TIMEOUT_MS, &reply) != 0) {
+    snprintf(err, errlen, "%s", errno == ETIMEDOUT ? "no reply in time" : errno == EPIPE ? "it exited" : strerror(errno));
+    stop(fs, err);
+    return -1;
+  }
+  if (reply <= 0) {
+    snprintf(err, errlen, "the fork server could not start it: %s", strerror(-reply));
+    return -1;
+  }
+  *pid = (pid_t)reply;
+  return 0;
+}
+
+void mz_fork_server_free(mz_fork_server *fs) {
+  if (!fs) return;
+  if (fs->sock >= 0) close(fs->sock); /* it exits on the end of its socket */
+  free(fs->path);
+  free(fs);
+}

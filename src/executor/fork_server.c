@@ -1,0 +1,120 @@
+/* fork_server: see fork_server.h. */
+#include "executor/fork_server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/fork_wire.h"
+#include "common/util.h"
+
+#define ERRPIPE_FD 3
+
+extern char **environ;
+
+/* The request buffer: a child's argv and environment strings stay in it (reachable from
+ * here for leak checkers) for the child's life. */
+static uint8_t *volatile request_buf; /* volatile: a write-only static would be optimized away */
+
+static void child_fail(const char *what, const char *detail) {
+  char msg[512];
+  int n = snprintf(msg, sizeof msg, "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
+  if (n > (int)sizeof msg - 1) n = (int)sizeof msg - 1;
+  (void)!write(ERRPIPE_FD, msg, (size_t)n);
+  dprintf(STDERR_FILENO, "mezzo-executor (fork server): %s\n", msg);
+  _exit(127);
+}
+
+/* ps and /proc/<pid>/cmdline show the executor's own argv, not the server's: the
+ * server's argument area (its argv strings, contiguous) is rewritten with it, as far
+ * as it fits (the server's "<path> --fork-server" holds "<path> --default"). */
+static void set_cmdline(char **self_argv, char **argv) {
+  if (!self_argv || !self_argv[0]) return;
+  char *start = self_argv[0], *end = start;
+  for (int i = 0; self_argv[i] && self_argv[i] == end; i++) end += strlen(self_argv[i]) + 1;
+  size_t cap = (size_t)(end - start), off = 0;
+  memset(start, 0, cap);
+  for (int i = 0; argv[i]; i++) {
+    size_t n = strlen(argv[i]) + 1;
+    if (off + n > cap) break;
+    memcpy(start + off, argv[i], n);
+    off += n;
+  }
+}
+
+/* The new executor, between the clone and entry. Never returns. */
+static void child(int sock, const int *fds, size_t nfds, const char *cwd, char **argv, char **envp,
+                  char **self_argv, int (*entry)(int, char **)) {
+  close(sock);
+  setsid();
+  /* The received descriptors are all above ERRPIPE_FD (the socket held fd 3 when they came). */
+  if (dup2(fds[0], ERRPIPE_FD) < 0) _exit(127);
+  fcntl(ERRPIPE_FD, F_SETFD, FD_CLOEXEC);
+  for (size_t i = MZ_FORK_FIXED_FDS; i < nfds; i++)
+    if (write(fds[i], "0", 1) != 1) child_fail("cannot join the container's cgroup", strerror(errno));
+  if (dup2(fds[1], STDIN_FILENO) < 0 || dup2(fds[2], STDOUT_FILENO) < 0 || dup2(fds[3], STDERR_FILENO) < 0)
+    child_fail("cannot redirect stdio", strerror(errno));
+  mz_close_fds_from(ERRPIPE_FD + 1);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  for (int s = 1; s < NSIG; s++)
+    if (s != SIGKILL && s != SIGSTOP) signal(s, SIG_DFL);
+  if (chdir(cwd) != 0) child_fail("cannot enter the sandbox", strerror(errno));
+  set_cmdline(self_argv, argv);
+  environ = envp;
+  close(ERRPIPE_FD); /* started: as an exec closes it */
+  int argc = 0;
+  while (argv[argc]) argc++;
+  exit(entry(argc, argv));
+}
+
+int mz_executor_fork_server(int sock, char **self_argv, int (*entry)(int argc, char **argv)) {
+  pid_t agent = getppid();
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != agent) return 0; /* the agent died before the line above */
+  mz_close_fds_from(sock + 1);
+  signal(SIGPIPE, SIG_IGN);
+  uint8_t *buf = request_buf = mz_malloc(MZ_FORK_MAX_MSG);
+  int32_t hello = 0;
+  if (mz_fork_send(sock, &hello, sizeof hello, NULL, 0) != 0) {
+    free(buf);
+    request_buf = NULL;
+    return 1;
+  }
+  for (;;) {
+    int fds[MZ_FORK_MAX_FDS];
+    size_t nfds = 0;
+    ssize_t n = mz_fork_recv(sock, buf, MZ_FORK_MAX_MSG, fds, &nfds);
+    if (n == 0) break; /* the agent closed its end */
+    int32_t reply;
+    char *cwd, **argv = NULL, **envp = NULL;
+    if (n < 0) {
+      if (errno != EMSGSIZE) break;
+      reply = -EMSGSIZE;
+    } else if (nfds < MZ_FORK_FIXED_FDS || mz_fork_request_decode(buf, (size_t)n, &cwd, &argv, &envp) != 0) {
+      reply = -EINVAL;
+    } else {
+      /* CLONE_PARENT: the executor is the agent's child. Like fork(), without its atfork
+       * handlers: this process is single-threaded and idle here. */
+      pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
+      if (pid == 0) child(sock, fds, nfds, cwd, argv, envp, self_argv, entry);
+      reply = pid < 0 ? -errno : (int32_t)pid;
+    }
+    free(argv);
+    free(envp);
+    for (size_t i = 0; i < nfds; i++) close(fds[i]);
+    if (mz_fork_send(sock, &reply, sizeof reply, NULL, 0) != 0) break;
+  }
+  free(buf);
+  request_buf = NULL;
+  return 0;
+}
