@@ -469,6 +469,7 @@ int mz_containerizer_destroy(mz_containerizer *c, const char *container_id, doub
 }
 
 void mz_containerizer_kill_all(mz_containerizer *c, double wait) {
+  c->launcher->ops->stop_helpers(c->launcher);
   /* Remember the leaders: their containers are signalled again until nothing is left,
    * since orphans of a dead leader come back to us (subreaper) and must be reaped. */
   size_t n = HASH_COUNT(c->by_id), i = 0;

@@ -79,6 +79,9 @@ typedef struct {
   int (*update)(mz_launcher *l, const char *container_id, const mz_container_limits *lim, char *err, size_t errlen);
   /* Kills what is left of a container of a previous agent run. */
   void (*recover)(mz_launcher *l, const char *container_id, pid_t leader, unsigned long long starttime);
+  /* Stops the processes the launcher keeps besides the containers (the executor fork
+   * server), so that the agent's children are the containers' alone; later launches exec. */
+  void (*stop_helpers)(mz_launcher *l);
   void (*free)(mz_launcher *l);
 } mz_launcher_ops;
 
@@ -143,7 +146,8 @@ void mz_containerizer_set_mem_sampling(mz_containerizer *c, double interval);
 /* SIGTERM to every process of the container, SIGKILL after grace seconds (0: SIGKILL now).
  * The exit callback runs when its first process is reaped. -1 if unknown. */
 int mz_containerizer_destroy(mz_containerizer *c, const char *container_id, double grace);
-/* SIGKILL every process of every container now, and reap for up to `wait` seconds. */
+/* At shutdown: stops the launcher's helpers, SIGKILLs every process of every container
+ * now, and reaps for up to `wait` seconds (until the agent has no child left). */
 void mz_containerizer_kill_all(mz_containerizer *c, double wait);
 size_t mz_containerizer_count(const mz_containerizer *c);
 /* Frees without callbacks (containers still running are left alone: kill them first). */

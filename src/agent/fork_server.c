@@ -28,6 +28,15 @@ struct mz_fork_server {
   double stopped_at; /* monotonic time it was found broken */
 };
 
+/* SIGKILLs the server while it is a child of ours not yet reaped (the containerizer reaps
+ * every child, so a pid it reaped may be another process's by now). */
+static void kill_server(pid_t pid) {
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  if (pid > 0 && waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == 0)
+    kill(pid, SIGKILL);
+}
+
 /* Waits up to timeout_ms for one int32 on sock. 0, or -1 (timeout: errno ETIMEDOUT; the
  * server closed: EPIPE). */
 static int recv_reply(int sock, int timeout_ms, int32_t *reply) {
@@ -82,7 +91,7 @@ static int start(mz_fork_server *fs, char *err, size_t errlen) {
   int32_t hello = -1;
   if (recv_reply(sv[0], MZ_FORK_SERVER_HELLO_TIMEOUT_MS, &hello) != 0 || hello != 0) {
     close(sv[0]);
-    kill(pid, SIGKILL); /* reaped with the containers' children (containerizer.c) */
+    kill_server(pid); /* reaped with the containers' children (containerizer.c) */
     snprintf(err, errlen, "%s --fork-server did not answer as a fork server within %d ms", fs->path,
              MZ_FORK_SERVER_HELLO_TIMEOUT_MS);
     return -1;
@@ -96,7 +105,7 @@ static void stop(mz_fork_server *fs, const char *why) {
   if (fs->sock < 0) return;
   MZ_WARN(MOD, "executor fork server (pid %d): %s; executors are exec'd until it is restarted", (int)fs->pid, why);
   close(fs->sock);
-  kill(fs->pid, SIGKILL); /* reaped with the containers' children (containerizer.c) */
+  kill_server(fs->pid); /* reaped with the containers' children (containerizer.c) */
   fs->sock = -1;
   fs->pid = 0;
   fs->stopped_at = mz_monotonic();

@@ -173,26 +173,19 @@ static int linux_launch(mz_launcher *l, const char *container_id, const mz_launc
    * every container (fork's page-table copy and copy-on-write faults were a large
    * part of the agent's time per task). child() never returns. */
   int use_vfork = !iso->pid_ns && !spec->prepare && !spec->switch_user;
-  pid_t c;
-  if (use_vfork && spec->self_join && fork_server_launch(impl, spec, join, njoin, out, errfd, nullfd, pfd[1], &c) == 0) {
-    close(out);
-    close(errfd);
-    close(pfd[1]);
-    close(nullfd);
-    for (size_t i = 0; i < njoin; i++) close(join[i]);
-    fcntl(pfd[0], F_SETFL, O_NONBLOCK);
-    *errpipe = pfd[0];
-    *pid = c;
-    return 0;
-  }
-  int pass_join = use_vfork && spec->self_join && njoin > 0 && njoin <= MZ_CGROUP_FDS_MAX;
+  pid_t c = -1;
+  int forked = use_vfork && spec->self_join &&
+               fork_server_launch(impl, spec, join, njoin, out, errfd, nullfd, pfd[1], &c) == 0;
+  int pass_join = !forked && use_vfork && spec->self_join && njoin > 0 && njoin <= MZ_CGROUP_FDS_MAX;
   char **envp = pass_join ? env_with_join_fds(spec->envp, njoin) : NULL;
-  if (iso->pid_ns)
-    c = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
-  else if (use_vfork)
-    c = vfork();
-  else
-    c = fork();
+  if (!forked) { /* else c is the fork server's child */
+    if (iso->pid_ns)
+      c = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
+    else if (use_vfork)
+      c = vfork();
+    else
+      c = fork();
+  }
   if (c == 0) child(spec, join, njoin, pass_join, envp ? envp : spec->envp, out, errfd, nullfd, pfd[1]);
   int e = errno;
   if (envp) {
@@ -341,6 +334,12 @@ static int linux_update(mz_launcher *l, const char *container_id, const mz_conta
   return mz_cg_update(ISO(l), container_id, lim, err, errlen);
 }
 
+static void linux_stop_helpers(mz_launcher *l) {
+  linux_impl *impl = l->impl;
+  mz_fork_server_free(impl->fs); /* it exits at the end of its socket; the containerizer reaps it */
+  impl->fs = NULL;
+}
+
 static void linux_free(mz_launcher *l) {
   linux_impl *impl = l->impl;
   mz_fork_server_free(impl->fs);
@@ -350,10 +349,10 @@ static void linux_free(mz_launcher *l) {
 
 static const mz_launcher_ops linux_ops = {"linux",          linux_launch,  linux_signal, linux_cleanup,
                                           linux_limitation, linux_usage,   linux_oom_fd, linux_update,
-                                          linux_recover,    linux_free};
+                                          linux_recover,    linux_stop_helpers, linux_free};
 static const mz_launcher_ops posix_ops = {"posix",          linux_launch,  linux_signal, linux_cleanup,
                                           linux_limitation, linux_usage,   linux_oom_fd, linux_update,
-                                          linux_recover,    linux_free};
+                                          linux_recover,    linux_stop_helpers, linux_free};
 
 mz_launcher *mz_launcher_new(const mz_isolation *iso, mz_fork_server *fs) {
   mz_launcher *l = mz_calloc(1, sizeof *l);
