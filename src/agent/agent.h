@@ -250,6 +250,9 @@ void mz_agent_master_shutdown(mz_agent *a);
 extern const mz_su_callbacks mz_agent_su_callbacks;
 
 /* ---------------------------------------------------------------- executors.c */
+/* 1 when an executor inherits this entry ("NAME=value") of the agent's environment:
+ * all but the agent's own MEZZO_* settings (MEZZO_EXECUTOR_* are the executor's). */
+int mz_ag_env_inherited(const char *entry);
 /* Creates the run's sandbox and starts the executor process. On failure the
  * executor is marked terminated and its tasks get TASK_FAILED. */
 void mz_ag_exec_launch(mz_agent *a, mz_ag_executor *ex);

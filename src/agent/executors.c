@@ -83,11 +83,13 @@ static void strv_free(strv *s) {
 }
 
 /* The agent's environment without its own MEZZO_ flags, plus what Mesos gives executors. */
+int mz_ag_env_inherited(const char *entry) {
+  return strncmp(entry, "MEZZO_", 6) != 0 || strncmp(entry, "MEZZO_EXECUTOR_", 15) == 0;
+}
+
 static void build_env(mz_agent *a, mz_ag_executor *ex, strv *env) {
-  for (size_t i = 0; environ && environ[i]; i++) {
-    if (!strncmp(environ[i], "MEZZO_", 6) && strncmp(environ[i], "MEZZO_EXECUTOR_", 15) != 0) continue;
-    strv_push(env, mz_strdup(environ[i]));
-  }
+  for (size_t i = 0; environ && environ[i]; i++)
+    if (mz_ag_env_inherited(environ[i])) strv_push(env, mz_strdup(environ[i]));
   char buf[512];
   strv_set(env, "MESOS_FRAMEWORK_ID", ex->fw->id);
   strv_set(env, "MESOS_EXECUTOR_ID", ex->id);

@@ -19,10 +19,9 @@
 
 #define MOD "agent"
 
-extern char **environ;
-
 struct mz_fork_server {
   char *path;
+  char **envp;       /* owned copy, NULL-terminated */
   int sock;          /* -1 while not running */
   pid_t pid;
   double stopped_at; /* monotonic time it was found broken */
@@ -62,6 +61,7 @@ static int start(mz_fork_server *fs, char *err, size_t errlen) {
   }
   int nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   char *argv[] = {fs->path, "--fork-server", NULL};
+  char *const *envp = fs->envp;
   pid_t pid = vfork();
   if (pid == 0) {
     setsid(); /* no terminal signals: it goes when the agent does */
@@ -70,7 +70,7 @@ static int start(mz_fork_server *fs, char *err, size_t errlen) {
       fcntl(sv[1], F_SETFD, 0);
     else if (dup2(sv[1], MZ_FORK_SERVER_FD) < 0)
       _exit(127);
-    execve(fs->path, argv, environ);
+    execve(fs->path, argv, envp);
     _exit(127);
   }
   int e = errno;
@@ -111,9 +111,13 @@ static void stop(mz_fork_server *fs, const char *why) {
   fs->stopped_at = mz_monotonic();
 }
 
-mz_fork_server *mz_fork_server_start(const char *executor_path, char *err, size_t errlen) {
+mz_fork_server *mz_fork_server_start(const char *executor_path, char *const *envp, char *err, size_t errlen) {
   mz_fork_server *fs = mz_calloc(1, sizeof *fs);
   fs->path = mz_strdup(executor_path);
+  size_t n = 0;
+  while (envp[n]) n++;
+  fs->envp = mz_calloc(n + 1, sizeof *fs->envp);
+  for (size_t i = 0; i < n; i++) fs->envp[i] = mz_strdup(envp[i]);
   fs->sock = -1;
   if (start(fs, err, errlen) != 0) {
     mz_fork_server_free(fs);
@@ -169,6 +173,8 @@ int mz_fork_server_spawn(mz_fork_server *fs, const char *cwd, char *const *argv,
 void mz_fork_server_free(mz_fork_server *fs) {
   if (!fs) return;
   if (fs->sock >= 0) close(fs->sock); /* it exits on the end of its socket */
+  for (size_t i = 0; fs->envp && fs->envp[i]; i++) free(fs->envp[i]);
+  free(fs->envp);
   free(fs->path);
   free(fs);
 }

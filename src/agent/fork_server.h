@@ -19,8 +19,10 @@
 
 typedef struct mz_fork_server mz_fork_server;
 
-/* Starts the server from executor_path (absolute). NULL with err when it cannot. */
-mz_fork_server *mz_fork_server_start(const char *executor_path, char *err, size_t errlen);
+/* Starts the server from executor_path (absolute) with the environment envp (copied;
+ * /proc/<pid>/environ shows it for every executor it forks). NULL with err when it
+ * cannot. */
+mz_fork_server *mz_fork_server_start(const char *executor_path, char *const *envp, char *err, size_t errlen);
 /* The program the server runs: only launches of that path go to it. */
 const char *mz_fork_server_path(const mz_fork_server *fs);
 /* The server's pid, 0 while it is not running. */

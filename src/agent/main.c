@@ -327,7 +327,13 @@ int main(int argc, char **argv) {
   if (f->executor_fork_server && !A.isolation.pid_ns) {
     char path[4200];
     snprintf(path, sizeof path, "%s/mezzo-executor", A.launcher_dir);
-    fork_server = mz_fork_server_start(path, err, sizeof err);
+    size_t n = 0;
+    while (environ[n]) n++;
+    char **env = mz_calloc(n + 1, sizeof *env);
+    for (size_t i = 0, j = 0; i < n; i++)
+      if (mz_ag_env_inherited(environ[i])) env[j++] = environ[i];
+    fork_server = mz_fork_server_start(path, env, err, sizeof err);
+    free(env);
     if (fork_server)
       MZ_INFO(MZ_AGENT_MOD, "command and default executors start as forks of %s --fork-server (pid %d)", path,
               (int)mz_fork_server_pid(fork_server));

@@ -431,6 +431,11 @@ def test_executors_are_forks_of_the_fork_server_and_children_of_the_agent(master
         assert os.readlink(f"/proc/{pid}/cwd") == os.path.realpath(box)
         assert open(f"/proc/{pid}/cmdline", "rb").read().rstrip(b"\0").split(b"\0") == [str(EXECUTOR).encode()]
         assert proc_stat(server)[1] == a.proc.pid and alive(server)
+        # The server's environment (what /proc shows for each executor it forks) is the agent's
+        # without the agent's own MEZZO_* settings, as an exec'd executor's starts.
+        agent_env = open(f"/proc/{a.proc.pid}/environ", "rb").read().split(b"\0")
+        inherited = [e for e in agent_env if e and (not e.startswith(b"MEZZO_") or e.startswith(b"MEZZO_EXECUTOR_"))]
+        assert [e for e in open(f"/proc/{server}/environ", "rb").read().split(b"\0") if e] == inherited
         if VERSION:  # in the container's cgroups, like its task
             cid = container_of(a, "forked-1")
             for ctl in CONTROLLERS:
