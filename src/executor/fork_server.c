@@ -51,11 +51,14 @@ static void set_cmdline(char **self_argv, char **argv) {
 }
 
 /* The new executor, between the clone and entry. Never returns. */
-static void child(int sock, const int *fds, size_t nfds, const char *cwd, char **argv, char **envp,
+static void child(int sock, int *fds, size_t nfds, const char *cwd, char **argv, char **envp,
                   char **self_argv, int (*entry)(int, char **)) {
   close(sock);
   setsid();
-  /* The received descriptors are all above ERRPIPE_FD (the socket held fd 3 when they came). */
+  /* The dup2s below overwrite fds 0 to ERRPIPE_FD: a received descriptor there moves up
+   * first (none is, with the agent's socket at fd 3). */
+  for (size_t i = 0; i < nfds; i++)
+    if (fds[i] <= ERRPIPE_FD && (fds[i] = fcntl(fds[i], F_DUPFD, ERRPIPE_FD + 1)) < 0) _exit(127);
   if (dup2(fds[0], ERRPIPE_FD) < 0) _exit(127);
   fcntl(ERRPIPE_FD, F_SETFD, FD_CLOEXEC);
   for (size_t i = MZ_FORK_FIXED_FDS; i < nfds; i++)

@@ -3,7 +3,8 @@
  * real server (mz_executor_fork_server in a forked process) starts children that are
  * this process's (CLONE_PARENT), in the requested directory, with the requested argv
  * (also written over the server's argv strings), environment and stdio, with the cgroup.procs stand-ins
- * written and every other descriptor closed; a child that cannot enter its directory
+ * written and every other descriptor closed (also when the descriptors arrive at fds 0-3);
+ * a child that cannot enter its directory
  * reports it on the error pipe; the server exits when its socket is closed. */
 #include <errno.h>
 #include <fcntl.h>
@@ -142,6 +143,7 @@ static int report_entry(int argc, char **argv) {
          foo ? foo : "-", getenv("HOME") ? "set" : "unset", fcntl(3, F_GETFD) < 0 ? "closed" : "open",
          fcntl(4, F_GETFD) < 0 ? "closed" : "open", cmdline);
   fflush(stdout);
+  fprintf(stderr, "and stderr\n"); /* the same file in these tests */
   return 7;
 }
 
@@ -159,9 +161,14 @@ static void server_start(server *s) {
   s->server = fork();
   assert_true(s->server >= 0);
   if (s->server == 0) {
+    /* The socket high and fds 0-3 free: the requests' descriptors arrive where the child's
+     * dup2s would overwrite them unless it moves them first. */
+    int sock = fcntl(sv[1], F_DUPFD_CLOEXEC, 20);
+    for (int fd = 0; fd <= 3; fd++) close(fd);
     close(sv[0]);
+    close(sv[1]);
     char *self[] = {self_area, self_area + strlen(self_area) + 1, NULL};
-    _exit(mz_executor_fork_server(sv[1], self, report_entry));
+    _exit(mz_executor_fork_server(sock, self, report_entry));
   }
   close(sv[1]);
   s->sock = sv[0];
@@ -225,7 +232,7 @@ static void test_server_starts_our_children(void **state) {
   char want[1024];
   snprintf(want, sizeof want,
            "argc=2 argv1=--default cwd=%s foo=bar baz home=unset fd3=closed fd4=closed "
-           "cmdline=[/x/mezzo-executor --default]\n",
+           "cmdline=[/x/mezzo-executor --default]\nand stderr\n",
            s.dir);
   assert_string_equal(slurp(out), want);
   assert_string_equal(slurp(join1), "0");
