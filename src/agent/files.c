@@ -130,19 +130,16 @@ static int in_some_sandbox(mz_agent *a, const char *real) {
   return 0;
 }
 
-/* The sandbox of framework fw's executor eid whose run is the latest: the running one, else the
- * last one to complete. NULL when the agent knows none. */
-static const char *latest_run_dir(mz_agent *a, const char *fid, size_t fidlen, const char *eid, size_t eidlen) {
-  mz_ag_framework *fw, *ftmp, *found = NULL;
-  HASH_ITER(hh, a->frameworks, fw, ftmp) if (strlen(fw->id) == fidlen && !memcmp(fw->id, fid, fidlen)) found = fw;
-  if (!found) {
-    DL_FOREACH(a->completed_frameworks, fw) if (strlen(fw->id) == fidlen && !memcmp(fw->id, fid, fidlen)) found = fw;
-  }
-  if (!found) return NULL;
-  mz_ag_executor *ex, *etmp;
+/* The sandbox of framework fid's executor eid whose run is the latest: the running one, else
+ * the last one to complete. NULL when the agent knows none. */
+static const char *latest_run_dir(mz_agent *a, const char *fid, const char *eid) {
+  mz_ag_framework *fw = mz_agent_framework(a, fid), *f;
+  if (!fw) DL_FOREACH(a->completed_frameworks, f) if (!strcmp(f->id, fid)) fw = f;
+  if (!fw) return NULL;
+  mz_ag_executor *ex = mz_agent_executor(fw, eid);
+  if (ex) return ex->directory;
   const char *dir = NULL;
-  HASH_ITER(hh, found->executors, ex, etmp) if (strlen(ex->id) == eidlen && !memcmp(ex->id, eid, eidlen)) return ex->directory;
-  DL_FOREACH(found->completed, ex) if (strlen(ex->id) == eidlen && !memcmp(ex->id, eid, eidlen)) dir = ex->directory;
+  DL_FOREACH(fw->completed, ex) if (!strcmp(ex->id, eid)) dir = ex->directory;
   return dir;
 }
 
@@ -162,10 +159,13 @@ static int virtual_sandbox_path(mz_agent *a, const char *path, char *out, int *s
   if (eidlen == 0 || strncmp(p, runs, sizeof runs - 1) != 0 || (p[sizeof runs - 1] && p[sizeof runs - 1] != '/'))
     return 0;
   const char *rest = p + sizeof runs - 1;
-  const char *dir = latest_run_dir(a, fid, fidlen, eid, eidlen);
+  char fw_id[PATH_MAX], ex_id[PATH_MAX]; /* path is shorter than PATH_MAX (mz_files_resolve) */
+  snprintf(fw_id, sizeof fw_id, "%.*s", (int)fidlen, fid);
+  snprintf(ex_id, sizeof ex_id, "%.*s", (int)eidlen, eid);
+  const char *dir = latest_run_dir(a, fw_id, ex_id);
   if (!dir) {
-    snprintf(err, errlen, "No such file or directory (no executor %.*s of framework %.*s on this agent)",
-             (int)(eidlen > 256 ? 256 : eidlen), eid, (int)(fidlen > 256 ? 256 : fidlen), fid);
+    snprintf(err, errlen, "No such file or directory (no executor %.256s of framework %.256s on this agent)", ex_id,
+             fw_id);
     *status = 404;
     return 1;
   }
