@@ -16,8 +16,8 @@
 #include <event2/event.h>
 
 #include "agent/agent.h"
-#include "agent/fork_server.h"
 #include "agent/containerizer.h"
+#include "agent/fork_server.h"
 #include "agent/gpu.h"
 #include "common/flags.h"
 #include "common/http.h"
@@ -55,6 +55,26 @@ static void on_heartbeat(evutil_socket_t fd, short what, void *arg) { mz_ag_exec
 
 static void on_container_exit(void *owner, const mz_container_termination *t, void *arg) {
   mz_ag_exec_exited(arg, owner, t->wait_status, t->launch_error, t->limited, t->limit_message);
+}
+
+/* The executor fork server (fork_server.h), with the environment executors inherit; NULL
+ * (logged) when it does not start, and executors are exec'd. */
+static mz_fork_server *start_fork_server(void) {
+  char path[4200], err[512];
+  snprintf(path, sizeof path, "%s/mezzo-executor", A.launcher_dir);
+  size_t n = 0;
+  while (environ[n]) n++;
+  char **env = mz_calloc(n + 1, sizeof *env);
+  for (size_t i = 0, j = 0; i < n; i++)
+    if (mz_ag_env_inherited(environ[i])) env[j++] = environ[i];
+  mz_fork_server *fs = mz_fork_server_start(path, env, err, sizeof err);
+  free(env);
+  if (fs)
+    MZ_INFO(MZ_AGENT_MOD, "command and default executors start as forks of %s --fork-server (pid %d)", path,
+            (int)mz_fork_server_pid(fs));
+  else
+    MZ_WARN(MZ_AGENT_MOD, "no executor fork server (%s): executors are exec'd", err);
+  return fs;
 }
 
 /* "host:port", "http://host:port" or "host" (port 5050). */
@@ -323,23 +343,7 @@ int main(int argc, char **argv) {
     snprintf(fetch_cache, n, "%s/fetch_cache", A.work_dir);
     f->fetcher_cache_dir = fetch_cache;
   }
-  mz_fork_server *fork_server = NULL;
-  if (f->executor_fork_server && !A.isolation.pid_ns) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/mezzo-executor", A.launcher_dir);
-    size_t n = 0;
-    while (environ[n]) n++;
-    char **env = mz_calloc(n + 1, sizeof *env);
-    for (size_t i = 0, j = 0; i < n; i++)
-      if (mz_ag_env_inherited(environ[i])) env[j++] = environ[i];
-    fork_server = mz_fork_server_start(path, env, err, sizeof err);
-    free(env);
-    if (fork_server)
-      MZ_INFO(MZ_AGENT_MOD, "command and default executors start as forks of %s --fork-server (pid %d)", path,
-              (int)mz_fork_server_pid(fork_server));
-    else
-      MZ_WARN(MZ_AGENT_MOD, "no executor fork server (%s): executors are exec'd", err);
-  }
+  mz_fork_server *fork_server = f->executor_fork_server && !A.isolation.pid_ns ? start_fork_server() : NULL;
   A.containerizer = mz_containerizer_new(A.base, mz_launcher_new(&A.isolation, fork_server), on_container_exit, &A);
   if (A.containerizer) {
     char meta[4200];
