@@ -342,9 +342,13 @@ void mz_files_register(mz_agent *a, mz_http_server *s);
  * to the sandboxes: 0 with real (PATH_MAX bytes) set to the resolved path, or an HTTP status
  * (400 bad path, 403 outside every sandbox or '..', 404 missing) with err. */
 int mz_files_resolve(mz_agent *a, const char *path, char *real, char *err, size_t errlen);
-/* The path a listing shows: the requested path as asked (not resolved, as Mesos shows it),
- * without trailing slashes, then "/" name when name is not NULL (into out, n bytes). */
-void mz_files_entry_path(const char *requested, const char *name, char *out, size_t n);
+#define MZ_FILES_MAX_ENTRIES 10000 /* entries one listing gives at most */
+struct stat;
+/* Lists path, confined as mz_files_resolve does: each(shown, stat, arg) for the file itself,
+ * or for each entry of the directory (lstat; at most MZ_FILES_MAX_ENTRIES), shown under the
+ * path as asked, not as resolved (as Mesos shows it). 0, or an HTTP status with err. */
+int mz_files_list(mz_agent *a, const char *path, void (*each)(const char *shown, const struct stat *sb, void *arg),
+                  void *arg, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------- operator_api.c */
 /* POST /api/v1 (mesos.v1.agent.Call) and GET /metrics/snapshot. */

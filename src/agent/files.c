@@ -34,7 +34,6 @@
 
 #define FILES_MAX_READ (1024 * 1024) /* bytes per /files/read */
 #define FILES_DEFAULT_READ (64 * 1024)
-#define FILES_MAX_ENTRIES 10000
 
 static void reply_json(mz_http_req *r, json_t *j) {
   char *text = json_dumps(j, JSON_COMPACT);
@@ -178,7 +177,9 @@ static int virtual_sandbox_path(mz_agent *a, const char *path, char *out, int *s
   return 1;
 }
 
-void mz_files_entry_path(const char *requested, const char *name, char *out, size_t n) {
+/* The path a listing shows: the requested path as asked (not resolved, as Mesos shows it),
+ * without trailing slashes, then "/" name when name is not NULL (into out, n bytes). */
+static void entry_path(const char *requested, const char *name, char *out, size_t n) {
   size_t len = strlen(requested);
   while (len > 1 && requested[len - 1] == '/') len--;
   if (name)
@@ -221,10 +222,46 @@ int mz_files_resolve(mz_agent *a, const char *path, char *real, char *err, size_
   return 0;
 }
 
-/* The request's path (into path, PATH_MAX) resolved into real (PATH_MAX); replies and returns -1
- * when refused. */
-static int confined_path(mz_agent *a, mz_http_req *r, char *path, char *real) {
-  if (mz_http_query_get(mz_http_req_query(r), "path", path, PATH_MAX) != 0 || !path[0]) {
+int mz_files_list(mz_agent *a, const char *path, void (*each)(const char *shown, const struct stat *sb, void *arg),
+                  void *arg, char *err, size_t errlen) {
+  char real[PATH_MAX], shown[PATH_MAX + 256];
+  int st = mz_files_resolve(a, path, real, err, errlen);
+  if (st) return st;
+  struct stat sb;
+  if (stat(real, &sb) != 0) {
+    snprintf(err, errlen, "No such file or directory");
+    return 404;
+  }
+  if (!S_ISDIR(sb.st_mode)) {
+    entry_path(path, NULL, shown, sizeof shown);
+    each(shown, &sb, arg);
+    return 0;
+  }
+  DIR *d = opendir(real);
+  if (!d) {
+    snprintf(err, errlen, "Cannot open the directory: %s", strerror(errno));
+    return 403;
+  }
+  struct dirent *e;
+  size_t n = 0;
+  while ((e = readdir(d)) && n < MZ_FILES_MAX_ENTRIES) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    char p[PATH_MAX + 256];
+    snprintf(p, sizeof p, "%s/%s", real, e->d_name);
+    struct stat esb;
+    if (lstat(p, &esb) != 0) continue;
+    entry_path(path, e->d_name, shown, sizeof shown);
+    each(shown, &esb, arg);
+    n++;
+  }
+  closedir(d);
+  return 0;
+}
+
+/* Resolves the request's path into real (PATH_MAX); replies and returns -1 when refused. */
+static int confined_path(mz_agent *a, mz_http_req *r, char *real) {
+  char path[PATH_MAX];
+  if (mz_http_query_get(mz_http_req_query(r), "path", path, sizeof path) != 0 || !path[0]) {
     mz_http_reply_error(r, 400, "Expecting 'path' in the query");
     return -1;
   }
@@ -261,42 +298,25 @@ static json_t *entry_json(const char *path, const struct stat *sb) {
   return j;
 }
 
+static void browse_entry(const char *shown, const struct stat *sb, void *arr) {
+  json_array_append_new(arr, entry_json(shown, sb));
+}
+
 static void handle_browse(mz_http_req *r, void *arg) {
   mz_agent *a = arg;
   if (!only_get(r)) return;
-  char path[PATH_MAX], real[PATH_MAX], shown[PATH_MAX + 256];
-  if (confined_path(a, r, path, real) != 0) return;
-  struct stat sb;
-  if (stat(real, &sb) != 0) {
-    mz_http_reply_error(r, 404, "No such file or directory");
+  char path[PATH_MAX], err[700];
+  if (mz_http_query_get(mz_http_req_query(r), "path", path, sizeof path) != 0 || !path[0]) {
+    mz_http_reply_error(r, 400, "Expecting 'path' in the query");
     return;
   }
   json_t *arr = json_array();
-  if (!S_ISDIR(sb.st_mode)) {
-    mz_files_entry_path(path, NULL, shown, sizeof shown);
-    json_array_append_new(arr, entry_json(shown, &sb));
-    reply_json(r, arr);
-    return;
-  }
-  DIR *d = opendir(real);
-  if (!d) {
+  int st = mz_files_list(a, path, browse_entry, arr, err, sizeof err);
+  if (st) {
     json_decref(arr);
-    mz_http_reply_error(r, 403, "cannot open the directory: %s", strerror(errno));
+    mz_http_reply_error(r, st, "%s", err);
     return;
   }
-  struct dirent *e;
-  size_t n = 0;
-  while ((e = readdir(d)) && n < FILES_MAX_ENTRIES) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-    char p[PATH_MAX + 256];
-    snprintf(p, sizeof p, "%s/%s", real, e->d_name);
-    struct stat esb;
-    if (lstat(p, &esb) != 0) continue;
-    mz_files_entry_path(path, e->d_name, shown, sizeof shown);
-    json_array_append_new(arr, entry_json(shown, &esb));
-    n++;
-  }
-  closedir(d);
   reply_json(r, arr);
 }
 
@@ -323,8 +343,8 @@ static void handle_read(mz_http_req *r, void *arg) {
     mz_http_reply_error(r, 400, "Failed to parse 'offset' or 'length' (integers; offset >= -1, length >= 0)");
     return;
   }
-  char path[PATH_MAX], real[PATH_MAX];
-  if (confined_path(a, r, path, real) != 0) return;
+  char real[PATH_MAX];
+  if (confined_path(a, r, real) != 0) return;
   int fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   struct stat sb;
   if (fd < 0 || fstat(fd, &sb) != 0) {

@@ -14,7 +14,6 @@
  * Responses are built in place from the agent's tables: the protobuf structs
  * borrow the agent's strings and messages, and everything allocated for one
  * response is recorded in a scratch list and freed after it is encoded. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -42,7 +41,6 @@ typedef Mesos__V1__Agent__Response Response;
 #define RESP(t) MESOS__V1__AGENT__RESPONSE__TYPE__##t
 
 #define API_MAX_READ (4 * 1024 * 1024) /* bytes one READ_FILE returns at most */
-#define API_MAX_ENTRIES 10000          /* entries one LIST_FILES returns at most */
 
 /* ------------------------------------------------------------------ scratch */
 
@@ -456,44 +454,26 @@ static Mesos__V1__FileInfo *file_info(scratch *s, const char *path, const struct
   return f;
 }
 
+typedef struct {
+  scratch *s;
+  ptrs l;
+} listing;
+
+static void list_entry(const char *shown, const struct stat *sb, void *arg) {
+  listing *li = arg;
+  ptrs_push(li->s, &li->l, file_info(li->s, shown, sb));
+}
+
 /* 0 with the listing in *out, or an HTTP status with err. */
 static int list_files(scratch *s, mz_agent *a, const char *path, Mesos__V1__Agent__Response__ListFiles **out,
                       char *err, size_t errlen) {
-  char real[PATH_MAX];
-  int st = mz_files_resolve(a, path, real, err, errlen);
+  listing li = {s, {0}};
+  int st = mz_files_list(a, path, list_entry, &li, err, errlen);
   if (st) return st;
-  struct stat sb;
-  if (stat(real, &sb) != 0) {
-    snprintf(err, errlen, "No such file or directory");
-    return 404;
-  }
-  ptrs l = {0};
-  char shown[PATH_MAX + 256];
-  if (!S_ISDIR(sb.st_mode)) {
-    mz_files_entry_path(path, NULL, shown, sizeof shown);
-    ptrs_push(s, &l, file_info(s, shown, &sb));
-  } else {
-    DIR *d = opendir(real);
-    if (!d) {
-      snprintf(err, errlen, "Cannot open the directory: %s", strerror(errno));
-      return 403;
-    }
-    struct dirent *e;
-    while ((e = readdir(d)) && l.n < API_MAX_ENTRIES) {
-      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-      char p[PATH_MAX + 256];
-      snprintf(p, sizeof p, "%s/%s", real, e->d_name);
-      struct stat esb;
-      if (lstat(p, &esb) != 0) continue;
-      mz_files_entry_path(path, e->d_name, shown, sizeof shown);
-      ptrs_push(s, &l, file_info(s, shown, &esb));
-    }
-    closedir(d);
-  }
   Mesos__V1__Agent__Response__ListFiles *r = sc_alloc(s, sizeof *r);
   mesos__v1__agent__response__list_files__init(r);
-  r->n_file_infos = l.n;
-  r->file_infos = (Mesos__V1__FileInfo **)l.v;
+  r->n_file_infos = li.l.n;
+  r->file_infos = (Mesos__V1__FileInfo **)li.l.v;
   *out = r;
   return 0;
 }
