@@ -38,11 +38,17 @@ pytestmark = pytest.mark.skipif(
     not AGENT.exists() or not EXECUTOR.exists(), reason=f"{AGENT} or {EXECUTOR} not built"
 )
 
+def proc_stat(pid):
+    """(state, ppid) of a process from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return fields[0], int(fields[1])
+
+
 def alive(pid):
     """True while pid exists and is not a zombie."""
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+        return proc_stat(pid)[0] != "Z"
     except (FileNotFoundError, ProcessLookupError):
         return False
 
@@ -406,12 +412,6 @@ def executor_pid(tmp_path, container):
     pat = re.compile(rf"container {re.escape(container)}: launched \S+ as pid (\d+)")
     return int(wait_for(lambda: (pat.search(agent_log(tmp_path)) or [None, None])[1],
                         what=f"the launch of container {container} in the agent's log"))
-
-
-def proc_stat(pid):
-    """(state, ppid) of a process from /proc/<pid>/stat."""
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return fields[0], int(fields[1])
 
 
 def test_executors_are_forks_of_the_fork_server_and_children_of_the_agent(master, tmp_path):
