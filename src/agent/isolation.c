@@ -696,7 +696,15 @@ int mz_cg_kill(const mz_isolation *iso, const char *id) {
   int n = 0;
   if (iso->base[MZ_CGC_FREEZER]) {
     /* Nothing left (the usual end: the executor and its tasks exited): no freeze,
-     * whose state changes cost the kernel a code patch on every CPU. */
+     * whose state changes cost the kernel a code patch on every CPU. The pids
+     * controller's counter says so without a read of cgroup.procs, for which a v1
+     * kernel builds a pid list and later frees it in a worker. It counts a process
+     * until it is reaped: a zombie left over takes the longer way below, harmlessly. */
+    uint64_t tasks;
+    if (iso->base[MZ_CGC_PIDS]) {
+      cg_path(iso, MZ_CGC_PIDS, id, "pids.current", p, sizeof p);
+      if (read_u64(p, &tasks) == 0 && tasks == 0) return 0;
+    }
     cg_path(iso, MZ_CGC_FREEZER, id, "cgroup.procs", p, sizeof p);
     pid_t one[1];
     if (exists(p) && read_pids(p, one, 1) == 0) return 0;
