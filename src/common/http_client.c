@@ -18,6 +18,11 @@
  * itself dead and is freed when the outermost callback returns (c->busy counts
  * the nesting).
  *
+ * Output is written as the server writes it (http_server.c): EV_WRITE stays off,
+ * bytes added to the connection put a flush of the lowest priority on the loop,
+ * which writes them all at once within the loop turn that made them; only what
+ * the socket does not take waits for EV_WRITE.
+ *
  * Timeout: covers the connect, and then the wait for the response: for a
  * streamed response until its head arrives (a stream then lives as long as
  * it lives), for a buffered one until it is complete, restarted by every
@@ -73,6 +78,8 @@ struct mz_http_client {
   mz_http_call *head, *tail;
   struct event *timer;
   struct event *kick; /* zero-delay: starts the head call outside the caller's stack */
+  struct event *flush; /* active while output waits to be written (lowest priority) */
+  bool write_waiting;  /* output left after a flush: EV_WRITE on until it drains */
   int busy;
   bool dead;
   int pipeline; /* most calls written and unanswered (1: no pipelining) */
@@ -92,6 +99,7 @@ static void disconnect(mz_http_client *c) {
   if (c->bev) bufferevent_free(c->bev);
   c->bev = NULL;
   c->connected = false;
+  c->write_waiting = false;
   if (c->timer) evtimer_del(c->timer);
 }
 
@@ -271,6 +279,40 @@ static void on_read(struct bufferevent *bev, void *arg) {
   maybe_free(c);
 }
 
+/* Writes what the connection's output holds; the rest (or an error, reported
+ * through on_event) is left to libevent's EV_WRITE. */
+static void on_flush(evutil_socket_t fd, short what, void *arg) {
+  mz_http_client *c = arg;
+  if (!c->bev || !c->connected || c->write_waiting) return;
+  struct evbuffer *out = bufferevent_get_output(c->bev);
+  if (evbuffer_get_length(out) == 0) return;
+  /* A socket bufferevent keeps its output's start frozen outside its own write
+   * callback: thawed for this write, as libevent's callback does. */
+  evbuffer_unfreeze(out, 1);
+  int n = evbuffer_write(out, bufferevent_getfd(c->bev));
+  evbuffer_freeze(out, 1);
+  if (evbuffer_get_length(out) > 0 || n < 0) {
+    c->write_waiting = true;
+    bufferevent_enable(c->bev, EV_WRITE);
+  }
+}
+
+static void on_output_added(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg) {
+  mz_http_client *c = arg;
+  if (info->n_added == 0 || !c->connected || c->write_waiting || event_pending(c->flush, EV_TIMEOUT, NULL)) return;
+  int n = event_base_get_npriorities(c->base);
+  event_priority_set(c->flush, n > 0 ? n - 1 : 0);
+  event_active(c->flush, EV_TIMEOUT, 0);
+}
+
+/* libevent wrote what a flush left and the output is empty: back to flushing. */
+static void on_write(struct bufferevent *bev, void *arg) {
+  mz_http_client *c = arg;
+  if (!c->write_waiting) return;
+  c->write_waiting = false;
+  bufferevent_disable(bev, EV_WRITE);
+}
+
 static void on_event(struct bufferevent *bev, short what, void *arg) {
   mz_http_client *c = arg;
   c->busy++;
@@ -376,8 +418,12 @@ static int connect_now(mz_http_client *c, char *err, size_t errlen) {
     snprintf(err, errlen, "out of memory");
     return -1;
   }
-  bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
-  bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+  bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+  /* EV_WRITE only while a flush left output behind (libevent watches the connect
+   * itself); libevent enables it on every new bufferevent. */
+  bufferevent_disable(c->bev, EV_WRITE);
+  bufferevent_enable(c->bev, EV_READ);
+  evbuffer_add_cb(bufferevent_get_output(c->bev), on_output_added, c);
   http_parser_init(&c->parser, HTTP_RESPONSE);
   c->parser.data = c;
   if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&ss, (int)sl) != 0) {
@@ -435,6 +481,7 @@ static void maybe_free(mz_http_client *c) {
   while (c->head) pop_head(c);
   if (c->timer) event_free(c->timer);
   if (c->kick) event_free(c->kick);
+  if (c->flush) event_free(c->flush);
   free(c->host);
   free(c->source);
   free(c);
@@ -489,9 +536,11 @@ mz_http_client *mz_http_client_new(struct event_base *base, const char *host, in
   c->pipeline = 1;
   c->timer = evtimer_new(base, on_timeout, c);
   c->kick = evtimer_new(base, on_kick, c);
-  if (!c->timer || !c->kick) {
+  c->flush = event_new(base, -1, 0, on_flush, c);
+  if (!c->timer || !c->kick || !c->flush) {
     if (c->timer) event_free(c->timer);
     if (c->kick) event_free(c->kick);
+    if (c->flush) event_free(c->flush);
     free(c->host);
     free(c);
     return NULL;

@@ -402,7 +402,12 @@ static void on_flush(evutil_socket_t fd, short what, void *arg) {
     if (c->dead || c->write_waiting) continue;
     struct evbuffer *out = bufferevent_get_output(c->bev);
     if (evbuffer_get_length(out) == 0) continue;
+    /* A socket bufferevent keeps its output's start frozen outside its own write
+     * callback (evbuffer_write would fail at once): thawed for this write, as
+     * libevent's callback does. */
+    evbuffer_unfreeze(out, 1);
     int n = evbuffer_write(out, bufferevent_getfd(c->bev));
+    evbuffer_freeze(out, 1);
     if (evbuffer_get_length(out) > 0 || n < 0) {
       /* The rest (or the error: reported through on_event) is left to libevent. */
       c->write_waiting = true;
@@ -684,7 +689,11 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
   s->conns = c;
   bufferevent_setcb(bev, on_read, on_write, on_event, c);
   if (event_base_get_npriorities(s->base) > 1) bufferevent_priority_set(bev, 0); /* until it asks for bulk */
-  bufferevent_enable(bev, EV_READ); /* EV_WRITE only while a flush left output behind */
+  /* EV_WRITE only while a flush left output behind. libevent enables it on every new
+   * bufferevent: left so, each reply would add write interest to epoll and remove it
+   * again once libevent had written it, a loop turn later. */
+  bufferevent_disable(bev, EV_WRITE);
+  bufferevent_enable(bev, EV_READ);
   evbuffer_add_cb(bufferevent_get_output(bev), on_output_added, c);
   if (reject) {
     c->rejected = true;
