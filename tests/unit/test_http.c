@@ -368,6 +368,22 @@ static void test_pipelined_error_waits_its_turn(void **state) {
   close(fd);
 }
 
+/* A reply goes out in the loop turn that read its request: written by the server's
+ * flush, not left to a write event that would first be added to epoll (a turn later). */
+static void test_reply_written_in_the_turn_of_its_request(void **state) {
+  int fd = raw_connect();
+  run_for(0.02); /* accepted */
+  const char *req = "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n";
+  assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+  event_base_loop(base, EVLOOP_ONCE); /* the turn that reads the request */
+  char out[2048];
+  ssize_t n = recv(fd, out, sizeof out - 1, MSG_DONTWAIT);
+  assert_true(n > 0);
+  out[n] = 0;
+  assert_non_null(strstr(out, "HTTP/1.1 200"));
+  close(fd);
+}
+
 static void test_expect_continue_and_head(void **state) {
   int fd = raw_connect();
   const char *head = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n";
@@ -695,6 +711,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_full_duplex, setup, teardown),
       cmocka_unit_test_setup_teardown(test_client_failures_and_fetch, setup, teardown),
       cmocka_unit_test_setup_teardown(test_pipelined_error_waits_its_turn, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_reply_written_in_the_turn_of_its_request, setup, teardown),
       cmocka_unit_test_setup_teardown(test_expect_continue_and_head, setup, teardown),
       cmocka_unit_test_setup_teardown(test_chunked_client_body_to_buffered_route, setup, teardown),
       cmocka_unit_test_setup_teardown(test_orphaned_request_reply_is_safe, setup, teardown),
