@@ -7,6 +7,8 @@
  *   GET /files/browse?path=P         entries of a directory inside a sandbox:
  *                                    [{path, nlink, size, mtime, mode, uid, gid}]
  *   GET /files/read?path=P&offset=O&length=L  {"data": ..., "offset": O} (offset -1: the size)
+ *   GET /files/download?path=P       the file's bytes, as an attachment named after it
+ *   GET /files/debug                 {served path: sandbox} for every executor run known
  * A path is a sandbox's real path, its runs/latest link, or Mesos's virtual path
  * /frameworks/<fid>/executors/<eid>/runs/latest (the latest run of that executor).
  * Paths are confined to the sandboxes of the executors the agent knows (running and
@@ -382,6 +384,83 @@ static void handle_read(mz_http_req *r, void *arg) {
   reply_json(r, j);
 }
 
+/* The Content-Type of a download, by the file's extension (Mesos's table), else
+ * application/octet-stream. */
+static const char *download_type(const char *name) {
+  static const char *const types[][2] = {
+      {".txt", "text/plain"},      {".html", "text/html"},        {".htm", "text/html"},
+      {".css", "text/css"},        {".xml", "text/xml"},          {".py", "text/x-python"},
+      {".sh", "application/x-sh"}, {".js", "application/x-javascript"}, {".pdf", "application/pdf"},
+      {".zip", "application/zip"}, {".tar", "application/x-tar"}, {".png", "image/png"},
+      {".gif", "image/gif"},       {".jpg", "image/jpeg"},        {".jpeg", "image/jpeg"},
+  };
+  const char *dot = strrchr(name, '.');
+  if (dot && dot != name)
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+      if (!strcmp(dot, types[i][0])) return types[i][1];
+  return "application/octet-stream";
+}
+
+static void handle_download(mz_http_req *r, void *arg) {
+  mz_agent *a = arg;
+  if (!only_get(r)) return;
+  char real[PATH_MAX];
+  if (confined_path(a, r, real) != 0) return;
+  int fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  struct stat sb;
+  if (fd < 0 || fstat(fd, &sb) != 0) {
+    if (fd >= 0) close(fd);
+    mz_http_reply_error(r, 404, "No such file");
+    return;
+  }
+  if (!S_ISREG(sb.st_mode)) {
+    close(fd);
+    mz_http_reply_error(r, 400, S_ISDIR(sb.st_mode) ? "Cannot download a directory" : "Not a regular file");
+    return;
+  }
+  const char *base = strrchr(real, '/');
+  base = base ? base + 1 : real;
+  char disposition[PATH_MAX + 32];
+  snprintf(disposition, sizeof disposition, "attachment; filename=%s", base);
+  mz_http_req_add_header(r, "Content-Disposition", disposition);
+  /* The size when asked: a file still being written is sent as it was then. */
+  mz_http_reply_file(r, 200, download_type(base), fd, sb.st_size);
+}
+
+/* /files/debug: every path the files endpoints serve for a sandbox, mapped to the
+ * sandbox, as Mesos attaches them for each executor run: the run's directory itself,
+ * the runs/latest link and the virtual /frameworks/<fid>/executors/<eid>/runs/latest
+ * (these two only for the latest run of each executor). */
+static void debug_executor(json_t *map, mz_ag_framework *fw, mz_ag_executor *ex, const char *latest) {
+  if (!ex->directory) return;
+  json_object_set_new(map, ex->directory, json_string(ex->directory));
+  if (strcmp(ex->directory, latest) != 0) return;
+  char p[PATH_MAX + 64];
+  const char *runs = strrchr(ex->directory, '/');
+  if (runs) {
+    snprintf(p, sizeof p, "%.*s/latest", (int)(runs - ex->directory), ex->directory);
+    json_object_set_new(map, p, json_string(ex->directory));
+  }
+  snprintf(p, sizeof p, "/frameworks/%s/executors/%s/runs/latest", fw->id, ex->id);
+  json_object_set_new(map, p, json_string(ex->directory));
+}
+
+static void debug_framework(mz_agent *a, json_t *map, mz_ag_framework *fw) {
+  mz_ag_executor *ex, *etmp;
+  HASH_ITER(hh, fw->executors, ex, etmp) debug_executor(map, fw, ex, latest_run_dir(a, fw->id, ex->id));
+  DL_FOREACH(fw->completed, ex) debug_executor(map, fw, ex, latest_run_dir(a, fw->id, ex->id));
+}
+
+static void handle_debug(mz_http_req *r, void *arg) {
+  mz_agent *a = arg;
+  if (!only_get(r)) return;
+  json_t *map = json_object();
+  mz_ag_framework *fw, *ftmp;
+  HASH_ITER(hh, a->frameworks, fw, ftmp) debug_framework(a, map, fw);
+  DL_FOREACH(a->completed_frameworks, fw) debug_framework(a, map, fw);
+  reply_json(r, map);
+}
+
 void mz_files_register(mz_agent *a, mz_http_server *s) {
   mz_http_server_route(s, "/monitor/statistics", 0, handle_statistics, a);
   mz_http_server_route(s, "/monitor/statistics.json", 0, handle_statistics, a);
@@ -389,4 +468,8 @@ void mz_files_register(mz_agent *a, mz_http_server *s) {
   mz_http_server_route(s, "/files/browse.json", 0, handle_browse, a);
   mz_http_server_route(s, "/files/read", 0, handle_read, a);
   mz_http_server_route(s, "/files/read.json", 0, handle_read, a);
+  mz_http_server_route(s, "/files/download", 0, handle_download, a);
+  mz_http_server_route(s, "/files/download.json", 0, handle_download, a);
+  mz_http_server_route(s, "/files/debug", 0, handle_debug, a);
+  mz_http_server_route(s, "/files/debug.json", 0, handle_debug, a);
 }

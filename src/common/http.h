@@ -82,6 +82,9 @@ int mz_http_query_get(const char *query, const char *key, char *out, size_t outl
 void mz_http_req_add_header(mz_http_req *r, const char *name, const char *value); /* before the reply */
 void mz_http_reply(mz_http_req *r, int status, const char *content_type, const void *body, size_t len);
 void mz_http_reply_error(mz_http_req *r, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Replies with the first len bytes of the file open at fd (Content-Length: len), sent
+ * from the file as the socket takes them; fd is the reply's, closed once sent. */
+void mz_http_reply_file(mz_http_req *r, int status, const char *content_type, int fd, off_t len);
 
 /* Streaming reply (Transfer-Encoding: chunked). Each write is exactly one chunk. -1 if the peer is gone. */
 int mz_http_stream_start(mz_http_req *r, int status, const char *content_type);

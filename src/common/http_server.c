@@ -941,6 +941,39 @@ void mz_http_reply(mz_http_req *r, int status, const char *content_type, const v
   reply_done(r);
 }
 
+void mz_http_reply_file(mz_http_req *r, int status, const char *content_type, int fd, off_t len) {
+  int t = reply_target(r);
+  if (t < 0) {
+    close(fd);
+    orphan_free(r);
+    return;
+  }
+  if (r->reply != 0 || t == 0) {
+    close(fd);
+    if (r->reply == 0) r->reply = 2;
+    return;
+  }
+  struct evbuffer_file_segment *seg = NULL;
+  if (len > 0 && !r->is_head) seg = evbuffer_file_segment_new(fd, 0, len, EVBUF_FS_CLOSE_ON_FREE);
+  else close(fd);
+  if (len > 0 && !r->is_head && !seg) {
+    close(fd);
+    mz_http_reply_error(r, 500, "cannot send the file");
+    return;
+  }
+  char framing[64];
+  snprintf(framing, sizeof framing, "Content-Length: %lld", (long long)(len > 0 ? len : 0));
+  write_head(r, status, content_type, framing);
+  if (seg) { /* sent from the file as the socket takes it (sendfile), never read into memory */
+    if (evbuffer_add_file_segment(bufferevent_get_output(r->c->bev), seg, 0, len) != 0) {
+      MZ_WARN("http", "cannot queue a file reply to %s: closing the connection", r->c->peer);
+      r->keep_alive = false; /* the peer sees the body cut short by the close */
+    }
+    evbuffer_file_segment_free(seg); /* the buffer holds its own reference */
+  }
+  reply_done(r);
+}
+
 void mz_http_reply_error(mz_http_req *r, int status, const char *fmt, ...) {
   char msg[2048];
   va_list ap;

@@ -8,6 +8,8 @@ are skipped with the reason where the machine lacks them. No fixed sleeps: every
 is polled with generous deadlines. Every cgroup made is removed by the agent; the
 tests check that, and kill what they started.
 """
+import hashlib
+import http.client
 import http.server
 import io
 import json
@@ -807,6 +809,75 @@ def get(agent, path):
     try:
         with urllib.request.urlopen(agent.url(path), timeout=10) as r:
             return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def test_files_download_and_debug(master, tmp_path):
+    """/files/download sends a sandbox file's bytes as an attachment (a big one too, on a
+    connection that serves the next request after it), confined like /files/read;
+    /files/debug maps the paths Mesos serves for a run to its sandbox."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("top secret\n")
+    a = Agent(master, tmp_path)
+    try:
+        registered(master)
+        launch(master, task_info(master, "dl-1",
+                                 f"printf 'hello download' > note.txt; head -c 3000000 /dev/urandom > big.bin; "
+                                 f"mkdir sub; ln -s {secret} link; touch done; exec sleep 100"))
+        ack_through(master, "dl-1", ["TASK_STARTING", "TASK_RUNNING"])
+        box = sandbox(a, master, "dl-1")
+        wait_for(lambda: os.path.exists(os.path.join(box, "done")), what="the task's files")
+        parts = box.split("/")
+        fid, eid = parts[parts.index("frameworks") + 1], parts[parts.index("executors") + 1]
+        virtual = f"/frameworks/{fid}/executors/{eid}/runs/latest"
+        q = urllib.parse.quote
+        conn = http.client.HTTPConnection("127.0.0.1", a.port, timeout=10)
+
+        def fetch(path, method="GET"):
+            conn.request(method, path)
+            r = conn.getresponse()
+            return r.status, r.headers, r.read()
+
+        status, headers, body = fetch(f"/files/download?path={q(box + '/note.txt')}")
+        assert (status, body) == (200, b"hello download")
+        assert headers["Content-Type"] == "text/plain"
+        assert headers["Content-Disposition"] == "attachment; filename=note.txt"
+        big = pathlib.Path(box, "big.bin").read_bytes()
+        status, headers, body = fetch(f"/files/download?path={q(virtual + '/big.bin')}")
+        assert status == 200 and headers["Content-Type"] == "application/octet-stream"
+        assert int(headers["Content-Length"]) == len(big) == 3000000
+        assert hashlib.sha256(body).digest() == hashlib.sha256(big).digest()
+        status, headers, body = fetch(f"/files/download?path={q(box + '/big.bin')}", "HEAD")
+        assert (status, body, headers["Content-Length"]) == (200, b"", "3000000")
+        # The same connection goes on serving after the file replies.
+        assert fetch(f"/files/read?path={q(box + '/note.txt')}&offset=6")[2] == b'{"data":"download","offset":6}'
+        assert fetch(f"/files/download?path={q(box + '/sub')}")[:3:2] == (400, b"Cannot download a directory")
+        assert fetch("/files/download")[0] == 400
+        assert fetch(f"/files/download?path={q(box + '/link')}")[0] == 403
+        assert fetch(f"/files/download?path={q(box + '/../../../../../secret.txt')}")[0] == 403
+        assert fetch(f"/files/download?path={q(str(secret))}")[0] == 403
+        assert fetch(f"/files/download?path={q(box + '/nope')}")[0] == 404
+        assert fetch(f"/files/download?path={q(box + '/note.txt')}", "POST")[0] == 405
+        status, _, body = fetch("/files/debug")
+        paths = json.loads(body)
+        assert status == 200
+        assert paths[box] == box and paths[virtual] == box
+        assert paths[os.path.join(os.path.dirname(box), "latest")] == box
+        conn.close()
+        kill(master, "dl-1")
+        ack_until_terminal(master, "dl-1")
+        # A completed run stays downloadable and listed.
+        assert get_raw(a, f"/files/download?path={q(virtual + '/note.txt')}") == (200, b"hello download")
+        assert get(a, "/files/debug")[1][virtual] == box
+    finally:
+        assert a.stop() == 0
+
+
+def get_raw(agent, path):
+    try:
+        with urllib.request.urlopen(agent.url(path), timeout=10) as r:
+            return r.status, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
 

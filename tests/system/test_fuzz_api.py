@@ -5,7 +5,7 @@ and checks every answer.
 The requests start from valid v1 calls (scheduler, executor, master and agent
 operator APIs, with the ids of a live framework, agent, executor and task, so
 they get past the envelope checks into the handlers) and from valid requests to
-the query-string endpoints (/files/read, /master/tasks, /master/teardown, ...),
+the query-string endpoints (/files/read, /files/download, /master/tasks, /master/teardown, ...),
 and are mutated: a field removed, a value of the wrong JSON type, a huge or
 negative number, a very long or odd string (slashes, "..", NUL, non-ASCII), an
 unknown enum name, deep nesting; protobuf bodies get flipped, cut and spliced
@@ -319,6 +319,9 @@ def query_requests(fid, agent_id, sandbox_real):
         ("GET", "/files/browse?path=" + sandbox_real),
         ("GET", "/files/read?path=" + sandbox_real + "/stdout&offset=0&length=10"),
         ("GET", "/files/read?path=" + sandbox_real + "/stdout&offset=-1"),
+        ("GET", "/files/download?path=" + sandbox_real + "/stdout"),
+        ("HEAD", "/files/download?path=" + sandbox_real + "/stderr"),
+        ("GET", "/files/debug"),
         ("GET", "/monitor/statistics"),
         ("GET", "/state"),
         ("GET", "/slave(1)/state"),

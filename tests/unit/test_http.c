@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -72,6 +73,15 @@ static void h_echo(mz_http_req *r, void *arg) {
 
 static void h_hold(mz_http_req *r, void *arg) { held = r; }
 
+#define FILE_BYTES (12u << 20) /* more than a loopback socket takes at once */
+static char file_path[64];
+
+static void h_file(mz_http_req *r, void *arg) {
+  int fd = open(file_path, O_RDONLY | O_CLOEXEC);
+  assert_true(fd >= 0);
+  mz_http_reply_file(r, 200, "application/octet-stream", fd, FILE_BYTES);
+}
+
 static void on_close_count(mz_http_req *r, void *arg) { closes++; }
 
 static void stream_body(mz_http_req *r, const uint8_t *d, size_t n, void *arg) {
@@ -102,6 +112,7 @@ static int setup(void **state) {
   srv = mz_http_server_new(base, &lim);
   mz_http_server_route(srv, "/echo", 0, h_echo, NULL);
   mz_http_server_route(srv, "/hold", 0, h_hold, NULL);
+  mz_http_server_route(srv, "/file", 0, h_file, NULL);
   mz_http_server_route(srv, "/duplex", MZ_HTTP_ROUTE_STREAM_BODY, h_duplex, NULL);
   mz_http_server_route(srv, "/stream", 0, h_stream, NULL);
   mz_http_server_route(srv, "/prefix/", MZ_HTTP_ROUTE_PREFIX, h_echo, NULL);
@@ -382,6 +393,47 @@ static void test_reply_written_in_the_turn_of_its_request(void **state) {
   out[n] = 0;
   assert_non_null(strstr(out, "HTTP/1.1 200"));
   close(fd);
+}
+
+/* A file reply: Content-Length and every byte of the file, sent as the socket takes it
+ * (most of it after the handler returned), then the connection serves the next request;
+ * HEAD gets the length alone. */
+static void test_file_reply(void **state) {
+  snprintf(file_path, sizeof file_path, "/tmp/mz-test-http-file-XXXXXX");
+  int wfd = mkstemp(file_path);
+  assert_true(wfd >= 0);
+  char *bytes = malloc(FILE_BYTES);
+  for (size_t i = 0; i < FILE_BYTES; i++) bytes[i] = (char)(i * 7 + (i >> 12));
+  assert_int_equal(write(wfd, bytes, FILE_BYTES), (ssize_t)FILE_BYTES);
+  close(wfd);
+  int fd = raw_connect();
+  const char *req = "GET /file HTTP/1.1\r\nHost: x\r\n\r\nHEAD /file HTTP/1.1\r\nHost: x\r\n\r\n"
+                    "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n";
+  assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+  size_t cap = FILE_BYTES + 4096, got = 0;
+  char *in = malloc(cap + 1);
+  double deadline = mz_monotonic() + 10;
+  while (mz_monotonic() < deadline && got < cap) {
+    run_for(0.002);
+    ssize_t n;
+    while ((n = recv(fd, in + got, cap - got, MSG_DONTWAIT)) > 0) got += (size_t)n;
+    if (memmem(in, got, "body=", 5)) break; /* the last reply (the file's bytes hold no such text) */
+  }
+  char *body = strstr(in, "\r\n\r\n");
+  assert_non_null(body);
+  body += 4;
+  assert_non_null(strstr(in, "Content-Length: 12582912\r\n"));
+  assert_true(got >= (size_t)(body - in) + FILE_BYTES);
+  assert_memory_equal(body, bytes, FILE_BYTES);
+  char *rest = body + FILE_BYTES;
+  rest[got - (size_t)(rest - in)] = 0;
+  assert_true(!strncmp(rest, "HTTP/1.1 200", 12)); /* the HEAD: no body, the length alone */
+  assert_non_null(strstr(rest, "Content-Length: 12582912\r\n\r\nHTTP/1.1 200"));
+  assert_non_null(strstr(rest, "GET /echo")); /* and the connection went on */
+  close(fd);
+  free(in);
+  free(bytes);
+  unlink(file_path);
 }
 
 static void test_expect_continue_and_head(void **state) {
@@ -712,6 +764,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_client_failures_and_fetch, setup, teardown),
       cmocka_unit_test_setup_teardown(test_pipelined_error_waits_its_turn, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reply_written_in_the_turn_of_its_request, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_file_reply, setup, teardown),
       cmocka_unit_test_setup_teardown(test_expect_continue_and_head, setup, teardown),
       cmocka_unit_test_setup_teardown(test_chunked_client_body_to_buffered_route, setup, teardown),
       cmocka_unit_test_setup_teardown(test_orphaned_request_reply_is_safe, setup, teardown),
