@@ -12,7 +12,8 @@
  *                      without a reload.
  *   sandbox AGENT_ID FRAMEWORK_ID TASK_ID TEXT
  *                      the task's sandbox page shows TEXT in stdout, then the
- *                      stdout pane grows while the page stays open.
+ *                      stdout pane grows while the page stays open, and the
+ *                      listing's download link of stdout gives the file.
  *   pages AGENT_ID FRAMEWORK_ID TASK_ID
  *                      every page renders (agents, frameworks, tasks with a
  *                      search, roles), each with a screenshot. */
@@ -90,6 +91,13 @@ async function sandbox(page) {
   await page.waitForSelector('#files a[data-file]', { timeout: 30000 });
   const names = await page.$$eval('#files a[data-file]', as => as.map(a => a.textContent));
   if (!names.includes('stdout') || !names.includes('stderr')) fail('sandbox listing lacks stdout/stderr: ' + names);
+  /* Each file's download link is the agent's /files/download of that file. */
+  const href = await page.$eval('#files a[data-file$="/stdout"]', a => a.closest('tr').querySelector('a.download')?.href);
+  if (!href || !href.includes('/files/download?path=')) fail('no download link for stdout: ' + href);
+  const got = await fetch(href);
+  const body = await got.text();
+  if (got.status !== 200 || !body.includes(text) || !(got.headers.get('content-disposition') || '').includes('filename=stdout'))
+    fail(`the stdout download link ${href} gave ${got.status} ${got.headers.get('content-disposition')}: ${body.slice(0, 200)}`);
   await page.click('#files a[data-file$="/stderr"]');
   await page.waitForSelector('#viewer-log', { timeout: 10000 });
   await shot(page, 'sandbox');

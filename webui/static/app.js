@@ -686,13 +686,17 @@ async function browse(aid, root, dir, gen) {
     const entries = await getJSON(`/agent/${enc(aid)}/files/browse?path=${enc(dir)}`);
     if (gen !== viewGen) return;
     entries.sort((a, b) => a.path.localeCompare(b.path));
+    /* Downloads come from the agent itself, as in Mesos's UI: the master does not carry files. */
+    const info = (M.agents.get(aid) || M.removedAgents.get(aid) || {}).agent_info;
+    const dl = info && info.hostname ? `//${info.hostname}:${info.port || 5051}/files/download?path=` : null;
     const rows = entries.map(e => {
       const name = e.path.split('/').pop();
       const isDir = String(e.mode || '').startsWith('d');
+      const get = !isDir && dl ? `<a class="download" href="${esc(dl + enc(e.path))}" download="${esc(name)}">download</a>` : '';
       return `<tr><td class="mono">${esc(e.mode)}</td><td class="num">${esc(e.size)}</td><td>${esc(fmtTime(e.mtime))}</td>` +
-        `<td><a href="#" class="mono" data-${isDir ? 'dir' : 'file'}="${esc(e.path)}">${esc(name)}${isDir ? '/' : ''}</a></td></tr>`;
+        `<td><a href="#" class="mono" data-${isDir ? 'dir' : 'file'}="${esc(e.path)}">${esc(name)}${isDir ? '/' : ''}</a></td><td>${get}</td></tr>`;
     }).join('') || '<tr><td class="muted">empty directory</td></tr>';
-    setPart('files', `<thead><tr><th>mode</th><th class="num">size</th><th>modified</th><th>name</th></tr></thead><tbody>${rows}</tbody>`);
+    setPart('files', `<thead><tr><th>mode</th><th class="num">size</th><th>modified</th><th>name</th><th></th></tr></thead><tbody>${rows}</tbody>`);
   } catch (e) {
     setPart('files', `<tbody><tr><td class="error">${esc(e.message)}</td></tr></tbody>`);
   }
