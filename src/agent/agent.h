@@ -336,11 +336,13 @@ struct json_t *mz_agent_state_json(mz_agent *a);
 struct json_t *mz_agent_flags_json(const mz_agent *a);
 
 /* ---------------------------------------------------------------- files.c */
-/* GET /monitor/statistics, /files/browse, /files/read. */
+/* GET /monitor/statistics, /files/browse, /files/read, /files/download, /files/debug. */
 void mz_files_register(mz_agent *a, mz_http_server *s);
+#define MZ_AGENT_LOG_PATH "/slave/log" /* Mesos's virtual path of the agent's log file */
 /* Confines path (a real path, or Mesos's virtual /frameworks/<fid>/executors/<eid>/runs/latest[/...])
  * to the sandboxes: 0 with real (PATH_MAX bytes) set to the resolved path, or an HTTP status
- * (400 bad path, 403 outside every sandbox or '..', 404 missing) with err. */
+ * (400 bad path, 403 outside every sandbox or '..', 404 missing) with err. MZ_AGENT_LOG_PATH
+ * is the agent's log file, when it logs to one. */
 int mz_files_resolve(mz_agent *a, const char *path, char *real, char *err, size_t errlen);
 #define MZ_FILES_MAX_ENTRIES 10000 /* entries one listing gives at most */
 struct stat;

@@ -8,9 +8,11 @@
  *                                    [{path, nlink, size, mtime, mode, uid, gid}]
  *   GET /files/read?path=P&offset=O&length=L  {"data": ..., "offset": O} (offset -1: the size)
  *   GET /files/download?path=P       the file's bytes, as an attachment named after it
- *   GET /files/debug                 {served path: sandbox} for every executor run known
+ *   GET /files/debug                 {served path: sandbox} for every executor run known,
+ *                                    and /slave/log: its file
  * A path is a sandbox's real path, its runs/latest link, or Mesos's virtual path
- * /frameworks/<fid>/executors/<eid>/runs/latest (the latest run of that executor).
+ * /frameworks/<fid>/executors/<eid>/runs/latest (the latest run of that executor);
+ * or /slave/log, the agent's own log file when it has one (--log_dir), as in Mesos.
  * Paths are confined to the sandboxes of the executors the agent knows (running and
  * completed): a path with a ".." component is refused with 403; a path that resolves
  * (symlinks followed) outside every sandbox is refused with 403; one that does not
@@ -206,6 +208,14 @@ int mz_files_resolve(mz_agent *a, const char *path, char *real, char *err, size_
   if (path[0] != '/') {
     snprintf(err, errlen, "No such file or directory (give an absolute path in a sandbox)");
     return 404;
+  }
+  if (!strcmp(path, MZ_AGENT_LOG_PATH)) {
+    const char *log = mz_log_path();
+    if (!log || !realpath(log, real)) {
+      snprintf(err, errlen, "No such file or directory (the agent has no log file: it logs to stderr without --log_dir)");
+      return 404;
+    }
+    return 0;
   }
   char mapped[PATH_MAX];
   int vstatus = 0;
@@ -458,6 +468,7 @@ static void handle_debug(mz_http_req *r, void *arg) {
   mz_ag_framework *fw, *ftmp;
   HASH_ITER(hh, a->frameworks, fw, ftmp) debug_framework(a, map, fw);
   DL_FOREACH(a->completed_frameworks, fw) debug_framework(a, map, fw);
+  if (mz_log_path()) json_object_set_new(map, MZ_AGENT_LOG_PATH, json_string(mz_log_path()));
   reply_json(r, map);
 }
 

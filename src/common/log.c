@@ -14,6 +14,7 @@
 
 static mz_log_level g_level = MZ_LOG_INFO;
 static int g_fd = 2;
+static char g_path[PATH_MAX]; /* of g_fd when it is not stderr */
 
 static const char *const NAMES[] = {"DEBUG", "INFO", "WARNING", "ERROR"};
 
@@ -45,8 +46,11 @@ int mz_log_set_dir(const char *dir, const char *name) {
   if (fd < 0) return -1;
   if (g_fd != 2) close(g_fd);
   g_fd = fd;
+  snprintf(g_path, sizeof g_path, "%s", path);
   return 0;
 }
+
+const char *mz_log_path(void) { return g_fd != 2 ? g_path : NULL; }
 
 void mz_log(mz_log_level level, const char *module, const char *fmt, ...) {
   if (level < g_level) return;

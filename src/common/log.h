@@ -13,6 +13,8 @@ int mz_log_level_parse(const char *s, mz_log_level *out);
 const char *mz_log_level_name(mz_log_level level);
 /* Sends the log to <dir>/<name>.log (appending) instead of stderr; -1 on failure (log stays on stderr). */
 int mz_log_set_dir(const char *dir, const char *name);
+/* The file the log goes to; NULL while it goes to stderr. */
+const char *mz_log_path(void);
 
 void mz_log(mz_log_level level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

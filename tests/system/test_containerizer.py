@@ -8,6 +8,7 @@ are skipped with the reason where the machine lacks them. No fixed sleeps: every
 is polled with generous deadlines. Every cgroup made is removed by the agent; the
 tests check that, and kill what they started.
 """
+import base64
 import hashlib
 import http.client
 import http.server
@@ -861,7 +862,9 @@ def test_files_download_and_debug(master, tmp_path):
         assert fetch(f"/files/download?path={q(box + '/note.txt')}", "POST")[0] == 405
         status, _, body = fetch("/files/debug")
         paths = json.loads(body)
-        assert status == 200
+        assert status == 200 and "/slave/log" not in paths  # the agent logs to stderr
+        status, _, body = fetch("/files/read?path=/slave/log&offset=0")
+        assert status == 404 and b"--log_dir" in body
         assert paths[box] == box and paths[virtual] == box
         assert paths[os.path.join(os.path.dirname(box), "latest")] == box
         conn.close()
@@ -870,6 +873,34 @@ def test_files_download_and_debug(master, tmp_path):
         # A completed run stays downloadable and listed.
         assert get_raw(a, f"/files/download?path={q(virtual + '/note.txt')}") == (200, b"hello download")
         assert get(a, "/files/debug")[1][virtual] == box
+    finally:
+        assert a.stop() == 0
+
+
+def test_agent_log_is_served_as_slave_log(master, tmp_path):
+    """With --log_dir the agent's log file is Mesos's virtual /slave/log for /files/* and the
+    operator API (test_files_download_and_debug: without, a 404 that says why)."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    a = Agent(master, tmp_path, extra=[f"--log_dir={logs}"])
+    try:
+        registered(master)
+        log = logs / "mezzo-agent.log"
+        wait_for(lambda: log.exists() and log.stat().st_size > 0, what="the agent's log file")
+        status, data = get(a, "/files/read?path=/slave/log&offset=0")
+        assert status == 200 and "INFO" in data["data"] and "agent" in data["data"]
+        assert get(a, "/files/read?path=/slave/log&offset=-1")[1]["offset"] >= len(data["data"].encode())
+        status, entries = get(a, "/files/browse?path=/slave/log")
+        assert status == 200 and [e["path"] for e in entries] == ["/slave/log"]
+        status, body = get_raw(a, "/files/download?path=/slave/log")
+        assert status == 200 and body.startswith(data["data"].encode()[:100])
+        assert get(a, "/files/debug")[1]["/slave/log"] == str(log)
+        req = urllib.request.Request(a.url("/api/v1"), method="POST", data=json.dumps(
+            {"type": "READ_FILE", "read_file": {"path": "/slave/log", "offset": 0}}).encode(),
+            headers={"Content-Type": "application/json", "Accept": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            rf = json.loads(r.read())["read_file"]
+        assert b"INFO" in base64.b64decode(rf["data"]) and rf["size"] > 0
     finally:
         assert a.stop() == 0
 

@@ -322,6 +322,7 @@ def query_requests(fid, agent_id, sandbox_real):
         ("GET", "/files/download?path=" + sandbox_real + "/stdout"),
         ("HEAD", "/files/download?path=" + sandbox_real + "/stderr"),
         ("GET", "/files/debug"),
+        ("GET", "/files/read?path=/slave/log&offset=0&length=100"),
         ("GET", "/monitor/statistics"),
         ("GET", "/state"),
         ("GET", "/slave(1)/state"),
