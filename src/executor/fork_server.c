@@ -50,6 +50,10 @@ static void set_cmdline(char **self_argv, char **argv) {
   }
 }
 
+/* The signals whose disposition in the server is not the default (SIGPIPE, and what it
+ * inherited ignored): each child resets these alone, not every signal one by one. */
+static sigset_t non_default;
+
 /* The new executor, between the clone and entry. Never returns. */
 static void child(int sock, int *fds, size_t nfds, const char *cwd, char **argv, char **envp,
                   char **self_argv, int (*entry)(int, char **)) {
@@ -70,7 +74,7 @@ static void child(int sock, int *fds, size_t nfds, const char *cwd, char **argv,
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
   for (int s = 1; s < NSIG; s++)
-    if (s != SIGKILL && s != SIGSTOP) signal(s, SIG_DFL);
+    if (sigismember(&non_default, s) == 1) signal(s, SIG_DFL);
   if (chdir(cwd) != 0) child_fail("cannot enter the sandbox", strerror(errno));
   set_cmdline(self_argv, argv);
   environ = envp;
@@ -86,6 +90,12 @@ int mz_executor_fork_server(int sock, char **self_argv, int (*entry)(int argc, c
   if (getppid() != agent) return 0; /* the agent died before the line above */
   mz_close_fds_from(sock + 1);
   signal(SIGPIPE, SIG_IGN);
+  sigemptyset(&non_default);
+  for (int s = 1; s < NSIG; s++) {
+    struct sigaction sa;
+    if (s != SIGKILL && s != SIGSTOP && sigaction(s, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL)
+      sigaddset(&non_default, s);
+  }
   uint8_t *buf = request_buf = mz_malloc(MZ_FORK_MAX_MSG);
   int32_t hello = 0;
   if (mz_fork_send(sock, &hello, sizeof hello, NULL, 0) != 0) {

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -139,13 +140,24 @@ static int report_entry(int argc, char **argv) {
   while (n > 0 && cmdline[n - 1] == ' ') n--;
   cmdline[n] = '\0';
   const char *foo = getenv("FOO");
-  printf("argc=%d argv1=%s cwd=%s foo=%s home=%s fd3=%s fd4=%s cmdline=[%s]\n", argc, argc > 1 ? argv[1] : "-", cwd,
-         foo ? foo : "-", getenv("HOME") ? "set" : "unset", fcntl(3, F_GETFD) < 0 ? "closed" : "open",
-         fcntl(4, F_GETFD) < 0 ? "closed" : "open", cmdline);
+  int defaults = 1; /* every signal at its default action, none blocked */
+  for (int sig = 1; sig < NSIG; sig++) {
+    struct sigaction sa;
+    if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL) defaults = 0;
+  }
+  sigset_t blocked;
+  sigprocmask(SIG_SETMASK, NULL, &blocked);
+  if (!sigisemptyset(&blocked)) defaults = 0;
+  printf("argc=%d argv1=%s cwd=%s foo=%s home=%s fd3=%s fd4=%s cmdline=[%s] signals=%s\n", argc,
+         argc > 1 ? argv[1] : "-", cwd, foo ? foo : "-", getenv("HOME") ? "set" : "unset",
+         fcntl(3, F_GETFD) < 0 ? "closed" : "open", fcntl(4, F_GETFD) < 0 ? "closed" : "open", cmdline,
+         defaults ? "default" : "changed");
   fflush(stdout);
   fprintf(stderr, "and stderr\n"); /* the same file in these tests */
   return 7;
 }
+
+static void on_signal(int sig) { (void)sig; }
 
 typedef struct {
   pid_t server;
@@ -167,6 +179,14 @@ static void server_start(server *s) {
     for (int fd = 0; fd <= 3; fd++) close(fd);
     close(sv[0]);
     close(sv[1]);
+    /* Dispositions of the server's own (an ignored one, as inherited, a handler, a blocked
+     * signal): its children start with none of them. */
+    signal(SIGUSR1, SIG_IGN);
+    signal(SIGTERM, on_signal);
+    sigset_t block;
+    sigemptyset(&block);
+    sigaddset(&block, SIGUSR2);
+    sigprocmask(SIG_BLOCK, &block, NULL);
     char *self[] = {self_area, self_area + strlen(self_area) + 1, NULL};
     _exit(mz_executor_fork_server(sock, self, report_entry));
   }
@@ -232,7 +252,7 @@ static void test_server_starts_our_children(void **state) {
   char want[1024];
   snprintf(want, sizeof want,
            "argc=2 argv1=--default cwd=%s foo=bar baz home=unset fd3=closed fd4=closed "
-           "cmdline=[/x/mezzo-executor --default]\nand stderr\n",
+           "cmdline=[/x/mezzo-executor --default] signals=default\nand stderr\n",
            s.dir);
   assert_string_equal(slurp(out), want);
   assert_string_equal(slurp(join1), "0");
