@@ -420,9 +420,9 @@ static int connect_now(mz_http_client *c, char *err, size_t errlen) {
   }
   bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
   /* EV_WRITE only while a flush left output behind (libevent watches the connect
-   * itself); libevent enables it on every new bufferevent. */
+   * itself); libevent enables it on every new bufferevent. EV_READ once the connect
+   * is under way: the connect re-registers whatever is enabled by then. */
   bufferevent_disable(c->bev, EV_WRITE);
-  bufferevent_enable(c->bev, EV_READ);
   evbuffer_add_cb(bufferevent_get_output(c->bev), on_output_added, c);
   http_parser_init(&c->parser, HTTP_RESPONSE);
   c->parser.data = c;
@@ -432,6 +432,7 @@ static int connect_now(mz_http_client *c, char *err, size_t errlen) {
     c->bev = NULL;
     return -1;
   }
+  bufferevent_enable(c->bev, EV_READ);
   return 0;
 }
 

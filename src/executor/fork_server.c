@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/fork_wire.h"
@@ -90,6 +91,7 @@ int mz_executor_fork_server(int sock, char **self_argv, int (*entry)(int argc, c
   if (getppid() != agent) return 0; /* the agent died before the line above */
   mz_close_fds_from(sock + 1);
   signal(SIGPIPE, SIG_IGN);
+  tzset(); /* the time zone read once here, not by each child at its first log line */
   sigemptyset(&non_default);
   for (int s = 1; s < NSIG; s++) {
     struct sigaction sa;

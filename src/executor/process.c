@@ -16,7 +16,12 @@ int mz_exec_process_init(mz_exec_process *p, const mz_exec_process_spec *s) {
     return 1;
   }
   signal(SIGPIPE, SIG_IGN);
-  p->base = event_base_new();
+  /* EVENT_* variables of the task's environment are not the executor's settings (and
+   * libevent would ask for the process's ids once per variable it looks up). */
+  struct event_config *ec = event_config_new();
+  if (ec) event_config_set_flag(ec, EVENT_BASE_FLAG_IGNORE_ENV);
+  p->base = ec ? event_base_new_with_config(ec) : NULL;
+  if (ec) event_config_free(ec);
   if (!p->base) {
     fprintf(stderr, "%s: cannot create the event loop\n", s->prog);
     return 1;
