@@ -46,14 +46,12 @@
 #include "common/task_state.h"
 #include "common/resources.h"
 #include "common/util.h"
+#include "common/version.h"
 #include "mesos/v1/executor/executor.pb-c.h"
 #include "mesos/v1/mesos.pb-c.h"
 #include "mezzo/agent.pb-c.h"
 
 #define MZ_AGENT_MOD "agent"
-#ifndef MZ_VERSION
-#define MZ_VERSION "0.1.0"
-#endif
 
 #define MZ_AGENT_MAX_STATUSES_PER_TASK 32   /* TaskStatus history kept per task for /state */
 #define MZ_AGENT_MAX_COMPLETED_TASKS 200    /* per executor (Mesos: 200) */
@@ -330,6 +328,12 @@ void mz_executor_api_close(mz_ag_executor *ex);
 
 /* ---------------------------------------------------------------- endpoints.c */
 void mz_endpoints_register(mz_agent *a, mz_http_server *s);
+/* Routes path and its Mesos alias /slave(1)<path> to h. */
+void mz_agent_route(mz_http_server *s, const char *path, void (*h)(mz_http_req *r, void *arg), mz_agent *a);
+/* 1 for GET and HEAD; otherwise replies 405 (with Allow: GET) and returns 0. */
+int mz_agent_only_get(mz_http_req *r);
+/* Replies 200 with j (taken) as JSON, or as JavaScript calling the function ?jsonp= names. */
+void mz_agent_reply_json(mz_http_req *r, struct json_t *j);
 /* The /state document (new reference). */
 struct json_t *mz_agent_state_json(mz_agent *a);
 /* The agent's flags as {name: "value"} (new reference), as /state shows them. */

@@ -5,6 +5,9 @@
  *                                    resources, attributes, master_hostname, flags,
  *                                    frameworks -> executors -> tasks / queued_tasks /
  *                                    completed_tasks, completed_frameworks, version, start_time.
+ *   GET /flags                       {"flags": {name: value}}
+ *   GET /version                     {"version", "build_date", "build_user"}
+ * Each also under /slave(1)/, as Mesos serves them; JSON bodies honour ?jsonp=.
  * Built with jansson from the agent's tables on every request; nothing is kept. */
 #include <ctype.h>
 #include <stdio.h>
@@ -183,19 +186,18 @@ json_t *mz_agent_state_json(mz_agent *a) {
   return j;
 }
 
-static void handle_health(mz_http_req *r, void *arg) { mz_http_reply(r, 200, "text/plain", "", 0); }
+int mz_agent_only_get(mz_http_req *r) {
+  if (!strcmp(mz_http_req_method(r), "GET") || !strcmp(mz_http_req_method(r), "HEAD")) return 1;
+  mz_http_req_add_header(r, "Allow", "GET");
+  mz_http_reply_error(r, 405, "Expecting 'GET', received '%s'", mz_http_req_method(r));
+  return 0;
+}
 
-static void handle_state(mz_http_req *r, void *arg) {
-  if (strcmp(mz_http_req_method(r), "GET") != 0 && strcmp(mz_http_req_method(r), "HEAD") != 0) {
-    mz_http_req_add_header(r, "Allow", "GET");
-    mz_http_reply_error(r, 405, "Expecting 'GET', received '%s'", mz_http_req_method(r));
-    return;
-  }
-  json_t *j = mz_agent_state_json(arg);
+void mz_agent_reply_json(mz_http_req *r, json_t *j) {
   char *text = json_dumps(j, JSON_COMPACT);
   json_decref(j);
   if (!text) {
-    mz_http_reply_error(r, 500, "cannot render the state");
+    mz_http_reply_error(r, 500, "cannot render the response");
     return;
   }
   char jsonp[128];
@@ -215,10 +217,39 @@ static void handle_state(mz_http_req *r, void *arg) {
   free(text);
 }
 
+static void handle_health(mz_http_req *r, void *arg) { mz_http_reply(r, 200, "text/plain", "", 0); }
+
+static void handle_state(mz_http_req *r, void *arg) {
+  if (mz_agent_only_get(r)) mz_agent_reply_json(r, mz_agent_state_json(arg));
+}
+
+static void handle_flags(mz_http_req *r, void *arg) {
+  if (!mz_agent_only_get(r)) return;
+  json_t *j = json_object();
+  json_object_set_new(j, "flags", mz_agent_flags_json(arg));
+  mz_agent_reply_json(r, j);
+}
+
+static void handle_version(mz_http_req *r, void *arg) {
+  if (!mz_agent_only_get(r)) return;
+  json_t *j = json_object();
+  json_object_set_new(j, "version", json_string(MZ_VERSION));
+  json_object_set_new(j, "build_date", json_string(MZ_BUILD_DATE));
+  json_object_set_new(j, "build_user", json_string(MZ_BUILD_USER));
+  mz_agent_reply_json(r, j);
+}
+
+void mz_agent_route(mz_http_server *s, const char *path, void (*h)(mz_http_req *, void *), mz_agent *a) {
+  char alias[128];
+  mz_http_server_route(s, path, 0, h, a);
+  snprintf(alias, sizeof alias, "/slave(1)%s", path);
+  mz_http_server_route(s, alias, 0, h, a);
+}
+
 void mz_endpoints_register(mz_agent *a, mz_http_server *s) {
-  mz_http_server_route(s, "/health", 0, handle_health, a);
-  mz_http_server_route(s, "/state", 0, handle_state, a);
-  mz_http_server_route(s, "/state.json", 0, handle_state, a);
-  mz_http_server_route(s, "/slave(1)/state", 0, handle_state, a);
-  mz_http_server_route(s, "/slave(1)/state.json", 0, handle_state, a);
+  mz_agent_route(s, "/health", handle_health, a);
+  mz_agent_route(s, "/state", handle_state, a);
+  mz_agent_route(s, "/state.json", handle_state, a);
+  mz_agent_route(s, "/flags", handle_flags, a);
+  mz_agent_route(s, "/version", handle_version, a);
 }

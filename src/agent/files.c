@@ -4,6 +4,9 @@
  *                                     cpus_system_time_secs, cpus_limit, mem_rss_bytes,
  *                                     mem_limit_bytes, processes}}] for running containers,
  *                                    from cgroups or /proc (launcher usage)
+ *   GET /containers                  the same entries with container_id and status
+ *                                    {container_id, executor_pid} (Mesos's filters:
+ *                                    ?container_id=, ?framework_id=[&executor_id=])
  *   GET /files/browse?path=P         entries of a directory inside a sandbox:
  *                                    [{path, nlink, size, mtime, mode, uid, gid}]
  *   GET /files/read?path=P&offset=O&length=L  {"data": ..., "offset": O} (offset -1: the size)
@@ -39,27 +42,11 @@
 #define FILES_MAX_READ (1024 * 1024) /* bytes per /files/read */
 #define FILES_DEFAULT_READ (64 * 1024)
 
-static void reply_json(mz_http_req *r, json_t *j) {
-  char *text = json_dumps(j, JSON_COMPACT);
-  json_decref(j);
-  if (!text) {
-    mz_http_reply_error(r, 500, "cannot render the response");
-    return;
-  }
-  mz_http_reply(r, 200, "application/json", text, strlen(text));
-  free(text);
-}
-
-static int only_get(mz_http_req *r) {
-  if (!strcmp(mz_http_req_method(r), "GET") || !strcmp(mz_http_req_method(r), "HEAD")) return 1;
-  mz_http_req_add_header(r, "Allow", "GET");
-  mz_http_reply_error(r, 405, "Expecting 'GET', received '%s'", mz_http_req_method(r));
-  return 0;
-}
-
 /* ------------------------------------------------------------------ /monitor/statistics */
 
-static json_t *executor_stats(mz_agent *a, mz_ag_executor *ex) {
+/* ex's entry of /monitor/statistics, or with container (of /containers) its container's id
+ * and status too; NULL when its container has no usage to show. */
+static json_t *executor_stats(mz_agent *a, mz_ag_executor *ex, int container) {
   mz_container_usage u;
   if (mz_containerizer_usage(a->containerizer, ex->container_id, &u) != 0) return NULL;
   json_t *s = json_object();
@@ -80,23 +67,56 @@ static json_t *executor_stats(mz_agent *a, mz_ag_executor *ex) {
   json_object_set_new(j, "source", json_string(ex->info->source ? ex->info->source : ""));
 #pragma GCC diagnostic pop
   json_object_set_new(j, "statistics", s);
+  if (container) {
+    json_object_set_new(j, "container_id", json_string(ex->container_id));
+    json_t *st = json_object(), *cid = json_object();
+    json_object_set_new(cid, "value", json_string(ex->container_id));
+    json_object_set_new(st, "container_id", cid);
+    json_object_set_new(st, "executor_pid", json_integer(ex->pid));
+    json_object_set_new(j, "status", st);
+  }
   return j;
 }
 
-static void handle_statistics(mz_http_req *r, void *arg) {
-  mz_agent *a = arg;
-  if (!only_get(r)) return;
+/* The running executors' entries (container: as /containers shows them), those of framework
+ * fid (NULL: all) and executor eid (NULL: all) or of container cid (NULL: all). */
+static json_t *executors_stats(mz_agent *a, int container, const char *fid, const char *eid, const char *cid) {
   json_t *arr = json_array();
   mz_ag_framework *fw, *ftmp;
   HASH_ITER(hh, a->frameworks, fw, ftmp) {
+    if (fid && strcmp(fw->id, fid) != 0) continue;
     mz_ag_executor *ex, *etmp;
     HASH_ITER(hh, fw->executors, ex, etmp) {
       if (ex->state == MZ_EXEC_TERMINATED || ex->pid <= 0) continue;
-      json_t *j = executor_stats(a, ex);
+      if ((eid && strcmp(ex->id, eid) != 0) || (cid && strcmp(ex->container_id, cid) != 0)) continue;
+      json_t *j = executor_stats(a, ex, container);
       if (j) json_array_append_new(arr, j);
     }
   }
-  reply_json(r, arr);
+  return arr;
+}
+
+static void handle_statistics(mz_http_req *r, void *arg) {
+  if (mz_agent_only_get(r)) mz_agent_reply_json(r, executors_stats(arg, 0, NULL, NULL, NULL));
+}
+
+/* GET /containers[?container_id=C | ?framework_id=F[&executor_id=E]]: Mesos's query rules. */
+static void handle_containers(mz_http_req *r, void *arg) {
+  if (!mz_agent_only_get(r)) return;
+  const char *q = mz_http_req_query(r);
+  size_t n = strlen(q) + 1; /* no value is longer than the query */
+  char *cid = mz_malloc(n), *fid = mz_malloc(n), *eid = mz_malloc(n);
+  int has_c = mz_http_query_get(q, "container_id", cid, n) == 0;
+  int has_f = mz_http_query_get(q, "framework_id", fid, n) == 0;
+  int has_e = mz_http_query_get(q, "executor_id", eid, n) == 0;
+  if ((has_c && (has_f || has_e)) || (has_e && !has_f))
+    mz_http_reply_error(r, 400, "Supported query parameters are container_id only, framework_id only, or "
+                                "executor_id and framework_id only");
+  else
+    mz_agent_reply_json(r, executors_stats(arg, 1, has_f ? fid : NULL, has_e ? eid : NULL, has_c ? cid : NULL));
+  free(cid);
+  free(fid);
+  free(eid);
 }
 
 /* ------------------------------------------------------------------ confinement */
@@ -316,7 +336,7 @@ static void browse_entry(const char *shown, const struct stat *sb, void *arr) {
 
 static void handle_browse(mz_http_req *r, void *arg) {
   mz_agent *a = arg;
-  if (!only_get(r)) return;
+  if (!mz_agent_only_get(r)) return;
   char path[PATH_MAX], err[700];
   if (mz_http_query_get(mz_http_req_query(r), "path", path, sizeof path) != 0 || !path[0]) {
     mz_http_reply_error(r, 400, "Expecting 'path' in the query");
@@ -329,7 +349,7 @@ static void handle_browse(mz_http_req *r, void *arg) {
     mz_http_reply_error(r, st, "%s", err);
     return;
   }
-  reply_json(r, arr);
+  mz_agent_reply_json(r, arr);
 }
 
 static int query_long(mz_http_req *r, const char *key, long long def, long long *out) {
@@ -348,7 +368,7 @@ static int query_long(mz_http_req *r, const char *key, long long def, long long 
 
 static void handle_read(mz_http_req *r, void *arg) {
   mz_agent *a = arg;
-  if (!only_get(r)) return;
+  if (!mz_agent_only_get(r)) return;
   long long offset, length;
   if (query_long(r, "offset", -1, &offset) != 0 || query_long(r, "length", FILES_DEFAULT_READ, &length) != 0 ||
       offset < -1 || length < 0) {
@@ -374,7 +394,7 @@ static void handle_read(mz_http_req *r, void *arg) {
     json_object_set_new(j, "data", json_string(""));
     json_object_set_new(j, "offset", json_integer((json_int_t)sb.st_size));
     close(fd);
-    reply_json(r, j);
+    mz_agent_reply_json(r, j);
     return;
   }
   if (length > FILES_MAX_READ) length = FILES_MAX_READ;
@@ -391,7 +411,7 @@ static void handle_read(mz_http_req *r, void *arg) {
   json_object_set_new(j, "data", data ? data : json_string(""));
   json_object_set_new(j, "offset", json_integer((json_int_t)offset));
   free(buf);
-  reply_json(r, j);
+  mz_agent_reply_json(r, j);
 }
 
 /* The Content-Type of a download, by the file's extension (Mesos's table), else
@@ -413,7 +433,7 @@ static const char *download_type(const char *name) {
 
 static void handle_download(mz_http_req *r, void *arg) {
   mz_agent *a = arg;
-  if (!only_get(r)) return;
+  if (!mz_agent_only_get(r)) return;
   char real[PATH_MAX];
   if (confined_path(a, r, real) != 0) return;
   int fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -463,18 +483,19 @@ static void debug_framework(mz_agent *a, json_t *map, mz_ag_framework *fw) {
 
 static void handle_debug(mz_http_req *r, void *arg) {
   mz_agent *a = arg;
-  if (!only_get(r)) return;
+  if (!mz_agent_only_get(r)) return;
   json_t *map = json_object();
   mz_ag_framework *fw, *ftmp;
   HASH_ITER(hh, a->frameworks, fw, ftmp) debug_framework(a, map, fw);
   DL_FOREACH(a->completed_frameworks, fw) debug_framework(a, map, fw);
   if (mz_log_path()) json_object_set_new(map, MZ_AGENT_LOG_PATH, json_string(mz_log_path()));
-  reply_json(r, map);
+  mz_agent_reply_json(r, map);
 }
 
 void mz_files_register(mz_agent *a, mz_http_server *s) {
-  mz_http_server_route(s, "/monitor/statistics", 0, handle_statistics, a);
-  mz_http_server_route(s, "/monitor/statistics.json", 0, handle_statistics, a);
+  mz_agent_route(s, "/monitor/statistics", handle_statistics, a);
+  mz_agent_route(s, "/monitor/statistics.json", handle_statistics, a);
+  mz_agent_route(s, "/containers", handle_containers, a);
   mz_http_server_route(s, "/files/browse", 0, handle_browse, a);
   mz_http_server_route(s, "/files/browse.json", 0, handle_browse, a);
   mz_http_server_route(s, "/files/read", 0, handle_read, a);

@@ -550,8 +550,8 @@ static void handle(mz_http_req *req, void *arg) {
       Mesos__V1__Agent__Response__GetVersion gv = MESOS__V1__AGENT__RESPONSE__GET_VERSION__INIT;
       Mesos__V1__VersionInfo vi = MESOS__V1__VERSION_INFO__INIT;
       vi.version = MZ_VERSION;
-      vi.build_date = __DATE__ " " __TIME__;
-      vi.build_user = "mezzo";
+      vi.build_date = MZ_BUILD_DATE;
+      vi.build_user = MZ_BUILD_USER;
       gv.version_info = &vi;
       r.type = RESP(GET_VERSION);
       r.get_version = &gv;

@@ -123,10 +123,10 @@ static void count_agents(const mz_master *m, size_t *active, size_t *connected) 
 }
 
 static void base_fields(const mz_master *m, mz_jw *w) {
-  mz_jw_kstring(w, "version", MZ_MASTER_VERSION);
-  mz_jw_kstring(w, "build_date", __DATE__ " " __TIME__);
+  mz_jw_kstring(w, "version", MZ_VERSION);
+  mz_jw_kstring(w, "build_date", MZ_BUILD_DATE);
   mz_jw_kreal(w, "build_time", m->start_time); /* no reproducible build stamp: start time */
-  mz_jw_kstring(w, "build_user", "mezzo");
+  mz_jw_kstring(w, "build_user", MZ_BUILD_USER);
   mz_jw_kreal(w, "start_time", m->start_time);
   mz_jw_kreal(w, "elected_time", m->elected_time);
   mz_jw_kstring(w, "id", m->id);
@@ -217,9 +217,9 @@ static void handle_version(mz_http_req *req, void *arg) {
   if (!get_only(req)) return;
   (void)arg;
   json_t *o = json_object();
-  json_object_set_new(o, "version", json_string(MZ_MASTER_VERSION));
-  json_object_set_new(o, "build_date", json_string(__DATE__ " " __TIME__));
-  json_object_set_new(o, "build_user", json_string("mezzo"));
+  json_object_set_new(o, "version", json_string(MZ_VERSION));
+  json_object_set_new(o, "build_date", json_string(MZ_BUILD_DATE));
+  json_object_set_new(o, "build_user", json_string(MZ_BUILD_USER));
   reply_json(req, o);
 }
 

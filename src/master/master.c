@@ -100,7 +100,7 @@ static Mesos__V1__MasterInfo *make_info(mz_master *m) {
   mi->port = (uint32_t)m->port;
   mi->pid = mz_strdup(m->pid);
   mi->hostname = mz_strdup(m->hostname);
-  mi->version = mz_strdup(MZ_MASTER_VERSION);
+  mi->version = mz_strdup(MZ_VERSION);
   mi->address = mz_calloc(1, sizeof *mi->address);
   mesos__v1__address__init(mi->address);
   mi->address->hostname = mz_strdup(m->hostname);

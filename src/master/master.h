@@ -34,6 +34,7 @@
 #include "common/http.h"
 #include "common/resources.h"
 #include "common/util.h"
+#include "common/version.h"
 #include "master/timerq.h"
 #include "mesos/v1/mesos.pb-c.h"
 #include "mesos/v1/scheduler/scheduler.pb-c.h"
@@ -43,7 +44,6 @@ struct event_base;
 struct event;
 struct mz_allocator_ops;
 
-#define MZ_MASTER_VERSION "1.11.0"
 #define MZ_MASTER_HEARTBEAT_DEFAULT 15.0
 #define MZ_MAX_STATUSES_PER_TASK 64 /* kept per task for /master/state */
 #define MZ_TASK_STATE_SLOTS 32

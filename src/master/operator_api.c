@@ -81,9 +81,9 @@ static Mesos__V1__Master__Response__GetVersion *version_view(void) {
   *r = (Mesos__V1__Master__Response__GetVersion)MESOS__V1__MASTER__RESPONSE__GET_VERSION__INIT;
   r->version_info = mz_malloc(sizeof *r->version_info);
   *r->version_info = (Mesos__V1__VersionInfo)MESOS__V1__VERSION_INFO__INIT;
-  r->version_info->version = mz_strdup(MZ_MASTER_VERSION);
-  r->version_info->build_date = mz_strdup(__DATE__ " " __TIME__);
-  r->version_info->build_user = mz_strdup("mezzo");
+  r->version_info->version = mz_strdup(MZ_VERSION);
+  r->version_info->build_date = mz_strdup(MZ_BUILD_DATE);
+  r->version_info->build_user = mz_strdup(MZ_BUILD_USER);
   return r;
 }
 

@@ -14,13 +14,13 @@ import http.server
 import http.client
 import json
 import os
-import shutil
 import signal
 import socket
 import socketserver
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -607,6 +607,39 @@ def test_state_endpoint_shape(master, agent):
         assert json.loads(r.read())["id"] == master.agent_id
     with urllib.request.urlopen(agent.url("/health"), timeout=10) as r:
         assert r.status == 200
+
+
+def test_flags_version_and_mesos_aliases(master, agent):
+    """/flags and /version as Mesos serves them, each endpoint also under /slave(1)/, JSON
+    with ?jsonp=; only GET."""
+    registered(master)
+
+    def get(path):
+        try:
+            with urllib.request.urlopen(agent.url(path), timeout=10) as r:
+                return r.status, r.headers.get("Content-Type"), r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers.get("Content-Type"), e.read()
+
+    for prefix in ("", "/slave(1)"):
+        status, ct, body = get(prefix + "/flags")
+        assert (status, ct) == (200, "application/json")
+        assert json.loads(body)["flags"] == agent.state()["flags"]
+        assert json.loads(body)["flags"]["work_dir"] == str(agent.work_dir)
+        status, _, body = get(prefix + "/version")
+        version = json.loads(body)
+        assert status == 200 and version["version"] == agent.state()["version"] and version["build_date"]
+        assert get(prefix + "/health")[0] == 200
+        assert get(prefix + "/state")[0] == 200
+    status, ct, body = get("/flags?jsonp=show_flags")
+    assert ct == "text/javascript" and body.startswith(b"show_flags({") and body.endswith(b"});")
+    assert get("/flags?jsonp=alert(1)//")[1] == "application/json"  # not a function name: plain JSON
+    req = urllib.request.Request(agent.url("/flags"), method="POST", data=b"")
+    try:
+        urllib.request.urlopen(req, timeout=10)
+        raise AssertionError("POST /flags answered")
+    except urllib.error.HTTPError as e:
+        assert e.code == 405 and e.headers["Allow"] == "GET"
 
 
 def test_executor_api_rejects_bad_requests(master, agent):

@@ -932,10 +932,28 @@ def test_monitor_statistics_per_executor(master, tmp_path):
         assert s["mem_limit_bytes"] == (64 + 32) << 20
         assert s["cpus_user_time_secs"] + s["cpus_system_time_secs"] > 0
         assert s["mem_rss_bytes"] > 0 and s["timestamp"] > 0
+        assert get(a, "/slave(1)/monitor/statistics")[0] == 200
+        # /containers: the same entries with the container's id and status, and Mesos's filters.
+        cid = os.path.basename(box)
+        status, conts = get(a, "/containers")
+        (c,) = [e for e in conts if e["executor_id"] == "stats-1"]
+        assert status == 200 and c["container_id"] == cid and c["framework_id"] == "fw-1"
+        assert c["status"]["container_id"] == {"value": cid} and c["status"]["executor_pid"] > 0
+        assert c["statistics"]["mem_limit_bytes"] == (64 + 32) << 20
+        assert [e["container_id"] for e in get(a, f"/containers?container_id={cid}")[1]] == [cid]
+        assert [e["container_id"] for e in get(a, "/containers?framework_id=fw-1&executor_id=stats-1")[1]] == [cid]
+        assert get(a, "/containers?framework_id=fw-1")[1][0]["container_id"] == cid
+        assert get(a, "/containers?container_id=nope")[1] == []
+        assert get(a, "/containers?framework_id=fw-2")[1] == []
+        for bad in ("executor_id=stats-1", f"container_id={cid}&framework_id=fw-1"):
+            status, body = get(a, "/containers?" + bad)
+            assert status == 400 and b"Supported query parameters" in body
+        assert get_raw(a, "/slave(1)/containers?jsonp=cb")[1].startswith(b"cb([")
         kill(master, "stats-1")
         ack_until_terminal(master, "stats-1")
         wait_for(lambda: not [e for e in get(a, "/monitor/statistics")[1] if e["executor_id"] == "stats-1"],
                  what="the executor to leave the statistics")
+        assert get(a, "/containers")[1] == []
     finally:
         assert a.stop() == 0
 
