@@ -324,6 +324,9 @@ def query_requests(fid, agent_id, sandbox_real):
         ("GET", "/files/debug"),
         ("GET", "/files/read?path=/slave/log&offset=0&length=100"),
         ("GET", "/monitor/statistics"),
+        ("GET", "/containers?framework_id=" + fid + "&executor_id=x"),
+        ("GET", "/flags?jsonp=f"),
+        ("GET", "/version"),
         ("GET", "/state"),
         ("GET", "/slave(1)/state"),
     ]
