@@ -366,6 +366,19 @@ static int query_long(mz_http_req *r, const char *key, long long def, long long 
   return 0;
 }
 
+/* Opens the file the request's path names, confined (the real path into real, PATH_MAX);
+ * -1 when refused or missing, replied. */
+static int open_confined(mz_agent *a, mz_http_req *r, char *real, struct stat *sb) {
+  if (confined_path(a, r, real) != 0) return -1;
+  int fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0 || fstat(fd, sb) != 0) {
+    if (fd >= 0) close(fd);
+    mz_http_reply_error(r, 404, "No such file");
+    return -1;
+  }
+  return fd;
+}
+
 static void handle_read(mz_http_req *r, void *arg) {
   mz_agent *a = arg;
   if (!mz_agent_only_get(r)) return;
@@ -376,14 +389,9 @@ static void handle_read(mz_http_req *r, void *arg) {
     return;
   }
   char real[PATH_MAX];
-  if (confined_path(a, r, real) != 0) return;
-  int fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   struct stat sb;
-  if (fd < 0 || fstat(fd, &sb) != 0) {
-    if (fd >= 0) close(fd);
-    mz_http_reply_error(r, 404, "No such file");
-    return;
-  }
+  int fd = open_confined(a, r, real, &sb);
+  if (fd < 0) return;
   if (S_ISDIR(sb.st_mode)) {
     close(fd);
     mz_http_reply_error(r, 400, "Cannot read a directory");
@@ -435,14 +443,9 @@ static void handle_download(mz_http_req *r, void *arg) {
   mz_agent *a = arg;
   if (!mz_agent_only_get(r)) return;
   char real[PATH_MAX];
-  if (confined_path(a, r, real) != 0) return;
-  int fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   struct stat sb;
-  if (fd < 0 || fstat(fd, &sb) != 0) {
-    if (fd >= 0) close(fd);
-    mz_http_reply_error(r, 404, "No such file");
-    return;
-  }
+  int fd = open_confined(a, r, real, &sb);
+  if (fd < 0) return;
   if (!S_ISREG(sb.st_mode)) {
     close(fd);
     mz_http_reply_error(r, 400, S_ISDIR(sb.st_mode) ? "Cannot download a directory" : "Not a regular file");

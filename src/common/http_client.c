@@ -283,18 +283,7 @@ static void on_read(struct bufferevent *bev, void *arg) {
  * through on_event) is left to libevent's EV_WRITE. */
 static void on_flush(evutil_socket_t fd, short what, void *arg) {
   mz_http_client *c = arg;
-  if (!c->bev || !c->connected || c->write_waiting) return;
-  struct evbuffer *out = bufferevent_get_output(c->bev);
-  if (evbuffer_get_length(out) == 0) return;
-  /* A socket bufferevent keeps its output's start frozen outside its own write
-   * callback: thawed for this write, as libevent's callback does. */
-  evbuffer_unfreeze(out, 1);
-  int n = evbuffer_write(out, bufferevent_getfd(c->bev));
-  evbuffer_freeze(out, 1);
-  if (evbuffer_get_length(out) > 0 || n < 0) {
-    c->write_waiting = true;
-    bufferevent_enable(c->bev, EV_WRITE);
-  }
+  if (c->bev && c->connected && !c->write_waiting && mz_http_write_now(c->bev) > 0) c->write_waiting = true;
 }
 
 static void on_output_added(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg) {

@@ -1,6 +1,7 @@
 /* http_internal: pieces shared by http_server.c and http_client.c (not part of
  * the public contract): a growable byte buffer, a header list filled from
- * http-parser's split field/value callbacks, and percent decoding. */
+ * http-parser's split field/value callbacks, percent decoding, and the direct
+ * write of a connection's output that both do instead of waiting for EV_WRITE. */
 #ifndef MZ_HTTP_INTERNAL_H
 #define MZ_HTTP_INTERNAL_H
 
@@ -38,5 +39,11 @@ void mz_hheaders_free(mz_hheaders *h);
 
 /* Decodes %XX (and '+' as space when plus_is_space) from in[0..len) into out. 0, or -1 if malformed or too long. */
 int mz_http_percent_decode(const char *in, size_t len, char *out, size_t outlen, bool plus_is_space);
+
+struct bufferevent;
+/* Writes what bev's output holds to its socket now, as much as the socket takes.
+ * -1: there was nothing to write; 0: all of it went out; 1: the rest (or an error,
+ * which libevent then reports) is left to libevent: EV_WRITE is enabled for it. */
+int mz_http_write_now(struct bufferevent *bev);
 
 #endif

@@ -400,18 +400,10 @@ static void on_flush(evutil_socket_t fd, short what, void *arg) {
     hconn *c = s->flushq;
     flush_unlist(c);
     if (c->dead || c->write_waiting) continue;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    if (evbuffer_get_length(out) == 0) continue;
-    /* A socket bufferevent keeps its output's start frozen outside its own write
-     * callback (evbuffer_write would fail at once): thawed for this write, as
-     * libevent's callback does. */
-    evbuffer_unfreeze(out, 1);
-    int n = evbuffer_write(out, bufferevent_getfd(c->bev));
-    evbuffer_freeze(out, 1);
-    if (evbuffer_get_length(out) > 0 || n < 0) {
-      /* The rest (or the error: reported through on_event) is left to libevent. */
+    int left = mz_http_write_now(c->bev);
+    if (left < 0) continue;
+    if (left > 0) { /* the rest (or the error: reported through on_event) is left to libevent */
       c->write_waiting = true;
-      bufferevent_enable(c->bev, EV_WRITE);
       continue;
     }
     on_write(c->bev, c); /* drained, as libevent would report it (may free c) */

@@ -4,6 +4,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
 #include "common/http.h"
 #include "common/http_internal.h"
 #include "common/util.h"
@@ -136,4 +140,18 @@ int mz_http_parse_address(const char *addr, char *host, size_t hostlen, int *por
   if (mz_strlcpy(host, h, hostlen) < 0 || !*host) return -1;
   *port = (int)p;
   return 0;
+}
+
+int mz_http_write_now(struct bufferevent *bev) {
+  struct evbuffer *out = bufferevent_get_output(bev);
+  if (evbuffer_get_length(out) == 0) return -1;
+  /* A socket bufferevent keeps its output's start frozen outside its own write
+   * callback (evbuffer_write would fail at once): thawed for this write, as
+   * libevent's callback does. */
+  evbuffer_unfreeze(out, 1);
+  int n = evbuffer_write(out, bufferevent_getfd(bev));
+  evbuffer_freeze(out, 1);
+  if (evbuffer_get_length(out) == 0 && n >= 0) return 0;
+  bufferevent_enable(bev, EV_WRITE);
+  return 1;
 }

@@ -818,17 +818,9 @@ def test_files_download_and_debug(master, tmp_path):
     """/files/download sends a sandbox file's bytes as an attachment (a big one too, on a
     connection that serves the next request after it), confined like /files/read;
     /files/debug maps the paths Mesos serves for a run to its sandbox."""
-    secret = tmp_path / "secret.txt"
-    secret.write_text("top secret\n")
-    a = Agent(master, tmp_path)
+    a, box, secret = files_task(master, tmp_path, "dl-1", "printf 'hello download' > note.txt; "
+                                "head -c 3000000 /dev/urandom > big.bin; mkdir sub; ln -s {secret} link", "done")
     try:
-        registered(master)
-        launch(master, task_info(master, "dl-1",
-                                 f"printf 'hello download' > note.txt; head -c 3000000 /dev/urandom > big.bin; "
-                                 f"mkdir sub; ln -s {secret} link; touch done; exec sleep 100"))
-        ack_through(master, "dl-1", ["TASK_STARTING", "TASK_RUNNING"])
-        box = sandbox(a, master, "dl-1")
-        wait_for(lambda: os.path.exists(os.path.join(box, "done")), what="the task's files")
         parts = box.split("/")
         fid, eid = parts[parts.index("frameworks") + 1], parts[parts.index("executors") + 1]
         virtual = f"/frameworks/{fid}/executors/{eid}/runs/latest"
@@ -958,18 +950,28 @@ def test_monitor_statistics_per_executor(master, tmp_path):
         assert a.stop() == 0
 
 
-def test_files_browse_and_read_are_confined_to_sandboxes(master, tmp_path):
+def files_task(master, tmp_path, task_id, command, ready):
+    """A new agent running task_id: command (which may name {secret}, a file outside every
+    sandbox), then `touch <ready>; exec sleep 100`. (agent, sandbox, secret) once ready is there."""
     secret = tmp_path / "secret.txt"
     secret.write_text("top secret\n")
     a = Agent(master, tmp_path)
     try:
         registered(master)
-        launch(master, task_info(master, "files-1",
-                                 f"printf 'hello files' > out.txt; mkdir sub; ln -s {secret} link; "
-                                 f"ln -s out.txt inner; exec sleep 100"))
-        ack_through(master, "files-1", ["TASK_STARTING", "TASK_RUNNING"])
-        box = sandbox(a, master, "files-1")
-        wait_for(lambda: os.path.lexists(os.path.join(box, "inner")), what="the task's files")
+        launch(master, task_info(master, task_id, command.format(secret=secret) + f"; touch {ready}; exec sleep 100"))
+        ack_through(master, task_id, ["TASK_STARTING", "TASK_RUNNING"])
+        box = sandbox(a, master, task_id)
+        wait_for(lambda: os.path.exists(os.path.join(box, ready)), what="the task's files")
+        return a, box, secret
+    except BaseException:
+        a.stop()
+        raise
+
+
+def test_files_browse_and_read_are_confined_to_sandboxes(master, tmp_path):
+    a, box, secret = files_task(master, tmp_path, "files-1", "printf 'hello files' > out.txt; mkdir sub; "
+                                "ln -s {secret} link; ln -s out.txt inner", "ready")
+    try:
         q = urllib.parse.quote
         status, entries = get(a, f"/files/browse?path={q(box)}")
         assert status == 200
