@@ -467,7 +467,7 @@ static void handle_download(mz_http_req *r, void *arg) {
 static void debug_executor(json_t *map, mz_ag_framework *fw, mz_ag_executor *ex, const char *latest) {
   if (!ex->directory) return;
   json_object_set_new(map, ex->directory, json_string(ex->directory));
-  if (strcmp(ex->directory, latest) != 0) return;
+  if (!latest || strcmp(ex->directory, latest) != 0) return;
   char p[PATH_MAX + 64];
   const char *runs = strrchr(ex->directory, '/');
   if (runs) {
