@@ -43,6 +43,7 @@
 #include "agent/isolation.h"
 #include "agent/status_updates.h"
 #include "common/codec.h"
+#include "common/files_http.h"
 #include "common/task_state.h"
 #include "common/resources.h"
 #include "common/util.h"
@@ -170,6 +171,7 @@ struct mz_ag_framework {
 typedef struct mz_agent {
   struct event_base *base;
   mz_agent_flags flags;
+  mz_files_ops files; /* the /files endpoints' view of the sandboxes (files.c) */
   char *hostname;
   char *endpoint_ip;                 /* ip that executors and /state use to reach us */
   int port;                          /* the bound port */
@@ -330,31 +332,21 @@ void mz_executor_api_close(mz_ag_executor *ex);
 void mz_endpoints_register(mz_agent *a, mz_http_server *s);
 /* Routes path and its Mesos alias /slave(1)<path> to h. */
 void mz_agent_route(mz_http_server *s, const char *path, void (*h)(mz_http_req *r, void *arg), mz_agent *a);
-/* 1 for GET and HEAD; otherwise replies 405 (with Allow: GET) and returns 0. */
-int mz_agent_only_get(mz_http_req *r);
-/* Replies 200 with j (taken) as JSON, or as JavaScript calling the function ?jsonp= names. */
-void mz_agent_reply_json(mz_http_req *r, struct json_t *j);
 /* The /state document (new reference). */
 struct json_t *mz_agent_state_json(mz_agent *a);
 /* The agent's flags as {name: "value"} (new reference), as /state shows them. */
 struct json_t *mz_agent_flags_json(const mz_agent *a);
 
 /* ---------------------------------------------------------------- files.c */
-/* GET /monitor/statistics, /files/browse, /files/read, /files/download, /files/debug. */
+/* GET /monitor/statistics, /containers, and the /files endpoints (common/files_http.h) over
+ * a->files, which serves the sandboxes and MZ_AGENT_LOG_PATH. */
 void mz_files_register(mz_agent *a, mz_http_server *s);
 #define MZ_AGENT_LOG_PATH "/slave/log" /* Mesos's virtual path of the agent's log file */
 /* Confines path (a real path, or Mesos's virtual /frameworks/<fid>/executors/<eid>/runs/latest[/...])
  * to the sandboxes: 0 with real (PATH_MAX bytes) set to the resolved path, or an HTTP status
  * (400 bad path, 403 outside every sandbox or '..', 404 missing) with err. MZ_AGENT_LOG_PATH
- * is the agent's log file, when it logs to one. */
+ * is the agent's log file, when it logs to one. a->files's resolver. */
 int mz_files_resolve(mz_agent *a, const char *path, char *real, char *err, size_t errlen);
-#define MZ_FILES_MAX_ENTRIES 10000 /* entries one listing gives at most */
-struct stat;
-/* Lists path, confined as mz_files_resolve does: each(shown, stat, arg) for the file itself,
- * or for each entry of the directory (lstat; at most MZ_FILES_MAX_ENTRIES), shown under the
- * path as asked, not as resolved (as Mesos shows it). 0, or an HTTP status with err. */
-int mz_files_list(mz_agent *a, const char *path, void (*each)(const char *shown, const struct stat *sb, void *arg),
-                  void *arg, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------- operator_api.c */
 /* POST /api/v1 (mesos.v1.agent.Call) and GET /metrics/snapshot. */

@@ -9,7 +9,6 @@
  *   GET /version                     {"version", "build_date", "build_user"}
  * Each also under /slave(1)/, as Mesos serves them; JSON bodies honour ?jsonp=.
  * Built with jansson from the agent's tables on every request; nothing is kept. */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,57 +185,26 @@ json_t *mz_agent_state_json(mz_agent *a) {
   return j;
 }
 
-int mz_agent_only_get(mz_http_req *r) {
-  if (!strcmp(mz_http_req_method(r), "GET") || !strcmp(mz_http_req_method(r), "HEAD")) return 1;
-  mz_http_req_add_header(r, "Allow", "GET");
-  mz_http_reply_error(r, 405, "Expecting 'GET', received '%s'", mz_http_req_method(r));
-  return 0;
-}
-
-void mz_agent_reply_json(mz_http_req *r, json_t *j) {
-  char *text = json_dumps(j, JSON_COMPACT);
-  json_decref(j);
-  if (!text) {
-    mz_http_reply_error(r, 500, "cannot render the response");
-    return;
-  }
-  char jsonp[128];
-  int use_jsonp = mz_http_query_get(mz_http_req_query(r), "jsonp", jsonp, sizeof jsonp) == 0 && jsonp[0];
-  for (const char *p = jsonp; use_jsonp && *p; p++) {
-    if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '.' || *p == '$')) use_jsonp = 0; /* no script injection */
-  }
-  if (use_jsonp) {
-    size_t n = strlen(jsonp) + strlen(text) + 4;
-    char *wrapped = mz_malloc(n);
-    snprintf(wrapped, n, "%s(%s);", jsonp, text);
-    mz_http_reply(r, 200, "text/javascript", wrapped, strlen(wrapped));
-    free(wrapped);
-  } else {
-    mz_http_reply(r, 200, "application/json", text, strlen(text));
-  }
-  free(text);
-}
-
 static void handle_health(mz_http_req *r, void *arg) { mz_http_reply(r, 200, "text/plain", "", 0); }
 
 static void handle_state(mz_http_req *r, void *arg) {
-  if (mz_agent_only_get(r)) mz_agent_reply_json(r, mz_agent_state_json(arg));
+  if (mz_http_only_get(r)) mz_http_reply_json(r, mz_agent_state_json(arg));
 }
 
 static void handle_flags(mz_http_req *r, void *arg) {
-  if (!mz_agent_only_get(r)) return;
+  if (!mz_http_only_get(r)) return;
   json_t *j = json_object();
   json_object_set_new(j, "flags", mz_agent_flags_json(arg));
-  mz_agent_reply_json(r, j);
+  mz_http_reply_json(r, j);
 }
 
 static void handle_version(mz_http_req *r, void *arg) {
-  if (!mz_agent_only_get(r)) return;
+  if (!mz_http_only_get(r)) return;
   json_t *j = json_object();
   json_object_set_new(j, "version", json_string(MZ_VERSION));
   json_object_set_new(j, "build_date", json_string(MZ_BUILD_DATE));
   json_object_set_new(j, "build_user", json_string(MZ_BUILD_USER));
-  mz_agent_reply_json(r, j);
+  mz_http_reply_json(r, j);
 }
 
 void mz_agent_route(mz_http_server *s, const char *path, void (*h)(mz_http_req *, void *), mz_agent *a) {

@@ -468,7 +468,7 @@ static void list_entry(const char *shown, const struct stat *sb, void *arg) {
 static int list_files(scratch *s, mz_agent *a, const char *path, Mesos__V1__Agent__Response__ListFiles **out,
                       char *err, size_t errlen) {
   listing li = {s, {0}};
-  int st = mz_files_list(a, path, list_entry, &li, err, errlen);
+  int st = mz_files_list(&a->files, path, list_entry, &li, err, errlen);
   if (st) return st;
   Mesos__V1__Agent__Response__ListFiles *r = sc_alloc(s, sizeof *r);
   mesos__v1__agent__response__list_files__init(r);

@@ -82,6 +82,12 @@ int mz_http_query_get(const char *query, const char *key, char *out, size_t outl
 void mz_http_req_add_header(mz_http_req *r, const char *name, const char *value); /* before the reply */
 void mz_http_reply(mz_http_req *r, int status, const char *content_type, const void *body, size_t len);
 void mz_http_reply_error(mz_http_req *r, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* 1 for GET and HEAD; otherwise replies 405 (with Allow: GET) and returns 0. */
+int mz_http_only_get(mz_http_req *r);
+/* Replies 200 with j (a json_t, taken) as JSON, or as JavaScript calling the function that
+ * ?jsonp= names (a plain name only). */
+struct json_t;
+void mz_http_reply_json(mz_http_req *r, struct json_t *j);
 /* Replies with the first len bytes of the file open at fd (Content-Length: len), sent
  * from the file as the socket takes them; fd is the reply's, closed once sent. */
 void mz_http_reply_file(mz_http_req *r, int status, const char *content_type, int fd, off_t len);

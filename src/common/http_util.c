@@ -1,5 +1,7 @@
 /* http_util: see http_internal.h. */
+#include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -7,6 +9,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "common/http.h"
 #include "common/http_internal.h"
@@ -154,4 +157,35 @@ int mz_http_write_now(struct bufferevent *bev) {
   if (evbuffer_get_length(out) == 0 && n >= 0) return 0;
   bufferevent_enable(bev, EV_WRITE);
   return 1;
+}
+
+int mz_http_only_get(mz_http_req *r) {
+  if (!strcmp(mz_http_req_method(r), "GET") || !strcmp(mz_http_req_method(r), "HEAD")) return 1;
+  mz_http_req_add_header(r, "Allow", "GET");
+  mz_http_reply_error(r, 405, "Expecting 'GET', received '%s'", mz_http_req_method(r));
+  return 0;
+}
+
+void mz_http_reply_json(mz_http_req *r, json_t *j) {
+  char *text = json_dumps(j, JSON_COMPACT);
+  json_decref(j);
+  if (!text) {
+    mz_http_reply_error(r, 500, "cannot render the response");
+    return;
+  }
+  char jsonp[128];
+  int use_jsonp = mz_http_query_get(mz_http_req_query(r), "jsonp", jsonp, sizeof jsonp) == 0 && jsonp[0];
+  for (const char *p = jsonp; use_jsonp && *p; p++) {
+    if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '.' || *p == '$')) use_jsonp = 0; /* no script injection */
+  }
+  if (use_jsonp) {
+    size_t n = strlen(jsonp) + strlen(text) + 4;
+    char *wrapped = mz_malloc(n);
+    snprintf(wrapped, n, "%s(%s);", jsonp, text);
+    mz_http_reply(r, 200, "text/javascript", wrapped, strlen(wrapped));
+    free(wrapped);
+  } else {
+    mz_http_reply(r, 200, "application/json", text, strlen(text));
+  }
+  free(text);
 }

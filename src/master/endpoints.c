@@ -13,6 +13,7 @@
 #include "master/allocator.h"
 #include "master/registry_master.h"
 #include "master/endpoints_more.h"
+#include "master/log_files.h"
 #include "master/framework.h"
 #include "master/snapshot.h"
 
@@ -369,4 +370,5 @@ void mz_endpoints_route(mz_master *m) {
   mz_http_server_route(m->http, "/version", 0, handle_version, m);
   mz_http_server_route(m->http, "/metrics/snapshot", 0, handle_metrics, m);
   mz_endpoints_more_route(m); /* state-summary, tasks, roles, redirect, teardown, /metrics, agent proxy, web UI */
+  mz_master_files_route(m);   /* the /files endpoints over /master/log */
 }

@@ -1,7 +1,8 @@
 /* endpoints: the master's read-only HTTP endpoints, in Mesos's shapes:
  * GET /health (200, empty), /master/state and /state, /master/frameworks,
  * /master/slaves, /master/flags, /version, and /metrics/snapshot (a flat JSON
- * object of numbers with Mesos's metric names). The answers are built from the
+ * object of numbers with Mesos's metric names), and the /files endpoints over its log
+ * (log_files.h). The answers are built from the
  * master's state at the moment of the request; nothing is cached. */
 #ifndef MZ_MASTER_ENDPOINTS_H
 #define MZ_MASTER_ENDPOINTS_H

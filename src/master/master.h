@@ -30,6 +30,7 @@
 
 #include "common/idindex.h"
 #include "common/codec.h"
+#include "common/files_http.h"
 #include "common/flags.h"
 #include "common/http.h"
 #include "common/resources.h"
@@ -119,6 +120,7 @@ struct mz_master {
   const mz_flag *flag_table; /* for the "flags" object of /master/state */
   size_t nflags;
   mz_http_server *http;
+  mz_files_ops files; /* /files over the master's log (log_files.c) */
 
   char id[MZ_UUID_STR];
   char hostname[256];

@@ -467,6 +467,34 @@ class AgentLink:
 
 # --------------------------------------------------------------------------- tests: errors
 
+def test_master_log_is_served_as_master_log(master_factory, tmp_path):
+    """With --log_dir the master's log file is Mesos's virtual /master/log under /files;
+    nothing else is served, and without a log file /master/log is a 404 that says why."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    m = master_factory(f"--log_dir={logs}")
+    log = logs / "mezzo-master.log"
+    poll(lambda: log.exists() and log.stat().st_size > 0, WAIT, what="the master's log file")
+    st, _, body = request(m.port, "GET", "/files/read?path=/master/log&offset=0")
+    data = json.loads(body)
+    assert st == 200 and "INFO" in data["data"] and data["offset"] == 0
+    st, _, body = request(m.port, "GET", "/files/browse?path=/master/log")
+    assert st == 200 and [e["path"] for e in json.loads(body)] == ["/master/log"]
+    st, hdrs, body = request(m.port, "GET", "/files/download?path=/master/log")
+    assert st == 200 and hdrs["content-disposition"] == "attachment; filename=mezzo-master.log"
+    assert body.startswith(data["data"].encode()[:100])
+    st, _, body = request(m.port, "GET", "/files/debug")
+    assert st == 200 and json.loads(body) == {"/master/log": str(log)}
+    for path in ("/etc/passwd", str(log), "/slave/log", "/master/log/../x"):
+        st, _, body = request(m.port, "GET", f"/files/read?path={path}&offset=0")
+        assert st == 404 and b"serves only /master/log" in body, (path, st, body)
+    assert request(m.port, "GET", "/files/read?offset=0")[0] == 400
+    bare = master_factory()
+    st, _, body = request(bare.port, "GET", "/files/read?path=/master/log&offset=0")
+    assert st == 404 and b"--log_dir" in body
+    assert json.loads(request(bare.port, "GET", "/files/debug")[2]) == {}
+
+
 def test_health_unknown_path_and_methods(master):
     status, hdrs, body = request(master.port, "GET", "/health")
     assert status == 200 and body == b""

@@ -183,6 +183,7 @@ def test_masters_fail_over_through_zookeeper(zookeeper, tmp_path):
             st, hdrs, _ = get(f, "/master/flags?x=1")
             assert st == 307 and hdrs.get("Location") == f"http://127.0.0.1:{lead}/master/flags?x=1"
             assert get(f, "/health")[0] == 200
+            assert get(f, "/files/debug")[0] == 200  # its own log's files (none here), as Mesos's files process
             st, hdrs, _ = get(f, "/master/redirect")
             assert st == 307 and hdrs.get("Location") == f"//127.0.0.1:{lead}"
 
