@@ -16,6 +16,7 @@ tests/conftest.py.
 import json
 import os
 import pathlib
+import random
 import signal
 import socket
 import subprocess
@@ -41,9 +42,31 @@ class ClusterError(AssertionError):
     pass
 
 
+_issued_ports = set()
+
+
 def free_port():
-    """A port that was free a moment ago (bind to 0 and let go)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    """A port that was free a moment ago, never the same one twice in a run. It is taken
+    below the kernel's ephemeral range: an outgoing connection of a process under test (to
+    ZooKeeper, to a master) takes its local port from that range, and could take this one
+    in the moment before the process it is meant for binds it ("Address already in use")."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 0
+    for _ in range(500 if low > 11000 else 0):
+        port = random.randrange(10000, low)
+        if port in _issued_ports:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _issued_ports.add(port)
+        return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:  # no room below the range: the kernel's pick
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 

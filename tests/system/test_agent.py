@@ -26,6 +26,7 @@ import urllib.request
 
 import pytest
 
+from cluster import free_port
 from conftest import BIN
 
 AGENT = BIN / "mezzo-agent"
@@ -46,12 +47,6 @@ def wait_for(pred, timeout=TIMEOUT, what="condition", interval=0.05):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(interval)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --------------------------------------------------------------------------- fake master
