@@ -16,7 +16,8 @@
  *                      listing's download link of stdout gives the file.
  *   pages AGENT_ID FRAMEWORK_ID TASK_ID
  *                      every page renders (agents, frameworks, tasks with a
- *                      search, roles), each with a screenshot. */
+ *                      search, roles, the master's and the agent's logs), each
+ *                      with a screenshot. */
 'use strict';
 const path = require('path');
 const readline = require('readline');
@@ -160,6 +161,25 @@ async function pages(page) {
   await page.click('#quota-form button');
   await page.waitForSelector('#quota-msg .error', { timeout: 10000 });
   await shot(page, 'roles');
+
+  /* The logs (the test runs both daemons with --log_dir): the master's from the nav bar,
+   * the agent's from its page. */
+  const logShows = async (name) => {
+    try {
+      await page.waitForFunction(() => /INFO/.test((document.getElementById('logview-log') || {}).textContent || ''),
+                                 null, { timeout: 15000 });
+    } catch (e) {
+      await shot(page, name + '-missing');
+      fail(`the ${name} page shows no log: ${await page.textContent('#view')}`);
+    }
+    await shot(page, name);
+  };
+  await page.click('header nav a[data-nav="log"]');
+  await logShows('log-master');
+  await page.goto(url + `/#/agents/${encodeURIComponent(agentId)}`);
+  await page.waitForSelector('#agent-log-link', { timeout: 10000 });
+  await page.click('#agent-log-link');
+  await logShows('log-agent');
   process.stdout.write('OK\n');
 }
 

@@ -146,7 +146,10 @@ def test_sandbox_shows_task_stdout_live(cluster, node, tmp_path):
         fw.close()
 
 
-def test_every_page_renders(cluster, node, tmp_path):
+def test_every_page_renders(cluster_factory, node, tmp_path):
+    logs = tmp_path / "logs"  # the master's and the agent's log files, for the log pages
+    logs.mkdir()
+    cluster = cluster_factory(master_flags=[f"--log_dir={logs}"], agent_flags=[f"--log_dir={logs}"])
     fw = TaskRunner(cluster.master_port, name="pages-ui", roles=["web"])
     try:
         fw.launch("page-task", "sleep 600")
@@ -155,7 +158,7 @@ def test_every_page_renders(cluster, node, tmp_path):
                       fw.framework_id, "page-task")
         check.expect("OK")
         shots = {p.stem for p in check.finish()}
-        assert {"agents", "frameworks", "tasks", "roles"} <= shots, shots
+        assert {"agents", "frameworks", "tasks", "roles", "log-master", "log-agent"} <= shots, shots
     finally:
         fw.close()
 

@@ -360,7 +360,7 @@ function render(routeChanged) {
     const nav = a.dataset.nav;
     a.classList.toggle('active', nav === r.name || (nav === 'tasks' && r.name === 'sandbox'));
   }
-  const views = { overview, agents, frameworks, tasks, roles, maintenance, sandbox };
+  const views = { overview, agents, frameworks, tasks, roles, maintenance, sandbox, log: logView };
   const fn = views[r.name] || notFound;
   fn(r.args, routeChanged);
   drawCharts();
@@ -474,6 +474,7 @@ function agentDetail(id) {
         <tr><td>id</td><td class="mono">${esc(id)}</td></tr>
         <tr><td>pid</td><td class="mono">${esc(a.pid)}</td></tr>
         <tr><td>version</td><td>${esc(a.version)}</td></tr>
+        <tr><td>log</td><td><a id="agent-log-link" href="#/log/agent/${enc(id)}">the agent's log</a></td></tr>
         <tr><td>registered</td><td>${esc(fmtTime(nanos(a.registered_time)))}</td></tr>
         <tr><td>ports</td><td>${esc(ports(a.total_resources))}</td></tr>
         <tr><td>attributes</td><td>${(info.attributes || []).map(at => esc(at.name + ': ' + attrText(at))).join('<br>') || '<span class="muted">none</span>'}</td></tr>
@@ -717,11 +718,14 @@ async function browse(aid, root, dir, gen) {
 
 const tails = {}; /* pane name -> token of the tail writing into it */
 
-/* Follows a file: first its last TAIL_CHUNK bytes, then whatever is appended, every TAIL_MS. */
-async function tail(aid, path, pane, gen) {
+/* Follows a file of an agent (through the master's proxy). */
+function tail(aid, path, pane, gen) { return tailURL(`/agent/${enc(aid)}/files/read?path=${enc(path)}`, pane, gen); }
+
+/* Follows the file that base (a /files/read URL) names: first its last TAIL_CHUNK bytes,
+ * then whatever is appended, every TAIL_MS. */
+async function tailURL(base, pane, gen) {
   const token = {};
   tails[pane] = token;
-  const base = `/agent/${enc(aid)}/files/read?path=${enc(path)}`;
   let offset = -1;
   while (gen === viewGen && tails[pane] === token) {
     const el = document.getElementById(pane + '-log');
@@ -748,6 +752,20 @@ async function tail(aid, path, pane, gen) {
     }
     await new Promise(res => setTimeout(res, TAIL_MS));
   }
+}
+
+/* --------------------------------------------------------------- logs */
+
+/* #/log/master or #/log/agent/<id>: the master's or an agent's log file (Mesos's /master/log
+ * and /slave/log, served when the daemon runs with --log_dir), followed live. */
+function logView(args, routeChanged) {
+  if (!routeChanged && document.getElementById('logview-log')) return;
+  const [who, aid] = args;
+  const agent = who === 'agent' && aid;
+  const what = agent ? '/slave/log' : '/master/log';
+  setView(`<h1>${agent ? `Log of agent <a href="#/agents/${enc(aid)}">${esc(agentName(aid))}</a>` : 'Log of the master'}</h1>
+    <div class="card"><h2 class="mono">${what} <span class="muted" id="logview-size"></span></h2><pre class="log" id="logview-log"></pre></div>`);
+  tailURL(agent ? `/agent/${enc(aid)}/files/read?path=${enc(what)}` : `/files/read?path=${enc(what)}`, 'logview', viewGen);
 }
 
 /* --------------------------------------------------------------- roles */
