@@ -2,8 +2,11 @@
 # `make run`: a local mezzo cluster in the foreground: one mezzo-master on
 # 127.0.0.1:5050 (work dir ./run/master) and one mezzo-agent (work dir
 # ./run/agent; it detects this machine's cpus, mem and disk and offers ports
-# 31000-32000). Logs go to ./run/master.log and ./run/agent.log. Ctrl-C or
-# SIGTERM stops both cleanly. Override with MASTER_PORT, AGENT_PORT, BIN_DIR, RUN_DIR.
+# 31000-32000). Logs go to ./run/mezzo-master.log and ./run/mezzo-agent.log
+# (--log_dir, so that the web UI's Log page and /files/read?path=/master/log or
+# /slave/log show them; what either prints before its log is open is appended to
+# the same file). Ctrl-C or SIGTERM stops both cleanly. Override with MASTER_PORT,
+# AGENT_PORT, BIN_DIR, RUN_DIR.
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
@@ -12,6 +15,8 @@ IP=127.0.0.1
 MASTER_PORT=${MASTER_PORT:-5050}
 AGENT_PORT=${AGENT_PORT:-5051}
 RUN_DIR=${RUN_DIR:-"$PWD/run"}
+MASTER_LOG="$RUN_DIR/mezzo-master.log" # the names --log_dir gives them
+AGENT_LOG="$RUN_DIR/mezzo-agent.log"
 START_TIMEOUT=${START_TIMEOUT:-60}
 
 die() { echo "run-cluster: $*" >&2; exit 1; }
@@ -45,14 +50,14 @@ cleanup() {
     kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
   done
-  echo "Stopped. Logs: $RUN_DIR/master.log $RUN_DIR/agent.log"
+  echo "Stopped. Logs: $MASTER_LOG $AGENT_LOG"
 }
 trap 'cleanup; exit 130' INT
 trap 'cleanup; exit 143' TERM
 trap cleanup EXIT
 
-"$BIN_DIR/mezzo-master" --ip="$IP" --port="$MASTER_PORT" --work_dir="$RUN_DIR/master" \
-  >>"$RUN_DIR/master.log" 2>&1 &
+"$BIN_DIR/mezzo-master" --ip="$IP" --port="$MASTER_PORT" --work_dir="$RUN_DIR/master" --log_dir="$RUN_DIR" \
+  >>"$MASTER_LOG" 2>&1 &
 MASTER_PID=$!
 
 fetch_state() {
@@ -66,20 +71,20 @@ agents_in() { python3 -c 'import json,sys; print(len([a for a in json.load(sys.s
 
 deadline=$((SECONDS + START_TIMEOUT))
 until fetch_state >/dev/null; do
-  kill -0 "$MASTER_PID" 2>/dev/null || { tail -n 20 "$RUN_DIR/master.log" >&2; die "mezzo-master exited (log: $RUN_DIR/master.log)"; }
-  [ $SECONDS -ge $deadline ] && die "mezzo-master did not answer within ${START_TIMEOUT}s (log: $RUN_DIR/master.log)"
+  kill -0 "$MASTER_PID" 2>/dev/null || { tail -n 20 "$MASTER_LOG" >&2; die "mezzo-master exited (log: $MASTER_LOG)"; }
+  [ $SECONDS -ge $deadline ] && die "mezzo-master did not answer within ${START_TIMEOUT}s (log: $MASTER_LOG)"
   sleep 0.2
 done
 
 "$BIN_DIR/mezzo-agent" --master="$IP:$MASTER_PORT" --ip="$IP" --port="$AGENT_PORT" --work_dir="$RUN_DIR/agent" \
-  >>"$RUN_DIR/agent.log" 2>&1 &
+  --log_dir="$RUN_DIR" >>"$AGENT_LOG" 2>&1 &
 AGENT_PID=$!
 
 deadline=$((SECONDS + START_TIMEOUT))
 until [ "$(fetch_state | agents_in)" -ge 1 ] 2>/dev/null; do
-  kill -0 "$AGENT_PID" 2>/dev/null || { tail -n 20 "$RUN_DIR/agent.log" >&2; die "mezzo-agent exited (log: $RUN_DIR/agent.log)"; }
-  kill -0 "$MASTER_PID" 2>/dev/null || { tail -n 20 "$RUN_DIR/master.log" >&2; die "mezzo-master exited (log: $RUN_DIR/master.log)"; }
-  [ $SECONDS -ge $deadline ] && die "the agent did not register within ${START_TIMEOUT}s (logs: $RUN_DIR/*.log)"
+  kill -0 "$AGENT_PID" 2>/dev/null || { tail -n 20 "$AGENT_LOG" >&2; die "mezzo-agent exited (log: $AGENT_LOG)"; }
+  kill -0 "$MASTER_PID" 2>/dev/null || { tail -n 20 "$MASTER_LOG" >&2; die "mezzo-master exited (log: $MASTER_LOG)"; }
+  [ $SECONDS -ge $deadline ] && die "the agent did not register within ${START_TIMEOUT}s (logs: $MASTER_LOG $AGENT_LOG)"
   sleep 0.2
 done
 
@@ -88,7 +93,7 @@ mezzo is running.
 
   master:  http://$IP:$MASTER_PORT   (web UI; state: http://$IP:$MASTER_PORT/master/state)
   agent:   http://$IP:$AGENT_PORT    (work dir $RUN_DIR/agent)
-  logs:    $RUN_DIR/master.log  $RUN_DIR/agent.log
+  logs:    $MASTER_LOG  $AGENT_LOG
 
 Run a task:
   $BIN_DIR/mezzo execute --master=$IP:$MASTER_PORT --name=hello --command='echo hello from mezzo'
@@ -102,6 +107,6 @@ EOF
 while kill -0 "$MASTER_PID" 2>/dev/null && kill -0 "$AGENT_PID" 2>/dev/null; do
   wait -n "$MASTER_PID" "$AGENT_PID" 2>/dev/null
 done
-kill -0 "$MASTER_PID" 2>/dev/null || echo "run-cluster: mezzo-master exited; see $RUN_DIR/master.log" >&2
-kill -0 "$AGENT_PID" 2>/dev/null || echo "run-cluster: mezzo-agent exited; see $RUN_DIR/agent.log" >&2
+kill -0 "$MASTER_PID" 2>/dev/null || echo "run-cluster: mezzo-master exited; see $MASTER_LOG" >&2
+kill -0 "$AGENT_PID" 2>/dev/null || echo "run-cluster: mezzo-agent exited; see $AGENT_LOG" >&2
 exit 1
