@@ -188,23 +188,18 @@ json_t *mz_agent_state_json(mz_agent *a) {
 static void handle_health(mz_http_req *r, void *arg) { mz_http_reply(r, 200, "text/plain", "", 0); }
 
 static void handle_state(mz_http_req *r, void *arg) {
-  if (mz_http_only_get(r)) mz_http_reply_json(r, mz_agent_state_json(arg));
+  if (mz_http_only_get(r)) mz_http_reply_jsonp(r, mz_agent_state_json(arg));
 }
 
 static void handle_flags(mz_http_req *r, void *arg) {
   if (!mz_http_only_get(r)) return;
   json_t *j = json_object();
   json_object_set_new(j, "flags", mz_agent_flags_json(arg));
-  mz_http_reply_json(r, j);
+  mz_http_reply_jsonp(r, j);
 }
 
 static void handle_version(mz_http_req *r, void *arg) {
-  if (!mz_http_only_get(r)) return;
-  json_t *j = json_object();
-  json_object_set_new(j, "version", json_string(MZ_VERSION));
-  json_object_set_new(j, "build_date", json_string(MZ_BUILD_DATE));
-  json_object_set_new(j, "build_user", json_string(MZ_BUILD_USER));
-  mz_http_reply_json(r, j);
+  if (mz_http_only_get(r)) mz_http_reply_jsonp(r, mz_version_json());
 }
 
 void mz_agent_route(mz_http_server *s, const char *path, void (*h)(mz_http_req *, void *), mz_agent *a) {

@@ -82,11 +82,11 @@ static void strv_free(strv *s) {
   free(s->v);
 }
 
-/* The agent's environment without its own MEZZO_ flags, plus what Mesos gives executors. */
 int mz_ag_env_inherited(const char *entry) {
   return strncmp(entry, "MEZZO_", 6) != 0 || strncmp(entry, "MEZZO_EXECUTOR_", 15) == 0;
 }
 
+/* The agent's environment without its own MEZZO_ flags, plus what Mesos gives executors. */
 static void build_env(mz_agent *a, mz_ag_executor *ex, strv *env) {
   for (size_t i = 0; environ && environ[i]; i++)
     if (mz_ag_env_inherited(environ[i])) strv_push(env, mz_strdup(environ[i]));

@@ -83,7 +83,7 @@ static json_t *executors_stats(mz_agent *a, int container, const char *fid, cons
 }
 
 static void handle_statistics(mz_http_req *r, void *arg) {
-  if (mz_http_only_get(r)) mz_http_reply_json(r, executors_stats(arg, 0, NULL, NULL, NULL));
+  if (mz_http_only_get(r)) mz_http_reply_jsonp(r, executors_stats(arg, 0, NULL, NULL, NULL));
 }
 
 /* GET /containers[?container_id=C | ?framework_id=F[&executor_id=E]]: Mesos's query rules. */
@@ -99,7 +99,7 @@ static void handle_containers(mz_http_req *r, void *arg) {
     mz_http_reply_error(r, 400, "Supported query parameters are container_id only, framework_id only, or "
                                 "executor_id and framework_id only");
   else
-    mz_http_reply_json(r, executors_stats(arg, 1, has_f ? fid : NULL, has_e ? eid : NULL, has_c ? cid : NULL));
+    mz_http_reply_jsonp(r, executors_stats(arg, 1, has_f ? fid : NULL, has_e ? eid : NULL, has_c ? cid : NULL));
   free(cid);
   free(fid);
   free(eid);

@@ -341,9 +341,8 @@ static void linux_stop_helpers(mz_launcher *l) {
 }
 
 static void linux_free(mz_launcher *l) {
-  linux_impl *impl = l->impl;
-  mz_fork_server_free(impl->fs);
-  free(impl);
+  linux_stop_helpers(l);
+  free(l->impl);
   free(l);
 }
 

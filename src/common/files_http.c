@@ -125,7 +125,7 @@ static void handle_browse(mz_http_req *r, void *arg) {
     mz_http_reply_error(r, st, "%s", err);
     return;
   }
-  mz_http_reply_json(r, arr);
+  mz_http_reply_jsonp(r, arr);
 }
 
 static int query_long(mz_http_req *r, const char *key, long long def, long long *out) {
@@ -178,7 +178,7 @@ static void handle_read(mz_http_req *r, void *arg) {
     json_object_set_new(j, "data", json_string(""));
     json_object_set_new(j, "offset", json_integer((json_int_t)sb.st_size));
     close(fd);
-    mz_http_reply_json(r, j);
+    mz_http_reply_jsonp(r, j);
     return;
   }
   if (length > FILES_MAX_READ) length = FILES_MAX_READ;
@@ -195,7 +195,7 @@ static void handle_read(mz_http_req *r, void *arg) {
   json_object_set_new(j, "data", data ? data : json_string(""));
   json_object_set_new(j, "offset", json_integer((json_int_t)offset));
   free(buf);
-  mz_http_reply_json(r, j);
+  mz_http_reply_jsonp(r, j);
 }
 
 /* The Content-Type of a download, by the file's extension (Mesos's table), else
@@ -238,7 +238,7 @@ static void handle_download(mz_http_req *r, void *arg) {
 
 static void handle_debug(mz_http_req *r, void *arg) {
   const mz_files_ops *ops = arg;
-  if (mz_http_only_get(r)) mz_http_reply_json(r, ops->debug ? ops->debug(ops->arg) : json_object());
+  if (mz_http_only_get(r)) mz_http_reply_jsonp(r, ops->debug ? ops->debug(ops->arg) : json_object());
 }
 
 void mz_files_routes(mz_http_server *s, const mz_files_ops *ops) {

@@ -84,10 +84,11 @@ void mz_http_reply(mz_http_req *r, int status, const char *content_type, const v
 void mz_http_reply_error(mz_http_req *r, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* 1 for GET and HEAD; otherwise replies 405 (with Allow: GET) and returns 0. */
 int mz_http_only_get(mz_http_req *r);
-/* Replies 200 with j (a json_t, taken) as JSON, or as JavaScript calling the function that
- * ?jsonp= names (a plain name only). */
+/* Replies 200 with j (a json_t, taken) as JSON. */
 struct json_t;
 void mz_http_reply_json(mz_http_req *r, struct json_t *j);
+/* The same, or as JavaScript calling the function that ?jsonp= names (a plain name only). */
+void mz_http_reply_jsonp(mz_http_req *r, struct json_t *j);
 /* Replies with the first len bytes of the file open at fd (Content-Length: len), sent
  * from the file as the socket takes them; fd is the reply's, closed once sent. */
 void mz_http_reply_file(mz_http_req *r, int status, const char *content_type, int fd, off_t len);

@@ -166,26 +166,33 @@ int mz_http_only_get(mz_http_req *r) {
   return 0;
 }
 
-void mz_http_reply_json(mz_http_req *r, json_t *j) {
+/* Replies 200 with j (taken) as JSON, or with callback as JavaScript calling it. */
+static void reply_json_as(mz_http_req *r, json_t *j, const char *callback) {
   char *text = json_dumps(j, JSON_COMPACT);
   json_decref(j);
   if (!text) {
     mz_http_reply_error(r, 500, "cannot render the response");
     return;
   }
-  char jsonp[128];
-  int use_jsonp = mz_http_query_get(mz_http_req_query(r), "jsonp", jsonp, sizeof jsonp) == 0 && jsonp[0];
-  for (const char *p = jsonp; use_jsonp && *p; p++) {
-    if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '.' || *p == '$')) use_jsonp = 0; /* no script injection */
-  }
-  if (use_jsonp) {
-    size_t n = strlen(jsonp) + strlen(text) + 4;
+  if (callback) {
+    size_t n = strlen(callback) + strlen(text) + 4;
     char *wrapped = mz_malloc(n);
-    snprintf(wrapped, n, "%s(%s);", jsonp, text);
+    snprintf(wrapped, n, "%s(%s);", callback, text);
     mz_http_reply(r, 200, "text/javascript", wrapped, strlen(wrapped));
     free(wrapped);
   } else {
     mz_http_reply(r, 200, "application/json", text, strlen(text));
   }
   free(text);
+}
+
+void mz_http_reply_json(mz_http_req *r, json_t *j) { reply_json_as(r, j, NULL); }
+
+void mz_http_reply_jsonp(mz_http_req *r, json_t *j) {
+  char jsonp[128];
+  int use_jsonp = mz_http_query_get(mz_http_req_query(r), "jsonp", jsonp, sizeof jsonp) == 0 && jsonp[0];
+  for (const char *p = jsonp; use_jsonp && *p; p++) {
+    if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '.' || *p == '$')) use_jsonp = 0; /* no script injection */
+  }
+  reply_json_as(r, j, use_jsonp ? jsonp : NULL);
 }

@@ -8,4 +8,9 @@
 #define MZ_BUILD_DATE __DATE__ " " __TIME__
 #define MZ_BUILD_USER "mezzo"
 
+/* The body of GET /version, the master's and the agent's: {version, build_date, build_user}
+ * (new reference). */
+struct json_t;
+struct json_t *mz_version_json(void);
+
 #endif

@@ -17,25 +17,6 @@
 #include "master/framework.h"
 #include "master/snapshot.h"
 
-static bool get_only(mz_http_req *req) {
-  const char *meth = mz_http_req_method(req);
-  if (!strcmp(meth, "GET") || !strcmp(meth, "HEAD")) return true;
-  mz_http_req_add_header(req, "Allow", "GET");
-  mz_http_reply_error(req, 405, "Expecting 'GET', received '%s'", meth);
-  return false;
-}
-
-static void reply_json(mz_http_req *req, json_t *obj) {
-  char *text = json_dumps(obj, JSON_COMPACT);
-  json_decref(obj);
-  if (!text) {
-    mz_http_reply_error(req, 500, "Out of memory");
-    return;
-  }
-  mz_http_reply(req, 200, "application/json", text, strlen(text));
-  free(text);
-}
-
 /* Mesos writes durations as "15secs", "50ms", "2mins"... */
 static void format_duration(double s, char *out, size_t len) {
   if (s == 0) snprintf(out, len, "0ns");
@@ -184,49 +165,44 @@ static void state_write(const mz_master *m, mz_jw *w) {
 /* /master/state: from a forked snapshot, so that a large cluster's state never
  * blocks the loop (snapshot.h). */
 static void handle_state(mz_http_req *req, void *arg) {
-  if (!get_only(req)) return;
+  if (!mz_http_only_get(req)) return;
   mz_snapshot_reply(arg, req, state_write);
 }
 
 static void handle_frameworks(mz_http_req *req, void *arg) {
-  if (!get_only(req)) return;
+  if (!mz_http_only_get(req)) return;
   const mz_master *m = arg;
   json_t *o = json_object();
   json_object_set_new(o, "frameworks", frameworks_json(m, true));
   json_object_set_new(o, "completed_frameworks", completed_json(m, true));
   json_object_set_new(o, "unregistered_frameworks", json_array());
-  reply_json(req, o);
+  mz_http_reply_json(req, o);
 }
 
 static void handle_slaves(mz_http_req *req, void *arg) {
-  if (!get_only(req)) return;
+  if (!mz_http_only_get(req)) return;
   const mz_master *m = arg;
   json_t *o = json_object();
   json_object_set_new(o, "slaves", slaves_json(m));
   json_object_set_new(o, "recovered_slaves", json_array());
-  reply_json(req, o);
+  mz_http_reply_json(req, o);
 }
 
 static void handle_flags(mz_http_req *req, void *arg) {
-  if (!get_only(req)) return;
+  if (!mz_http_only_get(req)) return;
   json_t *o = json_object();
   json_object_set_new(o, "flags", mz_master_flags_json(arg));
-  reply_json(req, o);
+  mz_http_reply_json(req, o);
 }
 
 static void handle_version(mz_http_req *req, void *arg) {
-  if (!get_only(req)) return;
   (void)arg;
-  json_t *o = json_object();
-  json_object_set_new(o, "version", json_string(MZ_VERSION));
-  json_object_set_new(o, "build_date", json_string(MZ_BUILD_DATE));
-  json_object_set_new(o, "build_user", json_string(MZ_BUILD_USER));
-  reply_json(req, o);
+  if (mz_http_only_get(req)) mz_http_reply_json(req, mz_version_json());
 }
 
 static void handle_health(mz_http_req *req, void *arg) {
   (void)arg;
-  if (!get_only(req)) return;
+  if (!mz_http_only_get(req)) return;
   mz_http_reply(req, 200, NULL, NULL, 0);
 }
 
@@ -351,8 +327,8 @@ json_t *mz_master_metrics_json(const mz_master *m) {
 }
 
 static void handle_metrics(mz_http_req *req, void *arg) {
-  if (!get_only(req)) return;
-  reply_json(req, mz_master_metrics_json(arg));
+  if (!mz_http_only_get(req)) return;
+  mz_http_reply_json(req, mz_master_metrics_json(arg));
 }
 
 void mz_endpoints_route(mz_master *m) {

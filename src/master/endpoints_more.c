@@ -27,17 +27,6 @@ static bool method_is(mz_http_req *req, const char *want) {
   return false;
 }
 
-static void reply_json(mz_http_req *req, json_t *obj) {
-  char *text = json_dumps(obj, JSON_COMPACT);
-  json_decref(obj);
-  if (!text) {
-    mz_http_reply_error(req, 500, "Out of memory");
-    return;
-  }
-  mz_http_reply(req, 200, "application/json", text, strlen(text));
-  free(text);
-}
-
 /* --------------------------------------------------------- state-summary */
 
 /* Index of a state in the summary's fields, or -1 for states Mesos does not count there. */
@@ -113,7 +102,7 @@ static void handle_state_summary(mz_http_req *req, void *arg) {
   json_decref(by_id);
   json_object_set_new(o, "slaves", slaves);
   json_object_set_new(o, "frameworks", fws);
-  reply_json(req, o);
+  mz_http_reply_json(req, o);
 }
 
 /* ------------------------------------------------------------------ tasks */
@@ -215,7 +204,7 @@ static void handle_tasks(mz_http_req *req, void *arg) {
   free(tv.v);
   json_t *o = json_object();
   json_object_set_new(o, "tasks", arr);
-  reply_json(req, o);
+  mz_http_reply_json(req, o);
 }
 
 /* ------------------------------------------------------------------ roles */
@@ -334,7 +323,7 @@ static void handle_roles(mz_http_req *req, void *arg) {
   json_decref(known);
   json_t *o = json_object();
   json_object_set_new(o, "roles", arr);
-  reply_json(req, o);
+  mz_http_reply_json(req, o);
 }
 
 /* --------------------------------------------------------------- redirect */
@@ -533,7 +522,7 @@ static void reply_pb_json(mz_http_req *req, ProtobufCMessage *msg) {
     mz_http_reply_error(req, 500, "Out of memory");
     return;
   }
-  reply_json(req, j);
+  mz_http_reply_json(req, j);
 }
 
 static void reply_maintenance(mz_http_req *req, int status, const char *err) {
