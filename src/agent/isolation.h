@@ -46,6 +46,7 @@ enum {
 };
 
 struct mz_gpus;
+typedef struct mz_cg_pool mz_cg_pool; /* v1 cgroups kept for reuse (isolation.c) */
 
 typedef struct mz_isolation {
   char *spec;          /* the isolators in use, comma-separated (Mesos's names) */
@@ -59,6 +60,7 @@ typedef struct mz_isolation {
   int devices_prog;    /* with devices_bpf: the loaded program of Mesos's whitelist alone */
   char *cg_root;       /* --cgroups_root */
   struct mz_gpus *gpus; /* gpu/nvidia: the GPUs and who holds them (borrowed); NULL when off */
+  mz_cg_pool *pool;    /* v1: the emptied cgroups kept for the next containers; NULL when off */
 } mz_isolation;
 
 typedef struct {
@@ -99,7 +101,8 @@ int mz_cg_update(const mz_isolation *iso, const char *id, const mz_container_lim
 int mz_cg_kill(const mz_isolation *iso, const char *id);
 /* How many processes remain in the container's cgroups (-1: no cgroup). */
 int mz_cg_count(const mz_isolation *iso, const char *id);
-/* Removes the container's cgroups: 0 when gone, 1 when processes remain (try again). */
+/* Removes the container's cgroups (v1: or keeps them, renamed, for another container,
+ * when it left them clean): 0 when gone, 1 when processes remain (try again). */
 int mz_cg_remove(const mz_isolation *iso, const char *id);
 /* 1 when the kernel OOM-killed a process of the container, with a message. */
 int mz_cg_oom_happened(const mz_isolation *iso, const char *id, uint64_t limit, char *msg, size_t msglen);

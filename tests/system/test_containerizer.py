@@ -270,6 +270,107 @@ def test_memory_hog_is_killed_with_the_memory_limitation_reason(master, tmp_path
         assert a.stop() == 0
 
 
+needs_cgroups_v1 = pytest.mark.skipif(VERSION != 1, reason=WHY or "cgroups v2: the agent makes new cgroups for "
+                                      "every container (v2 cannot rename a cgroup nor reset cpu.stat)")
+
+
+def free_sets(pid):
+    """The cgroup sets an agent (pid) keeps for reuse: {controller: {name: inode}}."""
+    out = {}
+    for ctrl in CONTROLLERS:
+        base = container_cgroup(ctrl, "x").parent
+        names = os.listdir(base) if base.exists() else []
+        out[ctrl] = {n: os.stat(base / n).st_ino for n in names if n.startswith(f".free-{pid}-")}
+    return out
+
+
+def inodes(cid):
+    return {ctrl: os.stat(container_cgroup(ctrl, cid)).st_ino for ctrl in CONTROLLERS}
+
+
+@needs_cgroups_v1
+def test_v1_cgroups_are_reused_with_their_limits_and_counters_written_anew(master, tmp_path):
+    """A container that ends clean leaves its cgroups (renamed .free-<agent pid>-<n>) for the
+    next one, which gets its own limits (lower, then higher than the last: memsw follows)
+    and counters starting from zero. An OOM-killed container's are removed; the agent
+    removes the sets it keeps when it stops."""
+    a = Agent(master, tmp_path, extra=["--logging_level=DEBUG"])  # says why cgroups are not kept
+    try:
+        registered(master)
+        pid = a.proc.pid
+        # r1 spins until the test has seen it use a second of cpu.
+        launch(master, task_info(master, "r1", "while [ ! -e done ]; do :; done", cpus=0.5, mem=256))
+        ack_through(master, "r1", ["TASK_STARTING", "TASK_RUNNING"])
+        c1 = container_of(a, "r1")
+        ino1 = inodes(c1)
+        wait_for(lambda: cpu_usage_ns(c1) > 1_000_000_000, what="r1 to use a second of cpu")
+        (pathlib.Path(sandbox(a, master, "r1")) / "done").touch()
+        assert ack_until_terminal(master, "r1")["status_update"]["status"]["state"] == "TASK_FINISHED"
+        wait_for(lambda: all(not container_cgroup(c, c1).exists() for c in CONTROLLERS), what="r1's cgroups to go")
+        kept = free_sets(pid)
+        assert all(sorted(kept[c].values()) == [ino1[c]] for c in CONTROLLERS), (kept, ino1)
+
+        for task, cpus, mem in (("r2", 1.0, 64), ("r3", 0.2, 1024)):
+            launch(master, task_info(master, task, "sleep 100", cpus=cpus, mem=mem))
+            ack_through(master, task, ["TASK_STARTING", "TASK_RUNNING"])
+            cid = container_of(a, task)
+            assert inodes(cid) == ino1, f"{task} did not get r1's cgroups"
+            assert all(not free_sets(pid)[c] for c in CONTROLLERS)
+            assert cpu_weight_of(cid) == cpu_weight(cpus + 0.1)
+            assert mem_limit_of(cid) == (mem + 32) << 20
+            memcg = container_cgroup("memory", cid)
+            if (memcg / "memory.memsw.limit_in_bytes").exists():
+                assert int((memcg / "memory.memsw.limit_in_bytes").read_text()) == (mem + 32) << 20
+            # Counted from this container's start: not r1's second of cpu.
+            assert cpu_usage_ns(cid) < 500_000_000, cpu_usage_ns(cid)
+            stats = {s["executor_id"]: s["statistics"] for s in get(a, "/monitor/statistics")[1]}
+            assert stats[task]["cpus_user_time_secs"] + stats[task]["cpus_system_time_secs"] < 0.5, stats[task]
+            assert int((memcg / "memory.max_usage_in_bytes").read_text()) < 64 << 20
+            kill(master, task)
+            ack_through(master, task, ["TASK_KILLING", "TASK_KILLED"])
+            wait_for(lambda: all(free_sets(pid)[c] for c in CONTROLLERS), what=f"{task}'s cgroups to be kept")
+
+        # The hog takes the kept set and is OOM-killed: its cgroups are removed, not kept.
+        launch(master, task_info(master, "hog-2", HOG, mem=64))
+        st = ack_until_terminal(master, "hog-2")["status_update"]["status"]
+        assert st["reason"] == "REASON_CONTAINER_LIMITATION_MEMORY", st
+        hog = container_of_completed(a, "hog-2")
+        wait_for(lambda: not container_cgroup("memory", hog).exists(), what="the hog's cgroups to go")
+        assert all(not free_sets(pid)[c] for c in CONTROLLERS), free_sets(pid)
+
+        launch(master, task_info(master, "r4", "true"))
+        assert ack_until_terminal(master, "r4")["status_update"]["status"]["state"] == "TASK_FINISHED"
+        wait_for(lambda: all(free_sets(pid)[c] for c in CONTROLLERS), what="r4's cgroups to be kept")
+    finally:
+        assert a.stop() == 0
+    assert all(not free_sets(pid)[c] for c in CONTROLLERS), free_sets(pid)
+
+
+@needs_cgroups_v1
+def test_v1_cgroups_kept_by_a_crashed_agent_are_removed_at_start(master, tmp_path):
+    a = Agent(master, tmp_path, extra=["--logging_level=DEBUG"])
+    b = None
+    try:
+        registered(master)
+        launch(master, task_info(master, "k1", "true"))
+        st = ack_until_terminal(master, "k1")["status_update"]["status"]
+        assert st["state"] == "TASK_FINISHED", st
+        wait_for(lambda: all(free_sets(a.proc.pid)[c] for c in CONTROLLERS), what="k1's cgroups to be kept")
+        a.proc.kill()  # SIGKILL: nothing is cleaned up
+        a.proc.wait()
+        a.log.close()
+        kept = free_sets(a.proc.pid)
+        assert all(kept[c] for c in CONTROLLERS), (kept, agent_log(tmp_path)[-3000:])
+        b = Agent(master, tmp_path)
+        wait_for(lambda: all(not free_sets(a.proc.pid)[c] for c in CONTROLLERS),
+                 what="the new agent to remove the cgroups the crashed one kept")
+    finally:
+        if b:
+            assert b.stop() == 0
+        elif a.proc.poll() is None:
+            a.stop()
+
+
 # Run by a task: opens each device node given and prints "<name>=open" or the errno's name.
 OPEN_PROBE = """import errno, os, sys
 for p in sys.argv[1:]:
