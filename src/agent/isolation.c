@@ -417,6 +417,11 @@ int mz_isolation_init(mz_isolation *iso, const char *flag, const char *root, int
   iso->spec = spec;
   iso->reason = mz_strdup(why);
   iso->cg_root = mz_strdup(root);
+  if (iso->cg == MZ_CG_V1 && iso->base[MZ_CGC_MEMORY]) {
+    char sw[4400];
+    snprintf(sw, sizeof sw, "%s/memory.memsw.limit_in_bytes", iso->base[MZ_CGC_MEMORY]);
+    iso->memsw = exists(sw);
+  }
   if (iso->cg == MZ_CG_V1) reuse_init(iso);
   return 0;
 }
@@ -597,7 +602,7 @@ static int set_limits(const mz_isolation *iso, const char *id, const mz_containe
        * refuses it (above the old memsw), memsw first. */
       char sw[4400];
       cg_path(iso, MZ_CGC_MEMORY, id, "memory.memsw.limit_in_bytes", sw, sizeof sw);
-      int has_sw = exists(sw);
+      int has_sw = iso->memsw;
       cg_path(iso, MZ_CGC_MEMORY, id, "memory.limit_in_bytes", p, sizeof p);
       if (has_sw && update) write_file(sw, v, NULL, 0);
       int limit_set = 0, sw_set = 0;
@@ -670,6 +675,7 @@ int mz_cg_update(const mz_isolation *iso, const char *id, const mz_container_lim
 #define REUSE_MAX_CHARGE (4u << 20)
 
 struct mz_cg_pool {
+  long pid;                 /* the agent's, in the sets' names */
   unsigned slot[REUSE_MAX]; /* the free sets' numbers */
   size_t n;
   unsigned next;            /* the number the next freed set gets */
@@ -679,8 +685,8 @@ static int reuse_on(const mz_isolation *iso) {
   return iso->pool && iso->cg == MZ_CG_V1 && iso->base[MZ_CGC_PIDS] && !iso->base[MZ_CGC_DEVICES];
 }
 
-static void free_name(unsigned slot, char *out, size_t len) {
-  snprintf(out, len, ".free-%ld-%u", (long)getpid(), slot);
+static void free_name(const mz_cg_pool *pool, unsigned slot, char *out, size_t len) {
+  snprintf(out, len, ".free-%ld-%u", pool->pid, slot);
 }
 
 /* rmdir of the container's cgroup in every hierarchy: 0 when gone, 1 when one holds
@@ -756,7 +762,7 @@ static int reuse_keep(const mz_isolation *iso, const char *id) {
   }
   char name[64];
   unsigned slot = pool->next++;
-  free_name(slot, name, sizeof name);
+  free_name(pool, slot, name, sizeof name);
   if (rename_dirs(iso, id, name) != 0) return 0;
   pool->slot[pool->n++] = slot;
   return 1;
@@ -768,7 +774,7 @@ static int reuse_take(const mz_isolation *iso, const char *id) {
   if (!reuse_on(iso)) return 0;
   char name[64];
   while (pool->n > 0) {
-    free_name(pool->slot[--pool->n], name, sizeof name);
+    free_name(pool, pool->slot[--pool->n], name, sizeof name);
     if (rename_dirs(iso, name, id) == 0) return 1;
     remove_dirs(iso, name);
   }
@@ -822,6 +828,7 @@ static void reuse_init(mz_isolation *iso) {
   snprintf(p, sizeof p, "%s/cpuacct.usage_all", iso->base[acct]);
   if (!exists(p)) return;
   iso->pool = mz_calloc(1, sizeof *iso->pool);
+  iso->pool->pid = (long)getpid();
   reuse_sweep(iso);
 }
 
@@ -955,6 +962,7 @@ int mz_cg_oom_happened(const mz_isolation *iso, const char *id, uint64_t limit, 
       keyed_u64(buf, "under_oom", &under);
       kills = under;
     }
+    if (kills == 0) return 0; /* the usual end: no peak to read */
     cg_path(iso, MZ_CGC_MEMORY, id, "memory.max_usage_in_bytes", p, sizeof p);
     read_u64(p, &peak);
   } else if (iso->cg == MZ_CG_V2) {

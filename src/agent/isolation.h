@@ -54,6 +54,7 @@ typedef struct mz_isolation {
   mz_cg_version cg;
   int cg_cpu, cg_mem, cg_pids, pid_ns, posix_cpu, posix_mem;
   int enable_cfs;
+  int memsw;           /* v1: swap is accounted (memory.memsw.* files) */
   long limit_pids;     /* 0: no pids.max */
   char *base[MZ_CGC_N]; /* <mount>/<own cgroup>/<root> of each hierarchy in use; NULL when unused */
   int devices_bpf;     /* v2: each container's device rules are a BPF program (devices.h) */
