@@ -284,6 +284,14 @@ def free_sets(pid):
     return out
 
 
+def answers(agent):
+    try:
+        agent.state()
+        return True
+    except OSError:
+        return False
+
+
 def inodes(cid):
     return {ctrl: os.stat(container_cgroup(ctrl, cid)).st_ino for ctrl in CONTROLLERS}
 
@@ -364,6 +372,7 @@ def test_v1_cgroups_kept_by_a_crashed_agent_are_removed_at_start(master, tmp_pat
         b = Agent(master, tmp_path)
         wait_for(lambda: all(not free_sets(a.proc.pid)[c] for c in CONTROLLERS),
                  what="the new agent to remove the cgroups the crashed one kept")
+        wait_for(lambda: answers(b), what="the new agent to serve /state")  # then SIGTERM stops it
     finally:
         if b:
             assert b.stop() == 0
