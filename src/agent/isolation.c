@@ -26,8 +26,58 @@ static const char *const cgc_name[MZ_CGC_N] = {"cpu", "cpuacct", "memory", "pids
 
 /* ------------------------------------------------------------------ files */
 
-static int write_file(const char *path, const char *value, char *err, size_t errlen) {
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
+/* A path under one of the hierarchies' bases is opened relative to the base's
+ * directory, which the agent holds open (base_fd): the kernel then walks two or three
+ * components instead of up to nine, for every cgroup file a container costs. Where
+ * iso is NULL, or the path is under no base, it is used as it is. */
+static int at(const mz_isolation *iso, const char *path, const char **rel) {
+  *rel = path;
+  if (!iso || !iso->base_fd_ok) return AT_FDCWD;
+  for (int c = 0; c < MZ_CGC_N; c++) {
+    if (!iso->base[c] || iso->base_fd[c] < 0) continue;
+    size_t n = strlen(iso->base[c]);
+    if (!strncmp(path, iso->base[c], n) && path[n] == '/' && path[n + 1]) {
+      *rel = path + n + 1;
+      return iso->base_fd[c];
+    }
+  }
+  return AT_FDCWD;
+}
+
+static int cg_open(const mz_isolation *iso, const char *path, int flags) {
+  const char *rel;
+  int dir = at(iso, path, &rel);
+  return openat(dir, rel, flags | O_CLOEXEC);
+}
+
+static FILE *cg_fopen(const mz_isolation *iso, const char *path) {
+  int fd = cg_open(iso, path, O_RDONLY);
+  if (fd < 0) return NULL;
+  FILE *f = fdopen(fd, "r");
+  if (!f) close(fd);
+  return f;
+}
+
+static int cg_rename(const mz_isolation *iso, const char *from, const char *to) {
+  const char *rf, *rt;
+  int df = at(iso, from, &rf), dt = at(iso, to, &rt);
+  return renameat(df, rf, dt, rt);
+}
+
+static int cg_rmdir(const mz_isolation *iso, const char *path) {
+  const char *rel;
+  int dir = at(iso, path, &rel);
+  return unlinkat(dir, rel, AT_REMOVEDIR);
+}
+
+static int cg_mkdir(const mz_isolation *iso, const char *path) {
+  const char *rel;
+  int dir = at(iso, path, &rel);
+  return mkdirat(dir, rel, 0755);
+}
+
+static int write_file(const mz_isolation *iso, const char *path, const char *value, char *err, size_t errlen) {
+  int fd = cg_open(iso, path, O_WRONLY);
   if (fd < 0) {
     if (err) snprintf(err, errlen, "open %s: %s", path, strerror(errno));
     return -1;
@@ -49,8 +99,8 @@ static int write_file(const char *path, const char *value, char *err, size_t err
 }
 
 /* Reads up to len-1 bytes; 0 or -1. */
-static int read_file(const char *path, char *buf, size_t len) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+static int read_file(const mz_isolation *iso, const char *path, char *buf, size_t len) {
+  int fd = cg_open(iso, path, O_RDONLY);
   if (fd < 0) return -1;
   size_t got = 0;
   for (;;) {
@@ -64,9 +114,9 @@ static int read_file(const char *path, char *buf, size_t len) {
   return 0;
 }
 
-static int read_u64(const char *path, uint64_t *v) {
+static int read_u64(const mz_isolation *iso, const char *path, uint64_t *v) {
   char buf[64];
-  if (read_file(path, buf, sizeof buf) != 0) return -1;
+  if (read_file(iso, path, buf, sizeof buf) != 0) return -1;
   char *end;
   errno = 0;
   unsigned long long x = strtoull(buf, &end, 10);
@@ -89,9 +139,11 @@ static int keyed_u64(const char *text, const char *key, uint64_t *v) {
   return -1;
 }
 
-static int exists(const char *path) {
+static int exists(const mz_isolation *iso, const char *path) {
   struct stat sb;
-  return stat(path, &sb) == 0;
+  const char *rel;
+  int dir = at(iso, path, &rel);
+  return fstatat(dir, rel, &sb, 0) == 0;
 }
 
 static char *join3(const char *a, const char *b, const char *c) {
@@ -113,6 +165,11 @@ static int load_whitelist(mz_isolation *iso, char *err, size_t errlen) {
 }
 
 static void reuse_init(mz_isolation *iso);
+
+/* Opens the base of hierarchy c (when in use) as a directory for the *at calls. */
+static void open_base(mz_isolation *iso, int c) {
+  iso->base_fd[c] = iso->base[c] ? open(iso->base[c], O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+}
 static void reuse_sweep(const mz_isolation *iso);
 
 /* ------------------------------------------------------------------ detection */
@@ -215,9 +272,9 @@ static int has_word(const char *list, const char *w) {
 static int cg2_enable(const char *dir, const char *c, char *err, size_t errlen) {
   char p[4200], buf[512] = "", v[32];
   snprintf(p, sizeof p, "%s/cgroup.subtree_control", dir);
-  if (read_file(p, buf, sizeof buf) == 0 && has_word(buf, c)) return 0;
+  if (read_file(NULL, p, buf, sizeof buf) == 0 && has_word(buf, c)) return 0;
   snprintf(v, sizeof v, "+%s", c);
-  return write_file(p, v, err, errlen);
+  return write_file(NULL, p, v, err, errlen);
 }
 
 /* cgroups v2, as Mesos's cgroups2 isolator has it: containers go under
@@ -235,7 +292,7 @@ static int v2_usable(const char *root, char **base, char *why, size_t whylen) {
   }
   char path[4200], ctl[512] = "";
   snprintf(path, sizeof path, "%s/cgroup.controllers", mnt);
-  read_file(path, ctl, sizeof ctl);
+  read_file(NULL, path, ctl, sizeof ctl);
   if (!has_word(ctl, "memory") || !has_word(ctl, "cpu")) {
     snprintf(why, whylen, "the unified hierarchy at %s has no cpu and memory controllers", mnt);
     free(mnt);
@@ -420,8 +477,10 @@ int mz_isolation_init(mz_isolation *iso, const char *flag, const char *root, int
   if (iso->cg == MZ_CG_V1 && iso->base[MZ_CGC_MEMORY]) {
     char sw[4400];
     snprintf(sw, sizeof sw, "%s/memory.memsw.limit_in_bytes", iso->base[MZ_CGC_MEMORY]);
-    iso->memsw = exists(sw);
+    iso->memsw = exists(iso, sw);
   }
+  for (int c = 0; c < MZ_CGC_N; c++) open_base(iso, c);
+  iso->base_fd_ok = 1;
   if (iso->cg == MZ_CG_V1) reuse_init(iso);
   return 0;
 }
@@ -429,6 +488,8 @@ int mz_isolation_init(mz_isolation *iso, const char *flag, const char *root, int
 void mz_isolation_free(mz_isolation *iso) {
   if (iso->pool) reuse_sweep(iso);
   free(iso->pool);
+  for (int c = 0; c < MZ_CGC_N && iso->base_fd_ok; c++)
+    if (iso->base_fd[c] >= 0) close(iso->base_fd[c]);
   if (iso->devices_bpf) close(iso->devices_prog);
   for (int c = 0; c < MZ_CGC_N; c++) free(iso->base[c]);
   free(iso->spec);
@@ -462,6 +523,7 @@ void mz_isolation_enable_gpus(mz_isolation *iso, mz_gpus *g) {
       free(iso->base[MZ_CGC_DEVICES]);
       iso->base[MZ_CGC_DEVICES] = NULL;
     }
+    if (iso->base_fd_ok) open_base(iso, MZ_CGC_DEVICES);
   }
   char bpf_err[600] = "";
   if (iso->cg == MZ_CG_V2 && !iso->devices_bpf) load_whitelist(iso, bpf_err, sizeof bpf_err);
@@ -492,7 +554,7 @@ static int write_rule(const mz_isolation *iso, const char *id, const char *file,
   char p[4400], text[64];
   cg_path(iso, MZ_CGC_DEVICES, id, file, p, sizeof p);
   mz_dev_rule_text(r, text, sizeof text);
-  return write_file(p, text, err, errlen);
+  return write_file(iso, p, text, err, errlen);
 }
 
 /* v1: allows the GPUs the container holds (and the control devices when it holds
@@ -536,7 +598,7 @@ static int device_rules(const mz_isolation *iso, const char *id, char *err, size
   if (iso->devices_bpf) return device_program(iso, id, err, errlen);
   char p[4400];
   cg_path(iso, MZ_CGC_DEVICES, id, "devices.deny", p, sizeof p);
-  if (write_file(p, "a", err, errlen) != 0) return -1;
+  if (write_file(iso, p, "a", err, errlen) != 0) return -1;
   for (size_t i = 0; i < mz_dev_default_count; i++)
     if (write_rule(iso, id, "devices.allow", &mz_dev_default_rules[i], err, errlen) != 0) return -1;
   return gpu_rules(iso, id, err, errlen);
@@ -558,7 +620,7 @@ static int mem_grows(const mz_isolation *iso, int c, const char *id, const char 
   char p[4400];
   cg_path(iso, c, id, file, p, sizeof p);
   uint64_t now = 0;
-  if (read_u64(p, &now) != 0) return 1; /* "max" (v2) or unreadable: write it */
+  if (read_u64(iso, p, &now) != 0) return 1; /* "max" (v2) or unreadable: write it */
   return limit > now;
 }
 
@@ -579,17 +641,17 @@ static int set_limits(const mz_isolation *iso, const char *id, const mz_containe
       cg_path(iso, MZ_CGC_CPU, id, "cpu.shares", p, sizeof p);
       long shares = lim->cpus > 0 ? (long)(lim->cpus * 1024) : 1024;
       snprintf(v, sizeof v, "%ld", shares < 2 ? 2 : shares);
-      if (write_file(p, v, err, errlen) != 0) return -1;
+      if (write_file(iso, p, v, err, errlen) != 0) return -1;
       if (iso->enable_cfs) {
         if (!reused) { /* a reused cgroup has it from its creation */
           cg_path(iso, MZ_CGC_CPU, id, "cpu.cfs_period_us", p, sizeof p);
-          if (write_file(p, "100000", err, errlen) != 0) return -1;
+          if (write_file(iso, p, "100000", err, errlen) != 0) return -1;
         }
         long quota = (long)(lim->cpus * 100000);
         if (lim->cpus > 0) snprintf(v, sizeof v, "%ld", quota < 1000 ? 1000 : quota);
         else snprintf(v, sizeof v, "-1");
         cg_path(iso, MZ_CGC_CPU, id, "cpu.cfs_quota_us", p, sizeof p);
-        if (write_file(p, v, err, errlen) != 0) return -1;
+        if (write_file(iso, p, v, err, errlen) != 0) return -1;
       }
     }
     if (iso->cg_mem && iso->base[MZ_CGC_MEMORY] && (lim->mem_bytes > 0 || reused) &&
@@ -604,19 +666,19 @@ static int set_limits(const mz_isolation *iso, const char *id, const mz_containe
       cg_path(iso, MZ_CGC_MEMORY, id, "memory.memsw.limit_in_bytes", sw, sizeof sw);
       int has_sw = iso->memsw;
       cg_path(iso, MZ_CGC_MEMORY, id, "memory.limit_in_bytes", p, sizeof p);
-      if (has_sw && update) write_file(sw, v, NULL, 0);
+      if (has_sw && update) write_file(iso, sw, v, NULL, 0);
       int limit_set = 0, sw_set = 0;
       if (reused && has_sw) {
-        limit_set = write_file(p, v, NULL, 0) == 0;
-        if (!limit_set) sw_set = write_file(sw, v, NULL, 0) == 0;
+        limit_set = write_file(iso, p, v, NULL, 0) == 0;
+        if (!limit_set) sw_set = write_file(iso, sw, v, NULL, 0) == 0;
       }
-      if (!limit_set && write_file(p, v, err, errlen) != 0) return -1;
-      if (has_sw && !update && !sw_set) write_file(sw, v, NULL, 0);
+      if (!limit_set && write_file(iso, p, v, err, errlen) != 0) return -1;
+      if (has_sw && !update && !sw_set) write_file(iso, sw, v, NULL, 0);
     }
     if (!update && !reused && iso->cg_pids && iso->base[MZ_CGC_PIDS] && iso->limit_pids > 0) {
       snprintf(v, sizeof v, "%ld", iso->limit_pids);
       cg_path(iso, MZ_CGC_PIDS, id, "pids.max", p, sizeof p);
-      if (write_file(p, v, err, errlen) != 0) return -1;
+      if (write_file(iso, p, v, err, errlen) != 0) return -1;
     }
     if (!update && !reused && iso->base[MZ_CGC_DEVICES] && device_rules(iso, id, err, errlen) != 0) return -1;
   } else if (iso->cg == MZ_CG_V2) {
@@ -626,25 +688,25 @@ static int set_limits(const mz_isolation *iso, const char *id, const mz_containe
       long w = (long)(lim->cpus * 100);
       snprintf(v, sizeof v, "%ld", w < 1 ? 1 : (w > 10000 ? 10000 : w));
       cg_path(iso, u, id, "cpu.weight", p, sizeof p);
-      if (write_file(p, v, err, errlen) != 0) return -1;
+      if (write_file(iso, p, v, err, errlen) != 0) return -1;
       if (iso->enable_cfs) {
         long quota = (long)(lim->cpus * 100000);
         snprintf(v, sizeof v, "%ld 100000", quota < 1000 ? 1000 : quota);
         cg_path(iso, u, id, "cpu.max", p, sizeof p);
-        if (write_file(p, v, err, errlen) != 0) return -1;
+        if (write_file(iso, p, v, err, errlen) != 0) return -1;
       }
     }
     if (iso->cg_mem && lim->mem_bytes > 0 && (!update || mem_grows(iso, u, id, "memory.max", lim->mem_bytes))) {
       snprintf(v, sizeof v, "%llu", (unsigned long long)lim->mem_bytes);
       cg_path(iso, u, id, "memory.max", p, sizeof p);
-      if (write_file(p, v, err, errlen) != 0) return -1;
+      if (write_file(iso, p, v, err, errlen) != 0) return -1;
       cg_path(iso, u, id, "memory.swap.max", p, sizeof p);
-      if (exists(p)) write_file(p, "0", NULL, 0);
+      if (exists(iso, p)) write_file(iso, p, "0", NULL, 0);
     }
     if (!update && iso->cg_pids && iso->limit_pids > 0) {
       snprintf(v, sizeof v, "%ld", iso->limit_pids);
       cg_path(iso, u, id, "pids.max", p, sizeof p);
-      if (write_file(p, v, err, errlen) != 0) return -1;
+      if (write_file(iso, p, v, err, errlen) != 0) return -1;
     }
     if (!update && iso->devices_bpf && device_rules(iso, id, err, errlen) != 0) return -1;
   }
@@ -697,7 +759,7 @@ static int remove_dirs(const mz_isolation *iso, const char *id) {
   for (int c = 0; c < MZ_CGC_N; c++) {
     if (!iso->base[c]) continue;
     cg_path(iso, c, id, NULL, p, sizeof p);
-    if (rmdir(p) != 0 && errno != ENOENT) busy = 1;
+    if (cg_rmdir(iso, p) != 0 && errno != ENOENT) busy = 1;
   }
   return busy;
 }
@@ -711,14 +773,14 @@ static int rename_dirs(const mz_isolation *iso, const char *from, const char *to
     if (!iso->base[c]) continue;
     cg_path(iso, c, from, NULL, a, sizeof a);
     cg_path(iso, c, to, NULL, b, sizeof b);
-    if (rename(a, b) != 0) break;
+    if (cg_rename(iso, a, b) != 0) break;
   }
   if (c == MZ_CGC_N) return 0;
   while (--c >= 0) {
     if (!iso->base[c]) continue;
     cg_path(iso, c, from, NULL, a, sizeof a);
     cg_path(iso, c, to, NULL, b, sizeof b);
-    rename(b, a);
+    cg_rename(iso, b, a);
   }
   return -1;
 }
@@ -732,23 +794,23 @@ static int left_clean(const mz_isolation *iso, const char *id, const char **why)
   uint64_t v;
   cg_path(iso, MZ_CGC_PIDS, id, "pids.current", p, sizeof p);
   *why = PROCESSES_REMAIN;
-  if (read_u64(p, &v) != 0 || v != 0) return 0;
+  if (read_u64(iso, p, &v) != 0 || v != 0) return 0;
   if (iso->base[MZ_CGC_FREEZER]) {
     cg_path(iso, MZ_CGC_FREEZER, id, "freezer.state", p, sizeof p);
     *why = "not thawed";
-    if (read_file(p, buf, sizeof buf) != 0 || strncmp(buf, "THAWED", 6) != 0) return 0;
+    if (read_file(iso, p, buf, sizeof buf) != 0 || strncmp(buf, "THAWED", 6) != 0) return 0;
   }
   if (iso->base[MZ_CGC_MEMORY]) {
     uint64_t kills = 0, under = 0;
     cg_path(iso, MZ_CGC_MEMORY, id, "memory.oom_control", p, sizeof p);
     *why = "OOM-killed";
-    if (read_file(p, buf, sizeof buf) != 0) return 0;
+    if (read_file(iso, p, buf, sizeof buf) != 0) return 0;
     keyed_u64(buf, "oom_kill", &kills);
     keyed_u64(buf, "under_oom", &under);
     if (kills || under) return 0;
     cg_path(iso, MZ_CGC_MEMORY, id, "memory.usage_in_bytes", p, sizeof p);
     *why = "memory still charged to it";
-    if (read_u64(p, &v) != 0 || v > REUSE_MAX_CHARGE) return 0;
+    if (read_u64(iso, p, &v) != 0 || v > REUSE_MAX_CHARGE) return 0;
   }
   return 1;
 }
@@ -795,11 +857,11 @@ static int reset_counters(const mz_isolation *iso, const char *id, char *err, si
   int acct = iso->base[MZ_CGC_CPUACCT] ? MZ_CGC_CPUACCT : (iso->base[MZ_CGC_CPU] ? MZ_CGC_CPU : -1);
   if (acct >= 0) {
     cg_path(iso, acct, id, "cpuacct.usage", p, sizeof p);
-    if (write_file(p, "0", err, errlen) != 0) return -1;
+    if (write_file(iso, p, "0", err, errlen) != 0) return -1;
   }
   if (iso->base[MZ_CGC_MEMORY]) {
     cg_path(iso, MZ_CGC_MEMORY, id, "memory.max_usage_in_bytes", p, sizeof p);
-    if (write_file(p, "0", err, errlen) != 0) return -1;
+    if (write_file(iso, p, "0", err, errlen) != 0) return -1;
   }
   return 0;
 }
@@ -819,7 +881,7 @@ static void reuse_sweep(const mz_isolation *iso) {
       if (sscanf(e->d_name, ".free-%ld-%u", &pid, &slot) != 2) continue;
       if (pid != (long)getpid() && (kill((pid_t)pid, 0) == 0 || errno != ESRCH)) continue;
       snprintf(p, sizeof p, "%s/%s", iso->base[c], e->d_name);
-      rmdir(p);
+      cg_rmdir(iso, p);
     }
     closedir(d);
   }
@@ -832,7 +894,7 @@ static void reuse_init(mz_isolation *iso) {
   int acct = iso->base[MZ_CGC_CPUACCT] ? MZ_CGC_CPUACCT : MZ_CGC_CPU;
   if (!iso->base[MZ_CGC_PIDS] || !iso->base[acct]) return;
   snprintf(p, sizeof p, "%s/cpuacct.usage_all", iso->base[acct]);
-  if (!exists(p)) return;
+  if (!exists(iso, p)) return;
   iso->pool = mz_calloc(1, sizeof *iso->pool);
   iso->pool->pid = (long)getpid();
   reuse_sweep(iso);
@@ -846,7 +908,7 @@ int mz_cg_create(const mz_isolation *iso, const char *id, const mz_container_lim
   for (int c = 0; c < MZ_CGC_N && !reused; c++) {
     if (!iso->base[c]) continue;
     cg_path(iso, c, id, NULL, p, sizeof p);
-    if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+    if (cg_mkdir(iso, p) != 0 && errno != EEXIST) {
       snprintf(err, errlen, "mkdir %s: %s", p, strerror(errno));
       goto fail;
     }
@@ -856,7 +918,7 @@ int mz_cg_create(const mz_isolation *iso, const char *id, const mz_container_lim
   for (int c = 0; c < MZ_CGC_N; c++) {
     if (!iso->base[c]) continue;
     cg_path(iso, c, id, "cgroup.procs", p, sizeof p);
-    int fd = open(p, O_WRONLY | O_CLOEXEC);
+    int fd = cg_open(iso, p, O_WRONLY);
     if (fd < 0) {
       snprintf(err, errlen, "open %s: %s", p, strerror(errno));
       goto fail;
@@ -872,8 +934,8 @@ fail:
 }
 
 /* Pids listed in one cgroup's cgroup.procs; returns how many (at most max). */
-static size_t read_pids(const char *path, pid_t *out, size_t max) {
-  FILE *f = fopen(path, "re");
+static size_t read_pids(const mz_isolation *iso, const char *path, pid_t *out, size_t max) {
+  FILE *f = cg_fopen(iso, path);
   if (!f) return 0;
   size_t n = 0;
   long pid;
@@ -887,7 +949,7 @@ static size_t read_pids(const char *path, pid_t *out, size_t max) {
 static int kill_dir(const mz_isolation *iso, int c, const char *id) {
   char p[4400];
   cg_path(iso, c, id, "cgroup.procs", p, sizeof p);
-  FILE *f = fopen(p, "re");
+  FILE *f = cg_fopen(iso, p);
   if (!f) return 0;
   int n = 0;
   long pid;
@@ -904,7 +966,7 @@ int mz_cg_kill(const mz_isolation *iso, const char *id) {
   if (iso->cg == MZ_CG_V2) {
     cg_path(iso, MZ_CGC_UNIFIED, id, "cgroup.kill", p, sizeof p);
     int n = mz_cg_count(iso, id);
-    if (n > 0 && write_file(p, "1", NULL, 0) != 0) kill_dir(iso, MZ_CGC_UNIFIED, id);
+    if (n > 0 && write_file(iso, p, "1", NULL, 0) != 0) kill_dir(iso, MZ_CGC_UNIFIED, id);
     return n < 0 ? 0 : n;
   }
   int n = 0;
@@ -917,16 +979,16 @@ int mz_cg_kill(const mz_isolation *iso, const char *id) {
     uint64_t tasks;
     if (iso->base[MZ_CGC_PIDS]) {
       cg_path(iso, MZ_CGC_PIDS, id, "pids.current", p, sizeof p);
-      if (read_u64(p, &tasks) == 0 && tasks == 0) return 0;
+      if (read_u64(iso, p, &tasks) == 0 && tasks == 0) return 0;
     }
     cg_path(iso, MZ_CGC_FREEZER, id, "cgroup.procs", p, sizeof p);
     pid_t one[1];
-    if (exists(p) && read_pids(p, one, 1) == 0) return 0;
+    if (exists(iso, p) && read_pids(iso, p, one, 1) == 0) return 0;
     /* Frozen processes cannot fork while they are being killed; SIGKILL ends them on thaw. */
     cg_path(iso, MZ_CGC_FREEZER, id, "freezer.state", p, sizeof p);
-    int frozen = write_file(p, "FROZEN", NULL, 0) == 0;
+    int frozen = write_file(iso, p, "FROZEN", NULL, 0) == 0;
     n = kill_dir(iso, MZ_CGC_FREEZER, id);
-    if (frozen) write_file(p, "THAWED", NULL, 0);
+    if (frozen) write_file(iso, p, "THAWED", NULL, 0);
   }
   for (int c = 0; c < MZ_CGC_UNIFIED; c++) {
     if (c != MZ_CGC_FREEZER && iso->base[c]) n += kill_dir(iso, c, id);
@@ -940,7 +1002,7 @@ int mz_cg_count(const mz_isolation *iso, const char *id) {
   for (int c = 0; c < MZ_CGC_N; c++) {
     if (!iso->base[c]) continue;
     cg_path(iso, c, id, "cgroup.procs", p, sizeof p);
-    FILE *f = fopen(p, "re");
+    FILE *f = cg_fopen(iso, p);
     if (!f) continue;
     int n = 0;
     long pid;
@@ -963,7 +1025,7 @@ int mz_cg_oom_happened(const mz_isolation *iso, const char *id, uint64_t limit, 
   uint64_t kills = 0, peak = 0;
   if (iso->cg == MZ_CG_V1 && iso->base[MZ_CGC_MEMORY]) {
     cg_path(iso, MZ_CGC_MEMORY, id, "memory.oom_control", p, sizeof p);
-    if (read_file(p, buf, sizeof buf) != 0) return 0;
+    if (read_file(iso, p, buf, sizeof buf) != 0) return 0;
     if (keyed_u64(buf, "oom_kill", &kills) != 0) {
       uint64_t under = 0;
       keyed_u64(buf, "under_oom", &under);
@@ -971,13 +1033,13 @@ int mz_cg_oom_happened(const mz_isolation *iso, const char *id, uint64_t limit, 
     }
     if (kills == 0) return 0; /* the usual end: no peak to read */
     cg_path(iso, MZ_CGC_MEMORY, id, "memory.max_usage_in_bytes", p, sizeof p);
-    read_u64(p, &peak);
+    read_u64(iso, p, &peak);
   } else if (iso->cg == MZ_CG_V2) {
     cg_path(iso, MZ_CGC_UNIFIED, id, "memory.events", p, sizeof p);
-    if (read_file(p, buf, sizeof buf) != 0) return 0;
+    if (read_file(iso, p, buf, sizeof buf) != 0) return 0;
     keyed_u64(buf, "oom_kill", &kills);
     cg_path(iso, MZ_CGC_UNIFIED, id, "memory.peak", p, sizeof p);
-    read_u64(p, &peak);
+    read_u64(iso, p, &peak);
   }
   if (kills == 0) return 0;
   snprintf(msg, msglen, "Memory limit exceeded: Requested: %lluMB Maximum Used: %lluMB",
@@ -992,7 +1054,7 @@ int mz_cg_oom_fd(const mz_isolation *iso, const char *id, int *is_eventfd) {
     int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (efd < 0) return -1;
     cg_path(iso, MZ_CGC_MEMORY, id, "memory.oom_control", p, sizeof p);
-    int ofd = open(p, O_RDONLY | O_CLOEXEC);
+    int ofd = cg_open(iso, p, O_RDONLY);
     if (ofd < 0) {
       close(efd);
       return -1;
@@ -1000,7 +1062,7 @@ int mz_cg_oom_fd(const mz_isolation *iso, const char *id, int *is_eventfd) {
     char v[64], ec[4400];
     snprintf(v, sizeof v, "%d %d", efd, ofd);
     cg_path(iso, MZ_CGC_MEMORY, id, "cgroup.event_control", ec, sizeof ec);
-    int rc = write_file(ec, v, NULL, 0);
+    int rc = write_file(iso, ec, v, NULL, 0);
     close(ofd); /* the registration holds its own reference */
     if (rc != 0) {
       close(efd);
@@ -1012,7 +1074,7 @@ int mz_cg_oom_fd(const mz_isolation *iso, const char *id, int *is_eventfd) {
   if (iso->cg == MZ_CG_V2) {
     cg_path(iso, MZ_CGC_UNIFIED, id, "memory.events", p, sizeof p);
     *is_eventfd = 0;
-    return open(p, O_RDONLY | O_CLOEXEC);
+    return cg_open(iso, p, O_RDONLY);
   }
   return -1;
 }
@@ -1029,7 +1091,7 @@ int mz_cg_usage(const mz_isolation *iso, const char *id, mz_container_usage *u) 
       /* Per cpu "cpu user system" in ns (reset with the cgroup's reuse); else the
        * cumulative cpuacct.stat in ticks. */
       cg_path(iso, acct, id, "cpuacct.usage_all", p, sizeof p);
-      if (read_file(p, buf, sizeof buf) == 0) {
+      if (read_file(iso, p, buf, sizeof buf) == 0) {
         unsigned long long user = 0, sys = 0, cu, cs;
         const char *line = strchr(buf, '\n');
         while (line && sscanf(line + 1, "%*u %llu %llu", &cu, &cs) == 2) {
@@ -1042,7 +1104,7 @@ int mz_cg_usage(const mz_isolation *iso, const char *id, mz_container_usage *u) 
         found = 1;
       } else {
         cg_path(iso, acct, id, "cpuacct.stat", p, sizeof p);
-        if (read_file(p, buf, sizeof buf) == 0) {
+        if (read_file(iso, p, buf, sizeof buf) == 0) {
           uint64_t user = 0, sys = 0;
           keyed_u64(buf, "user", &user);
           keyed_u64(buf, "system", &sys);
@@ -1054,16 +1116,16 @@ int mz_cg_usage(const mz_isolation *iso, const char *id, mz_container_usage *u) 
     }
     if (iso->base[MZ_CGC_MEMORY]) {
       cg_path(iso, MZ_CGC_MEMORY, id, "memory.stat", p, sizeof p);
-      if (read_file(p, buf, sizeof buf) == 0) {
+      if (read_file(iso, p, buf, sizeof buf) == 0) {
         keyed_u64(buf, "total_rss", &u->mem_rss_bytes);
         found = 1;
       }
       cg_path(iso, MZ_CGC_MEMORY, id, "memory.usage_in_bytes", p, sizeof p);
-      read_u64(p, &u->mem_total_bytes);
+      read_u64(iso, p, &u->mem_total_bytes);
     }
   } else if (iso->cg == MZ_CG_V2) {
     cg_path(iso, MZ_CGC_UNIFIED, id, "cpu.stat", p, sizeof p);
-    if (read_file(p, buf, sizeof buf) == 0) {
+    if (read_file(iso, p, buf, sizeof buf) == 0) {
       uint64_t user = 0, sys = 0;
       keyed_u64(buf, "user_usec", &user);
       keyed_u64(buf, "system_usec", &sys);
@@ -1072,9 +1134,9 @@ int mz_cg_usage(const mz_isolation *iso, const char *id, mz_container_usage *u) 
       found = 1;
     }
     cg_path(iso, MZ_CGC_UNIFIED, id, "memory.stat", p, sizeof p);
-    if (read_file(p, buf, sizeof buf) == 0) keyed_u64(buf, "anon", &u->mem_rss_bytes);
+    if (read_file(iso, p, buf, sizeof buf) == 0) keyed_u64(buf, "anon", &u->mem_rss_bytes);
     cg_path(iso, MZ_CGC_UNIFIED, id, "memory.current", p, sizeof p);
-    read_u64(p, &u->mem_total_bytes);
+    read_u64(iso, p, &u->mem_total_bytes);
   }
   int n = mz_cg_count(iso, id);
   u->processes = n > 0 ? (uint64_t)n : 0;
@@ -1119,7 +1181,7 @@ int mz_proc_session_usage(pid_t sid, mz_container_usage *u) {
     long pid = strtol(e->d_name, &end, 10);
     if (*end || pid <= 0) continue;
     snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    if (read_file(path, buf, sizeof buf) != 0) continue;
+    if (read_file(NULL, path, buf, sizeof buf) != 0) continue;
     char *p = strrchr(buf, ')');
     if (!p) continue;
     /* fields after the command: state(3) ppid pgrp session ... utime(14) stime(15) ... rss(24) */

@@ -23,10 +23,11 @@
  * mounted and writable, else posix. With cgroups v1 every container gets a cgroup per
  * hierarchy (plus freezer, to stop a container before killing it) at
  *   <mount>/<the agent's own cgroup>/<cgroups_root>/<container_id>
- * which keeps tasks inside whatever limits the agent itself runs under. With v2 a
- * container gets one cgroup at <mount>/<cgroups_root>/<container_id>, as in Mesos:
- * v2 passes controllers only through cgroups that hold no process, which the agent's
- * own cgroup does (isolation.c, v2_usable).
+ * which keeps tasks inside whatever limits the agent itself runs under; the cgroups a
+ * container left clean are renamed and reused by the next one (isolation.c, "reuse").
+ * With v2 a container gets one cgroup at <mount>/<cgroups_root>/<container_id>, as in
+ * Mesos: v2 passes controllers only through cgroups that hold no process, which the
+ * agent's own cgroup does (isolation.c, v2_usable).
  *
  * Ownership: mz_isolation owns its strings; it is owned by main.c and read by the
  * launcher. Functions that take a container id build paths from it (ids were
@@ -57,6 +58,8 @@ typedef struct mz_isolation {
   int memsw;           /* v1: swap is accounted (memory.memsw.* files) */
   long limit_pids;     /* 0: no pids.max */
   char *base[MZ_CGC_N]; /* <mount>/<own cgroup>/<root> of each hierarchy in use; NULL when unused */
+  int base_fd[MZ_CGC_N]; /* each base open (O_PATH), for paths under it; -1 when unused */
+  int base_fd_ok;      /* base_fd is filled in (after a successful init) */
   int devices_bpf;     /* v2: each container's device rules are a BPF program (devices.h) */
   int devices_prog;    /* with devices_bpf: the loaded program of Mesos's whitelist alone */
   char *cg_root;       /* --cgroups_root */
