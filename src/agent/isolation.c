@@ -743,6 +743,12 @@ struct mz_cg_pool {
   unsigned next;            /* the number the next freed set gets */
 };
 
+/* The v1 hierarchy with the cpuacct files: its own, or cpu's where they are co-mounted;
+ * -1 when neither is in use. */
+static int acct_hierarchy(const mz_isolation *iso) {
+  return iso->base[MZ_CGC_CPUACCT] ? MZ_CGC_CPUACCT : (iso->base[MZ_CGC_CPU] ? MZ_CGC_CPU : -1);
+}
+
 static int reuse_on(const mz_isolation *iso) {
   return iso->pool && iso->cg == MZ_CG_V1 && iso->base[MZ_CGC_PIDS] && !iso->base[MZ_CGC_DEVICES];
 }
@@ -854,7 +860,7 @@ static int reuse_take(const mz_isolation *iso, const char *id) {
  * (to its usage now). 0 or -1 with err. */
 static int reset_counters(const mz_isolation *iso, const char *id, char *err, size_t errlen) {
   char p[4400];
-  int acct = iso->base[MZ_CGC_CPUACCT] ? MZ_CGC_CPUACCT : (iso->base[MZ_CGC_CPU] ? MZ_CGC_CPU : -1);
+  int acct = acct_hierarchy(iso);
   if (acct >= 0) {
     cg_path(iso, acct, id, "cpuacct.usage", p, sizeof p);
     if (write_file(iso, p, "0", err, errlen) != 0) return -1;
@@ -891,8 +897,8 @@ static void reuse_sweep(const mz_isolation *iso) {
  * sweeps what an agent before this one left. */
 static void reuse_init(mz_isolation *iso) {
   char p[4400];
-  int acct = iso->base[MZ_CGC_CPUACCT] ? MZ_CGC_CPUACCT : MZ_CGC_CPU;
-  if (!iso->base[MZ_CGC_PIDS] || !iso->base[acct]) return;
+  int acct = acct_hierarchy(iso);
+  if (!iso->base[MZ_CGC_PIDS] || acct < 0) return;
   snprintf(p, sizeof p, "%s/cpuacct.usage_all", iso->base[acct]);
   if (!exists(iso, p)) return;
   iso->pool = mz_calloc(1, sizeof *iso->pool);
@@ -1086,7 +1092,7 @@ int mz_cg_usage(const mz_isolation *iso, const char *id, mz_container_usage *u) 
   if (hz <= 0) hz = 100;
   int found = 0;
   if (iso->cg == MZ_CG_V1) {
-    int acct = iso->base[MZ_CGC_CPUACCT] ? MZ_CGC_CPUACCT : (iso->base[MZ_CGC_CPU] ? MZ_CGC_CPU : -1);
+    int acct = acct_hierarchy(iso);
     if (acct >= 0) {
       /* Per cpu "cpu user system" in ns (reset with the cgroup's reuse); else the
        * cumulative cpuacct.stat in ticks. */
