@@ -66,12 +66,31 @@ static int touch(const char *dir, const char *name, char *err, size_t errlen) {
   return 0;
 }
 
+/* mkdir of executors/<executor_id>, runs and runs/<container_id>, top down: a new
+ * executor's sandbox (every command task's) costs three mkdirs where its framework's
+ * directory exists. 0, or -1 when that directory is missing (or a mkdir failed). */
+static int mkdir_run(const char *dir) {
+  char p[4096];
+  snprintf(p, sizeof p, "%s", dir);
+  char *before_cid = strrchr(p, '/');
+  if (!before_cid || before_cid == p) return -1;
+  *before_cid = '\0';
+  char *before_runs = strrchr(p, '/');
+  if (!before_runs || before_runs == p) return -1;
+  *before_runs = '\0';
+  if (mkdir(p, 0755) != 0 && errno != EEXIST) return -1; /* executors/<executor_id> */
+  *before_runs = '/';
+  if (mkdir(p, 0755) != 0 && errno != EEXIST) return -1; /* runs */
+  *before_cid = '/';
+  return mkdir(p, 0755) == 0 ? 0 : -1;                  /* a new run: not there yet */
+}
+
 int mz_sandbox_create(const char *dir, char *err, size_t errlen) {
   if (strlen(dir) > 3500) {
     snprintf(err, errlen, "sandbox path too long");
     return -1;
   }
-  if (mz_mkdirs(dir, 0755, err, errlen) != 0) return -1;
+  if (mkdir_run(dir) != 0 && mz_mkdirs(dir, 0755, err, errlen) != 0) return -1;
   if (touch(dir, "stdout", err, errlen) != 0 || touch(dir, "stderr", err, errlen) != 0) return -1;
   /* runs/latest -> <container_id> (best effort, as a convenience). */
   const char *slash = strrchr(dir, '/');
