@@ -791,15 +791,13 @@ static int rename_dirs(const mz_isolation *iso, const char *from, const char *to
   return -1;
 }
 
-static const char PROCESSES_REMAIN[] = "processes remain";
-
 /* Whether the container's cgroups, which it has left, may serve another one; if not,
  * why in *why. */
 static int left_clean(const mz_isolation *iso, const char *id, const char **why) {
   char p[4400], buf[512];
   uint64_t v;
   cg_path(iso, MZ_CGC_PIDS, id, "pids.current", p, sizeof p);
-  *why = PROCESSES_REMAIN;
+  *why = "processes remain";
   if (read_u64(iso, p, &v) != 0 || v != 0) return 0;
   if (iso->base[MZ_CGC_FREEZER]) {
     cg_path(iso, MZ_CGC_FREEZER, id, "freezer.state", p, sizeof p);
@@ -821,16 +819,16 @@ static int left_clean(const mz_isolation *iso, const char *id, const char **why)
   return 1;
 }
 
-/* Keeps the container's cgroups for another container: 1 when kept, 0 when they are
- * to be removed, -1 when processes remain. These are either alive (and rmdir would
- * fail) or zombies not yet reaped, which v1's rmdir ignores but pids.current counts:
- * the caller tries again once the agent has reaped them. */
+/* Keeps the container's cgroups for another container; 1 when kept. Processes that
+ * remain are either alive (rmdir then fails, and the caller tries again) or zombies
+ * not yet reaped, which pids.current counts and v1's rmdir ignores: such cgroups are
+ * removed, since a zombie's reaper may be a process that never reaps it (the init of
+ * a container the agent runs in, for containers it adopted after a restart). */
 static int reuse_keep(const mz_isolation *iso, const char *id) {
   mz_cg_pool *pool = iso->pool;
   const char *why;
   if (!reuse_on(iso) || pool->n == REUSE_MAX) return 0;
   if (!left_clean(iso, id, &why)) {
-    if (why == PROCESSES_REMAIN) return -1;
     MZ_DEBUG(MOD, "container %s: cgroups not kept for reuse: %s", id, why);
     return 0;
   }
@@ -1020,8 +1018,7 @@ int mz_cg_count(const mz_isolation *iso, const char *id) {
 }
 
 int mz_cg_remove(const mz_isolation *iso, const char *id) {
-  int kept = reuse_keep(iso, id);
-  if (kept != 0) return kept < 0;
+  if (reuse_keep(iso, id)) return 0;
   return remove_dirs(iso, id);
 }
 
