@@ -14,6 +14,7 @@ import signal
 
 import pytest
 
+from cgroup_paths import CONTROLLERS, VERSION, container_cgroup
 from cluster import BIN, Cluster, ClusterError, Process, http_get, poll
 from taskrunner import TaskRunner
 from test_executors import Framework as GroupFramework
@@ -196,6 +197,14 @@ def test_restarted_agent_takes_back_running_tasks(cluster, flags_dir):
                 seen.add(u.get("uuid"))
                 states.append(u["state"])
             assert states[:2] == ["TASK_STARTING", "TASK_RUNNING"], (tid, states)
+
+        # Stopping the agent destroys the containers it took back, their cgroups too (the
+        # killed ones are reaped by whatever reaps orphans, not by the agent).
+        cids = [run_dir(agent, fw.framework_id, tid).name for tid in ids]
+        assert agent.process.stop() == 0
+        for cid in cids:
+            for ctrl in CONTROLLERS if VERSION else ():
+                assert not container_cgroup(ctrl, cid).exists(), (ctrl, cid)
     finally:
         fw.close()
 
