@@ -728,8 +728,8 @@ int mz_cg_update(const mz_isolation *iso, const char *id, const mz_container_lim
  * a short task, about 1 MiB of kernel objects and a few pages of cache) are
  * renamed to .free-<agent pid>-<n> in each hierarchy, and the next container's are
  * those renamed to its id: its limits are all written again and the two counters read
- * back (cpuacct.usage*, memory.max_usage_in_bytes) are reset. Names starting with '.'
- * are never container ids (mz_cg_list skips them). Only with the pids hierarchy, whose
+ * back (cpuacct.usage*, memory.max_usage_in_bytes) are reset. A name starting with '.'
+ * is never a container id (the agent makes them, UUIDs). Only with the pids hierarchy, whose
  * counter tells "no process" in one read, and without the devices one (per-container
  * rules). v2 cannot rename a cgroup nor reset cpu.stat: it always makes new ones. */
 
@@ -1144,28 +1144,6 @@ int mz_cg_usage(const mz_isolation *iso, const char *id, mz_container_usage *u) 
   int n = mz_cg_count(iso, id);
   u->processes = n > 0 ? (uint64_t)n : 0;
   return found ? 0 : -1;
-}
-
-char **mz_cg_list(const mz_isolation *iso, size_t *n) {
-  *n = 0;
-  char **out = NULL;
-  for (int c = 0; c < MZ_CGC_N; c++) {
-    if (!iso->base[c]) continue;
-    DIR *d = opendir(iso->base[c]);
-    if (!d) continue;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-      if (e->d_name[0] == '.' || e->d_type != DT_DIR) continue;
-      size_t i;
-      for (i = 0; i < *n; i++)
-        if (!strcmp(out[i], e->d_name)) break;
-      if (i < *n) continue;
-      out = mz_realloc(out, (*n + 1) * sizeof *out);
-      out[(*n)++] = mz_strdup(e->d_name);
-    }
-    closedir(d);
-  }
-  return out;
 }
 
 /* ------------------------------------------------------------------ posix usage */

@@ -115,8 +115,6 @@ int mz_cg_oom_happened(const mz_isolation *iso, const char *id, uint64_t limit, 
 int mz_cg_oom_fd(const mz_isolation *iso, const char *id, int *is_eventfd);
 /* Usage from the container's cgroups. 0, or -1. */
 int mz_cg_usage(const mz_isolation *iso, const char *id, mz_container_usage *u);
-/* Container ids that have a cgroup under the root (malloc'd array of malloc'd strings). */
-char **mz_cg_list(const mz_isolation *iso, size_t *n);
 
 /* posix: usage of every process whose session is `sid` (scans /proc). */
 int mz_proc_session_usage(pid_t sid, mz_container_usage *u);
