@@ -42,6 +42,9 @@ typedef struct {
   int checkpoint;           /* MESOS_CHECKPOINT */
   int use_protobuf;         /* 1: application/x-protobuf on the wire, 0: application/json */
   double recovery_timeout;  /* MESOS_RECOVERY_TIMEOUT in seconds (0: the default, 15 minutes) */
+  /* MESOS_DOMAIN_SOCKET (may be NULL): the agent's executor socket, used instead of
+   * agent_host:agent_port when set (agent flag --http_executor_domain_sockets) */
+  const char *agent_socket;
 } mz_executor_config;
 
 typedef struct {
@@ -55,7 +58,7 @@ typedef struct {
   void (*on_disconnected)(mz_executor *ex, const char *reason, void *arg);
 } mz_executor_callbacks;
 
-/* Reads MESOS_FRAMEWORK_ID, MESOS_EXECUTOR_ID, MESOS_AGENT_ENDPOINT (host:port),
+/* Reads MESOS_FRAMEWORK_ID, MESOS_EXECUTOR_ID, MESOS_AGENT_ENDPOINT (host:port), MESOS_DOMAIN_SOCKET,
  * MESOS_DIRECTORY, MESOS_SANDBOX, MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD, MESOS_CHECKPOINT,
  * MESOS_RECOVERY_TIMEOUT
  * and MEZZO_EXECUTOR_CONTENT_TYPE (json|protobuf, default protobuf) into cfg. The strings

@@ -92,6 +92,8 @@ typedef struct mz_agent_flags {
   long cgroups_limit_pids;
   int switch_user;
   int executor_fork_server;          /* --executor_fork_server (mezzo's own; default true) */
+  int http_executor_domain_sockets;  /* serve executors on a Unix socket too (default true; Mesos's false) */
+  const char *domain_socket_location; /* its path (default <work_dir>/agent.sock) */
   const char *fetcher_cache_dir;
   const char *recover;                   /* --recover: reconnect (default) or cleanup */
   double recovery_timeout;               /* how long executors wait for a dead agent (default 15mins) */
@@ -186,6 +188,8 @@ typedef struct mz_agent {
   double start_time;
 
   mz_http_server *http;
+  mz_http_server *executor_socket_http; /* --http_executor_domain_sockets: the executor socket's server */
+  char *executor_socket;                /* its path, MESOS_DOMAIN_SOCKET; NULL without one */
   mz_containerizer *containerizer;
   mz_isolation isolation;            /* the isolators in use (isolation.h) */
   mz_master_link *link;
@@ -325,6 +329,11 @@ void mz_ag_ckpt_framework_done(mz_agent *a, mz_ag_framework *fw);
 
 /* ---------------------------------------------------------------- executor_api.c */
 void mz_executor_api_register(mz_agent *a, mz_http_server *s);
+/* Serves executors on the Unix domain socket at path (mode 0666), as Mesos's
+ * --http_executor_domain_sockets does: /api/v1/executor and /api/v1 only, any other
+ * path gets 403. Sets a->executor_socket_http and a->executor_socket. 0 or -1 with err. */
+int mz_executor_socket_open(mz_agent *a, const char *path, char *err, size_t errlen);
+void mz_executor_socket_close(mz_agent *a);
 /* Ends the executor's subscription stream, if any. */
 void mz_executor_api_close(mz_ag_executor *ex);
 
@@ -351,6 +360,8 @@ int mz_files_resolve(mz_agent *a, const char *path, char *real, char *err, size_
 /* ---------------------------------------------------------------- operator_api.c */
 /* POST /api/v1 (mesos.v1.agent.Call) and GET /metrics/snapshot. */
 void mz_agent_operator_api_register(mz_agent *a, mz_http_server *s);
+/* POST /api/v1 alone (the executor socket serves it). */
+void mz_agent_operator_api_route(mz_agent *a, mz_http_server *s);
 void mz_agent_operator_api_free(void);
 
 /* ---------------------------------------------------------------- master_link.c */

@@ -70,8 +70,8 @@ static void subscribe(mz_agent *a, mz_http_req *r, mz_ag_executor *ex, mz_conten
     ex->state = MZ_EXEC_RUNNING;
     if (ex->reg_timer) evtimer_del(ex->reg_timer);
   }
-  MZ_INFO(MZ_AGENT_MOD, "executor %s of framework %s subscribed (%s)", ex->id, ex->fw->id,
-          mz_content_type_name(accept));
+  MZ_INFO(MZ_AGENT_MOD, "executor %s of framework %s subscribed (%s, from %s)", ex->id, ex->fw->id,
+          mz_content_type_name(accept), mz_http_req_peer(r));
   send_subscribed(a, ex);
   if (call->subscribe) {
     /* Updates the executor sent while disconnected (duplicates are recognized by uuid). */
@@ -178,3 +178,33 @@ out:
 }
 
 void mz_executor_api_register(mz_agent *a, mz_http_server *s) { mz_http_server_route(s, API_PATH, 0, handle, a); }
+
+static void refuse_on_socket(mz_http_req *r, void *arg) {
+  (void)arg;
+  mz_http_reply_error(r, 403, "only %s and /api/v1 are served on the executor socket", API_PATH);
+}
+
+int mz_executor_socket_open(mz_agent *a, const char *path, char *err, size_t errlen) {
+  mz_http_server *s = mz_http_server_new(a->base, NULL);
+  if (!s) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  mz_executor_api_register(a, s);
+  mz_agent_operator_api_route(a, s);
+  mz_http_server_route(s, "/", MZ_HTTP_ROUTE_PREFIX, refuse_on_socket, NULL);
+  if (mz_http_server_listen_unix(s, path, 0666, err, errlen) != 0) {
+    mz_http_server_free(s);
+    return -1;
+  }
+  a->executor_socket_http = s;
+  a->executor_socket = mz_strdup(path);
+  return 0;
+}
+
+void mz_executor_socket_close(mz_agent *a) {
+  mz_http_server_free(a->executor_socket_http); /* removes the socket's file */
+  a->executor_socket_http = NULL;
+  free(a->executor_socket);
+  a->executor_socket = NULL;
+}

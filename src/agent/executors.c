@@ -99,6 +99,7 @@ static void build_env(mz_agent *a, mz_ag_executor *ex, strv *env) {
   strv_set(env, "MESOS_SANDBOX", ex->directory);
   snprintf(buf, sizeof buf, "%s:%d", a->endpoint_ip, a->port);
   strv_set(env, "MESOS_AGENT_ENDPOINT", buf);
+  if (a->executor_socket) strv_set(env, "MESOS_DOMAIN_SOCKET", a->executor_socket);
   snprintf(buf, sizeof buf, "slave(1)@%s:%d", a->endpoint_ip, a->port);
   strv_set(env, "MESOS_SLAVE_PID", buf);
   strv_set(env, "MESOS_CHECKPOINT", ex->fw->info->has_checkpoint && ex->fw->info->checkpoint ? "1" : "0");

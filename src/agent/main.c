@@ -134,6 +134,41 @@ static char *absolute(const char *p) {
   return mz_strdup(p);
 }
 
+/* --http_executor_domain_sockets: the socket at --domain_socket_location, or at
+ * <work_dir>/agent.sock when that path is short enough for a socket. 0, or -1 after
+ * printing the error. */
+static int open_executor_socket(const mz_agent_flags *f) {
+  char err[512];
+  const char *loc = f->domain_socket_location;
+  if (loc) {
+    size_t n = strlen(loc);
+    if (n == 0 || n >= MZ_UNIX_PATH_MAX) {
+      fprintf(stderr, "mezzo-agent: flag --domain_socket_location: '%s' has %zu characters; a socket's path has "
+              "1 to %d\n", loc, n, MZ_UNIX_PATH_MAX - 1);
+      return -1;
+    }
+    if (mz_executor_socket_open(&A, loc, err, sizeof err) != 0) {
+      fprintf(stderr, "mezzo-agent: flag --domain_socket_location: %s\n", err);
+      return -1;
+    }
+  } else {
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s/agent.sock", A.work_dir);
+    if (n >= MZ_UNIX_PATH_MAX) {
+      MZ_WARN(MZ_AGENT_MOD, "executors reach the agent over TCP only: the executor socket %s would have %d "
+              "characters, and a socket's path has fewer than %d (see --domain_socket_location)", path, n,
+              MZ_UNIX_PATH_MAX);
+      return 0;
+    }
+    if (mz_executor_socket_open(&A, path, err, sizeof err) != 0) {
+      fprintf(stderr, "mezzo-agent: flag --http_executor_domain_sockets: %s\n", err);
+      return -1;
+    }
+  }
+  MZ_INFO(MZ_AGENT_MOD, "serving executors on %s too", A.executor_socket);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   mz_agent_flags *f = &A.flags;
   f->ip = "0.0.0.0";
@@ -152,6 +187,7 @@ int main(int argc, char **argv) {
   f->cgroups_root = "mezzo";
   f->switch_user = 1;
   f->executor_fork_server = 1;
+  f->http_executor_domain_sockets = 1;
   f->recover = "reconnect";
   f->recovery_timeout = 15 * 60;
   f->executor_reregistration_timeout = 2;
@@ -199,6 +235,12 @@ int main(int argc, char **argv) {
       {"executor_fork_server", MZ_FLAG_BOOL, &f->executor_fork_server,
        "start command and default executors as forks of one mezzo-executor started at startup, not one exec "
        "each (default true)"},
+      {"http_executor_domain_sockets", MZ_FLAG_BOOL, &f->http_executor_domain_sockets,
+       "serve executors on a Unix domain socket too, given to them as MESOS_DOMAIN_SOCKET (default true; "
+       "Mesos's is false)"},
+      {"domain_socket_location", MZ_FLAG_STRING, &f->domain_socket_location,
+       "path of that socket, fewer than 108 characters (default <work_dir>/agent.sock, when that is short "
+       "enough; else executors use TCP)"},
       {"fetcher_cache_dir", MZ_FLAG_STRING, &f->fetcher_cache_dir,
        "where URIs with cache=true are kept (default: <work_dir>/fetch_cache)"},
       {"recover", MZ_FLAG_STRING, &f->recover,
@@ -336,6 +378,7 @@ int main(int argc, char **argv) {
   MZ_INFO(MZ_AGENT_MOD, "gpu/nvidia: %s: %s", GPUS.enabled ? "on" : "off", GPUS.reason ? GPUS.reason : "");
   for (int c = 0; c < MZ_CGC_N; c++)
     if (A.isolation.base[c]) MZ_INFO(MZ_AGENT_MOD, "containers' cgroups under %s", A.isolation.base[c]);
+  if (f->http_executor_domain_sockets && open_executor_socket(f) != 0) return 2;
   char *fetch_cache = NULL;
   if (!f->fetcher_cache_dir || !*f->fetcher_cache_dir) {
     size_t n = strlen(A.work_dir) + 32;
@@ -389,6 +432,7 @@ int main(int argc, char **argv) {
   mz_containerizer_free(A.containerizer);
   mz_su_free(A.su);
   mz_http_server_free(A.http);
+  mz_executor_socket_close(&A);
   event_free(sig_term);
   event_free(sig_int);
   event_free(exit_timer);

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -71,6 +72,8 @@ struct mz_http_client {
   char *host;
   int port;
   char *source;
+  char *unix_path; /* mz_http_client_set_unix_path: connect there instead */
+  char where[160]; /* host:port or the socket's path, for messages */
   double timeout;
   struct bufferevent *bev;
   bool connected;
@@ -270,7 +273,7 @@ static void on_read(struct bufferevent *bev, void *arg) {
         break;
       }
       char err[160];
-      snprintf(err, sizeof err, "bad response from %s:%d: %s", c->host, c->port, http_errno_description(e));
+      snprintf(err, sizeof err, "bad response from %s: %s", c->where, http_errno_description(e));
       fail_head(c, err);
       break;
     }
@@ -308,7 +311,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg) {
   if (what & BEV_EVENT_CONNECTED) {
     c->connected = true;
     int one = 1;
-    setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (!c->unix_path) setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (c->head) start_head(c);
   } else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
     char err[200];
@@ -328,9 +331,9 @@ static void on_event(struct bufferevent *bev, short what, void *arg) {
           return;
         }
       }
-      snprintf(err, sizeof err, "connection to %s:%d closed", c->host, c->port);
+      snprintf(err, sizeof err, "connection to %s closed", c->where);
     } else {
-      snprintf(err, sizeof err, "connection to %s:%d failed: %s", c->host, c->port,
+      snprintf(err, sizeof err, "connection to %s failed: %s", c->where,
                e ? evutil_socket_error_to_string(e) : "error");
     }
     if (c->head) fail_head(c, err);
@@ -343,7 +346,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg) {
 static void on_timeout(evutil_socket_t fd, short what, void *arg) {
   mz_http_client *c = arg;
   char err[160];
-  snprintf(err, sizeof err, "request to %s:%d timed out after %.1f s", c->host, c->port, c->timeout);
+  snprintf(err, sizeof err, "request to %s timed out after %.1f s", c->where, c->timeout);
   c->busy++;
   if (c->head) fail_head(c, err);
   c->busy--;
@@ -368,38 +371,59 @@ static int resolve(const char *host, int port, struct sockaddr_storage *ss, sock
   return 0;
 }
 
+/* Binds fd to c->source (TCP only). 0, or -1 with err. */
+static int bind_source(mz_http_client *c, int fd, int family, char *err, size_t errlen) {
+  struct sockaddr_storage src;
+  memset(&src, 0, sizeof src);
+  socklen_t srclen = 0;
+  struct sockaddr_in *s4 = (struct sockaddr_in *)&src;
+  struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&src;
+  if (family == AF_INET && inet_pton(AF_INET, c->source, &s4->sin_addr) == 1) {
+    s4->sin_family = AF_INET;
+    srclen = sizeof *s4;
+  } else if (family == AF_INET6 && inet_pton(AF_INET6, c->source, &s6->sin6_addr) == 1) {
+    s6->sin6_family = AF_INET6;
+    srclen = sizeof *s6;
+  }
+  if (!srclen) {
+    snprintf(err, errlen, "source address %s does not fit the address of %s", c->source, c->host);
+    return -1;
+  }
+  if (bind(fd, (struct sockaddr *)&src, srclen) != 0) {
+    snprintf(err, errlen, "cannot bind source address %s: %s", c->source, strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
 static int connect_now(mz_http_client *c, char *err, size_t errlen) {
   struct sockaddr_storage ss;
   socklen_t sl;
-  if (resolve(c->host, c->port, &ss, &sl, err, errlen) != 0) return -1;
+  if (c->unix_path) {
+    struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+    memset(sun, 0, sizeof *sun);
+    sun->sun_family = AF_UNIX;
+    memcpy(sun->sun_path, c->unix_path, strlen(c->unix_path)); /* fits: checked when set */
+    sl = sizeof *sun;
+  } else if (resolve(c->host, c->port, &ss, &sl, err, errlen) != 0) {
+    return -1;
+  }
   int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     snprintf(err, errlen, "socket: %s", strerror(errno));
     return -1;
   }
-  if (c->source) {
-    struct sockaddr_storage src;
-    memset(&src, 0, sizeof src);
-    socklen_t srclen = 0;
-    struct sockaddr_in *s4 = (struct sockaddr_in *)&src;
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&src;
-    if (ss.ss_family == AF_INET && inet_pton(AF_INET, c->source, &s4->sin_addr) == 1) {
-      s4->sin_family = AF_INET;
-      srclen = sizeof *s4;
-    } else if (ss.ss_family == AF_INET6 && inet_pton(AF_INET6, c->source, &s6->sin6_addr) == 1) {
-      s6->sin6_family = AF_INET6;
-      srclen = sizeof *s6;
-    }
-    if (!srclen) {
-      snprintf(err, errlen, "source address %s does not fit the address of %s", c->source, c->host);
-      close(fd);
-      return -1;
-    }
-    if (bind(fd, (struct sockaddr *)&src, srclen) != 0) {
-      snprintf(err, errlen, "cannot bind source address %s: %s", c->source, strerror(errno));
-      close(fd);
-      return -1;
-    }
+  if (c->source && !c->unix_path && bind_source(c, fd, ss.ss_family, err, errlen) != 0) {
+    close(fd);
+    return -1;
+  }
+  /* A Unix socket connects at once or not at all (EAGAIN: the server's backlog is full),
+   * and libevent reports no BEV_EVENT_CONNECTED for a connect done at once: it is made
+   * here, and the connection is up when the bufferevent is made. */
+  if (c->unix_path && connect(fd, (struct sockaddr *)&ss, sl) != 0) {
+    snprintf(err, errlen, "cannot connect to %s: %s", c->where, strerror(errno));
+    close(fd);
+    return -1;
   }
   c->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
   if (!c->bev) {
@@ -415,8 +439,10 @@ static int connect_now(mz_http_client *c, char *err, size_t errlen) {
   evbuffer_add_cb(bufferevent_get_output(c->bev), on_output_added, c);
   http_parser_init(&c->parser, HTTP_RESPONSE);
   c->parser.data = c;
-  if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&ss, (int)sl) != 0) {
-    snprintf(err, errlen, "cannot connect to %s:%d: %s", c->host, c->port, strerror(errno));
+  if (c->unix_path) {
+    c->connected = true;
+  } else if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&ss, (int)sl) != 0) {
+    snprintf(err, errlen, "cannot connect to %s: %s", c->where, strerror(errno));
     bufferevent_free(c->bev);
     c->bev = NULL;
     return -1;
@@ -474,6 +500,7 @@ static void maybe_free(mz_http_client *c) {
   if (c->flush) event_free(c->flush);
   free(c->host);
   free(c->source);
+  free(c->unix_path);
   free(c);
 }
 
@@ -522,6 +549,7 @@ mz_http_client *mz_http_client_new(struct event_base *base, const char *host, in
   c->base = base;
   c->host = mz_strdup(host);
   c->port = port;
+  snprintf(c->where, sizeof c->where, "%s:%d", host, port);
   c->timeout = 30.0;
   c->pipeline = 1;
   c->timer = evtimer_new(base, on_timeout, c);
@@ -536,6 +564,15 @@ mz_http_client *mz_http_client_new(struct event_base *base, const char *host, in
     return NULL;
   }
   return c;
+}
+
+int mz_http_client_set_unix_path(mz_http_client *c, const char *path) {
+  if (path && (!*path || strlen(path) >= MZ_UNIX_PATH_MAX)) return -1;
+  free(c->unix_path);
+  c->unix_path = path ? mz_strdup(path) : NULL;
+  if (path) snprintf(c->where, sizeof c->where, "%s", path);
+  else snprintf(c->where, sizeof c->where, "%s:%d", c->host, c->port);
+  return 0;
 }
 
 void mz_http_client_set_source(mz_http_client *c, const char *ip) {

@@ -37,6 +37,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -119,6 +121,7 @@ struct mz_http_server {
   mz_http_limits lim;
   struct evconnlistener *lst;
   int port;
+  char *unix_path; /* mz_http_server_listen_unix: removed at free */
   hroute *routes;
   size_t nroutes;
   int (*gate)(const char *path, void *arg); /* mz_http_server_set_gate */
@@ -654,6 +657,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     char ip[INET6_ADDRSTRLEN];
     inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
     snprintf(peer, sizeof peer, "[%s]:%d", ip, ntohs(in6->sin6_port));
+  } else if (sa->sa_family == AF_UNIX) {
+    mz_strlcpy(peer, "unix", sizeof peer); /* a client's socket has no name */
   }
   bool reject = s->nconns >= s->lim.max_connections;
   if (reject) {
@@ -664,7 +669,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     }
   }
   int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (sa->sa_family != AF_UNIX) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   struct bufferevent *bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
   if (!bev) {
     evutil_closesocket(fd);
@@ -788,6 +793,49 @@ int mz_http_server_listen(mz_http_server *s, const char *ip, int port, char *err
   return 0;
 }
 
+int mz_http_server_listen_unix(mz_http_server *s, const char *path, mode_t mode, char *err, size_t errlen) {
+  struct sockaddr_un sun;
+  memset(&sun, 0, sizeof sun);
+  sun.sun_family = AF_UNIX;
+  size_t n = strlen(path);
+  _Static_assert(sizeof sun.sun_path == MZ_UNIX_PATH_MAX, "sun_path");
+  if (n == 0 || n >= MZ_UNIX_PATH_MAX) {
+    snprintf(err, errlen, "socket path '%s' must have 1 to %d characters", path, MZ_UNIX_PATH_MAX - 1);
+    return -1;
+  }
+  memcpy(sun.sun_path, path, n);
+  struct stat st;
+  if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) unlink(path); /* left by an earlier run */
+  /* Not bound by libevent: the socket's file must get its mode between the bind and
+   * the listen, before a client can connect. */
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    snprintf(err, errlen, "socket: %s", strerror(errno));
+    return -1;
+  }
+  if (bind(fd, (struct sockaddr *)&sun, (socklen_t)sizeof sun) != 0) {
+    snprintf(err, errlen, "cannot bind %s: %s", path, strerror(errno));
+    close(fd);
+    return -1;
+  }
+  if (chmod(path, mode) != 0) {
+    snprintf(err, errlen, "cannot chmod %s: %s", path, strerror(errno));
+    close(fd);
+    unlink(path);
+    return -1;
+  }
+  s->lst = evconnlistener_new(s->base, on_accept, s, LEV_OPT_CLOSE_ON_FREE, 4096, fd);
+  if (!s->lst) {
+    snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
+    close(fd);
+    unlink(path);
+    return -1;
+  }
+  evconnlistener_set_error_cb(s->lst, on_listen_error);
+  s->unix_path = mz_strdup(path);
+  return 0;
+}
+
 int mz_http_server_port(const mz_http_server *s) { return s->port; }
 size_t mz_http_server_connections(const mz_http_server *s) { return s->nconns; }
 
@@ -795,6 +843,8 @@ void mz_http_server_free(mz_http_server *s) {
   if (!s) return;
   if (s->lst) evconnlistener_free(s->lst);
   s->lst = NULL;
+  if (s->unix_path) unlink(s->unix_path);
+  free(s->unix_path);
   event_free(s->relisten);
   event_free(s->flush);
   while (s->conns) {

@@ -616,6 +616,108 @@ def test_executor_and_task_environment(master, tmp_path):
         assert a.stop() == 0
 
 
+def unix_http(path, method, url, body=None, headers=None):
+    """One HTTP request over the Unix socket at path: (status, body)."""
+    import socket
+
+    class Conn(http.client.HTTPConnection):
+        def connect(self):
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(TIMEOUT)
+            self.sock.connect(path)
+
+    c = Conn("localhost", timeout=TIMEOUT)
+    try:
+        c.request(method, url, body=body, headers=headers or {})
+        r = c.getresponse()
+        return r.status, r.read()
+    finally:
+        c.close()
+
+
+def sandbox_env(a, master, task_id):
+    box = sandbox(a, master, task_id)
+    return dict(l.split("=", 1) for l in open(os.path.join(box, "stdout")).read().splitlines())
+
+
+SOCKET_TASK = 'echo SOCK=${MESOS_DOMAIN_SOCKET-unset}; test -S "$MESOS_DOMAIN_SOCKET" && echo IS=socket; true'
+
+
+def test_executors_reach_the_agent_over_its_domain_socket(master, tmp_path):
+    sock_dir = tempfile.mkdtemp(prefix="mz-sock-")
+    loc = os.path.join(sock_dir, "executors.sock")
+    a = Agent(master, tmp_path, extra=[f"--domain_socket_location={loc}"])
+    try:
+        registered(master)
+        launch(master, task_info(master, "sock-1", SOCKET_TASK))
+        ack_through(master, "sock-1", ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"])
+        out = sandbox_env(a, master, "sock-1")
+        assert out["SOCK"] == loc and out["IS"] == "socket", out
+        assert stat.S_IMODE(os.stat(loc).st_mode) == 0o666  # executors of any user connect
+        # The command executor subscribed (and sent its updates) over the socket.
+        assert re.search(r"executor sock-1 of framework fw-1 subscribed \([^)]*, from unix\)", agent_log(tmp_path))
+        flags = a.state()["flags"]
+        assert flags["http_executor_domain_sockets"] == "true" and flags["domain_socket_location"] == loc
+        # As in Mesos, the socket serves the executor API and /api/v1 alone.
+        status, body = unix_http(loc, "GET", "/state")
+        assert status == 403 and b"only /api/v1/executor and /api/v1" in body, (status, body)
+        status, body = unix_http(loc, "POST", "/api/v1", json.dumps({"type": "GET_HEALTH"}),
+                                 {"Content-Type": "application/json", "Accept": "application/json"})
+        assert status == 200 and json.loads(body)["get_health"]["healthy"] is True, (status, body)
+        call = {"type": "SUBSCRIBE", "framework_id": {"value": "no-such"}, "executor_id": {"value": "no-such"},
+                "subscribe": {}}
+        status, body = unix_http(loc, "POST", "/api/v1/executor", json.dumps(call),
+                                 {"Content-Type": "application/json", "Accept": "application/json"})
+        assert (status, body) == (400, b"Framework cannot be found")  # the executor API's own answer
+    finally:
+        assert a.stop() == 0
+        assert not os.path.exists(loc)  # removed as the agent stops
+        shutil.rmtree(sock_dir, ignore_errors=True)
+
+
+def test_executor_socket_is_in_the_work_dir_by_default(master, tmp_path):
+    a = Agent(master, tmp_path)
+    expected = str(a.work_dir / "agent.sock")
+    try:
+        registered(master)
+        flags = a.state()["flags"]
+        if len(expected) < 108:
+            assert flags["domain_socket_location"] == expected and stat.S_ISSOCK(os.stat(expected).st_mode)
+        else:  # pytest's directory is too deep for a socket's path
+            assert "domain_socket_location" not in flags
+            assert "executors reach the agent over TCP only" in agent_log(tmp_path)
+    finally:
+        assert a.stop() == 0
+    assert not os.path.exists(expected)
+
+
+def test_executor_socket_turned_off(master, tmp_path):
+    a = Agent(master, tmp_path, extra=["--http_executor_domain_sockets=false"])
+    try:
+        registered(master)
+        launch(master, task_info(master, "tcp-1", SOCKET_TASK))
+        ack_through(master, "tcp-1", ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"])
+        assert sandbox_env(a, master, "tcp-1") == {"SOCK": "unset"}
+        assert not os.path.exists(a.work_dir / "agent.sock")
+        assert re.search(r"executor tcp-1 of framework fw-1 subscribed \([^)]*, from 127\.0\.0\.1:\d+\)",
+                         agent_log(tmp_path))
+        assert a.state()["flags"]["http_executor_domain_sockets"] == "false"
+    finally:
+        assert a.stop() == 0
+
+
+def test_executor_socket_location_errors_name_the_flag(tmp_path):
+    taken = tmp_path / "a-directory"
+    taken.mkdir()
+    for bad in ["/" + "s" * 120, str(taken), ""]:
+        proc = subprocess.run([str(AGENT), "--master=127.0.0.1:1", "--ip=127.0.0.1", "--port=0",
+                               f"--work_dir={tmp_path / 'agent'}", f"--domain_socket_location={bad}"],
+                              capture_output=True, text=True, timeout=TIMEOUT)
+        assert proc.returncode == 2, (bad, proc.returncode, proc.stderr)
+        assert "flag --domain_socket_location" in proc.stderr, (bad, proc.stderr)
+    assert taken.is_dir()
+
+
 @pytest.fixture
 def open_dir():
     """A directory other users can enter (pytest's tmp dirs are private to root)."""

@@ -20,6 +20,8 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/http.h"
@@ -741,6 +743,80 @@ static void test_client_pipelining(void **state) {
   mz_http_client_free(c);
 }
 
+static void h_peer(mz_http_req *r, void *arg) {
+  const char *peer = mz_http_req_peer(r);
+  mz_http_reply(r, 200, "text/plain", peer, strlen(peer));
+}
+
+static void test_unix_socket_server_and_client(void **state) {
+  char dir[] = "/tmp/mz-http-unix-XXXXXX", path[128], err[256];
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/s.sock", dir);
+  mz_http_server *us = mz_http_server_new(base, NULL);
+  mz_http_server_route(us, "/echo", 0, h_echo, NULL);
+  mz_http_server_route(us, "/peer", 0, h_peer, NULL);
+  /* A socket file left by an earlier run is replaced; any other file is not. */
+  int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+  struct sockaddr_un sun = {.sun_family = AF_UNIX};
+  memcpy(sun.sun_path, path, strlen(path) + 1);
+  assert_int_equal(bind(lfd, (struct sockaddr *)&sun, sizeof sun), 0);
+  close(lfd);
+  assert_int_equal(mz_http_server_listen_unix(us, path, 0666, err, sizeof err), 0);
+  struct stat st;
+  assert_int_equal(stat(path, &st), 0);
+  assert_true(S_ISSOCK(st.st_mode));
+  assert_int_equal(st.st_mode & 0777, 0666);
+
+  /* Two calls on one connection, made at once (no BEV_EVENT_CONNECTED comes for it). */
+  mz_http_client *c = mz_http_client_new(base, "agent.test", 5051);
+  assert_int_equal(mz_http_client_set_unix_path(c, path), 0);
+  result r1 = {0}, r2 = {0};
+  assert_non_null(mz_http_client_request(c, "POST", "/echo?q=u", NULL, "hi", 2, &buffered, &r1));
+  assert_non_null(mz_http_client_request(c, "GET", "/peer", NULL, NULL, 0, &buffered, &r2));
+  run_until(&r2.done, 1);
+  assert_int_equal(r1.status, 200);
+  assert_string_equal(r1.body, "POST /echo q=u x=- body=hi");
+  assert_int_equal(r2.status, 200);
+  assert_string_equal(r2.body, "unix");
+  mz_http_client_free(c);
+
+  /* Paths a socket cannot have, and a server that is not there. */
+  char longp[200];
+  memset(longp, 'a', sizeof longp - 1);
+  longp[0] = '/';
+  longp[sizeof longp - 1] = 0;
+  c = mz_http_client_new(base, "agent.test", 5051);
+  assert_int_equal(mz_http_client_set_unix_path(c, longp), -1);
+  assert_int_equal(mz_http_client_set_unix_path(c, ""), -1);
+  char missing[160];
+  snprintf(missing, sizeof missing, "%s/none.sock", dir);
+  assert_int_equal(mz_http_client_set_unix_path(c, missing), 0);
+  result r3 = {0};
+  assert_non_null(mz_http_client_request(c, "GET", "/peer", NULL, NULL, 0, &buffered, &r3));
+  run_until(&r3.done, 1);
+  assert_int_equal(r3.status, 0);
+  assert_non_null(strstr(r3.err, missing));
+  mz_http_client_free(c);
+  mz_http_server *other = mz_http_server_new(base, NULL);
+  assert_int_equal(mz_http_server_listen_unix(other, longp, 0666, err, sizeof err), -1);
+  assert_non_null(strstr(err, "107 characters"));
+  char plain[160];
+  snprintf(plain, sizeof plain, "%s/plain", dir);
+  int pfd = open(plain, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  close(pfd);
+  assert_int_equal(mz_http_server_listen_unix(other, plain, 0666, err, sizeof err), -1);
+  assert_non_null(strstr(err, "cannot bind"));
+  assert_int_equal(stat(plain, &st), 0); /* left alone */
+  assert_true(S_ISREG(st.st_mode));
+  mz_http_server_free(other);
+
+  /* The server removes its socket's file when freed. */
+  mz_http_server_free(us);
+  assert_int_equal(stat(path, &st), -1);
+  unlink(plain);
+  rmdir(dir);
+}
+
 static void test_query_get(void **state) {
   char out[32];
   assert_int_equal(mz_http_query_get("a=1&b=x%2Fy+z&c", "b", out, sizeof out), 0);
@@ -772,6 +848,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_fetch_success, setup, teardown),
       cmocka_unit_test_setup_teardown(test_mangled_requests, setup, teardown),
       cmocka_unit_test_setup_teardown(test_client_pipelining, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_unix_socket_server_and_client, setup, teardown),
       cmocka_unit_test(test_query_get),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
