@@ -328,10 +328,11 @@ void mz_ag_ckpt_executor_done(mz_agent *a, mz_ag_executor *ex);
 void mz_ag_ckpt_framework_done(mz_agent *a, mz_ag_framework *fw);
 
 /* ---------------------------------------------------------------- executor_api.c */
+/* POST /api/v1/executor, also under /slave(1). */
 void mz_executor_api_register(mz_agent *a, mz_http_server *s);
 /* Serves executors on the Unix domain socket at path (mode 0666), as Mesos's
- * --http_executor_domain_sockets does: /api/v1/executor and /api/v1 only, any other
- * path gets 403. Sets a->executor_socket_http and a->executor_socket. 0 or -1 with err. */
+ * --http_executor_domain_sockets does: /api/v1/executor and /api/v1 only (also under
+ * /slave(1)), any other path gets 403. Sets a->executor_socket_http and a->executor_socket. 0 or -1 with err. */
 int mz_executor_socket_open(mz_agent *a, const char *path, char *err, size_t errlen);
 void mz_executor_socket_close(mz_agent *a);
 /* Ends the executor's subscription stream, if any. */
@@ -360,7 +361,7 @@ int mz_files_resolve(mz_agent *a, const char *path, char *real, char *err, size_
 /* ---------------------------------------------------------------- operator_api.c */
 /* POST /api/v1 (mesos.v1.agent.Call) and GET /metrics/snapshot. */
 void mz_agent_operator_api_register(mz_agent *a, mz_http_server *s);
-/* POST /api/v1 alone (the executor socket serves it). */
+/* POST /api/v1 (and /slave(1)/api/v1) alone (the executor socket serves it). */
 void mz_agent_operator_api_route(mz_agent *a, mz_http_server *s);
 void mz_agent_operator_api_free(void);
 

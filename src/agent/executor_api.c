@@ -177,11 +177,14 @@ out:
   protobuf_c_message_free_unpacked(&call->base, NULL);
 }
 
-void mz_executor_api_register(mz_agent *a, mz_http_server *s) { mz_http_server_route(s, API_PATH, 0, handle, a); }
+/* Also at /slave(1)/api/v1/executor, where Mesos's executor library posts (the id of
+ * MESOS_SLAVE_PID before the path). */
+void mz_executor_api_register(mz_agent *a, mz_http_server *s) { mz_agent_route(s, API_PATH, handle, a); }
 
 static void refuse_on_socket(mz_http_req *r, void *arg) {
   (void)arg;
-  mz_http_reply_error(r, 403, "only %s and /api/v1 are served on the executor socket", API_PATH);
+  mz_http_reply_error(r, 403, "only %s and /api/v1 (also under /slave(1)) are served on the executor socket",
+                      API_PATH);
 }
 
 int mz_executor_socket_open(mz_agent *a, const char *path, char *err, size_t errlen) {

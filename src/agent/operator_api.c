@@ -663,7 +663,7 @@ done:
   protobuf_c_message_free_unpacked(&call->base, NULL);
 }
 
-void mz_agent_operator_api_route(mz_agent *a, mz_http_server *s) { mz_http_server_route(s, "/api/v1", 0, handle, a); }
+void mz_agent_operator_api_route(mz_agent *a, mz_http_server *s) { mz_agent_route(s, "/api/v1", handle, a); }
 
 void mz_agent_operator_api_register(mz_agent *a, mz_http_server *s) {
   mz_agent_operator_api_route(a, s);

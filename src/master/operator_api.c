@@ -702,7 +702,12 @@ done:
   protobuf_c_message_free_unpacked(&call->base, NULL);
 }
 
-void mz_operator_api_route(mz_master *m) { mz_http_server_route(m->http, "/api/v1", 0, handle, m); }
+/* Also at /master/api/v1, where Mesos's own clients post (the id of the master's pid
+ * before the path). */
+void mz_operator_api_route(mz_master *m) {
+  mz_http_server_route(m->http, "/api/v1", 0, handle, m);
+  mz_http_server_route(m->http, "/master/api/v1", 0, handle, m);
+}
 
 void mz_operator_api_free(void) {
   mz_api_logging_level_free();

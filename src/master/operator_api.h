@@ -1,4 +1,5 @@
-/* operator_api: the master's v1 operator API, POST /api/v1 (see operator_api.c). */
+/* operator_api: the master's v1 operator API, POST /api/v1 and /master/api/v1 (see
+ * operator_api.c). */
 #ifndef MZ_MASTER_OPERATOR_API_H
 #define MZ_MASTER_OPERATOR_API_H
 

@@ -105,4 +105,6 @@ done:
 
 void mz_scheduler_api_route(mz_master *m) {
   mz_http_server_route(m->http, MZ_SCHEDULER_API_PATH, MZ_HTTP_ROUTE_BULK, handle, m);
+  /* where Mesos's scheduler library posts: the master pid's id, then the path */
+  mz_http_server_route(m->http, "/master" MZ_SCHEDULER_API_PATH, MZ_HTTP_ROUTE_BULK, handle, m);
 }

@@ -1,4 +1,5 @@
-/* scheduler_api: POST /api/v1/scheduler, the Mesos v1 scheduler HTTP API:
+/* scheduler_api: POST /api/v1/scheduler (and /master/api/v1/scheduler), the Mesos v1
+ * scheduler HTTP API:
  * content negotiation (415 / 406), decoding and call validation (400 with the
  * codec's or the validator's message), SUBSCRIBE (a 200 RecordIO stream with a
  * Mesos-Stream-Id header), and for every other call the framework and stream

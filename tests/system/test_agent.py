@@ -626,6 +626,22 @@ def test_flags_version_and_mesos_aliases(master, agent):
         assert status == 200 and version["version"] == agent.state()["version"] and version["build_date"]
         assert get(prefix + "/health")[0] == 200
         assert get(prefix + "/state")[0] == 200
+        # The v1 APIs too: Mesos's executor library posts to /slave(1)/api/v1/executor.
+        req = urllib.request.Request(agent.url(prefix + "/api/v1"), method="POST",
+                                     data=json.dumps({"type": "GET_HEALTH"}).encode(),
+                                     headers={"Content-Type": "application/json", "Accept": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert json.loads(r.read())["get_health"]["healthy"] is True
+        call = {"type": "SUBSCRIBE", "framework_id": {"value": "no-such"}, "executor_id": {"value": "e"},
+                "subscribe": {}}
+        req = urllib.request.Request(agent.url(prefix + "/api/v1/executor"), method="POST",
+                                     data=json.dumps(call).encode(),
+                                     headers={"Content-Type": "application/json", "Accept": "application/json"})
+        try:
+            urllib.request.urlopen(req, timeout=10)
+            raise AssertionError("SUBSCRIBE of an unknown framework answered 2xx")
+        except urllib.error.HTTPError as e:
+            assert (e.code, e.read()) == (400, b"Framework cannot be found")
     status, ct, body = get("/flags?jsonp=show_flags")
     assert ct == "text/javascript" and body.startswith(b"show_flags({") and body.endswith(b"});")
     assert get("/flags?jsonp=alert(1)//")[1] == "application/json"  # not a function name: plain JSON

@@ -661,14 +661,15 @@ def test_executors_reach_the_agent_over_its_domain_socket(master, tmp_path):
         # As in Mesos, the socket serves the executor API and /api/v1 alone.
         status, body = unix_http(loc, "GET", "/state")
         assert status == 403 and b"only /api/v1/executor and /api/v1" in body, (status, body)
-        status, body = unix_http(loc, "POST", "/api/v1", json.dumps({"type": "GET_HEALTH"}),
-                                 {"Content-Type": "application/json", "Accept": "application/json"})
-        assert status == 200 and json.loads(body)["get_health"]["healthy"] is True, (status, body)
-        call = {"type": "SUBSCRIBE", "framework_id": {"value": "no-such"}, "executor_id": {"value": "no-such"},
-                "subscribe": {}}
-        status, body = unix_http(loc, "POST", "/api/v1/executor", json.dumps(call),
-                                 {"Content-Type": "application/json", "Accept": "application/json"})
-        assert (status, body) == (400, b"Framework cannot be found")  # the executor API's own answer
+        for prefix in ("", "/slave(1)"):  # Mesos's executor library posts under /slave(1)
+            status, body = unix_http(loc, "POST", prefix + "/api/v1", json.dumps({"type": "GET_HEALTH"}),
+                                     {"Content-Type": "application/json", "Accept": "application/json"})
+            assert status == 200 and json.loads(body)["get_health"]["healthy"] is True, (status, body)
+            call = {"type": "SUBSCRIBE", "framework_id": {"value": "no-such"}, "executor_id": {"value": "no-such"},
+                    "subscribe": {}}
+            status, body = unix_http(loc, "POST", prefix + "/api/v1/executor", json.dumps(call),
+                                     {"Content-Type": "application/json", "Accept": "application/json"})
+            assert (status, body) == (400, b"Framework cannot be found")  # the executor API's own answer
     finally:
         assert a.stop() == 0
         assert not os.path.exists(loc)  # removed as the agent stops

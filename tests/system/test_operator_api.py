@@ -13,14 +13,14 @@ from taskrunner import TaskRunner
 from test_cluster import run_tasks
 
 
-def call(port, body, ctype="application/json", accept="application/json", raw=None):
+def call(port, body, ctype="application/json", accept="application/json", raw=None, path="/api/v1"):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {}
     if ctype:
         headers["Content-Type"] = ctype
     if accept:
         headers["Accept"] = accept
-    conn.request("POST", "/api/v1", body=raw if raw is not None else json.dumps(body), headers=headers)
+    conn.request("POST", path, body=raw if raw is not None else json.dumps(body), headers=headers)
     r = conn.getresponse()
     data = r.read()
     conn.close()
@@ -89,6 +89,12 @@ def test_queries(cluster):
     status, ctype, data = call(port, None, accept="application/x-protobuf", raw=json.dumps({"type": "GET_HEALTH"}))
     assert status == 200 and ctype == "application/x-protobuf"
     assert data == b"\x08\x01\x12\x02\x08\x01"  # type=GET_HEALTH(1), get_health{healthy=true}
+    # Mesos's own clients post under the master pid's id: /master/api/v1 and /master/api/v1/scheduler.
+    status, _, data = call(port, {"type": "GET_HEALTH"}, path="/master/api/v1")
+    assert status == 200 and json.loads(data)["get_health"] == {"healthy": True}
+    plain = call(port, None, raw="{not json", path="/api/v1/scheduler")
+    assert plain[0] == 400
+    assert call(port, None, raw="{not json", path="/master/api/v1/scheduler") == plain
 
 
 def test_get_roles(cluster):
