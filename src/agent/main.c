@@ -138,21 +138,9 @@ static char *absolute(const char *p) {
  * <work_dir>/agent.sock when that path is short enough for a socket. 0, or -1 after
  * printing the error. */
 static int open_executor_socket(const mz_agent_flags *f) {
-  char err[512];
+  char err[512], path[PATH_MAX];
   const char *loc = f->domain_socket_location;
-  if (loc) {
-    size_t n = strlen(loc);
-    if (n == 0 || n >= MZ_UNIX_PATH_MAX) {
-      fprintf(stderr, "mezzo-agent: flag --domain_socket_location: '%s' has %zu characters; a socket's path has "
-              "1 to %d\n", loc, n, MZ_UNIX_PATH_MAX - 1);
-      return -1;
-    }
-    if (mz_executor_socket_open(&A, loc, err, sizeof err) != 0) {
-      fprintf(stderr, "mezzo-agent: flag --domain_socket_location: %s\n", err);
-      return -1;
-    }
-  } else {
-    char path[PATH_MAX];
+  if (!loc) {
     int n = snprintf(path, sizeof path, "%s/agent.sock", A.work_dir);
     if (n >= MZ_UNIX_PATH_MAX) {
       MZ_WARN(MZ_AGENT_MOD, "executors reach the agent over TCP only: the executor socket %s would have %d "
@@ -160,10 +148,12 @@ static int open_executor_socket(const mz_agent_flags *f) {
               MZ_UNIX_PATH_MAX);
       return 0;
     }
-    if (mz_executor_socket_open(&A, path, err, sizeof err) != 0) {
-      fprintf(stderr, "mezzo-agent: flag --http_executor_domain_sockets: %s\n", err);
-      return -1;
-    }
+    loc = path;
+  }
+  if (mz_executor_socket_open(&A, loc, err, sizeof err) != 0) {
+    fprintf(stderr, "mezzo-agent: flag --%s: %s\n",
+            f->domain_socket_location ? "domain_socket_location" : "http_executor_domain_sockets", err);
+    return -1;
   }
   MZ_INFO(MZ_AGENT_MOD, "serving executors on %s too", A.executor_socket);
   return 0;

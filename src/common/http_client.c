@@ -311,7 +311,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg) {
   if (what & BEV_EVENT_CONNECTED) {
     c->connected = true;
     int one = 1;
-    if (!c->unix_path) setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* TCP: see connect_now */
     if (c->head) start_head(c);
   } else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
     char err[200];
