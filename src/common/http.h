@@ -43,7 +43,8 @@ int mz_http_server_listen(mz_http_server *s, const char *ip, int port, char *err
 #define MZ_UNIX_PATH_MAX 108 /* sockaddr_un's sun_path: a socket's path is shorter */
 /* Or listens on a Unix domain socket at path (shorter than MZ_UNIX_PATH_MAX) with the file
  * mode mode; a socket file already there (an earlier run's) is replaced, any other
- * file is an error. The file is removed when the server is freed. Its requests'
+ * file is an error. The file is removed when the server is freed (if it is still that
+ * socket's). Its requests'
  * peer is "unix". 0 or -1 with err. */
 int mz_http_server_listen_unix(mz_http_server *s, const char *path, mode_t mode, char *err, size_t errlen);
 int mz_http_server_port(const mz_http_server *s);
@@ -143,8 +144,9 @@ typedef struct {
 /* A client for one host:port (host may be a name or an IP). Connects lazily, reconnects for the next request. */
 mz_http_client *mz_http_client_new(struct event_base *base, const char *host, int port);
 /* Connects to the Unix domain socket at path instead (host and port still name the
- * Host header); NULL goes back to host:port. -1 when path is empty or not shorter
- * than MZ_UNIX_PATH_MAX. */
+ * Host header); when that connect fails (no such file, refused, no permission, a full
+ * backlog) a connection goes to host:port after all (logged once). NULL goes back to
+ * host:port. -1 when path is empty or not shorter than MZ_UNIX_PATH_MAX. */
 int mz_http_client_set_unix_path(mz_http_client *c, const char *path);
 /* Source address to bind before connecting (spreads ephemeral ports over 127.0.0.x). */
 void mz_http_client_set_source(mz_http_client *c, const char *ip);

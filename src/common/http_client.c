@@ -47,6 +47,7 @@
 
 #include "common/http.h"
 #include "common/http_internal.h"
+#include "common/log.h"
 #include "common/util.h"
 
 #define MAX_RESPONSE_BODY (256u << 20) /* buffered responses; streamed ones are unbounded */
@@ -72,8 +73,10 @@ struct mz_http_client {
   char *host;
   int port;
   char *source;
-  char *unix_path; /* mz_http_client_set_unix_path: connect there instead */
-  char where[160]; /* host:port or the socket's path, for messages */
+  char *unix_path; /* mz_http_client_set_unix_path: connect there first */
+  char hostport[160]; /* "host:port", for messages */
+  bool via_tcp;       /* the connection (last made) goes to host:port */
+  bool warned;        /* the socket could not be reached: said once */
   double timeout;
   struct bufferevent *bev;
   bool connected;
@@ -90,6 +93,9 @@ struct mz_http_client {
 
 static http_parser_settings settings;
 static void start_head(mz_http_client *c);
+
+/* Where the connection goes, for messages. */
+static const char *where(const mz_http_client *c) { return c->via_tcp || !c->unix_path ? c->hostport : c->unix_path; }
 
 static void call_free(mz_http_call *k) {
   if (k->request) evbuffer_free(k->request);
@@ -273,7 +279,7 @@ static void on_read(struct bufferevent *bev, void *arg) {
         break;
       }
       char err[160];
-      snprintf(err, sizeof err, "bad response from %s: %s", c->where, http_errno_description(e));
+      snprintf(err, sizeof err, "bad response from %s: %s", where(c), http_errno_description(e));
       fail_head(c, err);
       break;
     }
@@ -331,9 +337,9 @@ static void on_event(struct bufferevent *bev, short what, void *arg) {
           return;
         }
       }
-      snprintf(err, sizeof err, "connection to %s closed", c->where);
+      snprintf(err, sizeof err, "connection to %s closed", where(c));
     } else {
-      snprintf(err, sizeof err, "connection to %s failed: %s", c->where,
+      snprintf(err, sizeof err, "connection to %s failed: %s", where(c),
                e ? evutil_socket_error_to_string(e) : "error");
     }
     if (c->head) fail_head(c, err);
@@ -346,7 +352,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg) {
 static void on_timeout(evutil_socket_t fd, short what, void *arg) {
   mz_http_client *c = arg;
   char err[160];
-  snprintf(err, sizeof err, "request to %s timed out after %.1f s", c->where, c->timeout);
+  snprintf(err, sizeof err, "request to %s timed out after %.1f s", where(c), c->timeout);
   c->busy++;
   if (c->head) fail_head(c, err);
   c->busy--;
@@ -396,34 +402,47 @@ static int bind_source(mz_http_client *c, int fd, int family, char *err, size_t 
   return 0;
 }
 
+/* A Unix socket connects at once or not at all (EAGAIN: the server's backlog is full),
+ * and libevent reports no BEV_EVENT_CONNECTED for a connect done at once: it is made
+ * here. The connected socket, or -1 with errno. */
+static int connect_unix(const char *path) {
+  struct sockaddr_un sun;
+  memset(&sun, 0, sizeof sun);
+  sun.sun_family = AF_UNIX;
+  memcpy(sun.sun_path, path, strlen(path)); /* fits: checked when set */
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    fd = -1;
+  }
+  return fd;
+}
+
 static int connect_now(mz_http_client *c, char *err, size_t errlen) {
+  int fd = -1;
+  c->via_tcp = !c->unix_path;
+  if (c->unix_path && (fd = connect_unix(c->unix_path)) < 0) {
+    if (!c->warned) /* once per client: a socket that has gone stays gone */
+      MZ_WARN("http", "cannot connect to %s: %s; connecting to %s:%d instead", c->unix_path, strerror(errno), c->host,
+              c->port);
+    c->warned = true;
+    c->via_tcp = true;
+  }
   struct sockaddr_storage ss;
-  socklen_t sl;
-  if (c->unix_path) {
-    struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
-    memset(sun, 0, sizeof *sun);
-    sun->sun_family = AF_UNIX;
-    memcpy(sun->sun_path, c->unix_path, strlen(c->unix_path)); /* fits: checked when set */
-    sl = sizeof *sun;
-  } else if (resolve(c->host, c->port, &ss, &sl, err, errlen) != 0) {
-    return -1;
-  }
-  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    snprintf(err, errlen, "socket: %s", strerror(errno));
-    return -1;
-  }
-  if (c->source && !c->unix_path && bind_source(c, fd, ss.ss_family, err, errlen) != 0) {
-    close(fd);
-    return -1;
-  }
-  /* A Unix socket connects at once or not at all (EAGAIN: the server's backlog is full),
-   * and libevent reports no BEV_EVENT_CONNECTED for a connect done at once: it is made
-   * here, and the connection is up when the bufferevent is made. */
-  if (c->unix_path && connect(fd, (struct sockaddr *)&ss, sl) != 0) {
-    snprintf(err, errlen, "cannot connect to %s: %s", c->where, strerror(errno));
-    close(fd);
-    return -1;
+  socklen_t sl = 0;
+  if (c->via_tcp) {
+    if (resolve(c->host, c->port, &ss, &sl, err, errlen) != 0) return -1;
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      snprintf(err, errlen, "socket: %s", strerror(errno));
+      return -1;
+    }
+    if (c->source && bind_source(c, fd, ss.ss_family, err, errlen) != 0) {
+      close(fd);
+      return -1;
+    }
   }
   c->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
   if (!c->bev) {
@@ -439,10 +458,10 @@ static int connect_now(mz_http_client *c, char *err, size_t errlen) {
   evbuffer_add_cb(bufferevent_get_output(c->bev), on_output_added, c);
   http_parser_init(&c->parser, HTTP_RESPONSE);
   c->parser.data = c;
-  if (c->unix_path) {
-    c->connected = true;
+  if (!c->via_tcp) {
+    c->connected = true; /* connect_unix */
   } else if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&ss, (int)sl) != 0) {
-    snprintf(err, errlen, "cannot connect to %s: %s", c->where, strerror(errno));
+    snprintf(err, errlen, "cannot connect to %s: %s", where(c), strerror(errno));
     bufferevent_free(c->bev);
     c->bev = NULL;
     return -1;
@@ -549,7 +568,7 @@ mz_http_client *mz_http_client_new(struct event_base *base, const char *host, in
   c->base = base;
   c->host = mz_strdup(host);
   c->port = port;
-  snprintf(c->where, sizeof c->where, "%s:%d", host, port);
+  snprintf(c->hostport, sizeof c->hostport, "%s:%d", host, port);
   c->timeout = 30.0;
   c->pipeline = 1;
   c->timer = evtimer_new(base, on_timeout, c);
@@ -570,8 +589,7 @@ int mz_http_client_set_unix_path(mz_http_client *c, const char *path) {
   if (path && (!*path || strlen(path) >= MZ_UNIX_PATH_MAX)) return -1;
   free(c->unix_path);
   c->unix_path = path ? mz_strdup(path) : NULL;
-  if (path) snprintf(c->where, sizeof c->where, "%s", path);
-  else snprintf(c->where, sizeof c->where, "%s:%d", c->host, c->port);
+  c->warned = false;
   return 0;
 }
 

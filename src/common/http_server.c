@@ -121,7 +121,9 @@ struct mz_http_server {
   mz_http_limits lim;
   struct evconnlistener *lst;
   int port;
-  char *unix_path; /* mz_http_server_listen_unix: removed at free */
+  char *unix_path; /* mz_http_server_listen_unix: removed at free while it is still ours */
+  dev_t unix_dev;
+  ino_t unix_ino;
   hroute *routes;
   size_t nroutes;
   int (*gate)(const char *path, void *arg); /* mz_http_server_set_gate */
@@ -818,7 +820,7 @@ int mz_http_server_listen_unix(mz_http_server *s, const char *path, mode_t mode,
     close(fd);
     return -1;
   }
-  if (chmod(path, mode) != 0) {
+  if (chmod(path, mode) != 0 || lstat(path, &st) != 0) {
     snprintf(err, errlen, "cannot chmod %s: %s", path, strerror(errno));
     close(fd);
     unlink(path);
@@ -833,6 +835,8 @@ int mz_http_server_listen_unix(mz_http_server *s, const char *path, mode_t mode,
   }
   evconnlistener_set_error_cb(s->lst, on_listen_error);
   s->unix_path = mz_strdup(path);
+  s->unix_dev = st.st_dev;
+  s->unix_ino = st.st_ino;
   return 0;
 }
 
@@ -843,7 +847,9 @@ void mz_http_server_free(mz_http_server *s) {
   if (!s) return;
   if (s->lst) evconnlistener_free(s->lst);
   s->lst = NULL;
-  if (s->unix_path) unlink(s->unix_path);
+  struct stat st;
+  if (s->unix_path && lstat(s->unix_path, &st) == 0 && st.st_dev == s->unix_dev && st.st_ino == s->unix_ino)
+    unlink(s->unix_path); /* not a file put there since */
   free(s->unix_path);
   event_free(s->relisten);
   event_free(s->flush);

@@ -670,9 +670,20 @@ def test_executors_reach_the_agent_over_its_domain_socket(master, tmp_path):
             status, body = unix_http(loc, "POST", prefix + "/api/v1/executor", json.dumps(call),
                                      {"Content-Type": "application/json", "Accept": "application/json"})
             assert (status, body) == (400, b"Framework cannot be found")  # the executor API's own answer
+        # Without the socket's file (say, a /tmp cleaner took it), executors connect over TCP.
+        os.unlink(loc)
+        launch(master, task_info(master, "sock-2", SOCKET_TASK))
+        ack_through(master, "sock-2", ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"])
+        assert sandbox_env(a, master, "sock-2") == {"SOCK": loc}
+        assert re.search(r"executor sock-2 of framework fw-1 subscribed \([^)]*, from 127\.0\.0\.1:\d+\)",
+                         agent_log(tmp_path))
+        box = sandbox(a, master, "sock-2")
+        assert f"cannot connect to {loc}: No such file or directory; connecting to 127.0.0.1:{a.port} instead" in \
+            open(os.path.join(box, "stderr")).read()
+        open(loc, "w").close()  # not the agent's: left where it is as the agent stops
     finally:
         assert a.stop() == 0
-        assert not os.path.exists(loc)  # removed as the agent stops
+        assert os.path.isfile(loc)
         shutil.rmtree(sock_dir, ignore_errors=True)
 
 

@@ -73,6 +73,11 @@ static void h_echo(mz_http_req *r, void *arg) {
   mz_http_reply(r, 200, "text/plain", out, (size_t)k);
 }
 
+static void h_peer(mz_http_req *r, void *arg) {
+  const char *peer = mz_http_req_peer(r);
+  mz_http_reply(r, 200, "text/plain", peer, strlen(peer));
+}
+
 static void h_hold(mz_http_req *r, void *arg) { held = r; }
 
 #define FILE_BYTES (12u << 20) /* more than a loopback socket takes at once */
@@ -114,6 +119,7 @@ static int setup(void **state) {
   srv = mz_http_server_new(base, &lim);
   mz_http_server_route(srv, "/echo", 0, h_echo, NULL);
   mz_http_server_route(srv, "/hold", 0, h_hold, NULL);
+  mz_http_server_route(srv, "/peer", 0, h_peer, NULL);
   mz_http_server_route(srv, "/file", 0, h_file, NULL);
   mz_http_server_route(srv, "/duplex", MZ_HTTP_ROUTE_STREAM_BODY, h_duplex, NULL);
   mz_http_server_route(srv, "/stream", 0, h_stream, NULL);
@@ -743,11 +749,6 @@ static void test_client_pipelining(void **state) {
   mz_http_client_free(c);
 }
 
-static void h_peer(mz_http_req *r, void *arg) {
-  const char *peer = mz_http_req_peer(r);
-  mz_http_reply(r, 200, "text/plain", peer, strlen(peer));
-}
-
 static void test_unix_socket_server_and_client(void **state) {
   char dir[] = "/tmp/mz-http-unix-XXXXXX", path[128], err[256];
   assert_non_null(mkdtemp(dir));
@@ -788,15 +789,36 @@ static void test_unix_socket_server_and_client(void **state) {
   c = mz_http_client_new(base, "agent.test", 5051);
   assert_int_equal(mz_http_client_set_unix_path(c, longp), -1);
   assert_int_equal(mz_http_client_set_unix_path(c, ""), -1);
+  mz_http_client_free(c);
+  /* A socket that is not there: the call goes to host:port (the TCP test server)... */
   char missing[160];
   snprintf(missing, sizeof missing, "%s/none.sock", dir);
+  c = mz_http_client_new(base, "127.0.0.1", port);
   assert_int_equal(mz_http_client_set_unix_path(c, missing), 0);
   result r3 = {0};
   assert_non_null(mz_http_client_request(c, "GET", "/peer", NULL, NULL, 0, &buffered, &r3));
   run_until(&r3.done, 1);
-  assert_int_equal(r3.status, 0);
-  assert_non_null(strstr(r3.err, missing));
+  assert_int_equal(r3.status, 200);
+  assert_non_null(strstr(r3.body, "127.0.0.1:"));
   mz_http_client_free(c);
+  /* ...and when neither answers, the error names host:port. */
+  int spare = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET};
+  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+  socklen_t sal = sizeof sa;
+  assert_int_equal(bind(spare, (struct sockaddr *)&sa, sizeof sa), 0);
+  getsockname(spare, (struct sockaddr *)&sa, &sal);
+  c = mz_http_client_new(base, "127.0.0.1", ntohs(sa.sin_port)); /* bound, not listening: refused */
+  assert_int_equal(mz_http_client_set_unix_path(c, missing), 0);
+  result r4 = {0};
+  assert_non_null(mz_http_client_request(c, "GET", "/peer", NULL, NULL, 0, &buffered, &r4));
+  run_until(&r4.done, 1);
+  assert_int_equal(r4.status, 0);
+  char hp[64];
+  snprintf(hp, sizeof hp, "127.0.0.1:%d", ntohs(sa.sin_port));
+  assert_non_null(strstr(r4.err, hp));
+  mz_http_client_free(c);
+  close(spare);
   mz_http_server *other = mz_http_server_new(base, NULL);
   assert_int_equal(mz_http_server_listen_unix(other, longp, 0666, err, sizeof err), -1);
   assert_non_null(strstr(err, "107 characters"));
