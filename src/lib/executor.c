@@ -27,6 +27,9 @@
 #define EX_MAX_EVENT_BYTES (64u << 20) /* one event record at most */
 #define EX_MAX_ERROR_TEXT 1024         /* bytes of a refused SUBSCRIBE's body kept for the message */
 #define EX_DEFAULT_RECOVERY_TIMEOUT (15 * 60.0)
+/* Calls written at once on the calls connection: updates sent in one turn (a command
+ * executor's TASK_STARTING and TASK_RUNNING) reach the agent together. */
+#define EX_PIPELINE 16
 #define EX_RECONNECT_MIN 0.2           /* seconds between attempts to reach a restarting agent, */
 #define EX_RECONNECT_JITTER 0.3        /* plus up to this much */
 
@@ -183,6 +186,7 @@ mz_executor *mz_executor_new(struct event_base *base, const mz_executor_config *
   }
   mz_http_client_set_timeout(ex->sub, 0); /* the event stream lives as long as the executor */
   mz_http_client_set_timeout(ex->calls, 30);
+  mz_http_client_set_pipeline(ex->calls, EX_PIPELINE);
   return ex;
 }
 
