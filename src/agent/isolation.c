@@ -98,16 +98,18 @@ static int write_file(const mz_isolation *iso, const char *path, const char *val
   return 0;
 }
 
-/* Reads up to len-1 bytes; 0 or -1. */
+/* Reads up to len-1 bytes; 0 or -1. A cgroup (seq) file fills a read as far as it
+ * has bytes: a short read was the last, with no read of 0 after it. */
 static int read_file(const mz_isolation *iso, const char *path, char *buf, size_t len) {
   int fd = cg_open(iso, path, O_RDONLY);
   if (fd < 0) return -1;
   size_t got = 0;
-  for (;;) {
-    ssize_t n = read(fd, buf + got, len - 1 - got);
+  while (got < len - 1) {
+    size_t want = len - 1 - got;
+    ssize_t n = read(fd, buf + got, want);
     if (n <= 0) break;
     got += (size_t)n;
-    if (got == len - 1) break;
+    if ((size_t)n < want) break;
   }
   close(fd);
   buf[got] = '\0';

@@ -97,8 +97,10 @@ int mz_sandbox_create(const char *dir, char *err, size_t errlen) {
   if (slash) {
     char link[4096];
     snprintf(link, sizeof link, "%.*s/latest", (int)(slash - dir), dir);
-    unlink(link);
-    if (symlink(slash + 1, link) != 0) { /* not fatal */
+    if (symlink(slash + 1, link) != 0 && errno == EEXIST) { /* a later run: replace the link */
+      unlink(link);
+      if (symlink(slash + 1, link) != 0) { /* not fatal */
+      }
     }
   }
   return 0;

@@ -122,9 +122,9 @@ def read_pid(box, name):
 TERMINAL = {"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_ERROR", "TASK_LOST", "TASK_DROPPED"}
 
 
-def ack_until_terminal(master, task_id, timeout=TIMEOUT):
-    """Acknowledges each update of a task in turn until a terminal one, which is returned (acknowledged)."""
-    start = 0
+def ack_until_terminal(master, task_id, timeout=TIMEOUT, start=0):
+    """Acknowledges each update of a task in turn (from the start-th call to the master on)
+    until a terminal one, which is returned (acknowledged)."""
     while True:
         i, u = master.wait_call(lambda c: c.get("type") == "STATUS_UPDATE"
                                 and c["status_update"]["status"]["task_id"]["value"] == task_id,
@@ -641,6 +641,28 @@ def sandbox_env(a, master, task_id):
 
 
 SOCKET_TASK = 'echo SOCK=${MESOS_DOMAIN_SOCKET-unset}; test -S "$MESOS_DOMAIN_SOCKET" && echo IS=socket; true'
+
+
+def test_latest_run_link_follows_the_newest_run(master, tmp_path):
+    a = Agent(master, tmp_path)
+    try:
+        registered(master)
+        runs_of = lambda: sorted(p.name for p in a.work_dir.glob("slaves/*/frameworks/*/executors/again-1/runs/*"))
+        for n in (1, 2):  # the same executor id twice: a second run beside the first
+            start = len(master.calls)
+            launch(master, task_info(master, "again-1", "true"))
+            end = ack_until_terminal(master, "again-1", start=start)
+            assert end["status_update"]["status"]["state"] == "TASK_FINISHED"
+            runs = runs_of()
+            assert len(runs) == n + 1 and "latest" in runs, runs
+            if n == 1:
+                first = [r for r in runs if r != "latest"][0]
+                wait_for(lambda: not any(ex["id"] == "again-1" for fw in a.state()["frameworks"]
+                                         for ex in fw["executors"]), what="the first executor to be gone")
+        latest = next(a.work_dir.glob("slaves/*/frameworks/*/executors/again-1/runs/latest"))
+        assert os.readlink(latest) == [r for r in runs if r not in ("latest", first)][0]
+    finally:
+        assert a.stop() == 0
 
 
 def test_executors_reach_the_agent_over_its_domain_socket(master, tmp_path):
