@@ -43,6 +43,7 @@
 typedef struct {
   const mz_isolation *iso; /* borrowed */
   mz_fork_server *fs;      /* owned; NULL: executors are always exec'd */
+  int nullfd;              /* /dev/null, every container's stdin (above HIGH_FD); -1 if it would not open */
 } linux_impl;
 
 #define ISO(l) (((const linux_impl *)(l)->impl)->iso)
@@ -154,7 +155,7 @@ static int linux_launch(mz_launcher *l, const char *container_id, const mz_launc
   int out = open(spec->stdout_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   int errfd = out < 0 ? -1 : open(spec->stderr_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   int pfd[2] = {-1, -1};
-  if (out < 0 || errfd < 0 || pipe2(pfd, O_CLOEXEC) != 0) {
+  if (out < 0 || errfd < 0 || pipe2(pfd, O_CLOEXEC | O_NONBLOCK) != 0) {
     snprintf(err, errlen, "open %s: %s", out < 0 ? spec->stdout_path : spec->stderr_path, strerror(errno));
     if (out >= 0) close(out);
     if (errfd >= 0) close(errfd);
@@ -167,7 +168,7 @@ static int linux_launch(mz_launcher *l, const char *container_id, const mz_launc
   errfd = high_fd(errfd);
   pfd[1] = high_fd(pfd[1]);
   for (size_t i = 0; i < njoin; i++) join[i] = high_fd(join[i]);
-  int nullfd = high_fd(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  int nullfd = impl->nullfd;
   /* Only system calls before exec (no fetcher, no user switch, whose glibc calls are
    * not for a vfork child): vfork, so the agent's address space is not copied for
    * every container (fork's page-table copy and copy-on-write faults were a large
@@ -197,7 +198,6 @@ static int linux_launch(mz_launcher *l, const char *container_id, const mz_launc
   close(out);
   close(errfd);
   close(pfd[1]);
-  if (nullfd >= 0) close(nullfd);
   for (size_t i = 0; i < njoin; i++) close(join[i]);
   if (c < 0) {
     snprintf(err, errlen, "%s: %s", iso->pid_ns ? "clone" : "fork", strerror(e));
@@ -205,8 +205,7 @@ static int linux_launch(mz_launcher *l, const char *container_id, const mz_launc
     if (iso->cg != MZ_CG_NONE) mz_cg_remove(iso, container_id);
     return -1;
   }
-  fcntl(pfd[0], F_SETFL, O_NONBLOCK);
-  *errpipe = pfd[0];
+  *errpipe = pfd[0]; /* non-blocking, as its write end: the child's one message fits the pipe */
   *pid = c;
   return 0;
 }
@@ -342,7 +341,9 @@ static void linux_stop_helpers(mz_launcher *l) {
 
 static void linux_free(mz_launcher *l) {
   linux_stop_helpers(l);
-  free(l->impl);
+  linux_impl *impl = l->impl;
+  if (impl->nullfd >= 0) close(impl->nullfd);
+  free(impl);
   free(l);
 }
 
@@ -359,6 +360,7 @@ mz_launcher *mz_launcher_new(const mz_isolation *iso, mz_fork_server *fs) {
   linux_impl *impl = mz_calloc(1, sizeof *impl);
   impl->iso = iso;
   impl->fs = fs;
+  impl->nullfd = high_fd(open("/dev/null", O_RDONLY | O_CLOEXEC));
   l->impl = impl;
   return l;
 }
