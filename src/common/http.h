@@ -41,11 +41,10 @@ mz_http_server *mz_http_server_new(struct event_base *base, const mz_http_limits
 /* Binds and listens (SO_REUSEADDR). port 0 picks a free port. 0 or -1 with err. */
 int mz_http_server_listen(mz_http_server *s, const char *ip, int port, char *err, size_t errlen);
 #define MZ_UNIX_PATH_MAX 108 /* sockaddr_un's sun_path: a socket's path is shorter */
-/* Or listens on a Unix domain socket at path (shorter than MZ_UNIX_PATH_MAX) with the file
- * mode mode; a socket file already there (an earlier run's) is replaced, any other
- * file is an error. The file is removed when the server is freed (if it is still that
- * socket's). Its requests'
- * peer is "unix". 0 or -1 with err. */
+/* Or listens on a Unix domain socket at path (shorter than MZ_UNIX_PATH_MAX) with the
+ * file mode mode; a socket file already there (an earlier run's) is replaced, any
+ * other file is an error. The file is removed when the server is freed, if it is still
+ * this socket's. Its requests' peer is "unix". 0 or -1 with err. */
 int mz_http_server_listen_unix(mz_http_server *s, const char *path, mode_t mode, char *err, size_t errlen);
 int mz_http_server_port(const mz_http_server *s);
 size_t mz_http_server_connections(const mz_http_server *s);
