@@ -587,6 +587,11 @@ def test_executors_are_execd_without_the_fork_server(master, tmp_path):
 # --------------------------------------------------------------------------- environment and user
 
 
+def stdout_vars(box):
+    """The NAME=value lines a task printed to its sandbox's stdout, as a dict."""
+    return dict(l.split("=", 1) for l in open(os.path.join(box, "stdout")).read().splitlines())
+
+
 def test_executor_and_task_environment(master, tmp_path):
     a = Agent(master, tmp_path)
     try:
@@ -603,7 +608,7 @@ def test_executor_and_task_environment(master, tmp_path):
         launch(master, task)
         ack_through(master, "env-2", ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"])
         box = sandbox(a, master, "env-2")
-        out = dict(l.split("=", 1) for l in open(os.path.join(box, "stdout")).read().splitlines())
+        out = stdout_vars(box)
         assert out["SANDBOX"] == box
         assert out["FW"] == "fw-1" and out["EX"] == "env-2"
         assert out["EP"] == f"127.0.0.1:{a.port}"
@@ -633,11 +638,6 @@ def unix_http(path, method, url, body=None, headers=None):
         return r.status, r.read()
     finally:
         c.close()
-
-
-def sandbox_env(a, master, task_id):
-    box = sandbox(a, master, task_id)
-    return dict(l.split("=", 1) for l in open(os.path.join(box, "stdout")).read().splitlines())
 
 
 SOCKET_TASK = 'echo SOCK=${MESOS_DOMAIN_SOCKET-unset}; test -S "$MESOS_DOMAIN_SOCKET" && echo IS=socket; true'
@@ -673,7 +673,7 @@ def test_executors_reach_the_agent_over_its_domain_socket(master, tmp_path):
         registered(master)
         launch(master, task_info(master, "sock-1", SOCKET_TASK))
         ack_through(master, "sock-1", ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"])
-        out = sandbox_env(a, master, "sock-1")
+        out = stdout_vars(sandbox(a, master, "sock-1"))
         assert out["SOCK"] == loc and out["IS"] == "socket", out
         assert stat.S_IMODE(os.stat(loc).st_mode) == 0o666  # executors of any user connect
         # The command executor subscribed (and sent its updates) over the socket.
@@ -696,7 +696,7 @@ def test_executors_reach_the_agent_over_its_domain_socket(master, tmp_path):
         os.unlink(loc)
         launch(master, task_info(master, "sock-2", SOCKET_TASK))
         ack_through(master, "sock-2", ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"])
-        assert sandbox_env(a, master, "sock-2") == {"SOCK": loc}
+        assert stdout_vars(sandbox(a, master, "sock-2")) == {"SOCK": loc}
         assert re.search(r"executor sock-2 of framework fw-1 subscribed \([^)]*, from 127\.0\.0\.1:\d+\)",
                          agent_log(tmp_path))
         box = sandbox(a, master, "sock-2")
@@ -731,7 +731,7 @@ def test_executor_socket_turned_off(master, tmp_path):
         registered(master)
         launch(master, task_info(master, "tcp-1", SOCKET_TASK))
         ack_through(master, "tcp-1", ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"])
-        assert sandbox_env(a, master, "tcp-1") == {"SOCK": "unset"}
+        assert stdout_vars(sandbox(a, master, "tcp-1")) == {"SOCK": "unset"}
         assert not os.path.exists(a.work_dir / "agent.sock")
         assert re.search(r"executor tcp-1 of framework fw-1 subscribed \([^)]*, from 127\.0\.0\.1:\d+\)",
                          agent_log(tmp_path))
