@@ -225,6 +225,7 @@ void mz_agent_gc_executor(mz_agent *a, mz_ag_executor *ex) {
   HASH_DEL(fw->executors, ex);
   DL_APPEND(fw->completed, ex);
   fw->ncompleted++;
+  mz_sandbox_gc_done(a, ex, HASH_COUNT(fw->executors) == 0);
   long max = a->flags.max_completed_executors_per_framework;
   while (fw->ncompleted > (size_t)(max < 0 ? 0 : max)) {
     mz_ag_executor *old = fw->completed;

@@ -18,6 +18,7 @@
  *   exec_fetch.c      a task group for a running executor: its URIs fetched before it is sent
  *   files.c           /files/browse, /files/read (confined to sandboxes), /monitor/statistics
  *   sandbox.c         sandbox directories (Mesos's layout)
+ *   sandbox_gc.c      which of them the garbage collector (gc.c, rmtree.c) removes, and when
  *   checkpoint.c      the on-disk layout of checkpointed state (<work_dir>/meta)
  *   recover.c         what is checkpointed when, and the recovery of a restarted agent
  *                     (--recover=reconnect|cleanup): executors re-attached, the rest reported
@@ -95,6 +96,9 @@ typedef struct mz_agent_flags {
   int http_executor_domain_sockets;  /* serve executors on a Unix socket too (default true; Mesos's false) */
   const char *domain_socket_location; /* its path (default <work_dir>/agent.sock) */
   const char *fetcher_cache_dir;
+  double gc_delay;                   /* sandboxes that are done go this long after (default 1weeks) */
+  double gc_disk_headroom;           /* ... sooner as the disk fills (gc.h; default 0.1) */
+  double disk_watch_interval;        /* how often the disk usage is read (default 1mins) */
   const char *recover;                   /* --recover: reconnect (default) or cleanup */
   double recovery_timeout;               /* how long executors wait for a dead agent (default 15mins) */
   double executor_reregistration_timeout; /* how long a restarted agent waits for its executors (2secs) */
@@ -194,6 +198,7 @@ typedef struct mz_agent {
   mz_isolation isolation;            /* the isolators in use (isolation.h) */
   mz_master_link *link;
   mz_su_manager *su;
+  struct mz_gc *gc;                  /* sandboxes that are done, removed later (gc.h, sandbox_gc.c) */
   struct event *heartbeat_timer;
   struct event *recovery_timer;      /* --executor_reregistration_timeout after a recovery */
   int recovering;                    /* 1 until recovered executors are back or timed out */
@@ -384,6 +389,16 @@ char *mz_sandbox_path(const char *work_dir, const char *agent_id, const char *fw
 int mz_sandbox_create(const char *dir, char *err, size_t errlen);
 /* mkdir -p. 0 or -1. */
 int mz_mkdirs(const char *path, mode_t mode, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------- sandbox_gc.c */
+/* An executor is done (mz_agent_gc_executor): its run dir and executor dir go gc_delay
+ * from now, and its framework's dir too when framework_done. No-op without a->gc. */
+void mz_sandbox_gc_done(mz_agent *a, const mz_ag_executor *ex, int framework_done);
+/* A new run is made at dir: the dirs above it are no longer scheduled. */
+void mz_sandbox_gc_in_use(mz_agent *a, const char *dir);
+/* At start, after recovery (the n container ids it destroyed given): schedules the dirs
+ * of earlier agent ids and what no recovered executor uses (see sandbox_gc.c). */
+void mz_sandbox_gc_recovered(mz_agent *a, char *const *destroyed_ids, size_t n);
 
 /* ---------------------------------------------------------------- resources_detect.c */
 typedef struct {

@@ -1,6 +1,7 @@
 /* checkpoint: see checkpoint.h. Self-contained (only libc, protobuf-c and
  * common/log.h), so that a unit test can build it on its own. */
 #include "agent/checkpoint.h"
+#include "agent/rmtree.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -121,28 +122,6 @@ uint8_t *mz_ckpt_read_file(const char *path, size_t max, size_t *len) {
   close(fd);
   *len = got;
   return buf;
-}
-
-int mz_ckpt_rmtree(const char *path) {
-  struct stat sb;
-  if (lstat(path, &sb) != 0) return errno == ENOENT ? 0 : -1;
-  if (!S_ISDIR(sb.st_mode)) return unlink(path);
-  DIR *d = opendir(path);
-  if (!d) return -1;
-  struct dirent *e;
-  int rc = 0;
-  while ((e = readdir(d))) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-    char child[CKPT_PATH];
-    if (snprintf(child, sizeof child, "%s/%s", path, e->d_name) >= (int)sizeof child) {
-      rc = -1;
-      continue;
-    }
-    if (mz_ckpt_rmtree(child) != 0) rc = -1;
-  }
-  closedir(d);
-  if (rmdir(path) != 0) rc = -1;
-  return rc;
 }
 
 /* Points link (a symlink) at target atomically. */
@@ -410,12 +389,12 @@ int mz_ckpt_task_ack(const mz_ckpt_run *r, const char *task_id, const uint8_t uu
 
 void mz_ckpt_remove_executor(const char *work_dir, const char *agent_id, const char *fw_id, const char *executor_id) {
   char dir[CKPT_PATH];
-  if (ex_dir(dir, sizeof dir, work_dir, agent_id, fw_id, executor_id) == 0) mz_ckpt_rmtree(dir);
+  if (ex_dir(dir, sizeof dir, work_dir, agent_id, fw_id, executor_id) == 0) mz_rmtree_now(dir, NULL, 0);
 }
 
 void mz_ckpt_remove_framework(const char *work_dir, const char *agent_id, const char *fw_id) {
   char dir[CKPT_PATH];
-  if (fw_dir(dir, sizeof dir, work_dir, agent_id, fw_id) == 0) mz_ckpt_rmtree(dir);
+  if (fw_dir(dir, sizeof dir, work_dir, agent_id, fw_id) == 0) mz_rmtree_now(dir, NULL, 0);
 }
 
 /* ------------------------------------------------------------------ reading */

@@ -61,8 +61,6 @@ typedef struct {
 int mz_ckpt_write_file(const char *path, const void *data, size_t len, char *err, size_t errlen);
 /* Reads a whole file (at most max bytes) into a malloc'd buffer; NULL if missing or too big. */
 uint8_t *mz_ckpt_read_file(const char *path, size_t max, size_t *len);
-/* rm -rf. 0 or -1. */
-int mz_ckpt_rmtree(const char *path);
 
 /* ------------------------------------------------------------------ writing */
 /* slave.info and the `latest` link. */

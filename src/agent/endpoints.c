@@ -157,6 +157,12 @@ json_t *mz_agent_flags_json(const mz_agent *a) {
   set_str(j, "status_update_retry_interval_max", buf);
   set_num(j, "max_completed_executors_per_framework", (double)f->max_completed_executors_per_framework);
   set_num(j, "max_completed_frameworks", (double)f->max_completed_frameworks);
+  snprintf(buf, sizeof buf, "%gsecs", f->gc_delay);
+  set_str(j, "gc_delay", buf);
+  snprintf(buf, sizeof buf, "%g", f->gc_disk_headroom);
+  set_str(j, "gc_disk_headroom", buf);
+  snprintf(buf, sizeof buf, "%gsecs", f->disk_watch_interval);
+  set_str(j, "disk_watch_interval", buf);
   set_str(j, "http_executor_domain_sockets", f->http_executor_domain_sockets ? "true" : "false");
   set_str(j, "domain_socket_location", a->executor_socket);
   return j;

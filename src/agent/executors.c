@@ -237,6 +237,7 @@ static void on_kill_timer(evutil_socket_t fd, short what, void *arg) {
 void mz_ag_exec_launch(mz_agent *a, mz_ag_executor *ex) {
   char err[512];
   ex->directory = mz_sandbox_path(a->work_dir, a->agent_id, ex->fw->id, ex->id, ex->container_id);
+  mz_sandbox_gc_in_use(a, ex->directory);
   if (mz_sandbox_create(ex->directory, err, sizeof err) != 0) {
     fail_launch(a, ex, err);
     return;

@@ -18,6 +18,7 @@
 #include "agent/agent.h"
 #include "agent/containerizer.h"
 #include "agent/fork_server.h"
+#include "agent/gc.h"
 #include "agent/gpu.h"
 #include "common/flags.h"
 #include "common/http.h"
@@ -181,6 +182,9 @@ int main(int argc, char **argv) {
   f->recover = "reconnect";
   f->recovery_timeout = 15 * 60;
   f->executor_reregistration_timeout = 2;
+  f->gc_delay = 7 * 86400;
+  f->gc_disk_headroom = 0.1;
+  f->disk_watch_interval = 60;
   const mz_flag table[] = {
       {"master", MZ_FLAG_STRING, &f->master, "HOST:PORT of the master (required)"},
       {"ip", MZ_FLAG_STRING, &f->ip, "IP address to listen on (default 0.0.0.0)"},
@@ -233,6 +237,14 @@ int main(int argc, char **argv) {
        "enough; else executors use TCP)"},
       {"fetcher_cache_dir", MZ_FLAG_STRING, &f->fetcher_cache_dir,
        "where URIs with cache=true are kept (default: <work_dir>/fetch_cache)"},
+      {"gc_delay", MZ_FLAG_DURATION, &f->gc_delay,
+       "how long the sandbox of an executor that is done is kept, at most (default 1weeks; less as the disk "
+       "fills, see --gc_disk_headroom)"},
+      {"gc_disk_headroom", MZ_FLAG_DOUBLE, &f->gc_disk_headroom,
+       "sandboxes older than gc_delay * max(0, 1 - gc_disk_headroom - disk usage) are removed every "
+       "--disk_watch_interval; between 0.0 and 1.0 (default 0.1)"},
+      {"disk_watch_interval", MZ_FLAG_DURATION, &f->disk_watch_interval,
+       "how often the disk usage of the work_dir is read (default 1mins)"},
       {"recover", MZ_FLAG_STRING, &f->recover,
        "reconnect (default): recover the checkpointed state and reconnect with the executors of checkpointing "
        "frameworks; cleanup: kill what an earlier run left, forget it and exit"},
@@ -265,6 +277,15 @@ int main(int argc, char **argv) {
   }
   if (f->executor_registration_timeout <= 0) {
     fprintf(stderr, "mezzo-agent: flag --executor_registration_timeout: must be positive\n");
+    return 2;
+  }
+  if (!(f->gc_disk_headroom >= 0.0 && f->gc_disk_headroom <= 1.0)) {
+    fprintf(stderr, "mezzo-agent: flag --gc_disk_headroom: invalid value '%g' (expected 0.0 to 1.0)\n",
+            f->gc_disk_headroom);
+    return 2;
+  }
+  if (f->disk_watch_interval <= 0) {
+    fprintf(stderr, "mezzo-agent: flag --disk_watch_interval: must be positive\n");
     return 2;
   }
   if (f->max_completed_executors_per_framework < 1 || f->max_completed_frameworks < 1) {
@@ -389,6 +410,8 @@ int main(int argc, char **argv) {
     if (A.isolation.posix_mem || (A.isolation.cg == MZ_CG_V2 && A.isolation.cg_mem))
       mz_containerizer_set_mem_sampling(A.containerizer, 0.25);
   }
+  A.gc = mz_gc_new(A.base, A.work_dir, f->gc_delay, f->gc_disk_headroom, f->disk_watch_interval, err, sizeof err);
+  if (!A.gc) MZ_WARN(MZ_AGENT_MOD, "sandboxes will not be garbage collected: %s", err);
   A.su = mz_su_new(A.base, &mz_agent_su_callbacks, &A);
   mz_su_set_backoff(A.su, f->status_update_retry_interval_min, f->status_update_retry_interval_max);
   A.link = mz_master_link_new(&A, err, sizeof err);
@@ -421,6 +444,7 @@ int main(int argc, char **argv) {
   mz_agent_operator_api_free();
   mz_containerizer_free(A.containerizer);
   mz_su_free(A.su);
+  mz_gc_free(A.gc);
   mz_http_server_free(A.http);
   mz_executor_socket_close(&A);
   event_free(sig_term);

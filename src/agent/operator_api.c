@@ -30,6 +30,7 @@
 
 #include "agent/agent.h"
 #include "agent/containerizer.h"
+#include "agent/gc.h"
 #include "common/api_call.h"
 #include "common/http.h"
 #include "common/log.h"
@@ -153,6 +154,13 @@ static json_t *metrics_json(mz_agent *a) {
   json_t *o = json_object();
 #define SET(k, v) json_object_set_new(o, k, json_real((double)(v)))
   SET("slave/uptime_secs", mz_now() - a->start_time);
+  if (a->gc) {
+    mz_gc_stats gs;
+    mz_gc_stats_get(a->gc, &gs);
+    SET("gc/path_removals_succeeded", gs.succeeded);
+    SET("gc/path_removals_failed", gs.failed);
+    SET("gc/path_removals_pending", gs.pending);
+  }
   SET("slave/registered", a->agent_id ? 1 : 0);
   SET("slave/frameworks_active", fw_active);
   SET("slave/executors_registering", ex_registering);

@@ -27,7 +27,6 @@
  *
  * Everything here works on the agent's tables (agent.h); the loaded checkpoint
  * tree is freed before mz_agent_recover returns. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +37,7 @@
 #include "agent/checkpoint.h"
 #include "agent/containerizer.h"
 #include "agent/gpu.h"
+#include "agent/rmtree.h"
 #include "common/log.h"
 
 #define RECOVER_DESTROY_WAIT 10.0 /* seconds to wait for the containers not recovered to die */
@@ -231,6 +231,19 @@ static void recover_executor(mz_agent *a, mz_ag_framework *fw, const mz_ckpt_exe
 
 static int keep_none(const char *id, void *arg) { return 0; }
 
+/* The ids of the containers destroyed at start, for the gc (sandbox_gc.c). */
+typedef struct {
+  char **ids;
+  size_t n;
+} destroyed_ids;
+
+static int keep_none_noted(const char *id, void *arg) {
+  destroyed_ids *d = arg;
+  d->ids = mz_realloc(d->ids, (d->n + 1) * sizeof *d->ids);
+  d->ids[d->n++] = mz_strdup(id);
+  return 0;
+}
+
 static void finish_recovery(mz_agent *a) {
   if (!a->recovering) return;
   a->recovering = 0;
@@ -259,9 +272,9 @@ static int cleanup(mz_agent *a, const mz_ckpt_state *s) {
   int n = mz_containerizer_recover_except(a->containerizer, RECOVER_DESTROY_WAIT, keep_none, NULL);
   MZ_INFO(MZ_AGENT_MOD, "--recover=cleanup: destroyed %d container%s of agent %s left by an earlier run; "
           "forgetting its checkpoint and exiting", n, n == 1 ? "" : "s", s->agent_id);
-  char dir[4200];
+  char dir[4200], err[600];
   snprintf(dir, sizeof dir, "%s/meta/slaves", a->work_dir);
-  if (mz_ckpt_rmtree(dir) != 0) MZ_WARN(MZ_AGENT_MOD, "cannot remove %s: %s", dir, strerror(errno));
+  if (mz_rmtree_now(dir, err, sizeof err) != 0) MZ_WARN(MZ_AGENT_MOD, "cannot remove %s: %s", dir, err);
   return 1;
 }
 
@@ -304,8 +317,12 @@ int mz_agent_recover(mz_agent *a) {
   }
   mz_ckpt_state_free(&s);
   /* Whatever was not recovered goes (non-checkpointing frameworks, dead executors). */
-  int n = mz_containerizer_recover_except(a->containerizer, RECOVER_DESTROY_WAIT, keep_none, NULL);
+  destroyed_ids gone = {NULL, 0};
+  int n = mz_containerizer_recover_except(a->containerizer, RECOVER_DESTROY_WAIT, keep_none_noted, &gone);
   if (n > 0) MZ_INFO(MZ_AGENT_MOD, "destroyed %d container%s left by an earlier run", n, n == 1 ? "" : "s");
+  mz_sandbox_gc_recovered(a, gone.ids, gone.n);
+  for (size_t i = 0; i < gone.n; i++) free(gone.ids[i]);
+  free(gone.ids);
   if (waiting > 0) {
     a->recovering = 1;
     a->recovery_timer = evtimer_new(a->base, on_recovery_timeout, a);

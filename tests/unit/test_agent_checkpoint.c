@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "agent/checkpoint.h"
+#include "agent/rmtree.h"
 
 static char dir[256];
 
@@ -29,7 +30,7 @@ static int setup(void **state) {
 }
 
 static int teardown(void **state) {
-  mz_ckpt_rmtree(dir);
+  mz_rmtree_now(dir, NULL, 0);
   return 0;
 }
 

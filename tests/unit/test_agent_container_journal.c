@@ -17,6 +17,7 @@
 
 #include "agent/checkpoint.h"
 #include "agent/container_journal.h"
+#include "agent/rmtree.h"
 
 static char dir[256];
 
@@ -26,7 +27,7 @@ static int setup(void **state) {
 }
 
 static int teardown(void **state) {
-  mz_ckpt_rmtree(dir);
+  mz_rmtree_now(dir, NULL, 0);
   return 0;
 }
 
