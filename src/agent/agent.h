@@ -391,10 +391,11 @@ int mz_sandbox_create(const char *dir, char *err, size_t errlen);
 int mz_mkdirs(const char *path, mode_t mode, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------- sandbox_gc.c */
-/* An executor is done (mz_agent_gc_executor): its run dir and executor dir go gc_delay
- * from now, and its framework's dir too when framework_done. No-op without a->gc. */
+/* An executor is done (mz_agent_gc_executor): its executor dir goes gc_delay from now,
+ * and its framework's dir too when framework_done. No-op without a->gc. */
 void mz_sandbox_gc_done(mz_agent *a, const mz_ag_executor *ex, int framework_done);
-/* A new run is made at dir: the dirs above it are no longer scheduled. */
+/* A new run is made at dir: the dirs above it are no longer scheduled (the earlier
+ * runs beside it are, when their executor dir was). */
 void mz_sandbox_gc_in_use(mz_agent *a, const char *dir);
 /* At start, after recovery (the n container ids it destroyed given): schedules the dirs
  * of earlier agent ids and what no recovered executor uses (see sandbox_gc.c). */

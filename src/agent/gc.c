@@ -202,7 +202,9 @@ static void on_due(evutil_socket_t fd, short what, void *arg) {
 double mz_gc_disk_usage(const char *path) {
   struct statvfs sv;
   if (statvfs(path, &sv) != 0 || sv.f_blocks == 0) return -1;
-  return (double)(sv.f_blocks - sv.f_bfree) / (double)sv.f_blocks;
+  double blocks = (double)(sv.f_blocks - sv.f_bfree) / (double)sv.f_blocks;
+  double inodes = sv.f_files > 0 ? (double)(sv.f_files - sv.f_ffree) / (double)sv.f_files : 0;
+  return blocks > inodes ? blocks : inodes;
 }
 
 /* Mesos's _checkDiskUsage: what is older than the age the disk allows goes now. */

@@ -51,8 +51,10 @@ int mz_gc_scheduled(const mz_gc *gc, const char *path);
 
 void mz_gc_stats_get(const mz_gc *gc, mz_gc_stats *st);
 
-/* The fraction of the work_dir's filesystem in use, as Mesos's fs::usage:
- * (blocks - free blocks) / blocks. -1 when statvfs fails. */
+/* The fraction of path's filesystem in use: Mesos's fs::usage, (blocks - free
+ * blocks) / blocks, or the fraction of its inodes in use when that is larger (every
+ * sandbox takes a few inodes: a filesystem out of them is full too). -1 when statvfs
+ * fails. */
 double mz_gc_disk_usage(const char *path);
 
 #endif

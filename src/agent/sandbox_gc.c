@@ -1,15 +1,20 @@
 /* sandbox_gc: which sandbox directories the agent's gc (gc.h) is given, and when, as
  * Mesos's agent does it:
- *   - an executor run that is done: its run dir and its executor dir, touched (they go
- *     gc_delay from now); when it was its framework's last executor, the framework's
- *     dir too;
- *   - a new run: the dirs above it are no longer scheduled;
+ *   - an executor run that is done: its executor dir, touched (it goes gc_delay from
+ *     now), and its run dir touched too; when it was its framework's last executor,
+ *     the framework's dir too, touched;
+ *   - a new run: the dirs above it are no longer scheduled, and when its executor dir
+ *     was, the earlier runs in it are scheduled instead, each by its modification
+ *     time (Mesos schedules every run with its executor dir; this keeps one entry per
+ *     executor that is done, the common case being an executor with one run);
  *   - at start, after recovery: every dir of an earlier agent id (touched), and under
  *     this agent's id each framework dir, executor dir and run dir that no recovered
  *     executor uses. Those go gc_delay after their modification time (touched when
  *     they were done), except those holding a container that this start destroyed,
  *     which was running until now: touched. */
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +37,8 @@ void mz_sandbox_gc_done(mz_agent *a, const mz_ag_executor *ex, int framework_don
   if (!a->gc) return;
   char p[4200];
   if (ex->directory) {
-    mz_gc_schedule(a->gc, ex->directory, 1);
+    if (utimensat(AT_FDCWD, ex->directory, NULL, 0) != 0 && errno != ENOENT)
+      MZ_WARN(MZ_AGENT_MOD, "gc: cannot touch %s: %s", ex->directory, strerror(errno));
     snprintf(p, sizeof p, "%s", ex->directory);
     up(p, 2); /* executors/<id> */
     mz_gc_schedule(a->gc, p, 1);
@@ -46,7 +52,26 @@ void mz_sandbox_gc_done(mz_agent *a, const mz_ag_executor *ex, int framework_don
 }
 
 void mz_sandbox_gc_in_use(mz_agent *a, const char *dir) {
-  if (a->gc) mz_gc_unschedule_ancestors(a->gc, dir);
+  if (!a->gc) return;
+  char runs[4200], executor[4200];
+  snprintf(runs, sizeof runs, "%s", dir);
+  up(runs, 1);
+  snprintf(executor, sizeof executor, "%s", runs);
+  up(executor, 1);
+  int had_runs = mz_gc_scheduled(a->gc, executor);
+  mz_gc_unschedule_ancestors(a->gc, dir);
+  if (!had_runs) return;
+  /* Its earlier runs still go, each gc_delay after it was done. */
+  DIR *d = opendir(runs);
+  struct dirent *e;
+  while (d && (e = readdir(d))) {
+    char p[4500];
+    struct stat sb;
+    if (e->d_name[0] == '.' || !strcmp(e->d_name, "latest")) continue;
+    if (snprintf(p, sizeof p, "%s/%s", runs, e->d_name) < (int)sizeof p && lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode))
+      mz_gc_schedule(a->gc, p, 0);
+  }
+  if (d) closedir(d);
 }
 
 typedef struct {
