@@ -41,6 +41,7 @@
 
 #include "agent/checkpoint.h"
 #include "agent/containerizer.h"
+#include "agent/fetcher.h"
 #include "agent/isolation.h"
 #include "agent/status_updates.h"
 #include "common/codec.h"
@@ -96,6 +97,7 @@ typedef struct mz_agent_flags {
   int http_executor_domain_sockets;  /* serve executors on a Unix socket too (default true; Mesos's false) */
   const char *domain_socket_location; /* its path (default <work_dir>/agent.sock) */
   const char *fetcher_cache_dir;
+  uint64_t fetcher_cache_size;       /* bytes the cache's entries hold at most (default 2GB) */
   double gc_delay;                   /* sandboxes that are done go this long after (default 1weeks) */
   double gc_disk_headroom;           /* ... sooner as the disk fills (gc.h; default 0.1) */
   double disk_watch_interval;        /* how often the disk usage is read (default 1mins) */
@@ -199,6 +201,7 @@ typedef struct mz_agent {
   mz_master_link *link;
   mz_su_manager *su;
   struct mz_gc *gc;                  /* sandboxes that are done, removed later (gc.h, sandbox_gc.c) */
+  int fetch_cache_ready;             /* the fetcher cache was emptied and its lock made (fetch_cache.h) */
   struct event *heartbeat_timer;
   struct event *recovery_timer;      /* --executor_reregistration_timeout after a recovery */
   int recovering;                    /* 1 until recovered executors are back or timed out */
@@ -285,6 +288,13 @@ void mz_ag_exec_exited(mz_agent *a, mz_ag_executor *ex, int wait_status, const c
 /* Frees the timers and stream of an executor (the record itself is freed by agent.c). */
 void mz_ag_exec_release(mz_ag_executor *ex);
 void mz_ag_exec_heartbeat_all(mz_agent *a);
+
+/* Points req (its commands set) at the fetcher cache when one of its URIs asks for
+ * it: the cache's dir for the container's user (user, uid, gid when switch_user; made
+ * here, see fetch_cache.h) goes in dir. When that dir cannot be made the URIs are
+ * fetched without the cache (logged). */
+void mz_ag_fetch_cache_setup(mz_agent *a, mz_fetch_request *req, int switch_user, const char *user, uid_t uid, gid_t gid,
+                             char *dir, size_t dirlen);
 
 /* The user a container runs as (the agent is root, --switch_user): spec's switch_user,
  * uid, gid and groups (*groups malloc'd, the caller frees). 0, or -1 with err. */

@@ -157,6 +157,9 @@ json_t *mz_agent_flags_json(const mz_agent *a) {
   set_str(j, "status_update_retry_interval_max", buf);
   set_num(j, "max_completed_executors_per_framework", (double)f->max_completed_executors_per_framework);
   set_num(j, "max_completed_frameworks", (double)f->max_completed_frameworks);
+  set_str(j, "fetcher_cache_dir", f->fetcher_cache_dir);
+  snprintf(buf, sizeof buf, "%lluB", (unsigned long long)f->fetcher_cache_size);
+  set_str(j, "fetcher_cache_size", buf);
   snprintf(buf, sizeof buf, "%gsecs", f->gc_delay);
   set_str(j, "gc_delay", buf);
   snprintf(buf, sizeof buf, "%g", f->gc_disk_headroom);

@@ -24,6 +24,7 @@
 
 #include "agent/agent.h"
 #include "agent/containerizer.h"
+#include "agent/fetch_cache.h"
 #include "agent/fetcher.h"
 #include "agent/gpu.h"
 #include "common/http.h"
@@ -154,6 +155,19 @@ static void container_limits(const mz_ag_executor *ex, mz_container_limits *lim)
   lim->cpus = cpus > 0 ? cpus + (ex->command ? EXECUTOR_OVERHEAD_CPUS : 0) : 0;
   uint64_t bytes = (uint64_t)((mem + tmem) * 1024.0 * 1024.0);
   lim->mem_bytes = bytes > 0 ? bytes + (ex->command ? EXECUTOR_OVERHEAD_MEM : 0) : 0;
+}
+
+void mz_ag_fetch_cache_setup(mz_agent *a, mz_fetch_request *req, int switch_user, const char *user, uid_t uid, gid_t gid,
+                             char *dir, size_t dirlen) {
+  req->cache_root = a->flags.fetcher_cache_dir;
+  req->cache_size = a->flags.fetcher_cache_size;
+  req->cache_dir = NULL;
+  char err[600];
+  if (!a->fetch_cache_ready || !mz_fetch_wants_cache(req)) return;
+  if (mz_fetch_cache_dir_for(req->cache_root, switch_user, user, uid, gid, dir, dirlen, err, sizeof err) == 0)
+    req->cache_dir = dir;
+  else
+    MZ_WARN(MZ_AGENT_MOD, "fetching without the cache: %s", err);
 }
 
 int mz_ag_resolve_user(const char *user, mz_launch_spec *spec, gid_t **groups, char *err, size_t errlen) {
@@ -318,7 +332,8 @@ void mz_ag_exec_launch(mz_agent *a, mz_ag_executor *ex) {
     if (mz_ag_resolve_user(ucmd->user, &spec, &groups, err, sizeof err) != 0) goto done;
     if (chown_sandbox(ex->directory, spec.uid, spec.gid, err, sizeof err) != 0) goto done;
   }
-  mz_fetch_request fetch = {NULL, ex->directory, a->flags.fetcher_cache_dir, NULL, 0};
+  mz_fetch_request fetch = {.sandbox = ex->directory};
+  char cache_dir[4400];
   const Mesos__V1__CommandInfo *fcmd = ex->command ? ucmd : cmd;
   if (fcmd && fcmd->n_uris > 0) fetch.cmd = fcmd;
   /* A task group's tasks run in the default executor's sandbox: their URIs are fetched there too. */
@@ -330,6 +345,8 @@ void mz_ag_exec_launch(mz_agent *a, mz_ag_executor *ex) {
     fetch.more = group;
   }
   if (fetch.cmd || fetch.nmore > 0) {
+    mz_ag_fetch_cache_setup(a, &fetch, spec.switch_user, ucmd ? ucmd->user : NULL, spec.uid, spec.gid, cache_dir,
+                            sizeof cache_dir);
     spec.prepare = mz_fetch_prepare;
     spec.prepare_arg = &fetch;
   }

@@ -2,6 +2,7 @@
  * executable bit or extraction. Progress lines go to stderr (the sandbox's stderr
  * file, since this runs in the container's child). */
 #include "agent/fetcher.h"
+#include "agent/fetch_cache.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,12 +21,8 @@
 #define FETCH_LOW_SPEED_TIME 60L /* abort a transfer slower than 1 byte/s for this long */
 #define FETCH_MAX_NAME 255
 
-static int copy_file(const char *from, const char *to, char *err, size_t errlen) {
-  int in = open(from, O_RDONLY | O_CLOEXEC);
-  if (in < 0) {
-    snprintf(err, errlen, "open %s: %s", from, strerror(errno));
-    return -1;
-  }
+/* Copies what fd `in` holds (named `from` in errors) to the file `to`; closes in. */
+static int copy_fd(int in, const char *from, const char *to, char *err, size_t errlen) {
   struct stat sb;
   if (fstat(in, &sb) != 0 || !S_ISREG(sb.st_mode)) {
     snprintf(err, errlen, "%s is not a regular file", from);
@@ -55,6 +52,15 @@ static int copy_file(const char *from, const char *to, char *err, size_t errlen)
     rc = -1;
   }
   return rc;
+}
+
+static int copy_file(const char *from, const char *to, char *err, size_t errlen) {
+  int in = open(from, O_RDONLY | O_CLOEXEC);
+  if (in < 0) {
+    snprintf(err, errlen, "open %s: %s", from, strerror(errno));
+    return -1;
+  }
+  return copy_fd(in, from, to, err, errlen);
 }
 
 static int is_remote(const char *uri) {
@@ -195,16 +201,6 @@ out:
   return rc;
 }
 
-/* FNV-1a, for cache file names. */
-static uint64_t fnv1a(const char *s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (; *s; s++) {
-    h ^= (unsigned char)*s;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
-
 static int fetch_one(const mz_fetch_request *req, const Mesos__V1__CommandInfo__URI *u, char *err, size_t errlen) {
   char name[FETCH_MAX_NAME + 1024], dest[4600];
   if (!u->value || !*u->value) {
@@ -222,28 +218,15 @@ static int fetch_one(const mz_fetch_request *req, const Mesos__V1__CommandInfo__
   fprintf(stderr, "mezzo-fetcher: fetching '%s' to '%s'\n", u->value, dest);
   const char *v = u->value;
   if (is_remote(v)) {
-    int cache = u->has_cache && u->cache && req->cache_dir && *req->cache_dir;
-    if (cache) {
-      char cached[4600], tmp[4700];
-      snprintf(cached, sizeof cached, "%s/%016llx-%s", req->cache_dir, (unsigned long long)fnv1a(v), "uri");
-      struct stat sb;
-      if (stat(cached, &sb) != 0) {
-        mkdir(req->cache_dir, 0755);
-        snprintf(tmp, sizeof tmp, "%s.tmp.%d", cached, (int)getpid());
-        if (download(v, tmp, err, errlen) != 0) return -1;
-        if (rename(tmp, cached) != 0) {
-          snprintf(err, errlen, "cannot move %s into the cache: %s", tmp, strerror(errno));
-          unlink(tmp);
-          return -1;
-        }
-        fprintf(stderr, "mezzo-fetcher: cached '%s' as '%s'\n", v, cached);
-      } else {
-        fprintf(stderr, "mezzo-fetcher: using the cached copy '%s'\n", cached);
-      }
-      if (copy_file(cached, dest, err, errlen) != 0) return -1;
-    } else if (download(v, dest, err, errlen) != 0) {
-      return -1;
+    int fd = -2, cached = 0;
+    if (u->has_cache && u->cache && req->cache_dir && *req->cache_dir) {
+      fd = mz_fetch_cache_open(req->cache_root, req->cache_dir, req->cache_size, v, download, &cached, err, errlen);
+      if (fd == -1) return -1;
+      if (fd == -2) fprintf(stderr, "mezzo-fetcher: fetching without the cache: %s\n", err);
     }
+    if (fd >= 0 ? copy_fd(fd, cached ? "the cached copy" : "the download", dest, err, errlen) != 0
+                : download(v, dest, err, errlen) != 0)
+      return -1;
   } else {
     const char *path = !strncmp(v, "file://", 7) ? v + 7 : v;
     if (path[0] != '/') {
@@ -266,6 +249,15 @@ static int fetch_one(const mz_fetch_request *req, const Mesos__V1__CommandInfo__
   } else if (do_extract && is_archive(name)) {
     fprintf(stderr, "mezzo-fetcher: extracting '%s' into '%s'\n", dest, req->sandbox);
     if (extract(dest, err, errlen) != 0) return -1;
+  }
+  return 0;
+}
+
+int mz_fetch_wants_cache(const mz_fetch_request *req) {
+  for (size_t c = 0; c <= req->nmore; c++) {
+    const Mesos__V1__CommandInfo *cmd = c == 0 ? req->cmd : req->more[c - 1];
+    for (size_t i = 0; cmd && i < cmd->n_uris; i++)
+      if (cmd->uris[i]->has_cache && cmd->uris[i]->cache) return 1;
   }
   return 0;
 }

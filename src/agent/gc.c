@@ -162,18 +162,27 @@ static void on_step(evutil_socket_t fd, short what, void *arg) {
   if (gc->head) after(gc->step_timer, 0);
 }
 
+/* Renames path into the trash and queues its removal there. 0, or -1 with errno. */
+static int to_trash(mz_gc *gc, const char *path, int counted) {
+  char dst[4200];
+  snprintf(dst, sizeof dst, "%s/%ld-%d-%u", gc->trash, gc->started, (int)getpid(), ++gc->seq);
+  if (rename(path, dst) != 0) return -1;
+  enqueue(gc, dst, path, counted);
+  return 0;
+}
+
+int mz_gc_discard(mz_gc *gc, const char *path) { return to_trash(gc, path, 0); }
+
 /* A scheduled path is due: renamed into the trash (then removed from there), or
  * removed in place when it cannot be renamed. */
 static void remove_now(mz_gc *gc, const char *path) {
-  char dst[4200];
-  snprintf(dst, sizeof dst, "%s/%ld-%d-%u", gc->trash, gc->started, (int)getpid(), ++gc->seq);
   MZ_INFO(MOD, "gc: removing %s", path);
-  if (rename(path, dst) == 0) {
-    enqueue(gc, dst, path, 1);
+  if (to_trash(gc, path, 1) == 0) {
+    /* removed from the trash, a step at a time */
   } else if (errno == ENOENT) {
     gc->succeeded++; /* gone already (e.g. with a directory above it) */
   } else {
-    MZ_DEBUG(MOD, "gc: cannot move %s to %s (%s): removing it in place", path, dst, strerror(errno));
+    MZ_DEBUG(MOD, "gc: cannot move %s to the trash (%s): removing it in place", path, strerror(errno));
     enqueue(gc, path, path, 1);
   }
 }

@@ -46,6 +46,10 @@ void mz_gc_schedule(mz_gc *gc, const char *path, int touch);
 /* Unschedules path and every scheduled directory above it (a new sandbox is made
  * under them). */
 void mz_gc_unschedule_ancestors(mz_gc *gc, const char *path);
+/* Moves path into the trash now, to be removed there in the background (not counted
+ * in the metrics: it was not scheduled). 0, or -1 with errno when it cannot be moved
+ * (nothing was done). */
+int mz_gc_discard(mz_gc *gc, const char *path);
 /* 1 when path is scheduled. */
 int mz_gc_scheduled(const mz_gc *gc, const char *path);
 

@@ -17,6 +17,7 @@
 
 #include "agent/agent.h"
 #include "agent/containerizer.h"
+#include "agent/fetch_cache.h"
 #include "agent/fork_server.h"
 #include "agent/gc.h"
 #include "agent/gpu.h"
@@ -182,6 +183,7 @@ int main(int argc, char **argv) {
   f->recover = "reconnect";
   f->recovery_timeout = 15 * 60;
   f->executor_reregistration_timeout = 2;
+  f->fetcher_cache_size = 2ULL << 30;
   f->gc_delay = 7 * 86400;
   f->gc_disk_headroom = 0.1;
   f->disk_watch_interval = 60;
@@ -236,7 +238,10 @@ int main(int argc, char **argv) {
        "path of that socket, fewer than 108 characters (default <work_dir>/agent.sock, when that is short "
        "enough; else executors use TCP)"},
       {"fetcher_cache_dir", MZ_FLAG_STRING, &f->fetcher_cache_dir,
-       "where URIs with cache=true are kept (default: <work_dir>/fetch_cache)"},
+       "where URIs with cache=true are kept; emptied at start, as Mesos's (default: <work_dir>/fetch_cache)"},
+      {"fetcher_cache_size", MZ_FLAG_BYTES, &f->fetcher_cache_size,
+       "bytes the fetcher cache holds at most; least recently used entries go first, and a URI that does not "
+       "fit is fetched without it (default 2GB)"},
       {"gc_delay", MZ_FLAG_DURATION, &f->gc_delay,
        "how long the sandbox of an executor that is done is kept, at most (default 1weeks; less as the disk "
        "fills, see --gc_disk_headroom)"},
@@ -412,6 +417,11 @@ int main(int argc, char **argv) {
   }
   A.gc = mz_gc_new(A.base, A.work_dir, f->gc_delay, f->gc_disk_headroom, f->disk_watch_interval, err, sizeof err);
   if (!A.gc) MZ_WARN(MZ_AGENT_MOD, "sandboxes will not be garbage collected: %s", err);
+  if (mz_fetch_cache_reset(f->fetcher_cache_dir, A.work_dir, A.gc, err, sizeof err) != 0) {
+    fprintf(stderr, "mezzo-agent: flag --fetcher_cache_dir: %s\n", err);
+    return 2;
+  }
+  A.fetch_cache_ready = 1;
   A.su = mz_su_new(A.base, &mz_agent_su_callbacks, &A);
   mz_su_set_backoff(A.su, f->status_update_retry_interval_min, f->status_update_retry_interval_max);
   A.link = mz_master_link_new(&A, err, sizeof err);

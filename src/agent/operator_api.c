@@ -30,6 +30,7 @@
 
 #include "agent/agent.h"
 #include "agent/containerizer.h"
+#include "agent/fetch_cache.h"
 #include "agent/gc.h"
 #include "common/api_call.h"
 #include "common/http.h"
@@ -161,6 +162,8 @@ static json_t *metrics_json(mz_agent *a) {
     SET("gc/path_removals_failed", gs.failed);
     SET("gc/path_removals_pending", gs.pending);
   }
+  SET("containerizer/fetcher/cache_size_total_bytes", a->flags.fetcher_cache_size);
+  SET("containerizer/fetcher/cache_size_used_bytes", a->fetch_cache_ready ? mz_fetch_cache_used(a->flags.fetcher_cache_dir) : 0);
   SET("slave/registered", a->agent_id ? 1 : 0);
   SET("slave/frameworks_active", fw_active);
   SET("slave/executors_registering", ex_registering);

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/log.h"
 
@@ -25,6 +26,23 @@ int mz_parse_duration(const char *s, double *seconds) {
       *seconds = v * units[i].mult;
       return 0;
     }
+  }
+  return -1;
+}
+
+int mz_parse_bytes(const char *s, uint64_t *bytes) {
+  if (!s || !isdigit((unsigned char)*s)) return -1;
+  uint64_t v = 0;
+  for (; isdigit((unsigned char)*s); s++) {
+    if (v > (UINT64_MAX - 9) / 10) return -1;
+    v = v * 10 + (uint64_t)(*s - '0');
+  }
+  static const char *const units[] = {"B", "KB", "MB", "GB", "TB"};
+  for (unsigned i = 0; i < sizeof units / sizeof units[0]; i++) {
+    if (strcasecmp(s, units[i]) != 0) continue;
+    if (i > 0 && v > (UINT64_MAX >> (10 * i))) return -1;
+    *bytes = v << (10 * i);
+    return 0;
   }
   return -1;
 }
@@ -56,9 +74,12 @@ static int set_value(const mz_flag *f, const char *value, char *err, size_t errl
     case MZ_FLAG_DURATION:
       if (mz_parse_duration(value, (double *)f->dest) == 0) return 0;
       break;
+    case MZ_FLAG_BYTES:
+      if (mz_parse_bytes(value, (uint64_t *)f->dest) == 0) return 0;
+      break;
   }
   static const char *const kinds[] = {"a string", "an integer", "a number", "true or false",
-                                      "a duration such as 5secs or 100ms"};
+                                      "a duration such as 5secs or 100ms", "a size such as 512MB or 2GB"};
   snprintf(err, errlen, "flag --%s: invalid value '%s' (expected %s)", f->name, value,
            kinds[f->type]);
   return -1;

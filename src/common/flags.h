@@ -7,6 +7,7 @@
 #define MZ_FLAGS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 typedef enum {
@@ -14,7 +15,8 @@ typedef enum {
   MZ_FLAG_INT,      /* long *dest */
   MZ_FLAG_DOUBLE,   /* double *dest */
   MZ_FLAG_BOOL,     /* int *dest (0/1) */
-  MZ_FLAG_DURATION  /* double *dest, seconds; accepts "5secs", "100ms", "2mins", "1hrs", "3days", "0.5" */
+  MZ_FLAG_DURATION, /* double *dest, seconds; accepts "5secs", "100ms", "2mins", "1hrs", "3days", "0.5" */
+  MZ_FLAG_BYTES     /* uint64_t *dest; Mesos's Bytes: "512B", "64KB", "2GB", "1TB" (units of 1024) */
 } mz_flag_type;
 
 typedef struct {
@@ -35,6 +37,10 @@ int mz_flags_parse(const mz_flag *flags, size_t n, int argc, char **argv, int *f
 /* Parses a Mesos duration ("5secs", "250ms", "1mins", "2hrs", "1days", "1weeks",
  * "10us", "10ns", or a bare number of seconds). Returns 0 or -1. */
 int mz_parse_duration(const char *s, double *seconds);
+
+/* Parses Mesos's Bytes: digits then B, KB, MB, GB or TB (any case; K = 1024); no
+ * fraction, no bare number. Returns 0 or -1 (also on overflow). */
+int mz_parse_bytes(const char *s, uint64_t *bytes);
 
 /* Prints "  --name  help" lines. */
 void mz_flags_usage(FILE *out, const char *prog, const mz_flag *flags, size_t n);

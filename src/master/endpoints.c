@@ -55,6 +55,10 @@ json_t *mz_master_flags_json(const mz_master *m) {
         format_duration(*(double *)f->dest, buf, sizeof buf);
         json_object_set_new(o, f->name, json_string(buf));
         break;
+      case MZ_FLAG_BYTES:
+        snprintf(buf, sizeof buf, "%lluB", (unsigned long long)*(uint64_t *)f->dest);
+        json_object_set_new(o, f->name, json_string(buf));
+        break;
     }
   }
   return o;

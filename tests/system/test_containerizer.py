@@ -934,9 +934,97 @@ def test_fetcher_cache_downloads_once(master, tmp_path, files):
             assert st["state"] == "TASK_FINISHED", st
             assert open(os.path.join(sandbox(a, master, f"cache-{i}"), "stdout")).read() == "from tar.gz\n"
         assert files.hits["/app.tar.gz"] == 1
-        assert len(list(cache.iterdir())) == 1
+        assert len(cache_entries(cache)) == 1 and (cache / ".lock").exists()
     finally:
         assert a.stop() == 0
+
+
+def cache_entries(cache):
+    """The fetcher cache's entries (its users' dirs included; not the lock, not downloads in progress)."""
+    return sorted(p for p in cache.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+
+def fetch_to_the_end(a, master, task_id, uris, command="true", **command_extra):
+    launch(master, task_info(master, task_id, command, command_extra={"uris": uris, **command_extra}))
+    st = ack_until_terminal(master, task_id)["status_update"]["status"]
+    box = sandbox(a, master, task_id)
+    assert st["state"] == "TASK_FINISHED", (st, open(os.path.join(box, "stderr")).read())
+    return box
+
+
+def agent_metric(agent, name):
+    with urllib.request.urlopen(agent.url("/metrics/snapshot"), timeout=10) as r:
+        return json.loads(r.read())[name]
+
+
+def test_fetcher_cache_is_emptied_at_start_and_holds_at_most_its_size(master, tmp_path):
+    """As Mesos's: the cache is emptied when the agent starts; with --fetcher_cache_size
+    the least recently used entry is evicted for a new one, and a URI larger than the
+    whole cache is fetched into the sandbox without being cached."""
+    blobs = {"/a.bin": os.urandom(40000), "/b.bin": os.urandom(40000), "/big.bin": os.urandom(100000)}
+    srv = FileServer(blobs)
+    cache = tmp_path / "cache"
+    (cache / "someone").mkdir(parents=True)
+    (cache / "someone" / "stale").write_text("left by an earlier run")
+    (cache / "0123-uri").write_text("stale")
+    a = Agent(master, tmp_path, extra=[f"--fetcher_cache_dir={cache}", "--fetcher_cache_size=60KB"])
+    try:
+        registered(master)
+        assert cache_entries(cache) == [] and not (cache / "someone").exists()
+        assert agent_metric(a, "containerizer/fetcher/cache_size_total_bytes") == 60 * 1024
+        assert a.state()["flags"]["fetcher_cache_size"] == "61440B"
+
+        def fetch(task_id, path):
+            box = fetch_to_the_end(a, master, task_id, [{"value": srv.url(path), "cache": True}])
+            assert open(os.path.join(box, path[1:]), "rb").read() == blobs[path]
+            return open(os.path.join(box, "stderr")).read()
+
+        fetch("lru-a", "/a.bin")
+        assert len(cache_entries(cache)) == 1
+        err = fetch("lru-b", "/b.bin")  # a and b do not fit together: a goes
+        assert "evicted" in err, err
+        assert [p.read_bytes() for p in cache_entries(cache)] == [blobs["/b.bin"]]
+        err = fetch("lru-big", "/big.bin")
+        assert "not caching" in err and "more than the whole cache (--fetcher_cache_size=61440B)" in err, err
+        assert [p.read_bytes() for p in cache_entries(cache)] == [blobs["/b.bin"]]
+        err = fetch("lru-b2", "/b.bin")
+        assert "using the cached copy" in err and srv.hits["/b.bin"] == 1, (err, srv.hits)
+        assert agent_metric(a, "containerizer/fetcher/cache_size_used_bytes") == 40000
+        assert not [p for p in cache.rglob(".tmp-*")]  # no download left behind
+    finally:
+        assert a.stop() == 0
+        srv.close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not user_exists("nobody"), reason="needs root and the user nobody")
+def test_fetcher_cache_has_a_dir_per_user(master, open_dir, files):
+    """As Mesos's: a container switched to a user caches in <cache>/<user>, owned by it."""
+    a = Agent(master, open_dir)
+    try:
+        registered(master)
+        uris = [{"value": files.url("/app.tar.gz"), "cache": True}]
+        for i in (1, 2):
+            box = fetch_to_the_end(a, master, f"ucache-{i}", uris, "cat app/hello.txt", user="nobody")
+            assert open(os.path.join(box, "stdout")).read() == "from tar.gz\n"
+        user_dir = a.work_dir / "fetch_cache" / "nobody"
+        import pwd
+        assert user_dir.stat().st_uid == pwd.getpwnam("nobody").pw_uid
+        assert len(cache_entries(user_dir)) == 1 and files.hits["/app.tar.gz"] == 1
+    finally:
+        assert a.stop() == 0
+
+
+@pytest.mark.parametrize("flag,why", [
+    ("--fetcher_cache_size=1.5GB", "--fetcher_cache_size: invalid value '1.5GB' (expected a size such as 512MB"),
+    ("--fetcher_cache_size=100", "--fetcher_cache_size: invalid value '100'"),
+    ("--fetcher_cache_dir={tmp}", "--fetcher_cache_dir: {tmp} holds the work_dir"),
+    ("--fetcher_cache_dir=/", "--fetcher_cache_dir: / holds the work_dir"),
+])
+def test_fetcher_cache_flag_errors_name_the_flag(tmp_path, flag, why):
+    flag, why = flag.format(tmp=tmp_path), why.format(tmp=tmp_path)
+    proc = subprocess.run([str(AGENT), "--master=127.0.0.1:1", f"--work_dir={tmp_path}/w", flag],
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 2 and why in proc.stderr, (proc.returncode, proc.stderr)
 
 
 @pytest.mark.parametrize("path", ["/missing.tar.gz", "/evil.tar"])

@@ -61,6 +61,28 @@ static void test_duration(void **state) {
   assert_int_equal(mz_parse_duration("", &s), -1);
 }
 
+static void test_bytes(void **state) {
+  (void)state;
+  uint64_t b;
+  assert_int_equal(mz_parse_bytes("512B", &b), 0);
+  assert_true(b == 512);
+  assert_int_equal(mz_parse_bytes("64kb", &b), 0);
+  assert_true(b == 64 * 1024);
+  assert_int_equal(mz_parse_bytes("2GB", &b), 0);
+  assert_true(b == 2ULL << 30);
+  assert_int_equal(mz_parse_bytes("1TB", &b), 0);
+  assert_true(b == 1ULL << 40);
+  assert_int_equal(mz_parse_bytes("0MB", &b), 0);
+  assert_true(b == 0);
+  assert_int_equal(mz_parse_bytes("1.5GB", &b), -1); /* no fractions, as Mesos */
+  assert_int_equal(mz_parse_bytes("100", &b), -1);   /* a unit is required */
+  assert_int_equal(mz_parse_bytes("-1GB", &b), -1);
+  assert_int_equal(mz_parse_bytes("5PB", &b), -1);
+  assert_int_equal(mz_parse_bytes("", &b), -1);
+  assert_int_equal(mz_parse_bytes("99999999999999999999B", &b), -1);
+  assert_int_equal(mz_parse_bytes("17179869184TB", &b), -1); /* 2^34 TB overflows */
+}
+
 static void test_util(void **state) {
   (void)state;
   char a[MZ_UUID_STR], b[MZ_UUID_STR], err[128];
@@ -80,6 +102,7 @@ static void test_util(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_flags_parse),
+      cmocka_unit_test(test_bytes),
       cmocka_unit_test(test_duration),
       cmocka_unit_test(test_util),
   };
