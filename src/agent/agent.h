@@ -97,6 +97,7 @@ typedef struct mz_agent_flags {
   int http_executor_domain_sockets;  /* serve executors on a Unix socket too (default true; Mesos's false) */
   const char *domain_socket_location; /* its path (default <work_dir>/agent.sock) */
   const char *fetcher_cache_dir;
+  const char *executor_environment_variables; /* JSON object; parsed into mz_agent.executor_env */
   uint64_t fetcher_cache_size;       /* bytes the cache's entries hold at most (default 2GB) */
   double gc_delay;                   /* sandboxes that are done go this long after (default 1weeks) */
   double gc_disk_headroom;           /* ... sooner as the disk fills (gc.h; default 0.1) */
@@ -202,6 +203,7 @@ typedef struct mz_agent {
   mz_su_manager *su;
   struct mz_gc *gc;                  /* sandboxes that are done, removed later (gc.h, sandbox_gc.c) */
   int fetch_cache_ready;             /* the fetcher cache was emptied and its lock made (fetch_cache.h) */
+  struct json_t *executor_env;       /* --executor_environment_variables (NULL: the agent's is inherited) */
   struct event *heartbeat_timer;
   struct event *recovery_timer;      /* --executor_reregistration_timeout after a recovery */
   int recovering;                    /* 1 until recovered executors are back or timed out */
@@ -262,6 +264,11 @@ void mz_agent_master_shutdown(mz_agent *a);
 extern const mz_su_callbacks mz_agent_su_callbacks;
 
 /* ---------------------------------------------------------------- executors.c */
+/* --executor_environment_variables: a JSON object of names to strings (Mesos's
+ * check: only string values). 0 with *out (a new reference), or -1 with err. */
+int mz_ag_executor_env_parse(const char *text, struct json_t **out, char *err, size_t errlen);
+/* Mesos's os::host_default_path(): the PATH of executors given an environment without one. */
+#define MZ_HOST_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 /* 1 when an executor inherits this entry ("NAME=value") of the agent's environment:
  * all but the agent's own MEZZO_* settings (MEZZO_EXECUTOR_* are the executor's). */
 int mz_ag_env_inherited(const char *entry);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "agent/agent.h"
 #include "agent/containerizer.h"
@@ -87,10 +88,47 @@ int mz_ag_env_inherited(const char *entry) {
   return strncmp(entry, "MEZZO_", 6) != 0 || strncmp(entry, "MEZZO_EXECUTOR_", 15) == 0;
 }
 
-/* The agent's environment without its own MEZZO_ flags, plus what Mesos gives executors. */
+int mz_ag_executor_env_parse(const char *text, json_t **out, char *err, size_t errlen) {
+  json_error_t je;
+  json_t *j = json_loads(text, 0, &je);
+  if (!j || !json_is_object(j)) {
+    snprintf(err, errlen, "must be a JSON object of names to strings%s%s", j ? "" : ": ", j ? "" : je.text);
+    json_decref(j);
+    return -1;
+  }
+  const char *k;
+  json_t *v;
+  json_object_foreach(j, k, v) {
+    if (!json_is_string(v)) {
+      snprintf(err, errlen, "`executor_environment_variables` must only contain string values ('%.100s' is not)", k);
+      json_decref(j);
+      return -1;
+    }
+    if (!*k || strchr(k, '=')) {
+      snprintf(err, errlen, "'%.100s' is not a variable name", k);
+      json_decref(j);
+      return -1;
+    }
+  }
+  *out = j;
+  return 0;
+}
+
+/* The agent's environment without its own MEZZO_ flags (or, with
+ * --executor_environment_variables, exactly those variables, a default PATH and the
+ * executor's MEZZO_EXECUTOR_* settings, as Mesos), plus what Mesos gives executors. */
 static void build_env(mz_agent *a, mz_ag_executor *ex, strv *env) {
-  for (size_t i = 0; environ && environ[i]; i++)
-    if (mz_ag_env_inherited(environ[i])) strv_push(env, mz_strdup(environ[i]));
+  if (a->executor_env) {
+    const char *k;
+    json_t *v;
+    json_object_foreach(a->executor_env, k, v) strv_set(env, k, json_string_value(v));
+    for (size_t i = 0; environ && environ[i]; i++)
+      if (!strncmp(environ[i], "MEZZO_EXECUTOR_", 15)) strv_push(env, mz_strdup(environ[i]));
+    if (!json_object_get(a->executor_env, "PATH")) strv_set(env, "PATH", MZ_HOST_DEFAULT_PATH);
+  } else {
+    for (size_t i = 0; environ && environ[i]; i++)
+      if (mz_ag_env_inherited(environ[i])) strv_push(env, mz_strdup(environ[i]));
+  }
   char buf[512];
   strv_set(env, "MESOS_FRAMEWORK_ID", ex->fw->id);
   strv_set(env, "MESOS_EXECUTOR_ID", ex->id);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "agent/agent.h"
 #include "agent/containerizer.h"
@@ -237,6 +238,9 @@ int main(int argc, char **argv) {
       {"domain_socket_location", MZ_FLAG_STRING, &f->domain_socket_location,
        "path of that socket, fewer than 108 characters (default <work_dir>/agent.sock, when that is short "
        "enough; else executors use TCP)"},
+      {"executor_environment_variables", MZ_FLAG_STRING, &f->executor_environment_variables,
+       "JSON object of the environment variables executors (and so their tasks) get instead of the agent's own, "
+       "e.g. '{\"PATH\": \"/bin:/usr/bin\"}' (default: the agent's environment is inherited)"},
       {"fetcher_cache_dir", MZ_FLAG_STRING, &f->fetcher_cache_dir,
        "where URIs with cache=true are kept; emptied at start, as Mesos's (default: <work_dir>/fetch_cache)"},
       {"fetcher_cache_size", MZ_FLAG_BYTES, &f->fetcher_cache_size,
@@ -291,6 +295,11 @@ int main(int argc, char **argv) {
   }
   if (f->disk_watch_interval <= 0) {
     fprintf(stderr, "mezzo-agent: flag --disk_watch_interval: must be positive\n");
+    return 2;
+  }
+  if (f->executor_environment_variables &&
+      mz_ag_executor_env_parse(f->executor_environment_variables, &A.executor_env, err, sizeof err) != 0) {
+    fprintf(stderr, "mezzo-agent: flag --executor_environment_variables: %s\n", err);
     return 2;
   }
   if (f->max_completed_executors_per_framework < 1 || f->max_completed_frameworks < 1) {
@@ -455,6 +464,7 @@ int main(int argc, char **argv) {
   mz_containerizer_free(A.containerizer);
   mz_su_free(A.su);
   mz_gc_free(A.gc);
+  json_decref(A.executor_env);
   mz_http_server_free(A.http);
   mz_executor_socket_close(&A);
   event_free(sig_term);

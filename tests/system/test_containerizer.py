@@ -621,6 +621,52 @@ def test_executor_and_task_environment(master, tmp_path):
         assert a.stop() == 0
 
 
+def test_executor_environment_variables_replace_the_agents(master, tmp_path):
+    """As Mesos's --executor_environment_variables: executors (and their tasks) get exactly
+    those variables, a default PATH when they name none, and what Mesos sets; without the
+    flag they inherit the agent's environment (pytest's PYTEST_CURRENT_TEST, here)."""
+    env_task = "env | grep -E '^(PATH|FOO|EMPTY|PYTEST_CURRENT_TEST|MESOS_SANDBOX|TASKVAR)=' | sort"
+    for i, (flag, path) in enumerate((
+            ('{"FOO": "bar baz", "EMPTY": ""}', "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+            ('{"FOO": "bar baz", "EMPTY": "", "PATH": "/usr/bin:/bin"}', "/usr/bin:/bin"))):
+        m, d = FakeMaster(), tmp_path / f"flagged-{i}"
+        d.mkdir()
+        a = Agent(m, d, extra=[f"--executor_environment_variables={flag}"])
+        try:
+            registered(m)
+            launch(m, task_info(m, "envflag", env_task,
+                                command_extra={"environment": {"variables": [{"name": "TASKVAR", "value": "t"}]}}))
+            ack_through(m, "envflag", ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"])
+            box = sandbox(a, m, "envflag")
+            assert stdout_vars(box) == {"EMPTY": "", "FOO": "bar baz", "MESOS_SANDBOX": box, "PATH": path,
+                                        "TASKVAR": "t"}
+            assert a.state()["flags"]["executor_environment_variables"] == flag
+        finally:
+            assert a.stop() == 0
+            m.close()
+    a = Agent(master, tmp_path)
+    try:
+        registered(master)
+        launch(master, task_info(master, "envflag-none", env_task))
+        ack_through(master, "envflag-none", ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"])
+        out = stdout_vars(sandbox(a, master, "envflag-none"))
+        assert "PYTEST_CURRENT_TEST" in out and out["PATH"] == os.environ["PATH"], out
+    finally:
+        assert a.stop() == 0
+
+
+@pytest.mark.parametrize("value,why", [
+    ('{"FOO": 1}', "`executor_environment_variables` must only contain string values ('FOO' is not)"),
+    ('["FOO"]', "must be a JSON object of names to strings"),
+    ("{nope", "must be a JSON object of names to strings: "),
+    ('{"A=B": "x"}', "'A=B' is not a variable name"),
+])
+def test_executor_environment_variables_errors_name_the_flag(tmp_path, value, why):
+    proc = subprocess.run([str(AGENT), "--master=127.0.0.1:1", f"--work_dir={tmp_path}",
+                           f"--executor_environment_variables={value}"], capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 2 and f"--executor_environment_variables: {why}" in proc.stderr, proc.stderr
+
+
 def unix_http(path, method, url, body=None, headers=None):
     """One HTTP request over the Unix socket at path: (status, body)."""
     import socket
