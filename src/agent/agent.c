@@ -103,15 +103,9 @@ mz_ag_executor *mz_agent_executor_add(mz_agent *a, mz_ag_framework *fw, const Me
 mz_ag_task *mz_agent_task(mz_agent *a, const char *fw_id, const char *task_id) {
   mz_ag_framework *fw = mz_agent_framework(a, fw_id);
   if (!fw) return NULL;
-  mz_ag_executor *ex, *tmp;
-  HASH_ITER(hh, fw->executors, ex, tmp) {
-    mz_ag_task *t;
-    HASH_FIND_STR(ex->launched, task_id, t);
-    if (t) return t;
-    HASH_FIND_STR(ex->queued, task_id, t);
-    if (t) return t;
-  }
-  return NULL;
+  mz_ag_task *t;
+  HASH_FIND(hh_fw, fw->live_tasks, task_id, strlen(task_id), t);
+  return t;
 }
 
 mz_ag_task *mz_agent_task_new(mz_ag_executor *ex, const Mesos__V1__TaskInfo *info) {
@@ -125,6 +119,7 @@ mz_ag_task *mz_agent_task_new(mz_ag_executor *ex, const Mesos__V1__TaskInfo *inf
   t->state = MESOS__V1__TASK_STATE__TASK_STAGING;
   t->executor = ex;
   HASH_ADD_KEYPTR(hh, ex->queued, t->id, strlen(t->id), t);
+  HASH_ADD_KEYPTR(hh_fw, ex->fw->live_tasks, t->id, strlen(t->id), t);
   return t;
 }
 
@@ -164,6 +159,7 @@ void mz_agent_task_complete(mz_agent *a, mz_ag_task *t) {
     HASH_DEL(ex->queued, t);
   else
     return;
+  HASH_DELETE(hh_fw, ex->fw->live_tasks, t);
   DL_APPEND(ex->completed, t);
   ex->ncompleted++;
   while (ex->ncompleted > MZ_AGENT_MAX_COMPLETED_TASKS) {
@@ -185,10 +181,12 @@ static void executor_free(mz_ag_executor *ex) {
   mz_ag_task *t, *tmp;
   HASH_ITER(hh, ex->queued, t, tmp) {
     HASH_DEL(ex->queued, t);
+    HASH_DELETE(hh_fw, ex->fw->live_tasks, t);
     task_free(t);
   }
   HASH_ITER(hh, ex->launched, t, tmp) {
     HASH_DEL(ex->launched, t);
+    HASH_DELETE(hh_fw, ex->fw->live_tasks, t);
     task_free(t);
   }
   DL_FOREACH_SAFE(ex->completed, t, tmp) {

@@ -121,7 +121,8 @@ struct mz_ag_task {
   unsigned group;                    /* 0: a single task; else its task group's number in the executor */
   int fetching;                      /* 1 while its group's URIs are fetched for a running executor (queued) */
   mz_ag_executor *executor;
-  UT_hash_handle hh;
+  UT_hash_handle hh;                 /* in its executor's queued or launched hash */
+  UT_hash_handle hh_fw;              /* in its framework's live_tasks, while queued or launched */
   mz_ag_task *prev, *next;           /* in the executor's completed list */
 };
 
@@ -170,6 +171,7 @@ struct mz_ag_framework {
   char *id;
   Mesos__V1__FrameworkInfo *info;    /* owned */
   mz_ag_executor *executors;         /* hash */
+  mz_ag_task *live_tasks;            /* hash (hh_fw): every queued or launched task of its executors, by id */
   mz_ag_executor *completed;         /* list, bounded */
   size_t ncompleted;
   int removing;                      /* SHUTDOWN_FRAMEWORK: no more updates go to the master */

@@ -190,6 +190,59 @@ static void run_for(struct event_base *base, double seconds) {
   event_base_dispatch(base);
 }
 
+/* A framework's task is found by id whichever of its executors holds it, queued or
+ * launched, and no longer once it completed (fw->live_tasks, kept by agent.c). */
+static void test_task_lookup_across_many_executors(void **state) {
+  (void)state;
+  mz_agent a;
+  memset(&a, 0, sizeof a);
+  a.flags.max_completed_executors_per_framework = 150;
+  a.flags.max_completed_frameworks = 50;
+  Mesos__V1__FrameworkID fid = MESOS__V1__FRAMEWORK_ID__INIT;
+  fid.value = "fw-1";
+  Mesos__V1__FrameworkInfo fi = MESOS__V1__FRAMEWORK_INFO__INIT;
+  fi.id = &fid;
+  fi.user = "u";
+  fi.name = "n";
+  mz_ag_framework *fw = mz_agent_framework_add(&a, &fi);
+  assert_non_null(fw);
+  enum { N = 1000 };
+  for (int i = 0; i < N; i++) {
+    char eid[32], tid[32];
+    snprintf(eid, sizeof eid, "e%d", i);
+    snprintf(tid, sizeof tid, "t%d", i);
+    Mesos__V1__ExecutorID xid = MESOS__V1__EXECUTOR_ID__INIT;
+    xid.value = eid;
+    Mesos__V1__ExecutorInfo xi = MESOS__V1__EXECUTOR_INFO__INIT;
+    xi.executor_id = &xid;
+    mz_ag_executor *ex = mz_agent_executor_add(&a, fw, &xi, 1);
+    assert_non_null(ex);
+    Mesos__V1__TaskID id = MESOS__V1__TASK_ID__INIT;
+    id.value = tid;
+    Mesos__V1__AgentID aid = MESOS__V1__AGENT_ID__INIT;
+    aid.value = "agent-1";
+    Mesos__V1__TaskInfo ti = MESOS__V1__TASK_INFO__INIT;
+    ti.task_id = &id;
+    ti.agent_id = &aid;
+    ti.name = tid;
+    assert_non_null(mz_agent_task_new(ex, &ti));
+  }
+  mz_ag_task *t = mz_agent_task(&a, "fw-1", "t500");
+  assert_non_null(t);
+  assert_string_equal(t->executor->id, "e500");
+  /* Launched (moved between the executor's hashes) is still found. */
+  HASH_DEL(t->executor->queued, t);
+  HASH_ADD_KEYPTR(hh, t->executor->launched, t->id, strlen(t->id), t);
+  assert_ptr_equal(mz_agent_task(&a, "fw-1", "t500"), t);
+  mz_agent_task_complete(&a, t);
+  assert_null(mz_agent_task(&a, "fw-1", "t500"));
+  assert_non_null(mz_agent_task(&a, "fw-1", "t999"));
+  assert_null(mz_agent_task(&a, "fw-1", "t1000"));
+  assert_null(mz_agent_task(&a, "fw-2", "t1"));
+  assert_int_equal(HASH_CNT(hh_fw, fw->live_tasks), N - 1);
+  mz_agent_free_state(&a);
+}
+
 static void test_su_ordering_and_acks(void **state) {
   struct event_base *base = event_base_new();
   su_fixture f = {.connected = 1};
@@ -266,6 +319,7 @@ int main(void) {
       cmocka_unit_test(test_sandbox_layout),
       cmocka_unit_test(test_describe_exit),
       cmocka_unit_test(test_command_spawn_own_group),
+      cmocka_unit_test(test_task_lookup_across_many_executors),
       cmocka_unit_test(test_su_ordering_and_acks),
       cmocka_unit_test(test_su_disconnected_then_resend),
   };
