@@ -408,6 +408,8 @@ char *mz_sandbox_path(const char *work_dir, const char *agent_id, const char *fw
 int mz_sandbox_create(const char *dir, char *err, size_t errlen);
 /* mkdir -p. 0 or -1. */
 int mz_mkdirs(const char *path, mode_t mode, char *err, size_t errlen);
+/* Creates dir/name (mode 0644) when missing; an existing file is left as it is. 0 or -1 with err. */
+int mz_create_file(const char *dir, const char *name, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------- sandbox_gc.c */
 /* An executor is done (mz_agent_gc_executor): its executor dir goes gc_delay from now,

@@ -226,14 +226,5 @@ int mz_fetch_cache_reset(const char *dir, const char *work_dir, mz_gc *gc, char 
     break;
   }
   closedir(d);
-  if (rc != 0) return -1;
-  char lock[PATH_MAX + 16];
-  snprintf(lock, sizeof lock, "%s/%s", real, MZ_FETCH_CACHE_LOCK);
-  int fd = open(lock, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    snprintf(err, errlen, "cannot make %s: %s", lock, strerror(errno));
-    return -1;
-  }
-  close(fd);
-  return 0;
+  return rc != 0 ? -1 : mz_create_file(real, MZ_FETCH_CACHE_LOCK, err, errlen);
 }

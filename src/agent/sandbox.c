@@ -54,7 +54,7 @@ int mz_mkdirs(const char *path, mode_t mode, char *err, size_t errlen) {
   return 0;
 }
 
-static int touch(const char *dir, const char *name, char *err, size_t errlen) {
+int mz_create_file(const char *dir, const char *name, char *err, size_t errlen) {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", dir, name);
   int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -91,7 +91,7 @@ int mz_sandbox_create(const char *dir, char *err, size_t errlen) {
     return -1;
   }
   if (mkdir_run(dir) != 0 && mz_mkdirs(dir, 0755, err, errlen) != 0) return -1;
-  if (touch(dir, "stdout", err, errlen) != 0 || touch(dir, "stderr", err, errlen) != 0) return -1;
+  if (mz_create_file(dir, "stdout", err, errlen) != 0 || mz_create_file(dir, "stderr", err, errlen) != 0) return -1;
   /* runs/latest -> <container_id> (best effort, as a convenience). */
   const char *slash = strrchr(dir, '/');
   if (slash) {
