@@ -18,7 +18,8 @@
  *   exec_fetch.c      a task group for a running executor: its URIs fetched before it is sent
  *   files.c           /files/browse, /files/read (confined to sandboxes), /monitor/statistics
  *   sandbox.c         sandbox directories (Mesos's layout)
- *   sandbox_gc.c      which of them the garbage collector (gc.c, rmtree.c) removes, and when
+ *   sandbox_gc.c      which of them the garbage collector (gc.c, treewalk.c) removes, and when
+ *   disk_du.c         the disk/du isolator: sandboxes measured, quotas enforced
  *   checkpoint.c      the on-disk layout of checkpointed state (<work_dir>/meta)
  *   recover.c         what is checkpointed when, and the recovery of a restarted agent
  *                     (--recover=reconnect|cleanup): executors re-attached, the rest reported
@@ -102,6 +103,8 @@ typedef struct mz_agent_flags {
   double gc_delay;                   /* sandboxes that are done go this long after (default 1weeks) */
   double gc_disk_headroom;           /* ... sooner as the disk fills (gc.h; default 0.1) */
   double disk_watch_interval;        /* how often the disk usage is read (default 1mins) */
+  double container_disk_watch_interval; /* disk/du: how often sandboxes are measured (default 15secs) */
+  int enforce_container_disk_quota;  /* disk/du: destroy a container over its disk resources */
   const char *recover;                   /* --recover: reconnect (default) or cleanup */
   double recovery_timeout;               /* how long executors wait for a dead agent (default 15mins) */
   double executor_reregistration_timeout; /* how long a restarted agent waits for its executors (2secs) */
@@ -148,6 +151,8 @@ struct mz_ag_executor {
   double launched_at;                /* wall clock */
   double cpus_limit;                 /* the container's limits (0: none), for /monitor/statistics */
   uint64_t mem_limit_bytes;
+  int disk_measured;                 /* disk/du (disk_du.c): its sandbox's disk use was measured */
+  uint64_t disk_used_bytes, disk_limit_bytes;
   mz_http_req *stream;               /* the SUBSCRIBE stream, NULL when not connected */
   mz_content_type stream_ct;
   mz_ag_task *queued;                /* hash: given by the master, not yet sent (LAUNCH) */
@@ -206,6 +211,7 @@ typedef struct mz_agent {
   struct mz_gc *gc;                  /* sandboxes that are done, removed later (gc.h, sandbox_gc.c) */
   int fetch_cache_ready;             /* the fetcher cache was emptied and its lock made (fetch_cache.h) */
   struct json_t *executor_env;       /* --executor_environment_variables (NULL: the agent's is inherited) */
+  struct mz_disk_du *disk_du;        /* with the disk/du isolator (disk_du.c) */
   struct event *heartbeat_timer;
   struct event *recovery_timer;      /* --executor_reregistration_timeout after a recovery */
   int recovering;                    /* 1 until recovered executors are back or timed out */
@@ -281,6 +287,8 @@ void mz_ag_exec_launch(mz_agent *a, mz_ag_executor *ex);
  * (custom and default executors, whose tasks come and go): cpus follow, memory
  * only grows, as in Mesos. */
 void mz_ag_exec_update_limits(mz_agent *a, mz_ag_executor *ex);
+/* The disk resources of the executor and its live tasks, in bytes (disk/du's quota). */
+uint64_t mz_ag_exec_disk_limit(const mz_ag_executor *ex);
 /* Sends LAUNCH for every queued task (executor subscribed). */
 void mz_ag_exec_flush_queue(mz_agent *a, mz_ag_executor *ex);
 /* Sends one event on the executor's stream (no-op when not subscribed). 0 or -1. */

@@ -1,7 +1,7 @@
 /* checkpoint: see checkpoint.h. Self-contained (only libc, protobuf-c and
  * common/log.h), so that a unit test can build it on its own. */
 #include "agent/checkpoint.h"
-#include "agent/rmtree.h"
+#include "agent/treewalk.h"
 
 #include <dirent.h>
 #include <errno.h>

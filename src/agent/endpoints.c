@@ -161,6 +161,9 @@ json_t *mz_agent_flags_json(const mz_agent *a) {
   set_str(j, "executor_environment_variables", f->executor_environment_variables);
   snprintf(buf, sizeof buf, "%lluB", (unsigned long long)f->fetcher_cache_size);
   set_str(j, "fetcher_cache_size", buf);
+  snprintf(buf, sizeof buf, "%gsecs", f->container_disk_watch_interval);
+  set_str(j, "container_disk_watch_interval", buf);
+  set_str(j, "enforce_container_disk_quota", f->enforce_container_disk_quota ? "true" : "false");
   snprintf(buf, sizeof buf, "%gsecs", f->gc_delay);
   set_str(j, "gc_delay", buf);
   snprintf(buf, sizeof buf, "%g", f->gc_disk_headroom);

@@ -195,6 +195,18 @@ static void container_limits(const mz_ag_executor *ex, mz_container_limits *lim)
   lim->mem_bytes = bytes > 0 ? bytes + (ex->command ? EXECUTOR_OVERHEAD_MEM : 0) : 0;
 }
 
+uint64_t mz_ag_exec_disk_limit(const mz_ag_executor *ex) {
+  double mb = scalar_sum(ex->info->resources, ex->info->n_resources, "disk");
+  const mz_ag_task *t, *tmp;
+  const mz_ag_task *lists[2] = {ex->queued, ex->launched};
+  for (int i = 0; i < 2; i++) {
+    HASH_ITER(hh, lists[i], t, tmp) {
+      if (!mz_task_state_terminal(t->state)) mb += scalar_sum(t->info->resources, t->info->n_resources, "disk");
+    }
+  }
+  return mb > 0 ? (uint64_t)(mb * 1024 * 1024) : 0;
+}
+
 void mz_ag_fetch_cache_setup(mz_agent *a, mz_fetch_request *req, int switch_user, const char *user, uid_t uid, gid_t gid,
                              char *dir, size_t dirlen) {
   req->cache_root = a->flags.fetcher_cache_dir;

@@ -17,7 +17,7 @@
 
 #include "agent/agent.h"
 #include "agent/gc.h"
-#include "agent/rmtree.h"
+#include "agent/treewalk.h"
 #include "common/util.h"
 
 typedef struct {

@@ -44,6 +44,10 @@ static json_t *executor_stats(mz_agent *a, mz_ag_executor *ex, int container) {
   json_object_set_new(s, "mem_total_bytes", json_integer((json_int_t)u.mem_total_bytes));
   if (ex->mem_limit_bytes > 0) json_object_set_new(s, "mem_limit_bytes", json_integer((json_int_t)ex->mem_limit_bytes));
   json_object_set_new(s, "processes", json_integer((json_int_t)u.processes));
+  if (ex->disk_measured) { /* disk/du */
+    json_object_set_new(s, "disk_used_bytes", json_integer((json_int_t)ex->disk_used_bytes));
+    if (ex->disk_limit_bytes) json_object_set_new(s, "disk_limit_bytes", json_integer((json_int_t)ex->disk_limit_bytes));
+  }
   json_t *j = json_object();
   json_object_set_new(j, "executor_id", json_string(ex->id));
   json_object_set_new(j, "executor_name", json_string(ex->info->name ? ex->info->name : ""));

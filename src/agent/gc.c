@@ -17,7 +17,7 @@
 #include <unistd.h>
 #include <uthash.h>
 
-#include "agent/rmtree.h"
+#include "agent/treewalk.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -47,7 +47,7 @@ struct mz_gc {
   struct event *due_timer, *watch_timer, *step_timer;
   gc_job *head, *tail;
   size_t counted_jobs;
-  mz_rmtree *cur; /* removing head */
+  mz_treewalk *cur; /* removing head */
   uint64_t succeeded, failed;
   unsigned seq;
   long started; /* time(), in trash names */
@@ -138,8 +138,8 @@ static void on_step(evutil_socket_t fd, short what, void *arg) {
   mz_gc *gc = arg;
   gc_job *j = gc->head;
   if (!j) return;
-  if (!gc->cur) gc->cur = mz_rmtree_start(j->path);
-  int rc = mz_rmtree_step(gc->cur, MZ_GC_STEP_ENTRIES);
+  if (!gc->cur) gc->cur = mz_treewalk_start(j->path, MZ_WALK_REMOVE);
+  int rc = mz_treewalk_step(gc->cur, MZ_GC_STEP_ENTRIES);
   if (rc == 1) {
     after(gc->step_timer, 0);
     return;
@@ -148,10 +148,10 @@ static void on_step(evutil_socket_t fd, short what, void *arg) {
     MZ_DEBUG(MOD, "gc: removed %s", j->shown);
     if (j->counted) gc->succeeded++;
   } else {
-    MZ_WARN(MOD, "gc: cannot remove all of %s: %s", j->shown, mz_rmtree_error(gc->cur));
+    MZ_WARN(MOD, "gc: cannot remove all of %s: %s", j->shown, mz_treewalk_error(gc->cur));
     if (j->counted) gc->failed++;
   }
-  mz_rmtree_free(gc->cur);
+  mz_treewalk_free(gc->cur);
   gc->cur = NULL;
   if (j->counted) gc->counted_jobs--;
   gc->head = j->next;
@@ -274,7 +274,7 @@ void mz_gc_free(mz_gc *gc) {
   if (!gc) return;
   while (gc->n > 0) entry_drop(gc, gc->heap[0]);
   free(gc->heap);
-  mz_rmtree_free(gc->cur);
+  mz_treewalk_free(gc->cur);
   while (gc->head) {
     gc_job *j = gc->head;
     gc->head = j->next;

@@ -11,7 +11,7 @@
  *
  * Removal never races a new sandbox: a path due is first renamed into
  * <work_dir>/.gc-trash (one rename, on the loop), and that copy is then removed a
- * few hundred entries per loop turn (rmtree.h), so that a large sandbox does not stall
+ * few hundred entries per loop turn (treewalk.h), so that a large sandbox does not stall
  * the agent. What a stopped agent left in the trash is removed when it starts again.
  * A path whose rename fails (another filesystem) is removed where it is.
  *

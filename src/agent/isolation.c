@@ -330,7 +330,7 @@ int mz_isolator_listed(const char *spec, const char *name) {
 
 static const char *const known[] = {"cgroups/cpu", "cgroups/mem", "cgroups/pids",    "namespaces/pid",
                                     "filesystem/posix", "posix/cpu", "posix/mem", "cgroups/all",
-                                    "cgroups/devices",  "gpu/nvidia"};
+                                    "cgroups/devices",  "gpu/nvidia",    "disk/du"};
 
 int mz_isolation_init(mz_isolation *iso, const char *flag, const char *root, int enable_cfs, long limit_pids,
                       char *err, size_t errlen) {
@@ -352,7 +352,8 @@ int mz_isolation_init(mz_isolation *iso, const char *flag, const char *root, int
         if (!strcmp(t, known[i])) break;
       if (i == sizeof known / sizeof known[0]) {
         snprintf(err, errlen, "flag --isolation: unknown isolator '%s' (known: cgroups/cpu, cgroups/mem, "
-                 "cgroups/pids, cgroups/devices, namespaces/pid, filesystem/posix, posix/cpu, posix/mem, gpu/nvidia)", t);
+                 "cgroups/pids, cgroups/devices, namespaces/pid, filesystem/posix, posix/cpu, posix/mem, gpu/nvidia, "
+                 "disk/du)", t);
         free(dup);
         return -1;
       }
@@ -419,6 +420,7 @@ int mz_isolation_init(mz_isolation *iso, const char *flag, const char *root, int
   iso->pid_ns = mz_isolator_listed(spec, "namespaces/pid");
   iso->posix_cpu = mz_isolator_listed(spec, "posix/cpu");
   iso->posix_mem = mz_isolator_listed(spec, "posix/mem");
+  iso->disk_du = mz_isolator_listed(spec, "disk/du");
   if (!want_cg && spec && iso->cg == MZ_CG_NONE) {
     /* nothing to do for cgroups */
   }

@@ -54,6 +54,7 @@ typedef struct mz_isolation {
   char *reason;        /* why: logged at start */
   mz_cg_version cg;
   int cg_cpu, cg_mem, cg_pids, pid_ns, posix_cpu, posix_mem;
+  int disk_du; /* disk/du: sandboxes measured (agent/disk_du.c) */
   int enable_cfs;
   int memsw;           /* v1: swap is accounted (memory.memsw.* files) */
   long limit_pids;     /* 0: no pids.max */

@@ -18,6 +18,7 @@
 
 #include "agent/agent.h"
 #include "agent/containerizer.h"
+#include "agent/disk_du.h"
 #include "agent/fetch_cache.h"
 #include "agent/fork_server.h"
 #include "agent/gc.h"
@@ -186,6 +187,7 @@ int main(int argc, char **argv) {
   f->executor_reregistration_timeout = 2;
   f->fetcher_cache_size = 2ULL << 30;
   f->gc_delay = 7 * 86400;
+  f->container_disk_watch_interval = 15;
   f->gc_disk_headroom = 0.1;
   f->disk_watch_interval = 60;
   const mz_flag table[] = {
@@ -254,6 +256,10 @@ int main(int argc, char **argv) {
        "--disk_watch_interval; between 0.0 and 1.0 (default 0.1)"},
       {"disk_watch_interval", MZ_FLAG_DURATION, &f->disk_watch_interval,
        "how often the disk usage of the work_dir is read (default 1mins)"},
+      {"container_disk_watch_interval", MZ_FLAG_DURATION, &f->container_disk_watch_interval,
+       "with the disk/du isolator, how often each running container's sandbox is measured (default 15secs)"},
+      {"enforce_container_disk_quota", MZ_FLAG_BOOL, &f->enforce_container_disk_quota,
+       "with the disk/du isolator, destroy a container whose sandbox outgrows its disk resources (default false)"},
       {"recover", MZ_FLAG_STRING, &f->recover,
        "reconnect (default): recover the checkpointed state and reconnect with the executors of checkpointing "
        "frameworks; cleanup: kill what an earlier run left, forget it and exit"},
@@ -291,6 +297,10 @@ int main(int argc, char **argv) {
   if (!(f->gc_disk_headroom >= 0.0 && f->gc_disk_headroom <= 1.0)) {
     fprintf(stderr, "mezzo-agent: flag --gc_disk_headroom: invalid value '%g' (expected 0.0 to 1.0)\n",
             f->gc_disk_headroom);
+    return 2;
+  }
+  if (f->container_disk_watch_interval <= 0) {
+    fprintf(stderr, "mezzo-agent: flag --container_disk_watch_interval: must be positive\n");
     return 2;
   }
   if (f->disk_watch_interval <= 0) {
@@ -431,6 +441,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   A.fetch_cache_ready = 1;
+  if (A.isolation.disk_du) A.disk_du = mz_disk_du_new(&A, f->container_disk_watch_interval, f->enforce_container_disk_quota);
   A.su = mz_su_new(A.base, &mz_agent_su_callbacks, &A);
   mz_su_set_backoff(A.su, f->status_update_retry_interval_min, f->status_update_retry_interval_max);
   A.link = mz_master_link_new(&A, err, sizeof err);
@@ -464,6 +475,7 @@ int main(int argc, char **argv) {
   mz_containerizer_free(A.containerizer);
   mz_su_free(A.su);
   mz_gc_free(A.gc);
+  mz_disk_du_free(A.disk_du);
   json_decref(A.executor_env);
   mz_http_server_free(A.http);
   mz_executor_socket_close(&A);

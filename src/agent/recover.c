@@ -37,7 +37,7 @@
 #include "agent/checkpoint.h"
 #include "agent/containerizer.h"
 #include "agent/gpu.h"
-#include "agent/rmtree.h"
+#include "agent/treewalk.h"
 #include "common/log.h"
 
 #define RECOVER_DESTROY_WAIT 10.0 /* seconds to wait for the containers not recovered to die */

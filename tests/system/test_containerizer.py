@@ -461,6 +461,51 @@ def test_posix_mem_kills_a_task_over_its_memory(master, tmp_path):
         assert a.stop() == 0
 
 
+def with_disk(task, mb):
+    task["resources"].append({"name": "disk", "type": "SCALAR", "scalar": {"value": mb}})
+    return task
+
+
+def test_disk_du_measures_sandboxes_and_enforces_their_quota(master, tmp_path):
+    """Mesos's disk/du isolator: /monitor/statistics shows each running container's
+    disk_used_bytes and disk_limit_bytes (its disk resources), and with
+    --enforce_container_disk_quota a container that outgrows them is destroyed, its
+    task failed with REASON_CONTAINER_LIMITATION_DISK."""
+    a = Agent(master, tmp_path, extra=["--isolation=posix/cpu,posix/mem,disk/du",
+                                       "--container_disk_watch_interval=200ms", "--enforce_container_disk_quota"])
+    try:
+        registered(master)
+        assert "disk/du" in next(l for l in agent_log(tmp_path).splitlines() if "isolation:" in l)
+        flags = a.state()["flags"]
+        assert flags["enforce_container_disk_quota"] == "true" and flags["container_disk_watch_interval"] == "0.2secs"
+        launch(master, with_disk(task_info(master, "du-ok", "head -c 300000 /dev/zero > f; exec sleep 600"), 2))
+        ack_through(master, "du-ok", ["TASK_STARTING", "TASK_RUNNING"])
+
+        def stats():
+            entries = {s["executor_id"]: s["statistics"] for s in get(a, "/monitor/statistics")[1]}
+            s = entries.get("du-ok", {})
+            return s if s.get("disk_used_bytes", 0) >= 300000 else None
+        s = wait_for(stats, what="du-ok's disk use in /monitor/statistics")
+        assert s["disk_limit_bytes"] == 2 << 20 and s["disk_used_bytes"] < 2 << 20, s
+        start = len(master.calls)
+        launch(master, with_disk(task_info(master, "du-big", "head -c 3000000 /dev/zero > f; exec sleep 600"), 1))
+        st = ack_until_terminal(master, "du-big", start=start)["status_update"]["status"]
+        assert st["state"] == "TASK_FAILED" and st["reason"] == "REASON_CONTAINER_LIMITATION_DISK", st
+        assert re.fullmatch(r"Disk usage \(\d+B\) exceeds quota \(1048576B\)", st["message"]), st
+        # The one within its quota runs on.
+        assert "du-ok" in {s["executor_id"] for s in get(a, "/monitor/statistics")[1]}
+        kill(master, "du-ok")
+        ack_through(master, "du-ok", ["TASK_KILLING", "TASK_KILLED"])
+    finally:
+        assert a.stop() == 0
+
+
+def test_disk_watch_interval_must_be_positive(tmp_path):
+    proc = subprocess.run([str(AGENT), "--master=127.0.0.1:1", f"--work_dir={tmp_path}",
+                           "--container_disk_watch_interval=0secs"], capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 2 and "--container_disk_watch_interval: must be positive" in proc.stderr, proc.stderr
+
+
 # --------------------------------------------------------------------------- every process dies with its task
 
 

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "agent/checkpoint.h"
-#include "agent/rmtree.h"
+#include "agent/treewalk.h"
 
 static char dir[256];
 

@@ -17,7 +17,7 @@
 
 #include "agent/checkpoint.h"
 #include "agent/container_journal.h"
-#include "agent/rmtree.h"
+#include "agent/treewalk.h"
 
 static char dir[256];
 

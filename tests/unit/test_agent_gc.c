@@ -1,7 +1,8 @@
-/* Unit tests of the agent's tree removal (src/agent/rmtree.c) and garbage collector
+/* Unit tests of the agent's tree walk (src/agent/treewalk.c) and garbage collector
  * (src/agent/gc.c): a tree goes in steps, links are removed and never followed, a
  * mount point inside is left (when this process may mount), a tree deeper than the
- * limit is an error that still removes the rest; a scheduled path goes after the
+ * limit is an error that still removes the rest; a tree is measured as du measures
+ * it; a scheduled path goes after the
  * delay through the trash, a new run under a scheduled directory unschedules it, a
  * path scheduled again is moved, a full disk (headroom 1.0) removes at once, the disk
  * usage is the blocks' or the inodes', whichever is higher, and what an earlier run
@@ -25,7 +26,7 @@
 #include <unistd.h>
 
 #include "agent/gc.h"
-#include "agent/rmtree.h"
+#include "agent/treewalk.h"
 #include "common/util.h"
 
 static char dir[256];
@@ -80,13 +81,13 @@ static void test_a_tree_goes_in_steps_and_links_are_not_followed(void **state) {
   path_of(p, sizeof p, "t/dangling");
   assert_int_equal(symlink("/nonexistent/x", p), 0);
   path_of(p, sizeof p, "t");
-  mz_rmtree *t = mz_rmtree_start(p);
+  mz_treewalk *t = mz_treewalk_start(p, MZ_WALK_REMOVE);
   int steps = 0, rc;
-  while ((rc = mz_rmtree_step(t, 1)) == 1) steps++;
+  while ((rc = mz_treewalk_step(t, 1)) == 1) steps++;
   assert_int_equal(rc, 0);
-  assert_string_equal(mz_rmtree_error(t), "");
+  assert_string_equal(mz_treewalk_error(t), "");
   assert_true(steps >= 8); /* one entry per step */
-  mz_rmtree_free(t);
+  mz_treewalk_free(t);
   assert_false(exists("t"));
   assert_true(exists("outside/keep"));
   /* A missing path is removed already; a file or a link at the root goes itself. */
@@ -133,7 +134,7 @@ static void test_a_tree_too_deep_is_an_error_and_the_rest_goes(void **state) {
   path_of(p, sizeof p, "deep");
   int fd = open(p, O_RDONLY | O_DIRECTORY);
   assert_true(fd >= 0);
-  for (int i = 0; i < MZ_RMTREE_MAX_DEPTH + 5; i++) {
+  for (int i = 0; i < MZ_TREEWALK_MAX_DEPTH + 5; i++) {
     assert_int_equal(mkdirat(fd, "d", 0755), 0);
     int next = openat(fd, "d", O_RDONLY | O_DIRECTORY);
     assert_true(next >= 0);
@@ -153,6 +154,59 @@ static void test_a_tree_too_deep_is_an_error_and_the_rest_goes(void **state) {
   for (int i = 0; i < 100; i++) n += (size_t)snprintf(mid + n, sizeof mid - n, "/d");
   assert_int_equal(mz_rmtree_now(mid, NULL, 0), 0);
   assert_int_equal(mz_rmtree_now(p, NULL, 0), 0);
+}
+
+/* Measuring counts what du counts (st_blocks * 512 of every entry, the directories'
+ * too), follows no link and does not change the tree. */
+static void test_a_tree_is_measured_as_du_does(void **state) {
+  make_dir("outside");
+  make_dir("m");
+  make_dir("m/sub");
+  char p[512], target[512], cmd[1200];
+  path_of(p, sizeof p, "outside/big");
+  int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  assert_true(fd >= 0);
+  static char buf[1 << 20];
+  memset(buf, 'x', sizeof buf);
+  assert_int_equal(write(fd, buf, sizeof buf), (ssize_t)sizeof buf);
+  close(fd);
+  path_of(p, sizeof p, "m/sub/f");
+  fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, buf, 300000), 300000);
+  close(fd);
+  make_file("m/small");
+  path_of(target, sizeof target, "outside/big");
+  path_of(p, sizeof p, "m/link");
+  assert_int_equal(symlink(target, p), 0);
+  path_of(p, sizeof p, "m");
+  mz_treewalk *t = mz_treewalk_start(p, MZ_WALK_MEASURE);
+  int rc;
+  while ((rc = mz_treewalk_step(t, 2)) == 1) {
+  }
+  assert_int_equal(rc, 0);
+  uint64_t bytes = mz_treewalk_bytes(t);
+  mz_treewalk_free(t);
+  snprintf(cmd, sizeof cmd, "du -s -B1 %s", p);
+  FILE *du = popen(cmd, "r");
+  assert_non_null(du);
+  unsigned long long want = 0;
+  assert_int_equal(fscanf(du, "%llu", &want), 1);
+  pclose(du);
+  assert_true(bytes == want);
+  assert_true(bytes >= 300000 && bytes < (1 << 20)); /* the link's target is not counted */
+  assert_true(exists("m/sub/f") && exists("m/link"));
+  /* A file measures itself; a missing path 0. */
+  path_of(p, sizeof p, "m/sub/f");
+  t = mz_treewalk_start(p, MZ_WALK_MEASURE);
+  assert_int_equal(mz_treewalk_step(t, 10), 0);
+  assert_true(mz_treewalk_bytes(t) >= 300000);
+  mz_treewalk_free(t);
+  path_of(p, sizeof p, "nope");
+  t = mz_treewalk_start(p, MZ_WALK_MEASURE);
+  assert_int_equal(mz_treewalk_step(t, 10), 0);
+  assert_true(mz_treewalk_bytes(t) == 0);
+  mz_treewalk_free(t);
 }
 
 /* Runs the loop until pred() or about 10 s. */
@@ -286,6 +340,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_a_tree_goes_in_steps_and_links_are_not_followed, setup, teardown),
       cmocka_unit_test_setup_teardown(test_a_mount_point_inside_is_left, setup, teardown),
       cmocka_unit_test_setup_teardown(test_a_tree_too_deep_is_an_error_and_the_rest_goes, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_a_tree_is_measured_as_du_does, setup, teardown),
       cmocka_unit_test_setup_teardown(test_scheduled_paths_go_after_the_delay, setup, teardown),
       cmocka_unit_test_setup_teardown(test_a_path_scheduled_again_is_moved, setup, teardown),
       cmocka_unit_test_setup_teardown(test_a_full_disk_removes_at_once_and_the_trash_is_emptied, setup, teardown),
