@@ -223,7 +223,7 @@ int main(int argc, char **argv) {
        "completed frameworks kept for /state (default 50)"},
       {"isolation", MZ_FLAG_STRING, &f->isolation,
        "isolators, comma-separated: cgroups/cpu, cgroups/mem, cgroups/pids, namespaces/pid, filesystem/posix, "
-       "posix/cpu, posix/mem (default: detected: cgroups v2, else v1, else posix)"},
+       "posix/cpu, posix/mem, disk/du (default: detected: cgroups v2, else v1, else posix)"},
       {"cgroups_root", MZ_FLAG_STRING, &f->cgroups_root,
        "name of the cgroup under the agent's own that holds the containers' (default mezzo)"},
       {"cgroups_enable_cfs", MZ_FLAG_BOOL, &f->cgroups_enable_cfs, "hard cpu limits with the CFS quota"},
