@@ -136,7 +136,10 @@ static void enter(mz_treewalk *t, const char *name) {
   }
   int fd = openat(top->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOTDIR || errno == ELOOP) { /* replaced by a file meanwhile */
+    struct stat sb;
+    if ((errno == ENOTDIR || errno == ELOOP) && t->op == MZ_WALK_MEASURE) { /* replaced by a file meanwhile */
+      if (fstatat(top->fd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0) t->bytes += disk_bytes(&sb);
+    } else if (errno == ENOTDIR || errno == ELOOP) {
       if (unlinkat(top->fd, name, 0) != 0 && errno != ENOENT) fail(t, "unlink", name, errno);
     } else if (errno != ENOENT) {
       fail(t, "open", name, errno);
