@@ -41,6 +41,7 @@ struct mz_gc {
   struct event_base *base;
   char *work_dir, *trash;
   double delay, headroom, interval;
+  double max_age; /* at the last disk check */
   gc_entry **heap;
   size_t n, cap;
   gc_entry *by_path;
@@ -225,7 +226,7 @@ static void on_watch(evutil_socket_t fd, short what, void *arg) {
     MZ_WARN(MOD, "gc: cannot read the disk usage of %s: %s", gc->work_dir, strerror(errno));
     return;
   }
-  double max_age = gc->delay * fmax(0.0, 1.0 - gc->headroom - usage);
+  double max_age = gc->max_age = gc->delay * fmax(0.0, 1.0 - gc->headroom - usage);
   size_t k = collect(gc, mz_now() + (gc->delay - max_age));
   if (k > 0)
     MZ_INFO(MOD, "gc: disk usage %.2f%%, so directories older than %.0fs go: %zu removed", 100 * usage, max_age, k);
@@ -252,6 +253,7 @@ mz_gc *mz_gc_new(struct event_base *base, const char *work_dir, double delay, do
   gc->delay = delay;
   gc->headroom = headroom;
   gc->interval = watch_interval;
+  gc->max_age = delay;
   gc->started = (long)time(NULL);
   gc->due_timer = evtimer_new(base, on_due, gc);
   gc->watch_timer = evtimer_new(base, on_watch, gc);
@@ -344,4 +346,5 @@ void mz_gc_stats_get(const mz_gc *gc, mz_gc_stats *st) {
   st->succeeded = gc->succeeded;
   st->failed = gc->failed;
   st->pending = gc->n + gc->counted_jobs;
+  st->max_allowed_age = gc->max_age;
 }

@@ -30,7 +30,8 @@ typedef struct mz_gc mz_gc;
 
 typedef struct {
   uint64_t succeeded, failed;
-  size_t pending; /* scheduled, or being removed */
+  size_t pending;         /* scheduled, or being removed */
+  double max_allowed_age; /* seconds: gc_delay * max(0, 1 - headroom - usage) at the last disk check (gc_delay before one) */
 } mz_gc_stats;
 
 /* delay, watch_interval in seconds (watch_interval > 0); headroom in [0, 1]. The trash

@@ -161,6 +161,7 @@ static json_t *metrics_json(mz_agent *a) {
     SET("gc/path_removals_succeeded", gs.succeeded);
     SET("gc/path_removals_failed", gs.failed);
     SET("gc/path_removals_pending", gs.pending);
+    SET("slave/executor_directory_max_allowed_age_secs", gs.max_allowed_age);
   }
   SET("containerizer/fetcher/cache_size_total_bytes", a->flags.fetcher_cache_size);
   SET("containerizer/fetcher/cache_size_used_bytes", a->fetch_cache_ready ? mz_fetch_cache_used(a->flags.fetcher_cache_dir) : 0);

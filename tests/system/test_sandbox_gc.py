@@ -90,6 +90,8 @@ def test_a_sandbox_goes_gc_delay_after_its_executor_is_done(master, tmp_path):
         counts = wait_for(lambda: (lambda c: c if c["pending"] == 0 else None)(gc_counts(a)),
                           what="no removal pending")
         assert counts["succeeded"] >= 2 and counts["failed"] == 0, counts
+        # Mesos's gauge: gc_delay * max(0, 1 - 0.1 - usage), at most gc_delay.
+        assert 0 < metrics(a)["slave/executor_directory_max_allowed_age_secs"] <= 4
         assert browse_status(a, "/frameworks/fw-1/executors/gc-1/runs/latest") == 404
         assert not os.listdir(a.work_dir / ".gc-trash")
         assert a.state()["flags"]["gc_delay"] == "4secs"
@@ -111,6 +113,7 @@ def test_a_full_disk_removes_sandboxes_at_once(master, tmp_path):
         wait_for(lambda: not os.path.exists(executor_dir), what=f"{executor_dir} to be removed")
         line = log_line(tmp_path, r"gc: disk usage [0-9.]+%, so directories older than 0s go: [1-9]")
         assert "removed" in line
+        assert metrics(a)["slave/executor_directory_max_allowed_age_secs"] == 0
         assert gc_counts(a)["failed"] == 0
     finally:
         assert a.stop() == 0
