@@ -100,6 +100,7 @@ typedef struct mz_agent_flags {
   const char *fetcher_cache_dir;
   const char *executor_environment_variables; /* JSON object; parsed into mz_agent.executor_env */
   uint64_t fetcher_cache_size;       /* bytes the cache's entries hold at most (default 2GB) */
+  double fetcher_stall_timeout;      /* a download under 1 byte/s this long fails (default 1mins) */
   double gc_delay;                   /* sandboxes that are done go this long after (default 1weeks) */
   double gc_disk_headroom;           /* ... sooner as the disk fills (gc.h; default 0.1) */
   double disk_watch_interval;        /* how often the disk usage is read (default 1mins) */
@@ -306,12 +307,13 @@ void mz_ag_exec_exited(mz_agent *a, mz_ag_executor *ex, int wait_status, const c
 void mz_ag_exec_release(mz_ag_executor *ex);
 void mz_ag_exec_heartbeat_all(mz_agent *a);
 
-/* Points req (its commands set) at the fetcher cache when one of its URIs asks for
- * it: the cache's dir for the container's user (user, uid, gid when switch_user; made
- * here, see fetch_cache.h) goes in dir. When that dir cannot be made the URIs are
- * fetched without the cache (logged). */
-void mz_ag_fetch_cache_setup(mz_agent *a, mz_fetch_request *req, int switch_user, const char *user, uid_t uid, gid_t gid,
-                             char *dir, size_t dirlen);
+/* The agent's settings of a fetch request (its commands set): --fetcher_stall_timeout,
+ * and the fetcher cache when one of its URIs asks for it: the cache's dir for the
+ * container's user (user, uid, gid when switch_user; made here, see fetch_cache.h)
+ * goes in dir. When that dir cannot be made the URIs are fetched without the cache
+ * (logged). */
+void mz_ag_fetch_setup(mz_agent *a, mz_fetch_request *req, int switch_user, const char *user, uid_t uid, gid_t gid,
+                       char *dir, size_t dirlen);
 
 /* The user a container runs as (the agent is root, --switch_user): spec's switch_user,
  * uid, gid and groups (*groups malloc'd, the caller frees). 0, or -1 with err. */

@@ -159,6 +159,8 @@ json_t *mz_agent_flags_json(const mz_agent *a) {
   set_num(j, "max_completed_frameworks", (double)f->max_completed_frameworks);
   set_str(j, "fetcher_cache_dir", f->fetcher_cache_dir);
   set_str(j, "executor_environment_variables", f->executor_environment_variables);
+  snprintf(buf, sizeof buf, "%gsecs", f->fetcher_stall_timeout);
+  set_str(j, "fetcher_stall_timeout", buf);
   snprintf(buf, sizeof buf, "%lluB", (unsigned long long)f->fetcher_cache_size);
   set_str(j, "fetcher_cache_size", buf);
   snprintf(buf, sizeof buf, "%gsecs", f->container_disk_watch_interval);

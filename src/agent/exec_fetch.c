@@ -118,8 +118,8 @@ static int start(mz_agent *a, mz_ag_executor *ex, mz_ag_fetch *f, const Mesos__V
   if (rc == 0) {
     mz_fetch_request req = {.sandbox = ex->directory, .more = cmds, .nmore = n};
     char cache_dir[4400];
-    mz_ag_fetch_cache_setup(a, &req, as.switch_user, ex->info->command ? ex->info->command->user : NULL, as.uid,
-                            as.gid, cache_dir, sizeof cache_dir);
+    mz_ag_fetch_setup(a, &req, as.switch_user, ex->info->command ? ex->info->command->user : NULL, as.uid, as.gid,
+                      cache_dir, sizeof cache_dir);
     f->job = mz_fetch_job_start(a->base, &req, &as, on_fetched, f, err, errlen);
     rc = f->job ? 0 : -1;
   }

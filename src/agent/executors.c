@@ -207,8 +207,9 @@ uint64_t mz_ag_exec_disk_limit(const mz_ag_executor *ex) {
   return mb > 0 ? (uint64_t)(mb * 1024 * 1024) : 0;
 }
 
-void mz_ag_fetch_cache_setup(mz_agent *a, mz_fetch_request *req, int switch_user, const char *user, uid_t uid, gid_t gid,
-                             char *dir, size_t dirlen) {
+void mz_ag_fetch_setup(mz_agent *a, mz_fetch_request *req, int switch_user, const char *user, uid_t uid, gid_t gid,
+                       char *dir, size_t dirlen) {
+  req->stall_timeout = a->flags.fetcher_stall_timeout;
   req->cache_root = a->flags.fetcher_cache_dir;
   req->cache_size = a->flags.fetcher_cache_size;
   req->cache_dir = NULL;
@@ -395,8 +396,8 @@ void mz_ag_exec_launch(mz_agent *a, mz_ag_executor *ex) {
     fetch.more = group;
   }
   if (fetch.cmd || fetch.nmore > 0) {
-    mz_ag_fetch_cache_setup(a, &fetch, spec.switch_user, ucmd ? ucmd->user : NULL, spec.uid, spec.gid, cache_dir,
-                            sizeof cache_dir);
+    mz_ag_fetch_setup(a, &fetch, spec.switch_user, ucmd ? ucmd->user : NULL, spec.uid, spec.gid, cache_dir,
+                      sizeof cache_dir);
     spec.prepare = mz_fetch_prepare;
     spec.prepare_arg = &fetch;
   }

@@ -121,7 +121,7 @@ static int lock_cache(const char *root, char *err, size_t errlen) {
 }
 
 int mz_fetch_cache_open(const char *root, const char *dir, uint64_t limit, const char *uri, mz_fetch_download_fn dl,
-                        int *cached, char *err, size_t errlen) {
+                        void *ctx, int *cached, char *err, size_t errlen) {
   char path[4400], tmp[4500];
   unsigned long long h = (unsigned long long)fnv1a(uri);
   snprintf(path, sizeof path, "%s/%016llx-uri", dir, h);
@@ -137,7 +137,7 @@ int mz_fetch_cache_open(const char *root, const char *dir, uint64_t limit, const
   }
   close(lock); /* not held while downloading */
   snprintf(tmp, sizeof tmp, "%s/.tmp-%016llx-%d", dir, h, (int)getpid());
-  if (dl(uri, tmp, err, errlen) != 0) {
+  if (dl(ctx, uri, tmp, err, errlen) != 0) {
     unlink(tmp);
     return -1;
   }

@@ -35,8 +35,8 @@ int mz_fetch_cache_dir_for(const char *root, int switch_user, const char *user, 
 uint64_t mz_fetch_cache_used(const char *root);
 
 /* ---------------------------------------------------------------- the fetcher's side */
-/* Downloads uri to the file `to`: 0, or -1 with err. */
-typedef int (*mz_fetch_download_fn)(const char *uri, const char *to, char *err, size_t errlen);
+/* Downloads uri to the file `to` (ctx: the caller's): 0, or -1 with err. */
+typedef int (*mz_fetch_download_fn)(void *ctx, const char *uri, const char *to, char *err, size_t errlen);
 
 /* A descriptor to read uri's bytes from: the cache's entry in dir (downloaded with dl
  * and added first when there is none; root is the cache's top, for its lock and its
@@ -44,6 +44,6 @@ typedef int (*mz_fetch_download_fn)(const char *uri, const char *to, char *err, 
  * descriptor is then of the download, already unlinked). -1 with err when the download
  * failed; -2 with err when the cache cannot be used (the caller fetches without it). */
 int mz_fetch_cache_open(const char *root, const char *dir, uint64_t limit, const char *uri, mz_fetch_download_fn dl,
-                        int *cached, char *err, size_t errlen);
+                        void *ctx, int *cached, char *err, size_t errlen);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,8 @@
 #include <curl/curl.h>
 
 #define FETCH_CONNECT_TIMEOUT 30L
-#define FETCH_LOW_SPEED_TIME 60L /* abort a transfer slower than 1 byte/s for this long */
+#define FETCH_LOW_SPEED_TIME 60L /* abort a transfer slower than 1 byte/s for this long (Mesos's
+                                  * --fetcher_stall_timeout default) unless the request says */
 #define FETCH_MAX_NAME 255
 
 /* Copies what fd `in` holds (named `from` in errors) to the file `to`; closes in. */
@@ -68,7 +70,10 @@ static int is_remote(const char *uri) {
          !strncmp(uri, "ftps://", 7);
 }
 
-static int download(const char *uri, const char *to, char *err, size_t errlen) {
+/* ctx: the mz_fetch_request (its stall timeout). */
+static int download(void *ctx, const char *uri, const char *to, char *err, size_t errlen) {
+  const mz_fetch_request *req = ctx;
+  long stall = req->stall_timeout > 0 ? (long)ceil(req->stall_timeout) : FETCH_LOW_SPEED_TIME;
   FILE *f = fopen(to, "we");
   if (!f) {
     snprintf(err, errlen, "create %s: %s", to, strerror(errno));
@@ -88,7 +93,7 @@ static int download(const char *uri, const char *to, char *err, size_t errlen) {
   curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, FETCH_CONNECT_TIMEOUT);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, FETCH_LOW_SPEED_TIME);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, stall);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
   CURLcode rc = curl_easy_perform(c);
@@ -220,12 +225,13 @@ static int fetch_one(const mz_fetch_request *req, const Mesos__V1__CommandInfo__
   if (is_remote(v)) {
     int fd = -2, cached = 0;
     if (u->has_cache && u->cache && req->cache_dir && *req->cache_dir) {
-      fd = mz_fetch_cache_open(req->cache_root, req->cache_dir, req->cache_size, v, download, &cached, err, errlen);
+      fd = mz_fetch_cache_open(req->cache_root, req->cache_dir, req->cache_size, v, download, (void *)req, &cached,
+                               err, errlen);
       if (fd == -1) return -1;
       if (fd == -2) fprintf(stderr, "mezzo-fetcher: fetching without the cache: %s\n", err);
     }
     if (fd >= 0 ? copy_fd(fd, cached ? "the cached copy" : "the download", dest, err, errlen) != 0
-                : download(v, dest, err, errlen) != 0)
+                : download((void *)req, v, dest, err, errlen) != 0)
       return -1;
   } else {
     const char *path = !strncmp(v, "file://", 7) ? v + 7 : v;

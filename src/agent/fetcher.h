@@ -25,6 +25,7 @@ typedef struct {
   const char *cache_dir;  /* where this container's entries are (fetch_cache.h); NULL: no cache */
   const char *cache_root; /* the cache's top dir (its lock) */
   uint64_t cache_size;    /* --fetcher_cache_size */
+  double stall_timeout;   /* --fetcher_stall_timeout: a download under 1 byte/s this long fails (0: 60 s) */
   /* More commands whose URIs go into the same sandbox: the tasks of a task group,
    * which run in their default executor's sandbox. */
   const Mesos__V1__CommandInfo *const *more;

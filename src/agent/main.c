@@ -186,6 +186,7 @@ int main(int argc, char **argv) {
   f->recovery_timeout = 15 * 60;
   f->executor_reregistration_timeout = 2;
   f->fetcher_cache_size = 2ULL << 30;
+  f->fetcher_stall_timeout = 60;
   f->gc_delay = 7 * 86400;
   f->container_disk_watch_interval = 15;
   f->gc_disk_headroom = 0.1;
@@ -240,6 +241,8 @@ int main(int argc, char **argv) {
       {"domain_socket_location", MZ_FLAG_STRING, &f->domain_socket_location,
        "path of that socket, fewer than 108 characters (default <work_dir>/agent.sock, when that is short "
        "enough; else executors use TCP)"},
+      {"fetcher_stall_timeout", MZ_FLAG_DURATION, &f->fetcher_stall_timeout,
+       "a download that moves less than a byte per second for this long fails its task (default 1mins)"},
       {"executor_environment_variables", MZ_FLAG_STRING, &f->executor_environment_variables,
        "JSON object of the environment variables executors (and so their tasks) get instead of the agent's own, "
        "e.g. '{\"PATH\": \"/bin:/usr/bin\"}' (default: the agent's environment is inherited)"},
@@ -297,6 +300,10 @@ int main(int argc, char **argv) {
   if (!(f->gc_disk_headroom >= 0.0 && f->gc_disk_headroom <= 1.0)) {
     fprintf(stderr, "mezzo-agent: flag --gc_disk_headroom: invalid value '%g' (expected 0.0 to 1.0)\n",
             f->gc_disk_headroom);
+    return 2;
+  }
+  if (f->fetcher_stall_timeout < 1) {
+    fprintf(stderr, "mezzo-agent: flag --fetcher_stall_timeout: must be at least 1secs\n");
     return 2;
   }
   if (f->container_disk_watch_interval <= 0) {

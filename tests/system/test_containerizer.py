@@ -25,6 +25,7 @@ import sys
 import tarfile
 import tempfile
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -927,6 +928,14 @@ class FileServer:
 
             def do_GET(self):
                 server.hits[self.path] = server.hits.get(self.path, 0) + 1
+                if self.path == "/stall":  # 10 of 1,000 bytes, then nothing
+                    self.send_response(200)
+                    self.send_header("Content-Length", "1000")
+                    self.end_headers()
+                    self.wfile.write(b"0123456789")
+                    self.wfile.flush()
+                    time.sleep(30)
+                    return
                 body = server.files.get(self.path)
                 if body is None:
                     self.send_response(404)
@@ -1110,12 +1119,32 @@ def test_fetcher_cache_has_a_dir_per_user(master, open_dir, files):
     ("--fetcher_cache_size=100", "--fetcher_cache_size: invalid value '100'"),
     ("--fetcher_cache_dir={tmp}", "--fetcher_cache_dir: {tmp} holds the work_dir"),
     ("--fetcher_cache_dir=/", "--fetcher_cache_dir: / holds the work_dir"),
+    ("--fetcher_stall_timeout=500ms", "--fetcher_stall_timeout: must be at least 1secs"),
 ])
 def test_fetcher_cache_flag_errors_name_the_flag(tmp_path, flag, why):
     flag, why = flag.format(tmp=tmp_path), why.format(tmp=tmp_path)
     proc = subprocess.run([str(AGENT), "--master=127.0.0.1:1", f"--work_dir={tmp_path}/w", flag],
                           capture_output=True, text=True, timeout=TIMEOUT)
     assert proc.returncode == 2 and why in proc.stderr, (proc.returncode, proc.stderr)
+
+
+def test_a_stalled_download_fails_after_the_fetcher_stall_timeout(master, tmp_path, files):
+    """As Mesos's --fetcher_stall_timeout: a download that stops moving fails its task
+    (as every failed fetch: REASON_CONTAINER_LAUNCH_FAILED, naming the URI) once it has
+    stalled that long."""
+    a = Agent(master, tmp_path, extra=["--fetcher_stall_timeout=2secs"])
+    try:
+        registered(master)
+        assert a.state()["flags"]["fetcher_stall_timeout"] == "2secs"
+        url = files.url("/stall")
+        t0 = time.monotonic()
+        launch(master, task_info(master, "stall-1", "true", command_extra={"uris": [{"value": url}]}))
+        st = ack_until_terminal(master, "stall-1")["status_update"]["status"]
+        assert st["state"] == "TASK_FAILED" and st["reason"] == "REASON_CONTAINER_LAUNCH_FAILED", st
+        assert f"Failed to fetch '{url}'" in st["message"] and "the last 2 seconds" in st["message"], st
+        assert time.monotonic() - t0 >= 2
+    finally:
+        assert a.stop() == 0
 
 
 @pytest.mark.parametrize("path", ["/missing.tar.gz", "/evil.tar"])
