@@ -128,6 +128,13 @@ static void set_num(json_t *o, const char *k, double v) {
   json_object_set_new(o, k, json_string(buf));
 }
 
+/* A duration flag, as "<seconds>secs". */
+static void set_secs(json_t *o, const char *k, double seconds) {
+  char buf[64];
+  snprintf(buf, sizeof buf, "%gsecs", seconds);
+  json_object_set_new(o, k, json_string(buf));
+}
+
 json_t *mz_agent_flags_json(const mz_agent *a) {
   const mz_agent_flags *f = &a->flags;
   json_t *j = json_object();
@@ -145,33 +152,23 @@ json_t *mz_agent_flags_json(const mz_agent *a) {
   set_str(j, "logging_level", f->logging_level);
   set_str(j, "link_content_type", f->link_content_type);
   char buf[64];
-  snprintf(buf, sizeof buf, "%gsecs", f->executor_registration_timeout);
-  set_str(j, "executor_registration_timeout", buf);
-  snprintf(buf, sizeof buf, "%gsecs", f->executor_shutdown_grace_period);
-  set_str(j, "executor_shutdown_grace_period", buf);
-  snprintf(buf, sizeof buf, "%gsecs", f->registration_backoff_factor);
-  set_str(j, "registration_backoff_factor", buf);
-  snprintf(buf, sizeof buf, "%gsecs", f->status_update_retry_interval_min);
-  set_str(j, "status_update_retry_interval_min", buf);
-  snprintf(buf, sizeof buf, "%gsecs", f->status_update_retry_interval_max);
-  set_str(j, "status_update_retry_interval_max", buf);
+  set_secs(j, "executor_registration_timeout", f->executor_registration_timeout);
+  set_secs(j, "executor_shutdown_grace_period", f->executor_shutdown_grace_period);
+  set_secs(j, "registration_backoff_factor", f->registration_backoff_factor);
+  set_secs(j, "status_update_retry_interval_min", f->status_update_retry_interval_min);
+  set_secs(j, "status_update_retry_interval_max", f->status_update_retry_interval_max);
   set_num(j, "max_completed_executors_per_framework", (double)f->max_completed_executors_per_framework);
   set_num(j, "max_completed_frameworks", (double)f->max_completed_frameworks);
   set_str(j, "fetcher_cache_dir", f->fetcher_cache_dir);
   set_str(j, "executor_environment_variables", f->executor_environment_variables);
-  snprintf(buf, sizeof buf, "%gsecs", f->fetcher_stall_timeout);
-  set_str(j, "fetcher_stall_timeout", buf);
+  set_secs(j, "fetcher_stall_timeout", f->fetcher_stall_timeout);
   snprintf(buf, sizeof buf, "%lluB", (unsigned long long)f->fetcher_cache_size);
   set_str(j, "fetcher_cache_size", buf);
-  snprintf(buf, sizeof buf, "%gsecs", f->container_disk_watch_interval);
-  set_str(j, "container_disk_watch_interval", buf);
+  set_secs(j, "container_disk_watch_interval", f->container_disk_watch_interval);
   set_str(j, "enforce_container_disk_quota", f->enforce_container_disk_quota ? "true" : "false");
-  snprintf(buf, sizeof buf, "%gsecs", f->gc_delay);
-  set_str(j, "gc_delay", buf);
-  snprintf(buf, sizeof buf, "%g", f->gc_disk_headroom);
-  set_str(j, "gc_disk_headroom", buf);
-  snprintf(buf, sizeof buf, "%gsecs", f->disk_watch_interval);
-  set_str(j, "disk_watch_interval", buf);
+  set_secs(j, "gc_delay", f->gc_delay);
+  set_num(j, "gc_disk_headroom", f->gc_disk_headroom);
+  set_secs(j, "disk_watch_interval", f->disk_watch_interval);
   set_str(j, "http_executor_domain_sockets", f->http_executor_domain_sockets ? "true" : "false");
   set_str(j, "domain_socket_location", a->executor_socket);
   return j;
