@@ -76,12 +76,6 @@ struct mz_containerizer {
   mz_cjournal *journal; /* the containers started, for a later run (NULL: not recorded) */
 };
 
-static void timer_in(struct event *ev, double seconds) {
-  if (seconds < 0) seconds = 0;
-  struct timeval tv = {(time_t)seconds, (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
-  evtimer_add(ev, &tv);
-}
-
 static void container_free(container *k) {
   if (k->escalate) event_free(k->escalate);
   if (k->oom_ev) event_free(k->oom_ev);
@@ -170,7 +164,7 @@ static void on_cleanup_timer(evutil_socket_t fd, short what, void *arg) {
     free(l->id);
     free(l);
   }
-  if (c->leftovers) timer_in(c->cleanup_timer, CLEANUP_RETRY);
+  if (c->leftovers) mz_timer_in(c->cleanup_timer, CLEANUP_RETRY);
 }
 
 static void cleanup_or_defer(mz_containerizer *c, const char *id, pid_t pid) {
@@ -182,7 +176,7 @@ static void cleanup_or_defer(mz_containerizer *c, const char *id, pid_t pid) {
   l->id = mz_strdup(id);
   l->pid = pid;
   DL_APPEND(c->leftovers, l);
-  if (!evtimer_pending(c->cleanup_timer, NULL)) timer_in(c->cleanup_timer, CLEANUP_RETRY);
+  if (!evtimer_pending(c->cleanup_timer, NULL)) mz_timer_in(c->cleanup_timer, CLEANUP_RETRY);
 }
 
 /* ------------------------------------------------------------------ reaping */
@@ -276,13 +270,13 @@ static void on_sample(evutil_socket_t fd, short what, void *arg) {
       limit_reached(c, k, msg);
     }
   }
-  if (c->sample_interval > 0) timer_in(c->sample_timer, c->sample_interval);
+  if (c->sample_interval > 0) mz_timer_in(c->sample_timer, c->sample_interval);
 }
 
 void mz_containerizer_set_mem_sampling(mz_containerizer *c, double interval) {
   c->sample_interval = interval;
   evtimer_del(c->sample_timer);
-  if (interval > 0) timer_in(c->sample_timer, interval);
+  if (interval > 0) mz_timer_in(c->sample_timer, interval);
 }
 
 int mz_containerizer_limitation(mz_containerizer *c, const char *container_id, char *msg, size_t msglen) {
@@ -410,7 +404,7 @@ static void on_adopted_poll(evutil_socket_t fd, short what, void *arg) {
     adopted_ended(k);
     return;
   }
-  timer_in(k->exit_ev, ADOPTED_POLL);
+  mz_timer_in(k->exit_ev, ADOPTED_POLL);
 }
 
 int mz_containerizer_adopt(mz_containerizer *c, const char *container_id, pid_t pid, unsigned long long starttime,
@@ -437,7 +431,7 @@ int mz_containerizer_adopt(mz_containerizer *c, const char *container_id, pid_t 
     event_add(k->exit_ev, NULL);
   } else {
     k->exit_ev = evtimer_new(c->base, on_adopted_poll, k);
-    timer_in(k->exit_ev, ADOPTED_POLL);
+    mz_timer_in(k->exit_ev, ADOPTED_POLL);
   }
   HASH_ADD_KEYPTR(hh, c->by_id, k->id, strlen(k->id), k);
   MZ_INFO(MOD, "container %s: adopted leader pid %d of an earlier run (watched by %s)", k->id, (int)pid,
@@ -464,7 +458,7 @@ int mz_containerizer_destroy(mz_containerizer *c, const char *container_id, doub
   MZ_INFO(MOD, "container %s: destroying (SIGTERM, SIGKILL in %.3gs)", k->id, grace);
   c->launcher->ops->signal(c->launcher, k->id, k->pid, SIGTERM);
   k->escalate = evtimer_new(c->base, on_escalate, k);
-  timer_in(k->escalate, grace);
+  mz_timer_in(k->escalate, grace);
   return 0;
 }
 

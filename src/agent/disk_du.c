@@ -12,7 +12,6 @@
 #include "agent/disk_du.h"
 
 #include <event2/event.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,11 +36,6 @@ struct mz_disk_du {
   size_t n, next;
   mz_treewalk *walk; /* of round[next - 1] */
 };
-
-static void after(struct event *ev, double s) {
-  struct timeval tv = {(time_t)s, (suseconds_t)((s - floor(s)) * 1e6)};
-  evtimer_add(ev, &tv);
-}
 
 static void round_free(mz_disk_du *d) {
   for (size_t i = 0; i < d->n; i++) {
@@ -82,7 +76,7 @@ static void on_step(evutil_socket_t fd, short what, void *arg) {
   if (d->walk) {
     int rc = mz_treewalk_step(d->walk, STEP_ENTRIES);
     if (rc == 1) {
-      after(d->step, 0);
+      mz_timer_in(d->step, 0);
       return;
     }
     const target *t = &d->round[d->next - 1];
@@ -96,11 +90,11 @@ static void on_step(evutil_socket_t fd, short what, void *arg) {
     mz_ag_executor *ex = find(d, &d->round[d->next++]);
     if (!ex) continue;
     d->walk = mz_treewalk_start(ex->directory, MZ_WALK_MEASURE);
-    after(d->step, 0);
+    mz_timer_in(d->step, 0);
     return;
   }
   round_free(d);
-  after(d->tick, d->interval);
+  mz_timer_in(d->tick, d->interval);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg) {
@@ -130,7 +124,7 @@ mz_disk_du *mz_disk_du_new(mz_agent *a, double interval, int enforce) {
   d->enforce = enforce;
   d->tick = evtimer_new(a->base, on_tick, d);
   d->step = evtimer_new(a->base, on_step, d);
-  after(d->tick, interval);
+  mz_timer_in(d->tick, interval);
   return d;
 }
 

@@ -35,12 +35,6 @@
 
 extern char **environ;
 
-static void timer_in(struct event *ev, double seconds) {
-  if (seconds < 0) seconds = 0;
-  struct timeval tv = {(time_t)seconds, (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
-  evtimer_add(ev, &tv);
-}
-
 static double duration_info_seconds(const Mesos__V1__DurationInfo *d, double def) {
   return d ? (double)d->nanoseconds / 1e9 : def;
 }
@@ -420,7 +414,7 @@ done:
   MZ_INFO(MZ_AGENT_MOD, "launched executor %s of framework %s in container %s (pid %d) in %s", ex->id, ex->fw->id,
           ex->container_id, (int)ex->pid, ex->directory);
   ex->reg_timer = evtimer_new(a->base, on_registration_timeout, ex);
-  timer_in(ex->reg_timer, a->flags.executor_registration_timeout);
+  mz_timer_in(ex->reg_timer, a->flags.executor_registration_timeout);
 }
 
 /* ------------------------------------------------------------------ events to the executor */
@@ -527,7 +521,7 @@ void mz_ag_exec_kill_task(mz_agent *a, mz_ag_executor *ex, mz_ag_task *t, const 
   double wait = grace + shutdown_grace(a, ex);
   if (!ex->kill_timer) ex->kill_timer = evtimer_new(a->base, on_kill_timer, ex);
   evtimer_del(ex->kill_timer);
-  timer_in(ex->kill_timer, wait);
+  mz_timer_in(ex->kill_timer, wait);
   MZ_INFO(MZ_AGENT_MOD, "asked executor %s to kill task %s (grace %gs; the executor is destroyed after %gs)", ex->id,
           t->id, grace, wait);
 }
@@ -557,7 +551,7 @@ void mz_ag_exec_shutdown(mz_agent *a, mz_ag_executor *ex, double grace, Mesos__V
   mz_ag_exec_send_event(a, ex, &ev);
   if (!ex->kill_timer) ex->kill_timer = evtimer_new(a->base, on_kill_timer, ex);
   evtimer_del(ex->kill_timer);
-  timer_in(ex->kill_timer, grace);
+  mz_timer_in(ex->kill_timer, grace);
 }
 
 /* ------------------------------------------------------------------ exit */

@@ -54,13 +54,6 @@ struct mz_gc {
   long started; /* time(), in trash names */
 };
 
-static void after(struct event *ev, double seconds) {
-  if (seconds < 0) seconds = 0;
-  if (seconds > 1e8) seconds = 1e8;
-  struct timeval tv = {(time_t)seconds, (suseconds_t)((seconds - floor(seconds)) * 1e6)};
-  evtimer_add(ev, &tv);
-}
-
 /* ------------------------------------------------------------------ the heap */
 static void place(mz_gc *gc, size_t i, gc_entry *e) {
   gc->heap[i] = e;
@@ -119,7 +112,7 @@ static void arm_due(mz_gc *gc) {
     evtimer_del(gc->due_timer);
     return;
   }
-  after(gc->due_timer, gc->heap[0]->due - mz_now());
+  mz_timer_in(gc->due_timer, fmin(gc->heap[0]->due - mz_now(), 1e8)); /* years away at most */
 }
 
 /* ------------------------------------------------------------------ removal */
@@ -132,7 +125,7 @@ static void enqueue(mz_gc *gc, const char *path, const char *shown, int counted)
   else gc->head = j;
   gc->tail = j;
   if (counted) gc->counted_jobs++;
-  if (!evtimer_pending(gc->step_timer, NULL)) after(gc->step_timer, 0);
+  if (!evtimer_pending(gc->step_timer, NULL)) mz_timer_in(gc->step_timer, 0);
 }
 
 static void on_step(evutil_socket_t fd, short what, void *arg) {
@@ -142,7 +135,7 @@ static void on_step(evutil_socket_t fd, short what, void *arg) {
   if (!gc->cur) gc->cur = mz_treewalk_start(j->path, MZ_WALK_REMOVE);
   int rc = mz_treewalk_step(gc->cur, MZ_GC_STEP_ENTRIES);
   if (rc == 1) {
-    after(gc->step_timer, 0);
+    mz_timer_in(gc->step_timer, 0);
     return;
   }
   if (rc == 0) {
@@ -160,7 +153,7 @@ static void on_step(evutil_socket_t fd, short what, void *arg) {
   free(j->path);
   free(j->shown);
   free(j);
-  if (gc->head) after(gc->step_timer, 0);
+  if (gc->head) mz_timer_in(gc->step_timer, 0);
 }
 
 /* Renames path into the trash and queues its removal there. 0, or -1 with errno. */
@@ -220,7 +213,7 @@ double mz_gc_disk_usage(const char *path) {
 /* Mesos's _checkDiskUsage: what is older than the age the disk allows goes now. */
 static void on_watch(evutil_socket_t fd, short what, void *arg) {
   mz_gc *gc = arg;
-  after(gc->watch_timer, gc->interval);
+  mz_timer_in(gc->watch_timer, gc->interval);
   double usage = mz_gc_disk_usage(gc->work_dir);
   if (usage < 0) {
     MZ_WARN(MOD, "gc: cannot read the disk usage of %s: %s", gc->work_dir, strerror(errno));
@@ -258,7 +251,7 @@ mz_gc *mz_gc_new(struct event_base *base, const char *work_dir, double delay, do
   gc->due_timer = evtimer_new(base, on_due, gc);
   gc->watch_timer = evtimer_new(base, on_watch, gc);
   gc->step_timer = evtimer_new(base, on_step, gc);
-  after(gc->watch_timer, 0);
+  mz_timer_in(gc->watch_timer, 0);
   /* What an earlier run moved to the trash and had not removed yet. */
   DIR *d = opendir(trash);
   struct dirent *e;
@@ -292,11 +285,14 @@ void mz_gc_free(mz_gc *gc) {
   free(gc);
 }
 
+void mz_gc_touch(const char *path) {
+  if (utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW) != 0 && errno != ENOENT)
+    MZ_WARN(MOD, "gc: cannot touch %s: %s", path, strerror(errno));
+}
+
 void mz_gc_schedule(mz_gc *gc, const char *path, int touch) {
   struct stat sb;
-  if (touch && utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW) != 0) {
-    if (errno != ENOENT) MZ_WARN(MOD, "gc: cannot touch %s: %s", path, strerror(errno));
-  }
+  if (touch) mz_gc_touch(path);
   if (lstat(path, &sb) != 0) return;
   double due = (double)sb.st_mtim.tv_sec + sb.st_mtim.tv_nsec / 1e9 + gc->delay;
   gc_entry *e;

@@ -44,6 +44,9 @@ void mz_gc_free(mz_gc *gc);
 /* Schedules path: it goes gc_delay after its modification time, which with touch is
  * set to now first. A path scheduled again is moved. A missing path is ignored. */
 void mz_gc_schedule(mz_gc *gc, const char *path, int touch);
+/* Sets path's modification time to now (what mz_gc_schedule with touch does first);
+ * a failure other than a missing path is logged. */
+void mz_gc_touch(const char *path);
 /* Unschedules path and every scheduled directory above it (a new sandbox is made
  * under them). */
 void mz_gc_unschedule_ancestors(mz_gc *gc, const char *path);

@@ -35,11 +35,6 @@ static struct event *sig_term, *sig_int, *exit_timer;
 static mz_gpus GPUS; /* gpu/nvidia (gpu.h); lent to A.isolation */
 static const char *nvidia_gpu_devices, *nvml_library;
 
-static void timer_in(struct event *ev, double seconds) {
-  struct timeval tv = {(time_t)seconds, (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
-  evtimer_add(ev, &tv);
-}
-
 static void on_exit_timer(evutil_socket_t fd, short what, void *arg) { event_base_loopexit(A.base, NULL); }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg) {
@@ -52,7 +47,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
   A.shutting_down = 1;
   mz_containerizer_kill_all(A.containerizer, 2.0);
   if (A.link) mz_master_link_unregister(A.link);
-  timer_in(exit_timer, SHUTDOWN_FLUSH);
+  mz_timer_in(exit_timer, SHUTDOWN_FLUSH);
 }
 
 static void on_heartbeat(evutil_socket_t fd, short what, void *arg) { mz_ag_exec_heartbeat_all(&A); }
@@ -462,7 +457,7 @@ int main(int argc, char **argv) {
   evsignal_add(sig_int, NULL);
   exit_timer = evtimer_new(A.base, on_exit_timer, NULL);
   A.heartbeat_timer = event_new(A.base, -1, EV_PERSIST, on_heartbeat, NULL);
-  timer_in(A.heartbeat_timer, MZ_AGENT_EXECUTOR_HEARTBEAT);
+  mz_timer_in(A.heartbeat_timer, MZ_AGENT_EXECUTOR_HEARTBEAT);
 
   char *res = mz_resources_format(A.resources);
   MZ_INFO(MZ_AGENT_MOD, "mezzo-agent %s listening on %s:%d as %s, work_dir %s, resources %s, master %s:%d",

@@ -59,12 +59,6 @@ struct mz_master_link {
   mz_detector *detector; /* --master=zk://...: NULL otherwise */
 };
 
-static void timer_in(struct event *ev, double seconds) {
-  if (seconds < 0) seconds = 0;
-  struct timeval tv = {(time_t)seconds, (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
-  evtimer_add(ev, &tv);
-}
-
 static double jitter(void) {
   uint8_t b[MZ_UUID_BYTES];
   mz_uuid_generate(b);
@@ -233,7 +227,7 @@ static void on_registered(mz_master_link *l, const Mezzo__Internal__AgentEvent *
   l->last_ping = mz_monotonic();
   if (l->ping_interval > 0) {
     evtimer_del(l->ping_check);
-    timer_in(l->ping_check, l->ping_interval);
+    mz_timer_in(l->ping_check, l->ping_interval);
   }
   MZ_INFO(LINK_MOD, "registered with the master as agent %s", a->agent_id);
   mz_su_resend_all(a->su);
@@ -391,7 +385,7 @@ static void connect_now(mz_master_link *l) {
     lost(l, "cannot start the request");
     return;
   }
-  timer_in(l->connect_timer, LINK_CONNECT_TIMEOUT);
+  mz_timer_in(l->connect_timer, LINK_CONNECT_TIMEOUT);
   send_register(l);
 }
 
@@ -409,7 +403,7 @@ static void on_ping_check(evutil_socket_t fd, short what, void *arg) {
     lost(l, "no PING from the master");
     return;
   }
-  timer_in(l->ping_check, l->ping_interval);
+  mz_timer_in(l->ping_check, l->ping_interval);
 }
 
 static void lost(mz_master_link *l, const char *why) {
@@ -427,7 +421,7 @@ static void lost(mz_master_link *l, const char *why) {
   l->backoff = b * 2 > LINK_BACKOFF_CAP ? LINK_BACKOFF_CAP : b * 2;
   MZ_WARN(LINK_MOD, "link to the master lost (%s); reconnecting in %.2fs", why, delay);
   evtimer_del(l->retry);
-  timer_in(l->retry, delay);
+  mz_timer_in(l->retry, delay);
 }
 
 /* Drops the link's request, timers and client (no master to talk to for now). */
@@ -477,7 +471,7 @@ static void follow(mz_master_link *l, const char *host, int port, double delay) 
   mz_http_client_set_timeout(l->client, 0);
   if (a->shutting_down) return;
   l->backoff = a->flags.registration_backoff_factor;
-  timer_in(l->retry, delay);
+  mz_timer_in(l->retry, delay);
 }
 
 mz_master_link *mz_master_link_new(mz_agent *a, char *err, size_t errlen) {

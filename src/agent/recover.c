@@ -42,12 +42,6 @@
 
 #define RECOVER_DESTROY_WAIT 10.0 /* seconds to wait for the containers not recovered to die */
 
-static void timer_in(struct event *ev, double seconds) {
-  if (seconds < 0) seconds = 0;
-  struct timeval tv = {(time_t)seconds, (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
-  evtimer_add(ev, &tv);
-}
-
 /* ------------------------------------------------------------------ checkpointing */
 
 int mz_agent_checkpointing(const mz_ag_framework *fw) {
@@ -326,7 +320,7 @@ int mz_agent_recover(mz_agent *a) {
   if (waiting > 0) {
     a->recovering = 1;
     a->recovery_timer = evtimer_new(a->base, on_recovery_timeout, a);
-    timer_in(a->recovery_timer, a->flags.executor_reregistration_timeout);
+    mz_timer_in(a->recovery_timer, a->flags.executor_reregistration_timeout);
   }
   return 0;
 }

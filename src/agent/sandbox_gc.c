@@ -13,8 +13,6 @@
  *     they were done), except those holding a container that this start destroyed,
  *     which was running until now: touched. */
 #include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +35,7 @@ void mz_sandbox_gc_done(mz_agent *a, const mz_ag_executor *ex, int framework_don
   if (!a->gc) return;
   char p[4200];
   if (ex->directory) {
-    if (utimensat(AT_FDCWD, ex->directory, NULL, 0) != 0 && errno != ENOENT)
-      MZ_WARN(MZ_AGENT_MOD, "gc: cannot touch %s: %s", ex->directory, strerror(errno));
+    mz_gc_touch(ex->directory); /* its runs are scheduled by their mtime if a new run comes */
     snprintf(p, sizeof p, "%s", ex->directory);
     up(p, 2); /* executors/<id> */
     mz_gc_schedule(a->gc, p, 1);
@@ -49,29 +46,6 @@ void mz_sandbox_gc_done(mz_agent *a, const mz_ag_executor *ex, int framework_don
     return;
   }
   if (framework_done) mz_gc_schedule(a->gc, p, 1);
-}
-
-void mz_sandbox_gc_in_use(mz_agent *a, const char *dir) {
-  if (!a->gc) return;
-  char runs[4200], executor[4200];
-  snprintf(runs, sizeof runs, "%s", dir);
-  up(runs, 1);
-  snprintf(executor, sizeof executor, "%s", runs);
-  up(executor, 1);
-  int had_runs = mz_gc_scheduled(a->gc, executor);
-  mz_gc_unschedule_ancestors(a->gc, dir);
-  if (!had_runs) return;
-  /* Its earlier runs still go, each gc_delay after it was done. */
-  DIR *d = opendir(runs);
-  struct dirent *e;
-  while (d && (e = readdir(d))) {
-    char p[4500];
-    struct stat sb;
-    if (e->d_name[0] == '.' || !strcmp(e->d_name, "latest")) continue;
-    if (snprintf(p, sizeof p, "%s/%s", runs, e->d_name) < (int)sizeof p && lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode))
-      mz_gc_schedule(a->gc, p, 0);
-  }
-  if (d) closedir(d);
 }
 
 typedef struct {
@@ -109,6 +83,27 @@ static int each_dir(scan *s, const char *dir, int (*f)(scan *, const char *, con
   }
   closedir(d);
   return any;
+}
+
+/* Schedules an earlier run of an executor whose dir a new run unscheduled, by its mtime. */
+static int earlier_run(scan *s, const char *path, const char *cid, void *arg) {
+  if (cid[0] != '.') mz_gc_schedule(s->a->gc, path, 0);
+  return 0;
+}
+
+void mz_sandbox_gc_in_use(mz_agent *a, const char *dir) {
+  if (!a->gc) return;
+  char runs[4200], executor[4200];
+  snprintf(runs, sizeof runs, "%s", dir);
+  up(runs, 1);
+  snprintf(executor, sizeof executor, "%s", runs);
+  up(executor, 1);
+  int had_runs = mz_gc_scheduled(a->gc, executor);
+  mz_gc_unschedule_ancestors(a->gc, dir);
+  if (!had_runs) return;
+  /* Its earlier runs still go, each gc_delay after it was done ("latest" is a link: not one). */
+  scan s = {a, NULL, 0, 0};
+  each_dir(&s, runs, earlier_run, NULL);
 }
 
 /* The return values below: 1 when something under the dir was destroyed by this start. */

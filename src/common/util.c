@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <time.h>
 
+#include <event2/event.h>
+
 void mz_uuid_generate(uint8_t out[MZ_UUID_BYTES]) {
   size_t got = 0;
   while (got < MZ_UUID_BYTES) {
@@ -43,6 +45,12 @@ double mz_monotonic(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void mz_timer_in(struct event *ev, double seconds) {
+  if (seconds < 0) seconds = 0;
+  struct timeval tv = {(time_t)seconds, (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
+  evtimer_add(ev, &tv);
 }
 
 int mz_strlcpy(char *dst, const char *src, size_t dstlen) {

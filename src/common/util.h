@@ -1,5 +1,5 @@
 /* util: small helpers shared by every binary: UUIDs (Mesos status update uuids
- * and generated ids), clocks, bounded string copies. No state, no allocation
+ * and generated ids), clocks and timers, bounded string copies. No state, no allocation
  * except where a function says it returns a malloc'd value. */
 #ifndef MZ_UTIL_H
 #define MZ_UTIL_H
@@ -21,6 +21,9 @@ void mz_uuid_string(char out[MZ_UUID_STR]);
 double mz_now(void);
 /* Seconds from an arbitrary fixed point (CLOCK_MONOTONIC), for durations and timeouts. */
 double mz_monotonic(void);
+/* Arms a libevent timer to fire in `seconds` (a negative value is 0). */
+struct event;
+void mz_timer_in(struct event *ev, double seconds);
 
 /* Copies at most dstlen-1 bytes and always terminates; returns -1 if truncated. */
 int mz_strlcpy(char *dst, const char *src, size_t dstlen);
