@@ -49,13 +49,16 @@ static void round_free(mz_disk_du *d) {
   d->walk = NULL;
 }
 
+/* A running executor with a sandbox. */
+static int measurable(const mz_ag_executor *ex) {
+  return ex->directory && (ex->state == MZ_EXEC_REGISTERING || ex->state == MZ_EXEC_RUNNING);
+}
+
 /* The executor of a target, when it still runs the same container. */
 static mz_ag_executor *find(mz_disk_du *d, const target *t) {
   mz_ag_framework *fw = mz_agent_framework(d->a, t->fw_id);
   mz_ag_executor *ex = fw ? mz_agent_executor(fw, t->ex_id) : NULL;
-  if (!ex || strcmp(ex->container_id, t->container_id) || !ex->directory) return NULL;
-  if (ex->state != MZ_EXEC_REGISTERING && ex->state != MZ_EXEC_RUNNING) return NULL;
-  return ex;
+  return ex && !strcmp(ex->container_id, t->container_id) && measurable(ex) ? ex : NULL;
 }
 
 static void measured(mz_disk_du *d, mz_ag_executor *ex, uint64_t used) {
@@ -107,7 +110,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg) {
   HASH_ITER(hh, d->a->frameworks, fw, ftmp) {
     mz_ag_executor *ex, *etmp;
     HASH_ITER(hh, fw->executors, ex, etmp) {
-      if (!ex->directory || (ex->state != MZ_EXEC_REGISTERING && ex->state != MZ_EXEC_RUNNING)) continue;
+      if (!measurable(ex)) continue;
       target *t = &d->round[d->n++];
       t->fw_id = mz_strdup(fw->id);
       t->ex_id = mz_strdup(ex->id);
