@@ -8,6 +8,7 @@
  *   agent.c           the tables: create / find / complete / free; protobuf copies
  *   tasks.c           RUN_TASK, KILL_TASK, SHUTDOWN_FRAMEWORK, executor updates, acknowledgements
  *   executors.c       an executor's life: sandbox, launch, registration timeout, kill escalation, exit
+ *   direct_command.c  command tasks the agent runs itself, as the command executor would
  *   executor_api.c    POST /api/v1/executor (the Mesos v1 executor HTTP API, server side)
  *   master_link.c     the persistent link to the master (agent.proto)
  *   status_updates.c  per-task ordered queues of status updates, retried until acknowledged
@@ -95,6 +96,7 @@ typedef struct mz_agent_flags {
   long cgroups_limit_pids;
   int switch_user;
   int executor_fork_server;          /* --executor_fork_server (mezzo's own; default true) */
+  int direct_command_tasks;          /* --direct_command_tasks (mezzo's own; default true): direct_command.c */
   int http_executor_domain_sockets;  /* serve executors on a Unix socket too (default true; Mesos's false) */
   const char *domain_socket_location; /* its path (default <work_dir>/agent.sock) */
   const char *fetcher_cache_dir;
@@ -143,6 +145,8 @@ struct mz_ag_executor {
   mz_ag_framework *fw;
   Mesos__V1__ExecutorInfo *info;     /* owned; generated for command executors */
   int command;                       /* 1: the command executor (mezzo-executor) */
+  int direct;                        /* 1: a command task the agent runs itself (direct_command.c): no process
+                                        but the command's, which is pid; it takes no executor calls */
   int default_executor;              /* 1: the default executor (mezzo-executor --default), for task groups */
   unsigned next_group;               /* numbers the task groups given to this executor */
   char container_id[MZ_UUID_STR];
@@ -318,6 +322,30 @@ void mz_ag_fetch_setup(mz_agent *a, mz_fetch_request *req, int switch_user, cons
 /* The user a container runs as (the agent is root, --switch_user): spec's switch_user,
  * uid, gid and groups (*groups malloc'd, the caller frees). 0, or -1 with err. */
 int mz_ag_resolve_user(const char *user, mz_launch_spec *spec, gid_t **groups, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------- direct_command.c */
+/* 1 when the command executor ex (with its one task queued) is run by the agent itself:
+ * --direct_command_tasks, a framework that does not checkpoint (whose executors end
+ * with the agent anyway), a task with a command and no health check, no pid namespace. */
+int mz_ag_direct_eligible(mz_agent *a, const mz_ag_executor *ex);
+/* The program, argv and environment of ex's task (exec_env: the executor's environment,
+ * borrowed), all malloc'd (free path, mz_command_strv_free the others); *search as
+ * mz_command_argv's. 0, or -1 with err. */
+int mz_ag_direct_command(mz_agent *a, mz_ag_executor *ex, char *const *exec_env, char **path, char ***argv,
+                         char ***env, char *err, size_t errlen);
+/* Its command was launched (ex->pid): the task is launched, TASK_STARTING is sent, and
+ * TASK_RUNNING once the exec is seen. */
+void mz_ag_direct_started(mz_agent *a, mz_ag_executor *ex);
+/* KILL_TASK: TASK_KILLING (for frameworks with TASK_KILLING_STATE), SIGTERM to the
+ * container, SIGKILL after the grace period (override, the task's kill policy, 3s). */
+void mz_ag_direct_kill(mz_agent *a, mz_ag_executor *ex, mz_ag_task *t, const Mesos__V1__KillPolicy *override);
+/* The grace a shutdown gives the command: its kill policy's, within the executor's
+ * shutdown grace less 1s, as the command executor's. */
+double mz_ag_direct_shutdown_grace(mz_agent *a, const mz_ag_executor *ex, double shutdown_grace);
+/* Its command ended: the task's terminal update as the command executor words it, unless
+ * the container hit a limit, was shut down, or could not be set up (the caller reports
+ * those). */
+void mz_ag_direct_exited(mz_agent *a, mz_ag_executor *ex, int wait_status, const char *launch_error);
 
 /* ---------------------------------------------------------------- exec_fetch.c */
 /* A task group (its tasks queued under `group`) for an executor already launched:

@@ -41,6 +41,10 @@ typedef struct container {
   void *owner;
   struct event *escalate; /* SIGKILL after the destroy's grace period */
   int errpipe;
+  struct event *exec_ev;  /* mz_containerizer_watch_exec: on the error pipe */
+  void (*exec_cb)(void *owner);
+  char *launch_error;     /* read early by the exec watch */
+  int in_pid_index;       /* in by_pid (our children; adopted ones are not) */
   uint64_t mem_limit;
   int limited;
   char *limit_message;
@@ -53,6 +57,7 @@ typedef struct container {
   struct event *exit_ev;  /* on the pidfd, or a polling timer */
   mz_containerizer *c;
   UT_hash_handle hh;
+  UT_hash_handle hh_pid;
 } container;
 
 typedef struct leftover {
@@ -69,6 +74,7 @@ struct mz_containerizer {
   void *arg;
   struct event *sigchld;
   container *by_id;
+  container *by_pid;      /* hh_pid: the containers whose first process is our child, by its pid */
   leftover *leftovers;
   struct event *cleanup_timer;
   struct event *sample_timer;
@@ -78,6 +84,8 @@ struct mz_containerizer {
 
 static void container_free(container *k) {
   if (k->escalate) event_free(k->escalate);
+  if (k->exec_ev) event_free(k->exec_ev);
+  free(k->launch_error);
   if (k->oom_ev) event_free(k->oom_ev);
   if (k->oom_fd >= 0) close(k->oom_fd);
   if (k->errpipe >= 0) close(k->errpipe);
@@ -197,13 +205,8 @@ static void reap(mz_containerizer *c) {
     int st;
     pid_t p = waitpid(-1, &st, WNOHANG);
     if (p <= 0) break;
-    container *k, *tmp, *found = NULL;
-    HASH_ITER(hh, c->by_id, k, tmp) {
-      if (k->pid == p) {
-        found = k;
-        break;
-      }
-    }
+    container *found;
+    HASH_FIND(hh_pid, c->by_pid, &p, sizeof p, found);
     if (!found) continue; /* an orphan of some container, reparented to us */
     MZ_INFO(MOD, "container %s: process %d exited (status %d)", found->id, (int)p, st);
     container_ended(c, found, st);
@@ -214,7 +217,9 @@ static void container_ended(mz_containerizer *c, container *found, int st) {
   {
     char launch_error[LAUNCH_ERROR_MAX];
     launch_error[0] = '\0';
-    if (found->errpipe >= 0) {
+    if (found->launch_error) {
+      snprintf(launch_error, sizeof launch_error, "%s", found->launch_error);
+    } else if (found->errpipe >= 0) {
       ssize_t n = read(found->errpipe, launch_error, sizeof launch_error - 1);
       launch_error[n > 0 ? n : 0] = '\0';
     }
@@ -223,6 +228,7 @@ static void container_ended(mz_containerizer *c, container *found, int st) {
     c->launcher->ops->signal(c->launcher, found->id, found->pid, SIGKILL);
     cleanup_or_defer(c, found->id, found->pid);
     HASH_DEL(c->by_id, found);
+    if (found->in_pid_index) HASH_DELETE(hh_pid, c->by_pid, found);
     mz_container_termination t = {st, launch_error[0] ? launch_error : NULL, found->limited, found->limit_message};
     void *owner = found->owner;
     c->cb(owner, &t, c->arg);
@@ -365,10 +371,40 @@ int mz_containerizer_launch(mz_containerizer *c, const char *container_id, const
     }
   }
   HASH_ADD_KEYPTR(hh, c->by_id, k->id, strlen(k->id), k);
+  HASH_ADD(hh_pid, c->by_pid, pid, sizeof k->pid, k);
+  k->in_pid_index = 1;
   meta_write(c, container_id, p);
   *pid = p;
   MZ_INFO(MOD, "container %s: launched %s as pid %d (%s launcher%s)", container_id, spec->path, (int)p,
           c->launcher->ops->name, k->oom_ev ? ", OOM events watched" : "");
+  return 0;
+}
+
+static void on_exec_pipe(evutil_socket_t fd, short what, void *arg) {
+  container *k = arg;
+  char buf[LAUNCH_ERROR_MAX];
+  ssize_t n = read(k->errpipe, buf, sizeof buf - 1);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+    event_add(k->exec_ev, NULL);
+    return;
+  }
+  close(k->errpipe);
+  k->errpipe = -1;
+  if (n > 0) { /* the child could not start it: the reap reports this */
+    buf[n] = '\0';
+    k->launch_error = mz_strdup(buf);
+    return;
+  }
+  k->exec_cb(k->owner); /* end of file: the exec closed it */
+}
+
+int mz_containerizer_watch_exec(mz_containerizer *c, const char *container_id, void (*cb)(void *owner)) {
+  container *k;
+  HASH_FIND_STR(c->by_id, container_id, k);
+  if (!k || k->errpipe < 0 || k->exec_ev) return -1;
+  k->exec_cb = cb;
+  k->exec_ev = event_new(c->base, k->errpipe, EV_READ, on_exec_pipe, k);
+  if (!k->exec_ev || event_add(k->exec_ev, NULL) != 0) return -1;
   return 0;
 }
 
@@ -507,6 +543,7 @@ void mz_containerizer_free(mz_containerizer *c) {
   container *k, *tmp;
   HASH_ITER(hh, c->by_id, k, tmp) {
     HASH_DEL(c->by_id, k);
+    if (k->in_pid_index) HASH_DELETE(hh_pid, c->by_pid, k);
     container_free(k);
   }
   leftover *l, *ltmp;

@@ -54,6 +54,11 @@ typedef struct {
    * period: 0.6 ms a launch on average under bench-launch), the child passes the
    * cgroup.procs fds on instead. */
   int self_join;
+  /* path is a task's command, started without an executor (direct_command.c): looked up
+   * in envp's PATH when it has no '/' (task_command.h), and killed when the agent dies
+   * (PR_SET_PDEATHSIG). An exec failure is the launch error
+   * "<MZ_COMMAND_EXEC_FAILED>: <path>: <why>". */
+  int command_exec;
 } mz_launch_spec;
 
 typedef struct mz_launcher mz_launcher;
@@ -133,6 +138,10 @@ int mz_containerizer_recover_except(mz_containerizer *c, double wait, int (*keep
  * with wait_status -1 (unknown). 0, or -1 when that process is gone (or is another). */
 int mz_containerizer_adopt(mz_containerizer *c, const char *container_id, pid_t pid, unsigned long long starttime,
                            void *owner);
+/* Calls cb(owner) once the container's first process has exec'd its program (its error
+ * pipe closed without a word). When it could not, cb is not called, and the exit
+ * callback reports the launch error. 0, or -1 (unknown container, or watched already). */
+int mz_containerizer_watch_exec(mz_containerizer *c, const char *container_id, void (*cb)(void *owner));
 /* 1 when the container has hit its memory limit, with a message (see the launcher). */
 int mz_containerizer_limitation(mz_containerizer *c, const char *container_id, char *msg, size_t msglen);
 /* New cpu and memory limits for a running container (memory only grows). 0 or -1 with err. */

@@ -142,6 +142,11 @@ static void handle(mz_http_req *r, void *arg) {
     mz_http_reply_error(r, 400, "Executor cannot be found");
     goto out;
   }
+  if (ex->direct) {
+    mz_http_reply_error(r, 403, "Executor %s is the agent itself (a direct command task): it takes no calls",
+                        ex->id);
+    goto out;
+  }
   if (ex->state == MZ_EXEC_REGISTERING && call->type != MESOS__V1__EXECUTOR__CALL__TYPE__SUBSCRIBE) {
     mz_http_reply_error(r, 403, "Executor is not subscribed");
     goto out;

@@ -304,7 +304,11 @@ void mz_ag_exec_launch(mz_agent *a, mz_ag_executor *ex) {
   char *path = NULL;
   char **argv = NULL;
   const Mesos__V1__CommandInfo *cmd = ex->info->command;
-  if (ex->command || ex->default_executor) {
+  ex->direct = mz_ag_direct_eligible(a, ex);
+  if (ex->direct) {
+    path = mz_strdup("(the task's command)"); /* set below, with the environment */
+    argv = mz_calloc(1, sizeof *argv);
+  } else if (ex->command || ex->default_executor) {
     size_t n = strlen(a->launcher_dir) + 32;
     path = mz_malloc(n);
     snprintf(path, n, "%s/mezzo-executor", a->launcher_dir);
@@ -330,7 +334,7 @@ void mz_ag_exec_launch(mz_agent *a, mz_ag_executor *ex) {
     fail_launch(a, ex, "the executor has no command");
     return;
   }
-  if (path[0] == '/' && access(path, X_OK) != 0) { /* a relative one may come with the fetched URIs */
+  if (!ex->direct && path[0] == '/' && access(path, X_OK) != 0) { /* a relative one may come with the URIs */
     snprintf(err, sizeof err, "%s: %s", path, strerror(errno));
     for (size_t i = 0; argv[i]; i++) free(argv[i]);
     free(argv);
@@ -353,11 +357,26 @@ void mz_ag_exec_launch(mz_agent *a, mz_ag_executor *ex) {
     strv_set(&env, "NVIDIA_VISIBLE_DEVICES", gpus_visible);
     strv_set(&env, "CUDA_DEVICE_ORDER", "PCI_BUS_ID");
   }
+  if (ex->direct) { /* the command's own argv and environment (the executor's, as it would give them) */
+    char **cenv;
+    free(path);
+    free(argv);
+    if (mz_ag_direct_command(a, ex, env.v, &path, &argv, &cenv, err, sizeof err) != 0) {
+      strv_free(&env);
+      fail_launch(a, ex, err);
+      return;
+    }
+    strv_free(&env);
+    env = (strv){cenv, 0, 0};
+    while (cenv[env.n]) env.n++;
+    env.cap = env.n + 1;
+  }
   char out[4200], errp[4200];
   snprintf(out, sizeof out, "%s/stdout", ex->directory);
   snprintf(errp, sizeof errp, "%s/stderr", ex->directory);
   mz_launch_spec spec = {path, argv, env.v, ex->directory, out, errp};
-  spec.self_join = ex->command || ex->default_executor; /* mezzo-executor joins its cgroups itself */
+  spec.self_join = !ex->direct && (ex->command || ex->default_executor); /* mezzo-executor joins its cgroups */
+  spec.command_exec = ex->direct;
   container_limits(ex, &spec.limits);
   ex->cpus_limit = spec.limits.cpus;
   ex->mem_limit_bytes = spec.limits.mem_bytes;
@@ -411,8 +430,13 @@ done:
   ex->state = MZ_EXEC_REGISTERING;
   if (gpus_visible[0]) mz_agent_gpus_checkpoint(a, ex); /* before the pid: a recovered run has its GPUs */
   mz_ag_ckpt_executor_pid(a, ex);
-  MZ_INFO(MZ_AGENT_MOD, "launched executor %s of framework %s in container %s (pid %d) in %s", ex->id, ex->fw->id,
-          ex->container_id, (int)ex->pid, ex->directory);
+  MZ_INFO(MZ_AGENT_MOD, "launched executor %s of framework %s in container %s (pid %d%s) in %s", ex->id, ex->fw->id,
+          ex->container_id, (int)ex->pid, ex->direct ? ", the task's command: no executor process" : "",
+          ex->directory);
+  if (ex->direct) {
+    mz_ag_direct_started(a, ex);
+    return;
+  }
   ex->reg_timer = evtimer_new(a->base, on_registration_timeout, ex);
   mz_timer_in(ex->reg_timer, a->flags.executor_registration_timeout);
 }
@@ -498,6 +522,10 @@ void mz_ag_exec_flush_queue(mz_agent *a, mz_ag_executor *ex) {
 
 void mz_ag_exec_kill_task(mz_agent *a, mz_ag_executor *ex, mz_ag_task *t, const Mesos__V1__KillPolicy *override) {
   t->kill_requested = 1;
+  if (ex->direct) {
+    mz_ag_direct_kill(a, ex, t, override);
+    return;
+  }
   if (!ex->stream) {
     /* No way to ask the executor: destroy it; the task becomes TASK_KILLED. */
     mz_ag_exec_shutdown(a, ex, 0, MESOS__V1__TASK_STATE__TASK_KILLED,
@@ -538,6 +566,7 @@ void mz_ag_exec_shutdown(mz_agent *a, mz_ag_executor *ex, double grace, Mesos__V
   if (ex->reg_timer) evtimer_del(ex->reg_timer);
   int already = ex->state == MZ_EXEC_TERMINATING;
   ex->state = MZ_EXEC_TERMINATING;
+  if (ex->direct && grace > 0) grace = mz_ag_direct_shutdown_grace(a, ex, grace);
   if (grace <= 0 || !ex->stream) {
     if (ex->kill_timer) evtimer_del(ex->kill_timer);
     mz_containerizer_destroy(a->containerizer, ex->container_id, grace <= 0 ? 0 : grace);
@@ -581,6 +610,7 @@ void mz_ag_exec_exited(mz_agent *a, mz_ag_executor *ex, int wait_status, const c
   if (ex->kill_timer) evtimer_del(ex->kill_timer);
   mz_executor_api_close(ex);
   if (a->shutting_down) return;
+  if (ex->direct && !limited && !ex->term_set) mz_ag_direct_exited(a, ex, wait_status, launch_error);
   char msg[2600];
   mz_ag_task *t, *tmp;
   mz_ag_task *tables[2] = {ex->queued, ex->launched};

@@ -130,8 +130,8 @@ const char *mz_fork_server_path(const mz_fork_server *fs) { return fs->path; }
 
 pid_t mz_fork_server_pid(const mz_fork_server *fs) { return fs->pid; }
 
-int mz_fork_server_spawn(mz_fork_server *fs, const char *cwd, char *const *argv, char *const *envp, const int *fds,
-                         size_t nfds, pid_t *pid, char *err, size_t errlen) {
+int mz_fork_server_spawn(mz_fork_server *fs, const char *exec, const char *cwd, char *const *argv, char *const *envp,
+                         const int *fds, size_t nfds, pid_t *pid, char *err, size_t errlen) {
   if (fs->sock < 0) {
     if (mz_monotonic() - fs->stopped_at < MZ_FORK_SERVER_RESTART_S) {
       snprintf(err, errlen, "the fork server is not running");
@@ -144,7 +144,7 @@ int mz_fork_server_spawn(mz_fork_server *fs, const char *cwd, char *const *argv,
     MZ_INFO(MOD, "executor fork server restarted (pid %d)", (int)fs->pid);
   }
   size_t len;
-  uint8_t *msg = mz_fork_request_encode(cwd, argv, envp, &len);
+  uint8_t *msg = mz_fork_request_encode(exec, cwd, argv, envp, &len);
   if (!msg) {
     snprintf(err, errlen, "the request is larger than %d bytes", MZ_FORK_MAX_MSG);
     return -1;

@@ -27,11 +27,13 @@ mz_fork_server *mz_fork_server_start(const char *executor_path, char *const *env
 const char *mz_fork_server_path(const mz_fork_server *fs);
 /* The server's pid, 0 while it is not running. */
 pid_t mz_fork_server_pid(const mz_fork_server *fs);
-/* Starts an executor: cwd, argv, envp and fds (error pipe write end, stdin, stdout,
- * stderr, then cgroup.procs files to join; common/fork_wire.h). 0 with *pid, the
- * agent's child; -1 with err when the server could not (the caller execs instead). */
-int mz_fork_server_spawn(mz_fork_server *fs, const char *cwd, char *const *argv, char *const *envp, const int *fds,
-                         size_t nfds, pid_t *pid, char *err, size_t errlen);
+/* Starts an executor (exec NULL), or a program the server's child execs (exec: its path,
+ * looked up in envp's PATH without a '/'): cwd, argv, envp and fds (error pipe write
+ * end, stdin, stdout, stderr, then cgroup.procs files to join; common/fork_wire.h).
+ * 0 with *pid, the agent's child; -1 with err when the server could not (the caller
+ * launches it itself). */
+int mz_fork_server_spawn(mz_fork_server *fs, const char *exec, const char *cwd, char *const *argv, char *const *envp,
+                         const int *fds, size_t nfds, pid_t *pid, char *err, size_t errlen);
 /* Stops the server (closes the socket: it exits) and frees fs. NULL is fine. */
 void mz_fork_server_free(mz_fork_server *fs);
 

@@ -15,7 +15,9 @@
  * close-on-exec pipe that the containerizer reads when it reaps the child.
  * A command or default executor that would be vfork'd and exec'd is asked of the
  * executor fork server instead when there is one (fork_server.h): its child does
- * the same steps and runs mezzo-executor's main without an exec.
+ * the same steps and runs mezzo-executor's main without an exec. So is a direct
+ * command task's command (spec->command_exec): the server's child execs it, and the
+ * agent does not wait in vfork while the child joins the cgroups.
  * impl: a linux_impl (the borrowed mz_isolation, the owned fork server). */
 #include <dirent.h>
 #include <errno.h>
@@ -26,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,6 +37,7 @@
 #include "agent/fork_server.h"
 #include "common/fork_wire.h"
 #include "common/log.h"
+#include "common/task_command.h"
 #include "common/util.h"
 
 #define ERRPIPE_FD 3 /* where the child keeps the pipe's write end */
@@ -100,6 +104,14 @@ static void child(const mz_launch_spec *spec, const int *join, size_t njoin, int
     char err[1024] = "";
     if (spec->prepare(spec->prepare_arg, err, sizeof err) != 0) child_fail(err, NULL);
   }
+  if (spec->command_exec) {
+    /* A task's command started by the agent itself (direct_command.c): it goes with the agent,
+     * as the command executor and its command do. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int e = mz_command_execvpe(spec->path, spec->argv, envp);
+    (void)!write(ERRPIPE_FD, MZ_COMMAND_EXEC_FAILED ": ", sizeof MZ_COMMAND_EXEC_FAILED + 1);
+    child_fail(spec->path, strerror(e));
+  }
   execve(spec->path, spec->argv, envp);
   child_fail("cannot execute the executor", strerror(errno));
 }
@@ -128,17 +140,19 @@ __attribute__((noinline)) static char **env_with_join_fds(char *const *envp, siz
   return e;
 }
 
-/* Asks the fork server for the container's first process (spec->path is its program and
- * the launch needs nothing but what the server's child does). 0 with *pid. */
+/* Asks the fork server for the container's first process (spec->path is its program, or
+ * a task's command that its child execs, and the launch needs nothing but what the
+ * server's child does). 0 with *pid. */
 static int fork_server_launch(linux_impl *impl, const mz_launch_spec *spec, const int *join, size_t njoin, int out,
                               int errfd, int nullfd, int pipew, pid_t *pid) {
-  if (!impl->fs || nullfd < 0 || njoin > MZ_CGROUP_FDS_MAX || strcmp(spec->path, mz_fork_server_path(impl->fs)))
+  if (!impl->fs || nullfd < 0 || njoin > MZ_CGROUP_FDS_MAX ||
+      (!spec->command_exec && strcmp(spec->path, mz_fork_server_path(impl->fs))))
     return -1;
   int fds[MZ_FORK_MAX_FDS] = {pipew, nullfd, out, errfd};
   for (size_t i = 0; i < njoin; i++) fds[MZ_FORK_FIXED_FDS + i] = join[i];
   char err[256];
-  if (mz_fork_server_spawn(impl->fs, spec->cwd, spec->argv, spec->envp, fds, MZ_FORK_FIXED_FDS + njoin, pid, err,
-                           sizeof err) == 0)
+  if (mz_fork_server_spawn(impl->fs, spec->command_exec ? spec->path : NULL, spec->cwd, spec->argv, spec->envp, fds,
+                           MZ_FORK_FIXED_FDS + njoin, pid, err, sizeof err) == 0)
     return 0;
   MZ_DEBUG("agent", "executor fork server: %s; exec'ing %s", err, spec->path);
   return -1;
@@ -175,7 +189,7 @@ static int linux_launch(mz_launcher *l, const char *container_id, const mz_launc
    * part of the agent's time per task). child() never returns. */
   int use_vfork = !iso->pid_ns && !spec->prepare && !spec->switch_user;
   pid_t c = -1;
-  int forked = use_vfork && spec->self_join &&
+  int forked = use_vfork && (spec->self_join || spec->command_exec) &&
                fork_server_launch(impl, spec, join, njoin, out, errfd, nullfd, pfd[1], &c) == 0;
   int pass_join = !forked && use_vfork && spec->self_join && njoin > 0 && njoin <= MZ_CGROUP_FDS_MAX;
   char **envp = pass_join ? env_with_join_fds(spec->envp, njoin) : NULL;

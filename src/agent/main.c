@@ -176,6 +176,7 @@ int main(int argc, char **argv) {
   f->cgroups_root = "mezzo";
   f->switch_user = 1;
   f->executor_fork_server = 1;
+  f->direct_command_tasks = 1;
   f->http_executor_domain_sockets = 1;
   f->recover = "reconnect";
   f->recovery_timeout = 15 * 60;
@@ -230,6 +231,10 @@ int main(int argc, char **argv) {
       {"executor_fork_server", MZ_FLAG_BOOL, &f->executor_fork_server,
        "start command and default executors as forks of one mezzo-executor started at startup, not one exec "
        "each (default true)"},
+      {"direct_command_tasks", MZ_FLAG_BOOL, &f->direct_command_tasks,
+       "run the command of a command task without a command executor process when its framework does not "
+       "checkpoint and it has no health check: the agent starts it and reports its updates as the command "
+       "executor would (default true)"},
       {"http_executor_domain_sockets", MZ_FLAG_BOOL, &f->http_executor_domain_sockets,
        "serve executors on a Unix domain socket too, given to them as MESOS_DOMAIN_SOCKET (default true; "
        "Mesos's is false)"},

@@ -504,7 +504,9 @@ void mz_agent_framework_message(mz_agent *a, const Mezzo__Internal__AgentEvent__
   mz_ag_executor *ex = fw ? mz_agent_executor(fw, fm->executor_id->value) : NULL;
   if (!ex || !ex->stream) {
     MZ_WARN(MZ_AGENT_MOD, "dropping a framework message for executor %s of framework %s: not %s",
-            fm->executor_id->value, fm->framework_id->value, ex ? "subscribed" : "running here");
+            fm->executor_id->value, fm->framework_id->value,
+            !ex ? "running here" : ex->direct ? "an executor process (a direct command task, which ignores them)"
+                                              : "subscribed");
     return;
   }
   Mesos__V1__Executor__Event ev = MESOS__V1__EXECUTOR__EVENT__INIT;

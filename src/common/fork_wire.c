@@ -19,16 +19,21 @@ static size_t strings_size(char *const *v, size_t *n) {
   return total;
 }
 
-uint8_t *mz_fork_request_encode(const char *cwd, char *const *argv, char *const *envp, size_t *len) {
+uint8_t *mz_fork_request_encode(const char *exec, const char *cwd, char *const *argv, char *const *envp,
+                                size_t *len) {
   size_t nargv, nenv;
   size_t a = strings_size(argv, &nargv), e = strings_size(envp, &nenv);
   if (a == SIZE_MAX || e == SIZE_MAX || nargv == 0 || !cwd[0]) return NULL;
-  size_t total = sizeof MZ_FORK_MAGIC + strlen(cwd) + 1 + a + 1 + e + 1;
+  if (!exec) exec = "";
+  size_t total = sizeof MZ_FORK_MAGIC + strlen(exec) + 1 + strlen(cwd) + 1 + a + 1 + e + 1;
   if (total > MZ_FORK_MAX_MSG) return NULL;
   uint8_t *buf = mz_malloc(total), *p = buf;
   memcpy(p, MZ_FORK_MAGIC, sizeof MZ_FORK_MAGIC);
   p += sizeof MZ_FORK_MAGIC;
-  size_t n = strlen(cwd) + 1;
+  size_t n = strlen(exec) + 1;
+  memcpy(p, exec, n);
+  p += n;
+  n = strlen(cwd) + 1;
   memcpy(p, cwd, n);
   p += n;
   for (size_t i = 0; i < nargv; i++, p += n) memcpy(p, argv[i], n = strlen(argv[i]) + 1);
@@ -60,11 +65,15 @@ static char **split(char **p, const char *end) {
   return NULL;
 }
 
-int mz_fork_request_decode(uint8_t *buf, size_t len, char **cwd, char ***argv, char ***envp) {
+int mz_fork_request_decode(uint8_t *buf, size_t len, char **exec, char **cwd, char ***argv, char ***envp) {
   const char *end = (const char *)buf + len;
   if (len < sizeof MZ_FORK_MAGIC || memcmp(buf, MZ_FORK_MAGIC, sizeof MZ_FORK_MAGIC) != 0) return -1;
   char *p = (char *)buf + sizeof MZ_FORK_MAGIC;
   size_t n = strnlen(p, (size_t)(end - p));
+  if (p + n == end) return -1;
+  *exec = n ? p : NULL;
+  p += n + 1;
+  n = strnlen(p, (size_t)(end - p));
   if (p + n == end || n == 0) return -1;
   *cwd = p;
   p += n + 1;

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "common/task_command.h" /* its argv, environment, task variables and exit wording */
 #include "mesos/v1/mesos.pb-c.h"
 
 /* Starts the command: shell (the default) runs `/bin/sh -c value`; shell=false runs
@@ -24,17 +25,7 @@ int mz_command_spawn(const Mesos__V1__CommandInfo *cmd, pid_t *pid, char *err, s
 int mz_command_spawn_env(const Mesos__V1__CommandInfo *cmd, char *const *more_env, pid_t *pid, char *err,
                          size_t errlen);
 
-/* What a task's command gets from its TaskInfo, as Mesos: PORT0..PORTn (and PORT) from
- * its port resources in order, PORT_<NAME> from discovery.ports (name upper-cased,
- * other characters as '_'). NULL-terminated; free with mz_command_env_free. */
-char **mz_command_task_env(const Mesos__V1__TaskInfo *task);
-void mz_command_env_free(char **env);
-
 /* Sends sig to the process group led by pid. 0, or -1 if the group is gone. */
 int mz_command_signal(pid_t pid, int sig);
-
-/* Mesos's wording of a wait status: "Command exited with status 3",
- * "Command terminated with signal Killed" ("... (core dumped)"). */
-void mz_command_describe_exit(int wait_status, char *buf, size_t len);
 
 #endif

@@ -187,14 +187,14 @@ static int start_task(dtask *t) {
   if (t->info->health_check) {
     t->health = mz_health_new(D.p.base, t->info->health_check, env, on_health, t, err, sizeof err);
     if (!t->health) {
-      mz_command_env_free(env);
+      mz_command_strv_free(env);
       snprintf(msg, sizeof msg, "Invalid health check: %s", err);
       send_update(t, MESOS__V1__TASK_STATE__TASK_FAILED, msg, -1, -1);
       return -1;
     }
   }
   int rc = mz_command_spawn_env(t->info->command, env, &t->pid, err, sizeof err);
-  mz_command_env_free(env);
+  mz_command_strv_free(env);
   if (rc != 0) {
     t->pid = 0;
     mz_health_free(t->health);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/fork_wire.h"
+#include "common/task_command.h"
 #include "common/util.h"
 
 #define ERRPIPE_FD 3
@@ -55,9 +56,9 @@ static void set_cmdline(char **self_argv, char **argv) {
  * inherited ignored): each child resets these alone, not every signal one by one. */
 static sigset_t non_default;
 
-/* The new executor, between the clone and entry. Never returns. */
-static void child(int sock, int *fds, size_t nfds, const char *cwd, char **argv, char **envp,
-                  char **self_argv, int (*entry)(int, char **)) {
+/* The new executor, between the clone and entry (or the exec of `exec`). Never returns. */
+static void child(int sock, int *fds, size_t nfds, const char *exec, const char *cwd, char **argv, char **envp,
+                  char **self_argv, int (*entry)(int, char **), pid_t agent) {
   close(sock);
   setsid();
   /* The dup2s below overwrite fds 0 to ERRPIPE_FD: a received descriptor there moves up
@@ -77,6 +78,16 @@ static void child(int sock, int *fds, size_t nfds, const char *cwd, char **argv,
   for (int s = 1; s < NSIG; s++)
     if (sigismember(&non_default, s) == 1) signal(s, SIG_DFL);
   if (chdir(cwd) != 0) child_fail("cannot enter the sandbox", strerror(errno));
+  if (exec) {
+    /* A task's command, started without an executor: it goes with the agent (its parent),
+     * as the command executor and its command do. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != agent) _exit(127);
+    int e = mz_command_execvpe(exec, argv, envp);
+    char why[512];
+    snprintf(why, sizeof why, "%s: %s", exec, strerror(e));
+    child_fail(MZ_COMMAND_EXEC_FAILED, why);
+  }
   set_cmdline(self_argv, argv);
   environ = envp;
   close(ERRPIPE_FD); /* started: as an exec closes it */
@@ -111,17 +122,17 @@ int mz_executor_fork_server(int sock, char **self_argv, int (*entry)(int argc, c
     ssize_t n = mz_fork_recv(sock, buf, MZ_FORK_MAX_MSG, fds, &nfds);
     if (n == 0) break; /* the agent closed its end */
     int32_t reply;
-    char *cwd, **argv = NULL, **envp = NULL;
+    char *exec, *cwd, **argv = NULL, **envp = NULL;
     if (n < 0) {
       if (errno != EMSGSIZE) break;
       reply = -EMSGSIZE;
-    } else if (nfds < MZ_FORK_FIXED_FDS || mz_fork_request_decode(buf, (size_t)n, &cwd, &argv, &envp) != 0) {
+    } else if (nfds < MZ_FORK_FIXED_FDS || mz_fork_request_decode(buf, (size_t)n, &exec, &cwd, &argv, &envp) != 0) {
       reply = -EINVAL;
     } else {
       /* CLONE_PARENT: the executor is the agent's child. Like fork(), without its atfork
        * handlers: this process is single-threaded and idle here. */
       pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
-      if (pid == 0) child(sock, fds, nfds, cwd, argv, envp, self_argv, entry);
+      if (pid == 0) child(sock, fds, nfds, exec, cwd, argv, envp, self_argv, entry, agent);
       reply = pid < 0 ? -errno : (int32_t)pid;
     }
     free(argv);

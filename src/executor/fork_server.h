@@ -11,8 +11,11 @@
  * "0" to each cgroup.procs), stdin/stdout/stderr, closes every other descriptor,
  * default signal dispositions, enters the working directory; then it shows its argv
  * in /proc/<pid>/cmdline, takes the request's environment, closes the error pipe (as
- * an exec would) and runs entry(argc, argv), exiting with its result. A failure
- * before entry is written to the error pipe and the child exits with 127.
+ * an exec would) and runs entry(argc, argv), exiting with its result. A request that
+ * names a program to exec (a direct command task's command, src/agent/direct_command.c)
+ * has the child exec it instead, looked up in the request's PATH, with
+ * PR_SET_PDEATHSIG SIGKILL (it goes with the agent). A failure before entry or the
+ * exec is written to the error pipe and the child exits with 127.
  *
  * The server exits when the agent closes its end of the socket or dies
  * (PR_SET_PDEATHSIG). */

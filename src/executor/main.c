@@ -174,7 +174,7 @@ static void launch(const Mesos__V1__TaskInfo *task) {
   if (X.task->health_check) {
     health = mz_health_new(X.p.base, X.task->health_check, task_env, on_health, NULL, err, sizeof err);
     if (!health) {
-      mz_command_env_free(task_env);
+      mz_command_strv_free(task_env);
       char msg[320];
       snprintf(msg, sizeof msg, "Invalid health check: %s", err);
       send_update(X.task->task_id, MESOS__V1__TASK_STATE__TASK_FAILED, msg, 1);
@@ -182,7 +182,7 @@ static void launch(const Mesos__V1__TaskInfo *task) {
     }
   }
   int spawned = mz_command_spawn_env(X.task->command, task_env, &X.pid, err, sizeof err);
-  mz_command_env_free(task_env);
+  mz_command_strv_free(task_env);
   if (spawned != 0) {
     mz_health_free(health);
     char msg[320];

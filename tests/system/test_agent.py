@@ -474,7 +474,8 @@ def test_kill_escalates_to_sigkill(master, agent):
 
 @pytest.fixture
 def silent_launcher(tmp_path):
-    """A launcher_dir whose mezzo-executor never subscribes."""
+    """A launcher_dir whose mezzo-executor never subscribes (for agents with
+    --direct_command_tasks=false: command tasks with a command executor)."""
     d = tmp_path / "launcher"
     d.mkdir()
     exe = d / "mezzo-executor"
@@ -484,7 +485,8 @@ def silent_launcher(tmp_path):
 
 
 def test_executor_registration_timeout_fails_the_task(master, tmp_path, silent_launcher):
-    a = Agent(master, tmp_path, extra=["--executor_registration_timeout=1secs"], launcher_dir=silent_launcher)
+    a = Agent(master, tmp_path, extra=["--executor_registration_timeout=1secs", "--direct_command_tasks=false"],
+              launcher_dir=silent_launcher)
     try:
         registered(master)
         run_task(master, "never-1", "echo never")
@@ -498,7 +500,7 @@ def test_executor_registration_timeout_fails_the_task(master, tmp_path, silent_l
 
 
 def test_kill_of_a_queued_task_is_answered_by_the_agent(master, tmp_path, silent_launcher):
-    a = Agent(master, tmp_path, launcher_dir=silent_launcher)
+    a = Agent(master, tmp_path, extra=["--direct_command_tasks=false"], launcher_dir=silent_launcher)
     try:
         registered(master)
         run_task(master, "queued-1", "echo never")
@@ -523,7 +525,7 @@ def test_executor_exit_without_terminal_update_fails_the_task(master, tmp_path):
     exe = d / "mezzo-executor"
     exe.write_text("#!/bin/sh\nexit 7\n")
     exe.chmod(0o755)
-    a = Agent(master, tmp_path, launcher_dir=d)
+    a = Agent(master, tmp_path, extra=["--direct_command_tasks=false"], launcher_dir=d)
     try:
         registered(master)
         run_task(master, "crash-1", "echo never")
@@ -682,16 +684,20 @@ def test_executor_api_rejects_bad_requests(master, agent):
     assert post(sub, accept="text/html")[0] == 406
 
 
-def test_framework_message_reaches_executor_and_back(master, agent):
+def test_framework_message_reaches_executor_and_back(master, tmp_path):
     # The command executor ignores messages; this checks the agent side accepts and routes them.
-    registered(master)
-    run_task(master, "msg-1", "sleep 100")
-    ack_through(master, "msg-1", ["TASK_STARTING", "TASK_RUNNING"])
-    master.send({"type": "FRAMEWORK_MESSAGE", "framework_message": {
-        "framework_id": {"value": "fw-1"}, "executor_id": {"value": "msg-1"}, "data": "aGVsbG8="}})
-    box = sandbox(agent, master, "msg-1")
-    wait_for(lambda: "framework message of 5 bytes" in open(os.path.join(box, "stderr")).read(),
-             what="the executor to log the message")
+    agent = Agent(master, tmp_path, extra=["--direct_command_tasks=false"])
+    try:
+        registered(master)
+        run_task(master, "msg-1", "sleep 100")
+        ack_through(master, "msg-1", ["TASK_STARTING", "TASK_RUNNING"])
+        master.send({"type": "FRAMEWORK_MESSAGE", "framework_message": {
+            "framework_id": {"value": "fw-1"}, "executor_id": {"value": "msg-1"}, "data": "aGVsbG8="}})
+        box = sandbox(agent, master, "msg-1")
+        wait_for(lambda: "framework message of 5 bytes" in open(os.path.join(box, "stderr")).read(),
+                 what="the executor to log the message")
+    finally:
+        agent.stop()
 
 
 def test_sigterm_kills_tasks_and_exits_cleanly(master, tmp_path):

@@ -152,7 +152,7 @@ def test_state_tasks_executors_frameworks_containers(running):
     assert stats["cpus_limit"] == pytest.approx(0.6)  # with the command executor's 0.1
     assert stats["mem_limit_bytes"] == (64 + 32) << 20
     assert stats["mem_rss_bytes"] > 0 and stats["timestamp"] > 0
-    assert stats["processes"] >= 2  # the executor and its command
+    assert stats["processes"] >= 1  # its command (a direct command task: no executor process)
     if VERSION:
         assert stats["processes"] == len(procs_of(CONTROLLERS[0], box.name))
 

@@ -576,7 +576,8 @@ def executor_pid(tmp_path, container):
 
 
 def test_executors_are_forks_of_the_fork_server_and_children_of_the_agent(master, tmp_path):
-    a = Agent(master, tmp_path)
+    # Command tasks with a command executor (test_direct_command.py has those without).
+    a = Agent(master, tmp_path, extra=["--direct_command_tasks=false"])
     try:
         registered(master)
         m = wait_for(lambda: re.search(r"executors start as forks of (\S+) --fork-server \(pid (\d+)\)",
@@ -760,7 +761,7 @@ def test_latest_run_link_follows_the_newest_run(master, tmp_path):
 def test_executors_reach_the_agent_over_its_domain_socket(master, tmp_path):
     sock_dir = tempfile.mkdtemp(prefix="mz-sock-")
     loc = os.path.join(sock_dir, "executors.sock")
-    a = Agent(master, tmp_path, extra=[f"--domain_socket_location={loc}"])
+    a = Agent(master, tmp_path, extra=[f"--domain_socket_location={loc}", "--direct_command_tasks=false"])
     try:
         registered(master)
         launch(master, task_info(master, "sock-1", SOCKET_TASK))
@@ -818,7 +819,7 @@ def test_executor_socket_is_in_the_work_dir_by_default(master, tmp_path):
 
 
 def test_executor_socket_turned_off(master, tmp_path):
-    a = Agent(master, tmp_path, extra=["--http_executor_domain_sockets=false"])
+    a = Agent(master, tmp_path, extra=["--http_executor_domain_sockets=false", "--direct_command_tasks=false"])
     try:
         registered(master)
         launch(master, task_info(master, "tcp-1", SOCKET_TASK))

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "common/fork_wire.h"
+#include "common/task_command.h"
 #include "executor/fork_server.h"
 
 static void test_request_round_trip(void **state) {
@@ -30,12 +31,13 @@ static void test_request_round_trip(void **state) {
   char *envp[] = {"A=1", "EMPTY=", "MESOS_SANDBOX=/s b", NULL};
   size_t len;
   /* An empty string would end its list on the wire: such a request is not encoded. */
-  assert_null(mz_fork_request_encode("/some dir", argv, envp, &len));
-  char *cwd, **a, **e;
+  assert_null(mz_fork_request_encode(NULL, "/some dir", argv, envp, &len));
+  char *x, *cwd, **a, **e;
   argv[2] = NULL;
-  uint8_t *msg = mz_fork_request_encode("/some dir", argv, envp, &len);
+  uint8_t *msg = mz_fork_request_encode(NULL, "/some dir", argv, envp, &len);
   assert_non_null(msg);
-  assert_int_equal(mz_fork_request_decode(msg, len, &cwd, &a, &e), 0);
+  assert_int_equal(mz_fork_request_decode(msg, len, &x, &cwd, &a, &e), 0);
+  assert_null(x); /* no program: the child runs the server's entry */
   assert_string_equal(cwd, "/some dir");
   assert_string_equal(a[0], "/bin/x");
   assert_string_equal(a[1], "--default");
@@ -47,10 +49,19 @@ static void test_request_round_trip(void **state) {
   free(a);
   free(e);
   free(msg);
+  /* A program to exec. */
+  msg = mz_fork_request_encode("mz-prog", "/d", argv, envp, &len);
+  assert_int_equal(mz_fork_request_decode(msg, len, &x, &cwd, &a, &e), 0);
+  assert_string_equal(x, "mz-prog");
+  assert_string_equal(cwd, "/d");
+  assert_string_equal(a[1], "--default");
+  free(a);
+  free(e);
+  free(msg);
   /* An empty environment. */
   char *none[] = {NULL};
-  msg = mz_fork_request_encode("/", argv, none, &len);
-  assert_int_equal(mz_fork_request_decode(msg, len, &cwd, &a, &e), 0);
+  msg = mz_fork_request_encode(NULL, "/", argv, none, &len);
+  assert_int_equal(mz_fork_request_decode(msg, len, &x, &cwd, &a, &e), 0);
   assert_null(e[0]);
   free(a);
   free(e);
@@ -61,33 +72,33 @@ static void test_malformed_requests_are_refused(void **state) {
   char *argv[] = {"/bin/x", NULL};
   char *envp[] = {"A=1", NULL};
   size_t len;
-  uint8_t *msg = mz_fork_request_encode("/d", argv, envp, &len);
-  char *cwd, **a, **e;
+  uint8_t *msg = mz_fork_request_encode(NULL, "/d", argv, envp, &len);
+  char *x, *cwd, **a, **e;
   /* Every cut of a valid request is refused, and so is a wrong magic or a trailing byte. */
   for (size_t cut = 0; cut < len; cut++) {
     uint8_t *copy = malloc(len);
     memcpy(copy, msg, len);
-    assert_int_equal(mz_fork_request_decode(copy, cut, &cwd, &a, &e), -1);
+    assert_int_equal(mz_fork_request_decode(copy, cut, &x, &cwd, &a, &e), -1);
     free(copy);
   }
   uint8_t *longer = malloc(len + 1);
   memcpy(longer, msg, len);
   longer[len] = 'x';
-  assert_int_equal(mz_fork_request_decode(longer, len + 1, &cwd, &a, &e), -1);
+  assert_int_equal(mz_fork_request_decode(longer, len + 1, &x, &cwd, &a, &e), -1);
   longer[0] ^= 1;
-  assert_int_equal(mz_fork_request_decode(longer, len, &cwd, &a, &e), -1);
+  assert_int_equal(mz_fork_request_decode(longer, len, &x, &cwd, &a, &e), -1);
   free(longer);
   free(msg);
   /* No argv at all, an empty cwd, and a request past the limit are not encoded or decoded. */
   char *noargs[] = {NULL};
-  assert_null(mz_fork_request_encode("/d", noargs, envp, &len));
-  uint8_t empty_cwd[] = "MZFS1\0\0x\0\0\0";
-  assert_int_equal(mz_fork_request_decode(empty_cwd, sizeof empty_cwd - 1, &cwd, &a, &e), -1);
+  assert_null(mz_fork_request_encode(NULL, "/d", noargs, envp, &len));
+  uint8_t empty_cwd[] = "MZFS2\0\0\0x\0\0\0";
+  assert_int_equal(mz_fork_request_decode(empty_cwd, sizeof empty_cwd - 1, &x, &cwd, &a, &e), -1);
   char *big = malloc(MZ_FORK_MAX_MSG + 1);
   memset(big, 'a', MZ_FORK_MAX_MSG);
   big[MZ_FORK_MAX_MSG] = '\0';
   char *bigenv[] = {big, NULL};
-  assert_null(mz_fork_request_encode("/d", argv, bigenv, &len));
+  assert_null(mz_fork_request_encode(NULL, "/d", argv, bigenv, &len));
   free(big);
 }
 
@@ -197,12 +208,14 @@ static void server_start(server *s) {
   assert_int_equal(hello, 0);
 }
 
-/* Asks s for a child in cwd; returns its pid (or the negative reply); *errr: the error pipe's read end. */
-static int32_t request(server *s, const char *cwd, const char *out_path, int *errr, int njoin, int *join) {
-  char *argv[] = {"/x/mezzo-executor", "--default", NULL};
-  char *envp[] = {"FOO=bar baz", "MESOS_SANDBOX=/sandbox", NULL};
+/* Asks s for a child in cwd (running exec, or the entry when NULL, with argv and envp or
+ * the defaults below); returns its pid (or the negative reply); *errr: the error pipe's read end. */
+static int32_t request_full(server *s, const char *exec, char **argv, char **envp, const char *cwd,
+                            const char *out_path, int *errr, int njoin, int *join) {
+  char *dargv[] = {"/x/mezzo-executor", "--default", NULL};
+  char *denvp[] = {"FOO=bar baz", "MESOS_SANDBOX=/sandbox", NULL};
   size_t len;
-  uint8_t *msg = mz_fork_request_encode(cwd, argv, envp, &len);
+  uint8_t *msg = mz_fork_request_encode(exec, cwd, argv ? argv : dargv, envp ? envp : denvp, &len);
   int p[2];
   assert_int_equal(pipe2(p, O_CLOEXEC), 0);
   int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -218,6 +231,10 @@ static int32_t request(server *s, const char *cwd, const char *out_path, int *er
   assert_int_equal(recv(s->sock, &reply, sizeof reply, 0), (ssize_t)sizeof reply);
   *errr = p[0];
   return reply;
+}
+
+static int32_t request(server *s, const char *cwd, const char *out_path, int *errr, int njoin, int *join) {
+  return request_full(s, NULL, NULL, NULL, cwd, out_path, errr, njoin, join);
 }
 
 static char *slurp(const char *path) {
@@ -279,7 +296,7 @@ static void test_server_starts_our_children(void **state) {
   assert_int_equal(reply, -EINVAL);
   char *argv[] = {"/x", NULL};
   size_t len;
-  uint8_t *msg = mz_fork_request_encode("/", argv, argv + 1, &len);
+  uint8_t *msg = mz_fork_request_encode(NULL, "/", argv, argv + 1, &len);
   assert_int_equal(mz_fork_send(s.sock, msg, len, NULL, 0), 0);
   free(msg);
   assert_int_equal(recv(s.sock, &reply, sizeof reply, 0), (ssize_t)sizeof reply);
@@ -301,12 +318,59 @@ static void test_server_starts_our_children(void **state) {
   rmdir(s.dir);
 }
 
+/* A direct command task's command: the child execs the program, looked up in the request's
+ * PATH; one that is not there is reported on the error pipe. */
+static void test_server_execs_programs_from_the_requests_path(void **state) {
+  server s;
+  server_start(&s);
+  char out[128], prog[128], path[160];
+  snprintf(out, sizeof out, "%s/stdout", s.dir);
+  snprintf(prog, sizeof prog, "%s/mz-hello", s.dir);
+  FILE *f = fopen(prog, "w");
+  assert_non_null(f);
+  fputs("#!/bin/sh\necho \"$0 $1 $FOO $PPID\"\nexit 5\n", f);
+  fclose(f);
+  assert_int_equal(chmod(prog, 0755), 0);
+  snprintf(path, sizeof path, "PATH=/nowhere:%s", s.dir);
+  char *argv[] = {"mz-hello", "arg", NULL};
+  char *envp[] = {path, "FOO=x", NULL};
+  int errr, st;
+  int32_t pid = request_full(&s, "mz-hello", argv, envp, s.dir, out, &errr, 0, NULL);
+  assert_true(pid > 0);
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_true(WIFEXITED(st));
+  assert_int_equal(WEXITSTATUS(st), 5);
+  char e[256];
+  assert_int_equal(read(errr, e, sizeof e), 0); /* the exec closed it */
+  close(errr);
+  char want[256];
+  snprintf(want, sizeof want, "%s arg x %d\n", prog, (int)getpid()); /* our child (CLONE_PARENT) */
+  assert_string_equal(slurp(out), want);
+  /* Not in that PATH. */
+  char *argv2[] = {"mz-missing", NULL};
+  pid = request_full(&s, "mz-missing", argv2, envp, s.dir, out, &errr, 0, NULL);
+  assert_true(pid > 0);
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_int_equal(WEXITSTATUS(st), 127);
+  ssize_t n = read(errr, e, sizeof e - 1);
+  close(errr);
+  assert_true(n > 0);
+  e[n] = '\0';
+  assert_string_equal(e, MZ_COMMAND_EXEC_FAILED ": mz-missing: No such file or directory");
+  close(s.sock);
+  assert_int_equal(waitpid(s.server, &st, 0), s.server);
+  unlink(out);
+  unlink(prog);
+  rmdir(s.dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_request_round_trip),
       cmocka_unit_test(test_malformed_requests_are_refused),
       cmocka_unit_test(test_descriptors_travel),
       cmocka_unit_test(test_server_starts_our_children),
+      cmocka_unit_test(test_server_execs_programs_from_the_requests_path),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

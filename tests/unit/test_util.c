@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/task_command.h"
 #include "common/util.h"
 
 static void test_join_without_the_variable_does_nothing(void **state) {
@@ -98,8 +99,65 @@ static void test_write_all_writes_every_byte(void **state) {
   assert_int_equal(mz_write_all(-1, "x", 1), -1);
 }
 
+/* task_command: a command's argv and environment as the command executor gives them. */
+static void test_task_command_argv_and_environment(void **state) {
+  Mesos__V1__CommandInfo cmd = MESOS__V1__COMMAND_INFO__INIT;
+  char *path, **argv, err[128];
+  int search;
+  assert_int_equal(mz_command_argv(&cmd, &path, &argv, &search, err, sizeof err), -1); /* no value */
+  cmd.value = "echo $X";
+  assert_int_equal(mz_command_argv(&cmd, &path, &argv, &search, err, sizeof err), 0);
+  assert_string_equal(path, "/bin/sh");
+  assert_string_equal(argv[0], "sh");
+  assert_string_equal(argv[1], "-c");
+  assert_string_equal(argv[2], "echo $X");
+  assert_null(argv[3]);
+  assert_int_equal(search, 0);
+  free(path);
+  mz_command_strv_free(argv);
+  char *args[] = {"prog-name", "a"};
+  cmd.value = "prog";
+  cmd.has_shell = 1;
+  cmd.shell = 0;
+  cmd.n_arguments = 2;
+  cmd.arguments = args;
+  assert_int_equal(mz_command_argv(&cmd, &path, &argv, &search, err, sizeof err), 0);
+  assert_string_equal(path, "prog");
+  assert_string_equal(argv[0], "prog-name");
+  assert_string_equal(argv[1], "a");
+  assert_null(argv[2]);
+  assert_int_equal(search, 1); /* no '/': looked up in PATH */
+  free(path);
+  mz_command_strv_free(argv);
+  /* The base, then more over it, then the CommandInfo's variables over both (secrets skipped). */
+  Mesos__V1__Environment env = MESOS__V1__ENVIRONMENT__INIT;
+  Mesos__V1__Environment__Variable v1 = MESOS__V1__ENVIRONMENT__VARIABLE__INIT, v2 = v1, v3 = v1;
+  v1.name = "A";
+  v1.value = "cmd";
+  v2.name = "S";
+  v2.value = "secret";
+  v2.has_type = 1;
+  v2.type = MESOS__V1__ENVIRONMENT__VARIABLE__TYPE__SECRET;
+  v3.name = "NEW";
+  Mesos__V1__Environment__Variable *vars[] = {&v1, &v2, &v3};
+  env.n_variables = 3;
+  env.variables = vars;
+  cmd.environment = &env;
+  char *base[] = {"A=base", "B=base", "PORT0=1", NULL};
+  char *more[] = {"B=more", "PORT0=31000", NULL};
+  char **e = mz_command_env(base, &cmd, more, err, sizeof err);
+  assert_non_null(e);
+  assert_string_equal(e[0], "A=cmd");
+  assert_string_equal(e[1], "B=more");
+  assert_string_equal(e[2], "PORT0=31000");
+  assert_string_equal(e[3], "NEW=");
+  assert_null(e[4]);
+  mz_command_strv_free(e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_task_command_argv_and_environment),
       cmocka_unit_test(test_join_without_the_variable_does_nothing),
       cmocka_unit_test(test_join_writes_zero_to_each_fd_and_closes_them),
       cmocka_unit_test(test_join_refuses_a_malformed_list),
