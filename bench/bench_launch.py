@@ -79,9 +79,9 @@ def profile(agent_log):
     order = ["got", "launched", "subscribed", "sent", "running", "finished", "acked"]
     gaps = {}
     for d in per.values():
-        for a, b in zip(order, order[1:]):
-            if a in d and b in d:
-                gaps.setdefault(f"{a}->{b}", []).append(d[b] - d[a])
+        present = [m for m in order if m in d]  # a direct command task has no subscribed/sent
+        for a, b in zip(present, present[1:]):
+            gaps.setdefault(f"{a}->{b}", []).append(d[b] - d[a])
     out = []
     for k, v in gaps.items():
         v.sort()

@@ -442,7 +442,7 @@ void mz_master_link_free(mz_master_link *l);
 /* <work_dir>/slaves/<agent>/frameworks/<fw>/executors/<ex>/runs/<container> (malloc'd). */
 char *mz_sandbox_path(const char *work_dir, const char *agent_id, const char *fw_id, const char *executor_id,
                       const char *container_id);
-/* mkdir -p of the run dir, a `latest` link beside it, empty stdout and stderr files. 0 or -1. */
+/* mkdir -p of the run dir and a `latest` link beside it (the launch makes stdout and stderr). 0 or -1. */
 int mz_sandbox_create(const char *dir, char *err, size_t errlen);
 /* mkdir -p. 0 or -1. */
 int mz_mkdirs(const char *path, mode_t mode, char *err, size_t errlen);

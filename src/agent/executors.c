@@ -233,9 +233,11 @@ int mz_ag_resolve_user(const char *user, mz_launch_spec *spec, gid_t **groups, c
   return 0;
 }
 
+/* The sandbox and its stdout and stderr (made here: the launch would make them root's). */
 static int chown_sandbox(const char *dir, uid_t uid, gid_t gid, char *err, size_t errlen) {
   const char *names[] = {"", "/stdout", "/stderr"};
   char p[4200];
+  if (mz_create_file(dir, "stdout", err, errlen) != 0 || mz_create_file(dir, "stderr", err, errlen) != 0) return -1;
   for (size_t i = 0; i < 3; i++) {
     snprintf(p, sizeof p, "%s%s", dir, names[i]);
     if (chown(p, uid, gid) != 0) {

@@ -745,6 +745,10 @@ struct mz_cg_pool {
   unsigned slot[REUSE_MAX]; /* the free sets' numbers */
   size_t n;
   unsigned next;            /* the number the next freed set gets */
+  /* The last container whose ended cgroups were found to hold no process (none can
+   * join them but by the agent), so that left_clean does not read pids.current again.
+   * Empty when unknown. */
+  char empty_id[64];
 };
 
 /* The v1 hierarchy with the cpuacct files: its own, or cpu's where they are co-mounted;
@@ -800,9 +804,10 @@ static int rename_dirs(const mz_isolation *iso, const char *from, const char *to
 static int left_clean(const mz_isolation *iso, const char *id, const char **why) {
   char p[4400], buf[512];
   uint64_t v;
+  mz_cg_pool *pool = iso->pool;
   cg_path(iso, MZ_CGC_PIDS, id, "pids.current", p, sizeof p);
   *why = "processes remain";
-  if (read_u64(iso, p, &v) != 0 || v != 0) return 0;
+  if (strcmp(pool->empty_id, id) != 0 && (read_u64(iso, p, &v) != 0 || v != 0)) return 0;
   if (iso->base[MZ_CGC_FREEZER]) {
     cg_path(iso, MZ_CGC_FREEZER, id, "freezer.state", p, sizeof p);
     *why = "not thawed";
@@ -848,6 +853,7 @@ static int reuse_keep(const mz_isolation *iso, const char *id) {
 static int reuse_take(const mz_isolation *iso, const char *id) {
   mz_cg_pool *pool = iso->pool;
   if (!reuse_on(iso)) return 0;
+  pool->empty_id[0] = '\0'; /* a container of that id starts */
   char name[64];
   while (pool->n > 0) {
     free_name(pool, pool->slot[--pool->n], name, sizeof name);
@@ -987,7 +993,10 @@ int mz_cg_kill(const mz_isolation *iso, const char *id) {
     uint64_t tasks;
     if (iso->base[MZ_CGC_PIDS]) {
       cg_path(iso, MZ_CGC_PIDS, id, "pids.current", p, sizeof p);
-      if (read_u64(iso, p, &tasks) == 0 && tasks == 0) return 0;
+      if (read_u64(iso, p, &tasks) == 0 && tasks == 0) {
+        if (iso->pool && strlen(id) < sizeof iso->pool->empty_id) strcpy(iso->pool->empty_id, id);
+        return 0;
+      }
     }
     cg_path(iso, MZ_CGC_FREEZER, id, "cgroup.procs", p, sizeof p);
     pid_t one[1];

@@ -1,7 +1,8 @@
 /* sandbox: the directories executors run in, in Mesos's layout
  *   <work_dir>/slaves/<agent_id>/frameworks/<framework_id>/executors/<executor_id>/runs/<container_id>
- * with a `latest` symlink in runs/ pointing at the newest run, and empty `stdout`
- * and `stderr` files that the executor's output is appended to. Ids were
+ * with a `latest` symlink in runs/ pointing at the newest run. Its `stdout` and
+ * `stderr`, which the container's output is appended to, are made by the launch
+ * (launcher_posix.c opens them, creating them). Ids were
  * validated (mz_id_valid: no '/', not "." or "..") before they get here. */
 #include <errno.h>
 #include <fcntl.h>
@@ -91,7 +92,7 @@ int mz_sandbox_create(const char *dir, char *err, size_t errlen) {
     return -1;
   }
   if (mkdir_run(dir) != 0 && mz_mkdirs(dir, 0755, err, errlen) != 0) return -1;
-  if (mz_create_file(dir, "stdout", err, errlen) != 0 || mz_create_file(dir, "stderr", err, errlen) != 0) return -1;
+  /* stdout and stderr: made by the launch that opens them for the container. */
   /* runs/latest -> <container_id> (best effort, as a convenience). */
   const char *slash = strrchr(dir, '/');
   if (slash) {
