@@ -14,7 +14,9 @@
  * an exec would) and runs entry(argc, argv), exiting with its result. A request that
  * names a program to exec (a direct command task's command, src/agent/direct_command.c)
  * has the child exec it instead, looked up in the request's PATH, with
- * PR_SET_PDEATHSIG SIGKILL (it goes with the agent). A failure before entry or the
+ * PR_SET_PDEATHSIG SIGKILL (it goes with the agent). That child shares the server's
+ * memory until its exec (CLONE_VM | CLONE_VFORK, on a stack of its own) and sends the
+ * agent its pid itself before the steps above. A failure before entry or the
  * exec is written to the error pipe and the child exits with 127.
  *
  * The server exits when the agent closes its end of the socket or dies
