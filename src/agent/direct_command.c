@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "agent/agent.h"
 #include "common/log.h"
@@ -63,22 +62,10 @@ int mz_ag_direct_command(mz_agent *a, mz_ag_executor *ex, char *const *exec_env,
 
 /* An update as the command executor sends it. */
 static void update(mz_agent *a, mz_ag_executor *ex, mz_ag_task *t, Mesos__V1__TaskState state, const char *message) {
-  Mesos__V1__TaskStatus st = MESOS__V1__TASK_STATUS__INIT;
-  Mesos__V1__ExecutorID eid = MESOS__V1__EXECUTOR_ID__INIT;
+  Mesos__V1__TaskStatus st;
+  Mesos__V1__ExecutorID eid;
   uint8_t uuid[MZ_UUID_BYTES];
-  mz_uuid_generate(uuid);
-  st.task_id = t->info->task_id;
-  st.state = state;
-  st.message = (char *)message;
-  st.has_source = 1;
-  st.source = MESOS__V1__TASK_STATUS__SOURCE__SOURCE_EXECUTOR;
-  eid.value = ex->id;
-  st.executor_id = &eid;
-  st.has_timestamp = 1;
-  st.timestamp = mz_now();
-  st.has_uuid = 1;
-  st.uuid.data = uuid;
-  st.uuid.len = MZ_UUID_BYTES;
+  mz_agent_status_fill(t, state, MESOS__V1__TASK_STATUS__SOURCE__SOURCE_EXECUTOR, message, uuid, &eid, &st);
   char err[256];
   if (mz_agent_executor_update(a, ex, &st, err, sizeof err) != 0)
     MZ_WARN(MZ_AGENT_MOD, "task %s of framework %s: %s", t->id, ex->fw->id, err);
@@ -144,12 +131,5 @@ void mz_ag_direct_exited(mz_agent *a, mz_ag_executor *ex, int wait_status, const
     update(a, ex, t, MESOS__V1__TASK_STATE__TASK_RUNNING, NULL);
   char msg[256];
   mz_command_describe_exit(wait_status, msg, sizeof msg);
-  Mesos__V1__TaskState state;
-  if (t->kill_requested)
-    state = MESOS__V1__TASK_STATE__TASK_KILLED;
-  else if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0)
-    state = MESOS__V1__TASK_STATE__TASK_FINISHED;
-  else
-    state = MESOS__V1__TASK_STATE__TASK_FAILED;
-  update(a, ex, t, state, msg);
+  update(a, ex, t, mz_command_end_state(wait_status, t->kill_requested), msg);
 }

@@ -53,31 +53,38 @@ static void su_terminal_acked(const char *fw_id, const char *task_id, void *arg)
 
 const mz_su_callbacks mz_agent_su_callbacks = {su_forward, su_terminal_acked};
 
+void mz_agent_status_fill(mz_ag_task *t, Mesos__V1__TaskState state, Mesos__V1__TaskStatus__Source source,
+                          const char *message, uint8_t *uuid, Mesos__V1__ExecutorID *eid, Mesos__V1__TaskStatus *st) {
+  mesos__v1__task_status__init(st);
+  mesos__v1__executor_id__init(eid);
+  mz_uuid_generate(uuid);
+  st->task_id = t->info->task_id;
+  st->state = state;
+  st->message = (char *)message;
+  st->has_source = 1;
+  st->source = source;
+  eid->value = t->executor->id;
+  st->executor_id = eid;
+  st->has_timestamp = 1;
+  st->timestamp = mz_now();
+  st->has_uuid = 1;
+  st->uuid.data = uuid;
+  st->uuid.len = MZ_UUID_BYTES;
+}
+
 void mz_agent_generate_update(mz_agent *a, mz_ag_task *t, Mesos__V1__TaskState state, int has_reason,
                               Mesos__V1__TaskStatus__Reason reason, const char *message) {
-  Mesos__V1__TaskStatus st = MESOS__V1__TASK_STATUS__INIT;
+  Mesos__V1__TaskStatus st;
   Mesos__V1__AgentID aid = MESOS__V1__AGENT_ID__INIT;
-  Mesos__V1__ExecutorID eid = MESOS__V1__EXECUTOR_ID__INIT;
+  Mesos__V1__ExecutorID eid;
   uint8_t uuid[MZ_UUID_BYTES];
-  mz_uuid_generate(uuid);
-  st.task_id = t->info->task_id;
-  st.state = state;
-  st.message = (char *)message;
-  st.has_source = 1;
-  st.source = MESOS__V1__TASK_STATUS__SOURCE__SOURCE_AGENT;
+  mz_agent_status_fill(t, state, MESOS__V1__TASK_STATUS__SOURCE__SOURCE_AGENT, message, uuid, &eid, &st);
   st.has_reason = has_reason;
   st.reason = reason;
   if (a->agent_id) {
     aid.value = a->agent_id;
     st.agent_id = &aid;
   }
-  eid.value = t->executor->id;
-  st.executor_id = &eid;
-  st.has_timestamp = 1;
-  st.timestamp = mz_now();
-  st.has_uuid = 1;
-  st.uuid.data = uuid;
-  st.uuid.len = MZ_UUID_BYTES;
   mz_agent_task_record_status(t, &st);
   mz_ag_executor *ex = t->executor;
   if (mz_task_state_terminal(state) && (ex->state == MZ_EXEC_RUNNING || ex->state == MZ_EXEC_REGISTERING))

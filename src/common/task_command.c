@@ -176,6 +176,12 @@ int mz_command_execvpe(const char *file, char *const *argv, char *const *envp) {
   return seen_eacces ? EACCES : ENOENT;
 }
 
+Mesos__V1__TaskState mz_command_end_state(int wait_status, int killed) {
+  if (killed) return MESOS__V1__TASK_STATE__TASK_KILLED;
+  if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0) return MESOS__V1__TASK_STATE__TASK_FINISHED;
+  return MESOS__V1__TASK_STATE__TASK_FAILED;
+}
+
 void mz_command_describe_exit(int st, char *buf, size_t len) {
   if (WIFEXITED(st))
     snprintf(buf, len, "Command exited with status %d", WEXITSTATUS(st));

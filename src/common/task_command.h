@@ -46,6 +46,10 @@ void mz_command_strv_free(char **v);
  * other was found). */
 int mz_command_execvpe(const char *file, char *const *argv, char *const *envp);
 
+/* The state a command's end gives its task, as Mesos's executors report it: TASK_KILLED
+ * when it was being killed, TASK_FINISHED for an exit status of 0, else TASK_FAILED. */
+Mesos__V1__TaskState mz_command_end_state(int wait_status, int killed);
+
 /* Mesos's wording of a wait status: "Command exited with status 3",
  * "Command terminated with signal Killed" ("... (core dumped)"). */
 void mz_command_describe_exit(int wait_status, char *buf, size_t len);

@@ -281,13 +281,7 @@ static void on_sigchld(evutil_socket_t fd, short what, void *arg) {
     mz_command_signal(t->pid, SIGKILL); /* whatever it left in its group */
     char msg[256];
     mz_command_describe_exit(st, msg, sizeof msg);
-    Mesos__V1__TaskState state;
-    if (t->killed)
-      state = MESOS__V1__TASK_STATE__TASK_KILLED;
-    else if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-      state = MESOS__V1__TASK_STATE__TASK_FINISHED;
-    else
-      state = MESOS__V1__TASK_STATE__TASK_FAILED;
+    Mesos__V1__TaskState state = mz_command_end_state(st, t->killed);
     MZ_INFO(MOD, "task %s: %s (pid %d)", t->info->task_id->value, msg, (int)p);
     send_update(t, state, msg, t->killed_by_health_check ? 0 : -1, -1);
     /* As Mesos: a task that fails (or is killed) takes its whole group down. */

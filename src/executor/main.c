@@ -209,13 +209,7 @@ static void on_sigchld(evutil_socket_t fd, short what, void *arg) {
     mz_command_signal(X.pid, SIGKILL); /* whatever the command left behind in its group */
     char msg[256];
     mz_command_describe_exit(st, msg, sizeof msg);
-    Mesos__V1__TaskState state;
-    if (X.killed)
-      state = MESOS__V1__TASK_STATE__TASK_KILLED;
-    else if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-      state = MESOS__V1__TASK_STATE__TASK_FINISHED;
-    else
-      state = MESOS__V1__TASK_STATE__TASK_FAILED;
+    Mesos__V1__TaskState state = mz_command_end_state(st, X.killed);
     MZ_INFO(MOD, "%s (pid %d)", msg, (int)p);
     send_update_full(X.task->task_id, state, msg, 1, X.killed_by_health_check ? 0 : -1, -1);
   }
