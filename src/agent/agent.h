@@ -332,11 +332,11 @@ int mz_ag_resolve_user(const char *user, mz_launch_spec *spec, gid_t **groups, c
  * --direct_command_tasks, a framework that does not checkpoint (whose executors end
  * with the agent anyway), a task with a command and no health check, no pid namespace. */
 int mz_ag_direct_eligible(mz_agent *a, const mz_ag_executor *ex);
-/* The program, argv and environment of ex's task (exec_env: the executor's environment,
- * borrowed), all malloc'd (free path, mz_command_strv_free the others); *search as
- * mz_command_argv's. 0, or -1 with err. */
-int mz_ag_direct_command(mz_agent *a, mz_ag_executor *ex, char *const *exec_env, char **path, char ***argv,
-                         char ***env, char *err, size_t errlen);
+/* The environment of ex's task's command (its argv: mz_command_argv, task_command.h):
+ * exec_env (the executor's, borrowed) with the task's PORT variables and its
+ * CommandInfo's over it, as the command executor gives them; malloc'd
+ * (mz_command_strv_free). NULL with err. */
+char **mz_ag_direct_env(const mz_ag_executor *ex, char *const *exec_env, char *err, size_t errlen);
 /* Its command was launched (ex->pid): the task is launched, TASK_STARTING is sent, and
  * TASK_RUNNING once the exec is seen. */
 void mz_ag_direct_started(mz_agent *a, mz_ag_executor *ex);

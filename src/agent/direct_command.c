@@ -44,20 +44,12 @@ int mz_ag_direct_eligible(mz_agent *a, const mz_ag_executor *ex) {
   return info->command && info->command->value && *info->command->value && !info->health_check;
 }
 
-int mz_ag_direct_command(mz_agent *a, mz_ag_executor *ex, char *const *exec_env, char **path, char ***argv,
-                         char ***env, char *err, size_t errlen) {
+char **mz_ag_direct_env(const mz_ag_executor *ex, char *const *exec_env, char *err, size_t errlen) {
   const Mesos__V1__TaskInfo *info = the_task(ex)->info;
-  int search;
-  if (mz_command_argv(info->command, path, argv, &search, err, errlen) != 0) return -1;
   char **ports = mz_command_task_env(info);
-  *env = mz_command_env(exec_env, info->command, ports, err, errlen);
+  char **env = mz_command_env(exec_env, info->command, ports, err, errlen);
   mz_command_strv_free(ports);
-  if (!*env) {
-    free(*path);
-    mz_command_strv_free(*argv);
-    return -1;
-  }
-  return 0;
+  return env;
 }
 
 /* An update as the command executor sends it. */

@@ -28,6 +28,7 @@
 #include "agent/fetch_cache.h"
 #include "agent/fetcher.h"
 #include "agent/gpu.h"
+#include "common/task_command.h"
 #include "common/http.h"
 #include "common/log.h"
 
@@ -308,8 +309,11 @@ void mz_ag_exec_launch(mz_agent *a, mz_ag_executor *ex) {
   const Mesos__V1__CommandInfo *cmd = ex->info->command;
   ex->direct = mz_ag_direct_eligible(a, ex);
   if (ex->direct) {
-    path = mz_strdup("(the task's command)"); /* set below, with the environment */
-    argv = mz_calloc(1, sizeof *argv);
+    int search; /* the launcher looks a path without '/' up itself (command_exec) */
+    if (mz_command_argv(ex->queued->info->command, &path, &argv, &search, err, sizeof err) != 0) {
+      fail_launch(a, ex, err);
+      return;
+    }
   } else if (ex->command || ex->default_executor) {
     size_t n = strlen(a->launcher_dir) + 32;
     path = mz_malloc(n);
@@ -359,16 +363,16 @@ void mz_ag_exec_launch(mz_agent *a, mz_ag_executor *ex) {
     strv_set(&env, "NVIDIA_VISIBLE_DEVICES", gpus_visible);
     strv_set(&env, "CUDA_DEVICE_ORDER", "PCI_BUS_ID");
   }
-  if (ex->direct) { /* the command's own argv and environment (the executor's, as it would give them) */
-    char **cenv;
-    free(path);
-    free(argv);
-    if (mz_ag_direct_command(a, ex, env.v, &path, &argv, &cenv, err, sizeof err) != 0) {
-      strv_free(&env);
+  if (ex->direct) { /* the command's environment: the executor's, with what it would add for its task */
+    char **cenv = mz_ag_direct_env(ex, env.v, err, sizeof err);
+    strv_free(&env);
+    if (!cenv) {
+      for (size_t i = 0; argv[i]; i++) free(argv[i]);
+      free(argv);
+      free(path);
       fail_launch(a, ex, err);
       return;
     }
-    strv_free(&env);
     env = (strv){cenv, 0, 0};
     while (cenv[env.n]) env.n++;
     env.cap = env.n + 1;
