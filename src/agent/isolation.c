@@ -11,9 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent/cgroup_files.h"
 #include "agent/devices.h"
 #include "agent/gpu.h"
 #include "common/log.h"
@@ -58,12 +60,6 @@ static FILE *cg_fopen(const mz_isolation *iso, const char *path) {
   return f;
 }
 
-static int cg_rename(const mz_isolation *iso, const char *from, const char *to) {
-  const char *rf, *rt;
-  int df = at(iso, from, &rf), dt = at(iso, to, &rt);
-  return renameat(df, rf, dt, rt);
-}
-
 static int cg_rmdir(const mz_isolation *iso, const char *path) {
   const char *rel;
   int dir = at(iso, path, &rel);
@@ -76,55 +72,70 @@ static int cg_mkdir(const mz_isolation *iso, const char *path) {
   return mkdirat(dir, rel, 0755);
 }
 
+/* Writes value to an open cgroup file. A signal (SIGCHLD) may interrupt a write that
+ * makes the kernel reclaim memory (memory.limit_in_bytes): try again, a few times.
+ * 0, or -1 with errno. */
+static int write_fd(int fd, const char *value) {
+  size_t len = strlen(value);
+  ssize_t n;
+  int tries = 0;
+  do {
+    n = write(fd, value, len);
+  } while (n < 0 && errno == EINTR && ++tries < 100);
+  if (n == (ssize_t)len) return 0;
+  if (n >= 0) errno = EIO;
+  return -1;
+}
+
+/* Reads up to len-1 bytes from the start of an open file. A cgroup (seq) file fills a
+ * read as far as it has bytes: a short read was the last, with no read of 0 after it.
+ * Read from offset 0, a cgroup file is generated afresh, so a kept fd reads now's. */
+static void read_fd(int fd, char *buf, size_t len) {
+  size_t got = 0;
+  while (got < len - 1) {
+    size_t want = len - 1 - got;
+    ssize_t n = pread(fd, buf + got, want, (off_t)got);
+    if (n <= 0) break;
+    got += (size_t)n;
+    if ((size_t)n < want) break;
+  }
+  buf[got] = '\0';
+}
+
 static int write_file(const mz_isolation *iso, const char *path, const char *value, char *err, size_t errlen) {
   int fd = cg_open(iso, path, O_WRONLY);
   if (fd < 0) {
     if (err) snprintf(err, errlen, "open %s: %s", path, strerror(errno));
     return -1;
   }
-  /* A signal (SIGCHLD) may interrupt a write that makes the kernel reclaim memory
-   * (memory.limit_in_bytes): try again, a few times. */
-  ssize_t n;
-  int tries = 0;
-  do {
-    n = write(fd, value, strlen(value));
-  } while (n < 0 && errno == EINTR && ++tries < 100);
-  int e = errno;
+  int rc = write_fd(fd, value), e = errno;
   close(fd);
-  if (n != (ssize_t)strlen(value)) {
-    if (err) snprintf(err, errlen, "write '%s' to %s: %s", value, path, strerror(e));
-    return -1;
-  }
-  return 0;
+  if (rc != 0 && err) snprintf(err, errlen, "write '%s' to %s: %s", value, path, strerror(e));
+  return rc;
 }
 
-/* Reads up to len-1 bytes; 0 or -1. A cgroup (seq) file fills a read as far as it
- * has bytes: a short read was the last, with no read of 0 after it. */
 static int read_file(const mz_isolation *iso, const char *path, char *buf, size_t len) {
   int fd = cg_open(iso, path, O_RDONLY);
   if (fd < 0) return -1;
-  size_t got = 0;
-  while (got < len - 1) {
-    size_t want = len - 1 - got;
-    ssize_t n = read(fd, buf + got, want);
-    if (n <= 0) break;
-    got += (size_t)n;
-    if ((size_t)n < want) break;
-  }
+  read_fd(fd, buf, len);
   close(fd);
-  buf[got] = '\0';
   return 0;
 }
 
-static int read_u64(const mz_isolation *iso, const char *path, uint64_t *v) {
-  char buf[64];
-  if (read_file(iso, path, buf, sizeof buf) != 0) return -1;
+/* The unsigned number a cgroup file holds, or -1. */
+static int parse_u64(const char *buf, uint64_t *v) {
   char *end;
   errno = 0;
   unsigned long long x = strtoull(buf, &end, 10);
   if (errno || end == buf) return -1;
   *v = x;
   return 0;
+}
+
+static int read_u64(const mz_isolation *iso, const char *path, uint64_t *v) {
+  char buf[64];
+  if (read_file(iso, path, buf, sizeof buf) != 0) return -1;
+  return parse_u64(buf, v);
 }
 
 /* The value of `key` in a "key value" per line file, or -1. */
@@ -173,6 +184,7 @@ static void open_base(mz_isolation *iso, int c) {
   iso->base_fd[c] = iso->base[c] ? open(iso->base[c], O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 }
 static void reuse_sweep(const mz_isolation *iso);
+static void reuse_close_files(const mz_isolation *iso);
 
 /* ------------------------------------------------------------------ detection */
 
@@ -490,7 +502,10 @@ int mz_isolation_init(mz_isolation *iso, const char *flag, const char *root, int
 }
 
 void mz_isolation_free(mz_isolation *iso) {
-  if (iso->pool) reuse_sweep(iso);
+  if (iso->pool) {
+    reuse_close_files(iso); /* before the free sets' rmdir */
+    reuse_sweep(iso);
+  }
   free(iso->pool);
   for (int c = 0; c < MZ_CGC_N && iso->base_fd_ok; c++)
     if (iso->base_fd[c] >= 0) close(iso->base_fd[c]);
@@ -504,6 +519,99 @@ void mz_isolation_free(mz_isolation *iso) {
 
 static void cg_path(const mz_isolation *iso, int c, const char *id, const char *file, char *out, size_t len) {
   snprintf(out, len, "%s/%s%s%s", iso->base[c], id, file ? "/" : "", file ? file : "");
+}
+
+/* ------------------------------------------------------------------ a container's cgroup files */
+
+static mz_cg_files *kept_files(const mz_isolation *iso); /* reuse, below */
+
+/* The set of kept files of the container's cgroups (cgroup_files.h), or NULL. */
+static mz_cg_fileset *files_of(const mz_isolation *iso, const char *id) {
+  mz_cg_files *f = kept_files(iso);
+  return f ? mz_cg_files_of(f, id, 0) : NULL;
+}
+
+/* Opens <id>[/<file>] under the base of hierarchy c, which the agent holds open. */
+static int cg_openat(const mz_isolation *iso, int c, const char *id, const char *file, int flags) {
+  char p[4400];
+  if (!iso->base_fd_ok || iso->base_fd[c] < 0) {
+    cg_path(iso, c, id, file, p, sizeof p);
+    return open(p, flags | O_CLOEXEC);
+  }
+  size_t n = strlen(id), m = file ? strlen(file) : 0;
+  if (n + m + 2 > sizeof p) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  memcpy(p, id, n);
+  if (file) {
+    p[n++] = '/';
+    memcpy(p + n, file, m);
+    n += m;
+  }
+  p[n] = '\0';
+  return openat(iso->base_fd[c], p, flags | O_CLOEXEC);
+}
+
+/* File `file` of the container's cgroup in hierarchy c, for flags: the fd that set (its
+ * set of kept files, or NULL) keeps open (*kept = 1: not to be closed), else opened
+ * now, and kept when the set keeps files of that name. -1 with errno. */
+static int set_file(const mz_isolation *iso, mz_cg_fileset *set, int c, const char *id, const char *file, int flags,
+                    int *kept) {
+  *kept = 0;
+  int mode = set ? mz_cg_files_mode(file) : -1;
+  if (mode >= 0) {
+    int fd = mz_cg_fileset_fd(set, c, file);
+    if (fd >= 0) {
+      *kept = 1;
+      return fd;
+    }
+    flags = mode; /* what every later use needs of it */
+  }
+  int fd = cg_openat(iso, c, id, file, flags);
+  if (fd >= 0 && mode >= 0) fd = mz_cg_fileset_keep(set, c, file, fd, kept);
+  return fd;
+}
+
+static int cg_file(const mz_isolation *iso, int c, const char *id, const char *file, int flags, int *kept) {
+  return set_file(iso, files_of(iso, id), c, id, file, flags, kept);
+}
+
+static void cg_done(int fd, int kept) {
+  if (!kept) close(fd);
+}
+
+/* write_file and read_file for a file of the container's cgroup in hierarchy c. A
+ * setting that holds the value already (cgroup_files.h) is not written again. */
+static int write_cg(const mz_isolation *iso, int c, const char *id, const char *file, const char *value, char *err,
+                    size_t errlen) {
+  mz_cg_fileset *set = files_of(iso, id);
+  if (set && mz_cg_fileset_holds(set, c, file, value)) return 0;
+  int kept, fd = set_file(iso, set, c, id, file, O_WRONLY, &kept);
+  int rc = fd < 0 ? -1 : write_fd(fd, value), e = errno;
+  if (fd >= 0) cg_done(fd, kept);
+  if (set) mz_cg_fileset_wrote(set, c, file, rc == 0 ? value : NULL);
+  if (rc != 0 && err) {
+    char p[4400];
+    cg_path(iso, c, id, file, p, sizeof p);
+    if (fd < 0) snprintf(err, errlen, "open %s: %s", p, strerror(e));
+    else snprintf(err, errlen, "write '%s' to %s: %s", value, p, strerror(e));
+  }
+  return rc;
+}
+
+static int read_cg(const mz_isolation *iso, int c, const char *id, const char *file, char *buf, size_t len) {
+  int kept, fd = cg_file(iso, c, id, file, O_RDONLY, &kept);
+  if (fd < 0) return -1;
+  read_fd(fd, buf, len);
+  cg_done(fd, kept);
+  return 0;
+}
+
+static int read_cg_u64(const mz_isolation *iso, int c, const char *id, const char *file, uint64_t *v) {
+  char buf[64];
+  if (read_cg(iso, c, id, file, buf, sizeof buf) != 0) return -1;
+  return parse_u64(buf, v);
 }
 
 /* ------------------------------------------------------------------ gpus */
@@ -621,10 +729,8 @@ int mz_cg_update_devices(const mz_isolation *iso, const char *id) {
 
 /* Whether limit is above the container's current memory limit (file in controller c). */
 static int mem_grows(const mz_isolation *iso, int c, const char *id, const char *file, uint64_t limit) {
-  char p[4400];
-  cg_path(iso, c, id, file, p, sizeof p);
   uint64_t now = 0;
-  if (read_u64(iso, p, &now) != 0) return 1; /* "max" (v2) or unreadable: write it */
+  if (read_cg_u64(iso, c, id, file, &now) != 0) return 1; /* "max" (v2) or unreadable: write it */
   return limit > now;
 }
 
@@ -641,48 +747,42 @@ static int set_limits(const mz_isolation *iso, const char *id, const mz_containe
   const int update = mode == LIMITS_UPDATE, reused = mode == LIMITS_REUSED;
   if (iso->cg == MZ_CG_V1) {
     /* A reused cgroup without a cpu or memory limit goes back to the kernel's defaults. */
-    if (iso->cg_cpu && iso->base[MZ_CGC_CPU] && (lim->cpus > 0 || reused)) {
-      cg_path(iso, MZ_CGC_CPU, id, "cpu.shares", p, sizeof p);
+    const int cpu = MZ_CGC_CPU, mem = MZ_CGC_MEMORY;
+    if (iso->cg_cpu && iso->base[cpu] && (lim->cpus > 0 || reused)) {
       long shares = lim->cpus > 0 ? (long)(lim->cpus * 1024) : 1024;
       snprintf(v, sizeof v, "%ld", shares < 2 ? 2 : shares);
-      if (write_file(iso, p, v, err, errlen) != 0) return -1;
+      if (write_cg(iso, cpu, id, "cpu.shares", v, err, errlen) != 0) return -1;
       if (iso->enable_cfs) {
-        if (!reused) { /* a reused cgroup has it from its creation */
-          cg_path(iso, MZ_CGC_CPU, id, "cpu.cfs_period_us", p, sizeof p);
-          if (write_file(iso, p, "100000", err, errlen) != 0) return -1;
-        }
+        /* a reused cgroup has its period from its creation */
+        if (!reused && write_cg(iso, cpu, id, "cpu.cfs_period_us", "100000", err, errlen) != 0) return -1;
         long quota = (long)(lim->cpus * 100000);
         if (lim->cpus > 0) snprintf(v, sizeof v, "%ld", quota < 1000 ? 1000 : quota);
         else snprintf(v, sizeof v, "-1");
-        cg_path(iso, MZ_CGC_CPU, id, "cpu.cfs_quota_us", p, sizeof p);
-        if (write_file(iso, p, v, err, errlen) != 0) return -1;
+        if (write_cg(iso, cpu, id, "cpu.cfs_quota_us", v, err, errlen) != 0) return -1;
       }
     }
-    if (iso->cg_mem && iso->base[MZ_CGC_MEMORY] && (lim->mem_bytes > 0 || reused) &&
-        (!update || mem_grows(iso, MZ_CGC_MEMORY, id, "memory.limit_in_bytes", lim->mem_bytes))) {
+    if (iso->cg_mem && iso->base[mem] && (lim->mem_bytes > 0 || reused) &&
+        (!update || mem_grows(iso, mem, id, "memory.limit_in_bytes", lim->mem_bytes))) {
       if (lim->mem_bytes > 0) snprintf(v, sizeof v, "%llu", (unsigned long long)lim->mem_bytes);
       else snprintf(v, sizeof v, "-1");
       /* No swap beyond the limit, where accounted. memsw may never be below the memory
        * limit: raised before it (an update), set after it (a new container, unlimited).
        * A reused cgroup's old limits are unknown: the limit first, and where the kernel
        * refuses it (above the old memsw), memsw first. */
-      char sw[4400];
-      cg_path(iso, MZ_CGC_MEMORY, id, "memory.memsw.limit_in_bytes", sw, sizeof sw);
+      const char *sw = "memory.memsw.limit_in_bytes", *limit = "memory.limit_in_bytes";
       int has_sw = iso->memsw;
-      cg_path(iso, MZ_CGC_MEMORY, id, "memory.limit_in_bytes", p, sizeof p);
-      if (has_sw && update) write_file(iso, sw, v, NULL, 0);
+      if (has_sw && update) write_cg(iso, mem, id, sw, v, NULL, 0);
       int limit_set = 0, sw_set = 0;
       if (reused && has_sw) {
-        limit_set = write_file(iso, p, v, NULL, 0) == 0;
-        if (!limit_set) sw_set = write_file(iso, sw, v, NULL, 0) == 0;
+        limit_set = write_cg(iso, mem, id, limit, v, NULL, 0) == 0;
+        if (!limit_set) sw_set = write_cg(iso, mem, id, sw, v, NULL, 0) == 0;
       }
-      if (!limit_set && write_file(iso, p, v, err, errlen) != 0) return -1;
-      if (has_sw && !update && !sw_set) write_file(iso, sw, v, NULL, 0);
+      if (!limit_set && write_cg(iso, mem, id, limit, v, err, errlen) != 0) return -1;
+      if (has_sw && !update && !sw_set) write_cg(iso, mem, id, sw, v, NULL, 0);
     }
     if (!update && !reused && iso->cg_pids && iso->base[MZ_CGC_PIDS] && iso->limit_pids > 0) {
       snprintf(v, sizeof v, "%ld", iso->limit_pids);
-      cg_path(iso, MZ_CGC_PIDS, id, "pids.max", p, sizeof p);
-      if (write_file(iso, p, v, err, errlen) != 0) return -1;
+      if (write_cg(iso, MZ_CGC_PIDS, id, "pids.max", v, err, errlen) != 0) return -1;
     }
     if (!update && !reused && iso->base[MZ_CGC_DEVICES] && device_rules(iso, id, err, errlen) != 0) return -1;
   } else if (iso->cg == MZ_CG_V2) {
@@ -691,26 +791,22 @@ static int set_limits(const mz_isolation *iso, const char *id, const mz_containe
       /* cpu.weight 1..10000, 100 by default: 100 per cpu, as shares/1024*100. */
       long w = (long)(lim->cpus * 100);
       snprintf(v, sizeof v, "%ld", w < 1 ? 1 : (w > 10000 ? 10000 : w));
-      cg_path(iso, u, id, "cpu.weight", p, sizeof p);
-      if (write_file(iso, p, v, err, errlen) != 0) return -1;
+      if (write_cg(iso, u, id, "cpu.weight", v, err, errlen) != 0) return -1;
       if (iso->enable_cfs) {
         long quota = (long)(lim->cpus * 100000);
         snprintf(v, sizeof v, "%ld 100000", quota < 1000 ? 1000 : quota);
-        cg_path(iso, u, id, "cpu.max", p, sizeof p);
-        if (write_file(iso, p, v, err, errlen) != 0) return -1;
+        if (write_cg(iso, u, id, "cpu.max", v, err, errlen) != 0) return -1;
       }
     }
     if (iso->cg_mem && lim->mem_bytes > 0 && (!update || mem_grows(iso, u, id, "memory.max", lim->mem_bytes))) {
       snprintf(v, sizeof v, "%llu", (unsigned long long)lim->mem_bytes);
-      cg_path(iso, u, id, "memory.max", p, sizeof p);
-      if (write_file(iso, p, v, err, errlen) != 0) return -1;
+      if (write_cg(iso, u, id, "memory.max", v, err, errlen) != 0) return -1;
       cg_path(iso, u, id, "memory.swap.max", p, sizeof p);
       if (exists(iso, p)) write_file(iso, p, "0", NULL, 0);
     }
     if (!update && iso->cg_pids && iso->limit_pids > 0) {
       snprintf(v, sizeof v, "%ld", iso->limit_pids);
-      cg_path(iso, u, id, "pids.max", p, sizeof p);
-      if (write_file(iso, p, v, err, errlen) != 0) return -1;
+      if (write_cg(iso, u, id, "pids.max", v, err, errlen) != 0) return -1;
     }
     if (!update && iso->devices_bpf && device_rules(iso, id, err, errlen) != 0) return -1;
   }
@@ -735,7 +831,9 @@ int mz_cg_update(const mz_isolation *iso, const char *id, const mz_container_lim
  * back (cpuacct.usage*, memory.max_usage_in_bytes) are reset. A name starting with '.'
  * is never a container id (the agent makes them, UUIDs). Only with the pids hierarchy, whose
  * counter tells "no process" in one read, and without the devices one (per-container
- * rules). v2 cannot rename a cgroup nor reset cpu.stat: it always makes new ones. */
+ * rules). v2 cannot rename a cgroup nor reset cpu.stat: it always makes new ones.
+ * The files the agent uses of every container's cgroups are kept open with their
+ * set, as it is renamed from container to container (cgroup_files.h). */
 
 #define REUSE_MAX 64
 #define REUSE_MAX_CHARGE (4u << 20)
@@ -749,7 +847,19 @@ struct mz_cg_pool {
    * join them but by the agent), so that left_clean does not read pids.current again.
    * Empty when unknown. */
   char empty_id[64];
+  mz_cg_files *files;                   /* the sets' open files */
+  mz_cg_fileset *free_files[REUSE_MAX]; /* the free sets' (NULL: none kept) */
 };
+
+static mz_cg_files *kept_files(const mz_isolation *iso) {
+  return iso->pool ? iso->pool->files : NULL;
+}
+
+static void reuse_close_files(const mz_isolation *iso) {
+  mz_cg_files_free(iso->pool->files);
+  iso->pool->files = NULL;
+  memset(iso->pool->free_files, 0, sizeof iso->pool->free_files);
+}
 
 /* The v1 hierarchy with the cpuacct files: its own, or cpu's where they are co-mounted;
  * -1 when neither is in use. */
@@ -770,6 +880,7 @@ static void free_name(const mz_cg_pool *pool, unsigned slot, char *out, size_t l
 static int remove_dirs(const mz_isolation *iso, const char *id) {
   int busy = 0;
   char p[4400];
+  if (kept_files(iso)) mz_cg_files_drop(iso->pool->files, mz_cg_files_detach(iso->pool->files, id));
   for (int c = 0; c < MZ_CGC_N; c++) {
     if (!iso->base[c]) continue;
     cg_path(iso, c, id, NULL, p, sizeof p);
@@ -778,23 +889,25 @@ static int remove_dirs(const mz_isolation *iso, const char *id) {
   return busy;
 }
 
+/* Renames cgroup `from` to `to` of hierarchy c: names under the base, held open. */
+static int rename_cg(const mz_isolation *iso, int c, const char *from, const char *to) {
+  if (iso->base_fd_ok && iso->base_fd[c] >= 0) return renameat(iso->base_fd[c], from, iso->base_fd[c], to);
+  char a[4400], b[4400];
+  cg_path(iso, c, from, NULL, a, sizeof a);
+  cg_path(iso, c, to, NULL, b, sizeof b);
+  return rename(a, b);
+}
+
 /* Renames cgroup `from` to `to` in every hierarchy; on a failure those renamed go
  * back. 0 or -1. */
 static int rename_dirs(const mz_isolation *iso, const char *from, const char *to) {
-  char a[4400], b[4400];
   int c;
   for (c = 0; c < MZ_CGC_N; c++) {
-    if (!iso->base[c]) continue;
-    cg_path(iso, c, from, NULL, a, sizeof a);
-    cg_path(iso, c, to, NULL, b, sizeof b);
-    if (cg_rename(iso, a, b) != 0) break;
+    if (iso->base[c] && rename_cg(iso, c, from, to) != 0) break;
   }
   if (c == MZ_CGC_N) return 0;
   while (--c >= 0) {
-    if (!iso->base[c]) continue;
-    cg_path(iso, c, from, NULL, a, sizeof a);
-    cg_path(iso, c, to, NULL, b, sizeof b);
-    cg_rename(iso, b, a);
+    if (iso->base[c]) rename_cg(iso, c, to, from);
   }
   return -1;
 }
@@ -802,28 +915,26 @@ static int rename_dirs(const mz_isolation *iso, const char *from, const char *to
 /* Whether the container's cgroups, which it has left, may serve another one; if not,
  * why in *why. */
 static int left_clean(const mz_isolation *iso, const char *id, const char **why) {
-  char p[4400], buf[512];
+  char buf[512];
   uint64_t v;
   mz_cg_pool *pool = iso->pool;
-  cg_path(iso, MZ_CGC_PIDS, id, "pids.current", p, sizeof p);
   *why = "processes remain";
-  if (strcmp(pool->empty_id, id) != 0 && (read_u64(iso, p, &v) != 0 || v != 0)) return 0;
+  if (strcmp(pool->empty_id, id) != 0 && (read_cg_u64(iso, MZ_CGC_PIDS, id, "pids.current", &v) != 0 || v != 0))
+    return 0;
   if (iso->base[MZ_CGC_FREEZER]) {
-    cg_path(iso, MZ_CGC_FREEZER, id, "freezer.state", p, sizeof p);
     *why = "not thawed";
-    if (read_file(iso, p, buf, sizeof buf) != 0 || strncmp(buf, "THAWED", 6) != 0) return 0;
+    if (read_cg(iso, MZ_CGC_FREEZER, id, "freezer.state", buf, sizeof buf) != 0 || strncmp(buf, "THAWED", 6) != 0)
+      return 0;
   }
   if (iso->base[MZ_CGC_MEMORY]) {
     uint64_t kills = 0, under = 0;
-    cg_path(iso, MZ_CGC_MEMORY, id, "memory.oom_control", p, sizeof p);
     *why = "OOM-killed";
-    if (read_file(iso, p, buf, sizeof buf) != 0) return 0;
+    if (read_cg(iso, MZ_CGC_MEMORY, id, "memory.oom_control", buf, sizeof buf) != 0) return 0;
     keyed_u64(buf, "oom_kill", &kills);
     keyed_u64(buf, "under_oom", &under);
     if (kills || under) return 0;
-    cg_path(iso, MZ_CGC_MEMORY, id, "memory.usage_in_bytes", p, sizeof p);
     *why = "memory still charged to it";
-    if (read_u64(iso, p, &v) != 0 || v > REUSE_MAX_CHARGE) return 0;
+    if (read_cg_u64(iso, MZ_CGC_MEMORY, id, "memory.usage_in_bytes", &v) != 0 || v > REUSE_MAX_CHARGE) return 0;
   }
   return 1;
 }
@@ -845,6 +956,7 @@ static int reuse_keep(const mz_isolation *iso, const char *id) {
   unsigned slot = pool->next++;
   free_name(pool, slot, name, sizeof name);
   if (rename_dirs(iso, id, name) != 0) return 0;
+  pool->free_files[pool->n] = pool->files ? mz_cg_files_detach(pool->files, id) : NULL;
   pool->slot[pool->n++] = slot;
   return 1;
 }
@@ -857,7 +969,13 @@ static int reuse_take(const mz_isolation *iso, const char *id) {
   char name[64];
   while (pool->n > 0) {
     free_name(pool, pool->slot[--pool->n], name, sizeof name);
-    if (rename_dirs(iso, name, id) == 0) return 1;
+    mz_cg_fileset *files = pool->free_files[pool->n];
+    pool->free_files[pool->n] = NULL;
+    if (rename_dirs(iso, name, id) == 0) {
+      if (pool->files) mz_cg_files_attach(pool->files, files, id);
+      return 1;
+    }
+    if (pool->files) mz_cg_files_drop(pool->files, files);
     remove_dirs(iso, name);
   }
   return 0;
@@ -867,16 +985,10 @@ static int reuse_take(const mz_isolation *iso, const char *id) {
  * resets the per-cpu user and system times of cpuacct.usage_all) and its memory peak
  * (to its usage now). 0 or -1 with err. */
 static int reset_counters(const mz_isolation *iso, const char *id, char *err, size_t errlen) {
-  char p[4400];
   int acct = acct_hierarchy(iso);
-  if (acct >= 0) {
-    cg_path(iso, acct, id, "cpuacct.usage", p, sizeof p);
-    if (write_file(iso, p, "0", err, errlen) != 0) return -1;
-  }
-  if (iso->base[MZ_CGC_MEMORY]) {
-    cg_path(iso, MZ_CGC_MEMORY, id, "memory.max_usage_in_bytes", p, sizeof p);
-    if (write_file(iso, p, "0", err, errlen) != 0) return -1;
-  }
+  if (acct >= 0 && write_cg(iso, acct, id, "cpuacct.usage", "0", err, errlen) != 0) return -1;
+  if (iso->base[MZ_CGC_MEMORY] && write_cg(iso, MZ_CGC_MEMORY, id, "memory.max_usage_in_bytes", "0", err, errlen) != 0)
+    return -1;
   return 0;
 }
 
@@ -911,14 +1023,21 @@ static void reuse_init(mz_isolation *iso) {
   if (!exists(iso, p)) return;
   iso->pool = mz_calloc(1, sizeof *iso->pool);
   iso->pool->pid = (long)getpid();
+  struct rlimit rl;
+  size_t sets = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? mz_cg_files_max_sets((unsigned long long)rl.rlim_cur) : 0;
+  if (sets > 0) iso->pool->files = mz_cg_files_new(sets);
   reuse_sweep(iso);
 }
 
 int mz_cg_create(const mz_isolation *iso, const char *id, const mz_container_limits *lim, int *fds, size_t *nfds,
-                 char *err, size_t errlen) {
+                 int *fds_kept, char *err, size_t errlen) {
   *nfds = 0;
+  *fds_kept = 0;
   char p[4400];
-  int reused = reuse_take(iso, id);
+  int reused = reuse_take(iso, id), kept[MZ_CGC_N] = {0}, all_kept = 1;
+  mz_cg_files *files = kept_files(iso);
+  if (files && !reused) mz_cg_files_attach(files, NULL, id); /* files of an earlier set of that name */
+  if (files) mz_cg_files_of(files, id, 1);
   for (int c = 0; c < MZ_CGC_N && !reused; c++) {
     if (!iso->base[c]) continue;
     cg_path(iso, c, id, NULL, p, sizeof p);
@@ -931,17 +1050,30 @@ int mz_cg_create(const mz_isolation *iso, const char *id, const mz_container_lim
   if (reused && reset_counters(iso, id, err, errlen) != 0) goto fail;
   for (int c = 0; c < MZ_CGC_N; c++) {
     if (!iso->base[c]) continue;
-    cg_path(iso, c, id, "cgroup.procs", p, sizeof p);
-    int fd = cg_open(iso, p, O_WRONLY);
+    int fd = cg_file(iso, c, id, "cgroup.procs", O_WRONLY, &kept[*nfds]);
     if (fd < 0) {
+      cg_path(iso, c, id, "cgroup.procs", p, sizeof p);
       snprintf(err, errlen, "open %s: %s", p, strerror(errno));
       goto fail;
     }
+    all_kept &= kept[*nfds];
     fds[(*nfds)++] = fd;
   }
+  /* All kept, or all the caller's to close. */
+  for (size_t i = 0; i < *nfds && !all_kept; i++) {
+    if (!kept[i]) continue;
+    int own = fcntl(fds[i], F_DUPFD_CLOEXEC, 0);
+    if (own < 0) {
+      snprintf(err, errlen, "dup of a cgroup.procs: %s", strerror(errno));
+      goto fail;
+    }
+    fds[i] = own;
+    kept[i] = 0;
+  }
+  *fds_kept = all_kept && *nfds > 0;
   return 0;
 fail:
-  for (size_t i = 0; i < *nfds; i++) close(fds[i]);
+  for (size_t i = 0; i < *nfds; i++) cg_done(fds[i], kept[i]);
   *nfds = 0;
   remove_dirs(iso, id);
   return -1;
@@ -992,8 +1124,7 @@ int mz_cg_kill(const mz_isolation *iso, const char *id) {
      * until it is reaped: a zombie left over takes the longer way below, harmlessly. */
     uint64_t tasks;
     if (iso->base[MZ_CGC_PIDS]) {
-      cg_path(iso, MZ_CGC_PIDS, id, "pids.current", p, sizeof p);
-      if (read_u64(iso, p, &tasks) == 0 && tasks == 0) {
+      if (read_cg_u64(iso, MZ_CGC_PIDS, id, "pids.current", &tasks) == 0 && tasks == 0) {
         if (iso->pool && strlen(id) < sizeof iso->pool->empty_id) strcpy(iso->pool->empty_id, id);
         return 0;
       }
@@ -1002,10 +1133,9 @@ int mz_cg_kill(const mz_isolation *iso, const char *id) {
     pid_t one[1];
     if (exists(iso, p) && read_pids(iso, p, one, 1) == 0) return 0;
     /* Frozen processes cannot fork while they are being killed; SIGKILL ends them on thaw. */
-    cg_path(iso, MZ_CGC_FREEZER, id, "freezer.state", p, sizeof p);
-    int frozen = write_file(iso, p, "FROZEN", NULL, 0) == 0;
+    int frozen = write_cg(iso, MZ_CGC_FREEZER, id, "freezer.state", "FROZEN", NULL, 0) == 0;
     n = kill_dir(iso, MZ_CGC_FREEZER, id);
-    if (frozen) write_file(iso, p, "THAWED", NULL, 0);
+    if (frozen) write_cg(iso, MZ_CGC_FREEZER, id, "freezer.state", "THAWED", NULL, 0);
   }
   for (int c = 0; c < MZ_CGC_UNIFIED; c++) {
     if (c != MZ_CGC_FREEZER && iso->base[c]) n += kill_dir(iso, c, id);
@@ -1037,25 +1167,21 @@ int mz_cg_remove(const mz_isolation *iso, const char *id) {
 
 int mz_cg_oom_happened(const mz_isolation *iso, const char *id, uint64_t limit, char *msg, size_t msglen) {
   if (!iso->cg_mem) return 0;
-  char p[4400], buf[2048];
+  char buf[2048];
   uint64_t kills = 0, peak = 0;
   if (iso->cg == MZ_CG_V1 && iso->base[MZ_CGC_MEMORY]) {
-    cg_path(iso, MZ_CGC_MEMORY, id, "memory.oom_control", p, sizeof p);
-    if (read_file(iso, p, buf, sizeof buf) != 0) return 0;
+    if (read_cg(iso, MZ_CGC_MEMORY, id, "memory.oom_control", buf, sizeof buf) != 0) return 0;
     if (keyed_u64(buf, "oom_kill", &kills) != 0) {
       uint64_t under = 0;
       keyed_u64(buf, "under_oom", &under);
       kills = under;
     }
     if (kills == 0) return 0; /* the usual end: no peak to read */
-    cg_path(iso, MZ_CGC_MEMORY, id, "memory.max_usage_in_bytes", p, sizeof p);
-    read_u64(iso, p, &peak);
+    read_cg_u64(iso, MZ_CGC_MEMORY, id, "memory.max_usage_in_bytes", &peak);
   } else if (iso->cg == MZ_CG_V2) {
-    cg_path(iso, MZ_CGC_UNIFIED, id, "memory.events", p, sizeof p);
-    if (read_file(iso, p, buf, sizeof buf) != 0) return 0;
+    if (read_cg(iso, MZ_CGC_UNIFIED, id, "memory.events", buf, sizeof buf) != 0) return 0;
     keyed_u64(buf, "oom_kill", &kills);
-    cg_path(iso, MZ_CGC_UNIFIED, id, "memory.peak", p, sizeof p);
-    read_u64(iso, p, &peak);
+    read_cg_u64(iso, MZ_CGC_UNIFIED, id, "memory.peak", &peak);
   }
   if (kills == 0) return 0;
   snprintf(msg, msglen, "Memory limit exceeded: Requested: %lluMB Maximum Used: %lluMB",
@@ -1069,17 +1195,15 @@ int mz_cg_oom_fd(const mz_isolation *iso, const char *id, int *is_eventfd) {
   if (iso->cg == MZ_CG_V1 && iso->base[MZ_CGC_MEMORY]) {
     int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (efd < 0) return -1;
-    cg_path(iso, MZ_CGC_MEMORY, id, "memory.oom_control", p, sizeof p);
-    int ofd = cg_open(iso, p, O_RDONLY);
+    int kept, ofd = cg_file(iso, MZ_CGC_MEMORY, id, "memory.oom_control", O_RDONLY, &kept);
     if (ofd < 0) {
       close(efd);
       return -1;
     }
-    char v[64], ec[4400];
+    char v[64];
     snprintf(v, sizeof v, "%d %d", efd, ofd);
-    cg_path(iso, MZ_CGC_MEMORY, id, "cgroup.event_control", ec, sizeof ec);
-    int rc = write_file(iso, ec, v, NULL, 0);
-    close(ofd); /* the registration holds its own reference */
+    int rc = write_cg(iso, MZ_CGC_MEMORY, id, "cgroup.event_control", v, NULL, 0);
+    cg_done(ofd, kept); /* the registration holds its own reference */
     if (rc != 0) {
       close(efd);
       return -1;
@@ -1136,8 +1260,7 @@ int mz_cg_usage(const mz_isolation *iso, const char *id, mz_container_usage *u) 
         keyed_u64(buf, "total_rss", &u->mem_rss_bytes);
         found = 1;
       }
-      cg_path(iso, MZ_CGC_MEMORY, id, "memory.usage_in_bytes", p, sizeof p);
-      read_u64(iso, p, &u->mem_total_bytes);
+      read_cg_u64(iso, MZ_CGC_MEMORY, id, "memory.usage_in_bytes", &u->mem_total_bytes);
     }
   } else if (iso->cg == MZ_CG_V2) {
     cg_path(iso, MZ_CGC_UNIFIED, id, "cpu.stat", p, sizeof p);

@@ -93,11 +93,13 @@ void mz_isolation_enable_gpus(mz_isolation *iso, struct mz_gpus *g);
  * now (after some were given back). 0, or -1 when a write failed. */
 int mz_cg_update_devices(const mz_isolation *iso, const char *id);
 
-/* Creates the container's cgroups and sets its limits; opens each cgroup.procs for
- * writing (close-on-exec) into fds (at most MZ_CGC_N) for the child to join with
- * "0". 0, or -1 with err (what was made is removed). */
+/* Creates the container's cgroups and sets its limits; gives each cgroup.procs open
+ * for writing (close-on-exec) in fds (at most MZ_CGC_N) for the child to join with
+ * "0". With *fds_kept they are the files that its set of cgroups keeps open
+ * (cgroup_files.h: at MZ_CG_FILES_FD_MIN or above), not to be closed; else the
+ * caller's to close. 0, or -1 with err (what was made is removed). */
 int mz_cg_create(const mz_isolation *iso, const char *id, const mz_container_limits *lim, int *fds, size_t *nfds,
-                 char *err, size_t errlen);
+                 int *fds_kept, char *err, size_t errlen);
 /* SIGKILLs every process of the container's cgroups (freezing first where a freezer
  * exists). Returns how many processes were found. */
 /* New cpu and memory limits for a running container (tasks came or went): cpu set,

@@ -33,6 +33,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent/cgroup_files.h"
 #include "agent/containerizer.h"
 #include "agent/fork_server.h"
 #include "common/fork_wire.h"
@@ -43,6 +44,7 @@
 #define ERRPIPE_FD 3 /* where the child keeps the pipe's write end */
 #define JOIN_FD0 (ERRPIPE_FD + 1) /* where a self-joining program gets its cgroup.procs fds */
 #define HIGH_FD (JOIN_FD0 + MZ_CGROUP_FDS_MAX) /* above the fds the child rearranges */
+_Static_assert(HIGH_FD <= MZ_CG_FILES_FD_MIN, "kept cgroup files must lie above the fds a child rearranges");
 
 typedef struct {
   const mz_isolation *iso; /* borrowed */
@@ -162,9 +164,10 @@ static int linux_launch(mz_launcher *l, const char *container_id, const mz_launc
                         int *errpipe, char *err, size_t errlen) {
   linux_impl *impl = l->impl;
   const mz_isolation *iso = impl->iso;
-  int join[MZ_CGC_N];
+  int join[MZ_CGC_N], join_kept = 0; /* kept: the cgroups' own open files (isolation.h) */
   size_t njoin = 0;
-  if (iso->cg != MZ_CG_NONE && mz_cg_create(iso, container_id, &spec->limits, join, &njoin, err, errlen) != 0)
+  if (iso->cg != MZ_CG_NONE &&
+      mz_cg_create(iso, container_id, &spec->limits, join, &njoin, &join_kept, err, errlen) != 0)
     return -1;
   int out = open(spec->stdout_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   int errfd = out < 0 ? -1 : open(spec->stderr_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -173,7 +176,7 @@ static int linux_launch(mz_launcher *l, const char *container_id, const mz_launc
     snprintf(err, errlen, "open %s: %s", out < 0 ? spec->stdout_path : spec->stderr_path, strerror(errno));
     if (out >= 0) close(out);
     if (errfd >= 0) close(errfd);
-    for (size_t i = 0; i < njoin; i++) close(join[i]);
+    for (size_t i = 0; i < njoin && !join_kept; i++) close(join[i]);
     if (iso->cg != MZ_CG_NONE) mz_cg_remove(iso, container_id);
     return -1;
   }
@@ -181,7 +184,7 @@ static int linux_launch(mz_launcher *l, const char *container_id, const mz_launc
   out = high_fd(out);
   errfd = high_fd(errfd);
   pfd[1] = high_fd(pfd[1]);
-  for (size_t i = 0; i < njoin; i++) join[i] = high_fd(join[i]);
+  for (size_t i = 0; i < njoin && !join_kept; i++) join[i] = high_fd(join[i]);
   int nullfd = impl->nullfd;
   /* Only system calls before exec (no fetcher, no user switch, whose glibc calls are
    * not for a vfork child): vfork, so the agent's address space is not copied for
@@ -212,7 +215,7 @@ static int linux_launch(mz_launcher *l, const char *container_id, const mz_launc
   close(out);
   close(errfd);
   close(pfd[1]);
-  for (size_t i = 0; i < njoin; i++) close(join[i]);
+  for (size_t i = 0; i < njoin && !join_kept; i++) close(join[i]);
   if (c < 0) {
     snprintf(err, errlen, "%s: %s", iso->pid_ns ? "clone" : "fork", strerror(e));
     close(pfd[0]);
