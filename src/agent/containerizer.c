@@ -3,6 +3,11 @@
  * SIGKILL escalation timer of a destroy in progress, the read end of the launch
  * error pipe, its memory limit and OOM watch. Containers whose first process exited
  * but whose cgroups still hold processes wait in a cleanup list retried on a timer.
+ * Launches whose pid comes later (submitted to the fork server) wait in a list, in
+ * launch order; their pids are collected before anything needs them: before each
+ * reaping (a child's pid reaches the fork server's socket before it can exit),
+ * before the exec watch reports (likewise, before its exec), and, waiting for it,
+ * before a container's processes are signalled or measured.
  * Everything here is owned by the containerizer. */
 #include "agent/containerizer.h"
 
@@ -55,6 +60,10 @@ typedef struct container {
   unsigned long long starttime;
   int pidfd;
   struct event *exit_ev;  /* on the pidfd, or a polling timer */
+  /* Launched without its pid yet (pid 0): in the containerizer's pending list. */
+  int pending;
+  struct container *pprev, *pnext;
+  struct event *fail_ev;  /* its launch failed after all: ends it from the loop */
   mz_containerizer *c;
   UT_hash_handle hh;
   UT_hash_handle hh_pid;
@@ -80,10 +89,13 @@ struct mz_containerizer {
   struct event *sample_timer;
   double sample_interval;
   mz_cjournal *journal; /* the containers started, for a later run (NULL: not recorded) */
+  container *pending;   /* launches whose pid has not come yet, oldest first */
+  void (*pid_cb)(void *owner, pid_t pid);
 };
 
 static void container_free(container *k) {
   if (k->escalate) event_free(k->escalate);
+  if (k->fail_ev) event_free(k->fail_ev);
   if (k->exec_ev) event_free(k->exec_ev);
   free(k->launch_error);
   if (k->oom_ev) event_free(k->oom_ev);
@@ -99,7 +111,10 @@ static void container_free(container *k) {
 /* ------------------------------------------------------------------ meta records */
 
 static void meta_write(mz_containerizer *c, const char *id, pid_t pid) {
-  if (c->journal && mz_cjournal_add(c->journal, id, pid, mz_proc_starttime(pid)) != 0)
+  if (!c->journal) return;
+  unsigned long long start =
+      c->launcher->ops->leader_starttime ? c->launcher->ops->leader_starttime(c->launcher, pid) : mz_proc_starttime(pid);
+  if (mz_cjournal_add(c->journal, id, pid, start) != 0)
     MZ_WARN(MOD, "cannot record container %s: its id cannot be journalled", id);
 }
 
@@ -200,13 +215,20 @@ static void check_limitation(mz_containerizer *c, container *k) {
 
 static void container_ended(mz_containerizer *c, container *found, int st);
 
+static void collect_pids(mz_containerizer *c, container *until);
+
 static void reap(mz_containerizer *c) {
+  collect_pids(c, NULL);
   for (;;) {
     int st;
     pid_t p = waitpid(-1, &st, WNOHANG);
     if (p <= 0) break;
     container *found;
     HASH_FIND(hh_pid, c->by_pid, &p, sizeof p, found);
+    if (!found && c->pending) { /* a child that exited after the collect above: its pid came before */
+      collect_pids(c, NULL);
+      HASH_FIND(hh_pid, c->by_pid, &p, sizeof p, found);
+    }
     if (!found) continue; /* an orphan of some container, reparented to us */
     MZ_INFO(MOD, "container %s: process %d exited (status %d)", found->id, (int)p, st);
     container_ended(c, found, st);
@@ -238,6 +260,52 @@ static void container_ended(mz_containerizer *c, container *found, int st) {
 
 static void on_sigchld(evutil_socket_t fd, short what, void *arg) { reap(arg); }
 
+/* ------------------------------------------------------------------ pids that come later */
+
+static void on_failed_launch(evutil_socket_t fd, short what, void *arg) {
+  container *k = arg;
+  container_ended(k->c, k, 127 << 8); /* as a child that could not exec */
+}
+
+/* Takes the pids of pending launches that have come, in launch order; with `until`,
+ * waits (bounded by the launcher) until that container's has. A launch that failed
+ * after all keeps its error and ends from the event loop (not under the caller). */
+static void collect_pids(mz_containerizer *c, container *until) {
+  while (c->pending) {
+    container *k = c->pending;
+    pid_t p = 0;
+    char err[256] = "";
+    int r = c->launcher->ops->next_pid ? c->launcher->ops->next_pid(c->launcher, until && until->pending, &p, err,
+                                                                      sizeof err)
+                                       : -1;
+    if (r == 0) break;
+    if (r < 0) snprintf(err, sizeof err, "the launcher lost the launch"); /* nothing outstanding: never expected */
+    DL_DELETE2(c->pending, k, pprev, pnext);
+    k->pending = 0;
+    if (p > 0) {
+      k->pid = p;
+      HASH_ADD(hh_pid, c->by_pid, pid, sizeof k->pid, k);
+      k->in_pid_index = 1;
+      meta_write(c, k->id, p);
+      if (c->pid_cb) c->pid_cb(k->owner, p);
+      MZ_DEBUG(MOD, "container %s: its first process is pid %d", k->id, (int)p);
+      continue;
+    }
+    MZ_WARN(MOD, "container %s: %s", k->id, err);
+    free(k->launch_error);
+    k->launch_error = mz_strdup(err);
+    k->fail_ev = evtimer_new(c->base, on_failed_launch, k);
+    mz_timer_in(k->fail_ev, 0);
+  }
+}
+
+void mz_containerizer_on_pid(mz_containerizer *c, void (*cb)(void *owner, pid_t pid)) { c->pid_cb = cb; }
+
+/* The container's pid, when it is still to come (before its processes are signalled). */
+static void resolve(mz_containerizer *c, container *k) {
+  if (k->pending) collect_pids(c, k);
+}
+
 /* ------------------------------------------------------------------ memory limits */
 
 static void limit_reached(mz_containerizer *c, container *k, const char *msg) {
@@ -245,6 +313,7 @@ static void limit_reached(mz_containerizer *c, container *k, const char *msg) {
   k->limited = 1;
   k->limit_message = mz_strdup(msg);
   MZ_WARN(MOD, "container %s: %s; destroying it", k->id, msg);
+  resolve(c, k);
   c->launcher->ops->signal(c->launcher, k->id, k->pid, SIGKILL);
 }
 
@@ -262,7 +331,7 @@ static void on_sample(evutil_socket_t fd, short what, void *arg) {
   mz_containerizer *c = arg;
   container *k, *tmp;
   HASH_ITER(hh, c->by_id, k, tmp) {
-    if (!k->mem_limit || k->limited) continue;
+    if (!k->mem_limit || k->limited || k->pending) continue;
     char msg[512];
     if (!k->oom_ev && c->launcher->ops->limitation(c->launcher, k->id, k->mem_limit, msg, sizeof msg) == 1) {
       limit_reached(c, k, msg); /* cgroups without an OOM event fd (v2) */
@@ -312,6 +381,7 @@ int mz_containerizer_usage(mz_containerizer *c, const char *container_id, mz_con
   container *k;
   HASH_FIND_STR(c->by_id, container_id, k);
   if (!k) return -1;
+  resolve(c, k);
   return c->launcher->ops->usage(c->launcher, k->id, k->pid, u);
 }
 
@@ -357,6 +427,7 @@ int mz_containerizer_launch(mz_containerizer *c, const char *container_id, const
   k->mem_limit = spec->limits.mem_bytes;
   k->oom_fd = -1;
   k->pidfd = -1;
+  k->pending = p == 0;
   if (k->mem_limit) {
     int is_eventfd = 0;
     k->oom_fd = c->launcher->ops->oom_fd(c->launcher, container_id, &is_eventfd);
@@ -371,17 +442,32 @@ int mz_containerizer_launch(mz_containerizer *c, const char *container_id, const
     }
   }
   HASH_ADD_KEYPTR(hh, c->by_id, k->id, strlen(k->id), k);
-  HASH_ADD(hh_pid, c->by_pid, pid, sizeof k->pid, k);
-  k->in_pid_index = 1;
-  meta_write(c, container_id, p);
+  if (k->pending) {
+    DL_APPEND2(c->pending, k, pprev, pnext);
+  } else {
+    HASH_ADD(hh_pid, c->by_pid, pid, sizeof k->pid, k);
+    k->in_pid_index = 1;
+    meta_write(c, container_id, p);
+  }
   *pid = p;
-  MZ_INFO(MOD, "container %s: launched %s as pid %d (%s launcher%s)", container_id, spec->path, (int)p,
+  char pidtext[32];
+  snprintf(pidtext, sizeof pidtext, p ? "as pid %d" : "(its pid to come)", (int)p);
+  MZ_INFO(MOD, "container %s: launched %s %s (%s launcher%s)", container_id, spec->path, pidtext,
           c->launcher->ops->name, k->oom_ev ? ", OOM events watched" : "");
   return 0;
 }
 
 static void on_exec_pipe(evutil_socket_t fd, short what, void *arg) {
   container *k = arg;
+  /* Its pid first: the child sent it before the exec that closed the pipe. A pipe
+   * closed with no pid sent is a launch that failed: its reply is on its way. */
+  collect_pids(k->c, NULL);
+  if (k->pending) collect_pids(k->c, k);
+  if (k->fail_ev) { /* it failed to start: its end reports it */
+    close(k->errpipe);
+    k->errpipe = -1;
+    return;
+  }
   char buf[LAUNCH_ERROR_MAX];
   ssize_t n = read(k->errpipe, buf, sizeof buf - 1);
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
@@ -485,6 +571,7 @@ int mz_containerizer_destroy(mz_containerizer *c, const char *container_id, doub
   container *k;
   HASH_FIND_STR(c->by_id, container_id, k);
   if (!k) return -1;
+  resolve(c, k);
   if (grace <= 0) {
     MZ_INFO(MOD, "container %s: destroying (SIGKILL)", k->id);
     c->launcher->ops->signal(c->launcher, k->id, k->pid, SIGKILL);
@@ -499,6 +586,7 @@ int mz_containerizer_destroy(mz_containerizer *c, const char *container_id, doub
 }
 
 void mz_containerizer_kill_all(mz_containerizer *c, double wait) {
+  if (c->pending) collect_pids(c, c->pending->pprev); /* through the last: the server's replies */
   c->launcher->ops->stop_helpers(c->launcher);
   /* Remember the leaders: their containers are signalled again until nothing is left,
    * since orphans of a dead leader come back to us (subreaper) and must be reaped. */

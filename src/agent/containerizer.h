@@ -67,7 +67,8 @@ typedef struct {
   const char *name;
   /* Starts the container's first process in the container. 0 with *pid and *errpipe
    * (read end of a close-on-exec pipe: the child writes why it could not exec, or
-   * the prepare step failed, before exiting 127), or -1 with err. */
+   * the prepare step failed, before exiting 127), or -1 with err. *pid 0: the launch
+   * was submitted and its pid comes later, from next_pid, in the order of launches. */
   int (*launch)(mz_launcher *l, const char *container_id, const mz_launch_spec *spec, pid_t *pid, int *errpipe,
                 char *err, size_t errlen);
   /* Sends sig to every process of the container; returns how many were signalled. */
@@ -88,6 +89,15 @@ typedef struct {
    * server), so that the agent's children are the containers' alone; later launches exec. */
   void (*stop_helpers)(mz_launcher *l);
   void (*free)(mz_launcher *l);
+  /* The pid of the oldest launch that answered *pid 0 and was not collected: 1 with
+   * *pid (0: it was not started, with err), 0 when not known yet (with wait: waits for
+   * it, bounded), -1 when no launch is outstanding. NULL where launches always answer
+   * a pid. */
+  int (*next_pid)(mz_launcher *l, int wait, pid_t *pid, char *err, size_t errlen);
+  /* What the journal keeps of a container's first process for recover: its start time
+   * (mz_proc_starttime) where recover tells a leftover container by its leader, 0
+   * where it does not use it. NULL: the start time. */
+  unsigned long long (*leader_starttime)(mz_launcher *l, pid_t pid);
 } mz_launcher_ops;
 
 struct mz_launcher {
@@ -119,9 +129,14 @@ typedef void (*mz_container_exit_cb)(void *owner, const mz_container_termination
  * process a child subreaper. NULL on failure. */
 mz_containerizer *mz_containerizer_new(struct event_base *base, mz_launcher *launcher, mz_container_exit_cb cb,
                                        void *arg);
-/* 0 with *pid, or -1 with err (nothing left running). */
+/* 0 with *pid, or -1 with err (nothing left running). *pid is 0 when the launch was
+ * submitted (a task's command asked of the fork server): the pid goes to the
+ * mz_containerizer_on_pid callback when it comes, before any exit or exec report
+ * of the container. */
 int mz_containerizer_launch(mz_containerizer *c, const char *container_id, const mz_launch_spec *spec, void *owner,
                             pid_t *pid, char *err, size_t errlen);
+/* Called with a submitted launch's pid once it is known. */
+void mz_containerizer_on_pid(mz_containerizer *c, void (*cb)(void *owner, pid_t pid));
 /* Where the ids of running containers are recorded (<work_dir>/meta/containers/journal,
  * container_journal.h), so that a later run can destroy what a crashed agent left.
  * Call before launching. */

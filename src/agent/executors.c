@@ -436,9 +436,10 @@ done:
   ex->state = MZ_EXEC_REGISTERING;
   if (gpus_visible[0]) mz_agent_gpus_checkpoint(a, ex); /* before the pid: a recovered run has its GPUs */
   mz_ag_ckpt_executor_pid(a, ex);
-  MZ_INFO(MZ_AGENT_MOD, "launched executor %s of framework %s in container %s (pid %d%s) in %s", ex->id, ex->fw->id,
-          ex->container_id, (int)ex->pid, ex->direct ? ", the task's command: no executor process" : "",
-          ex->directory);
+  char pidtext[32];
+  snprintf(pidtext, sizeof pidtext, ex->pid ? "pid %d" : "its pid to come", (int)ex->pid);
+  MZ_INFO(MZ_AGENT_MOD, "launched executor %s of framework %s in container %s (%s%s) in %s", ex->id, ex->fw->id,
+          ex->container_id, pidtext, ex->direct ? ", the task's command: no executor process" : "", ex->directory);
   if (ex->direct) {
     mz_ag_direct_started(a, ex);
     return;

@@ -1,4 +1,6 @@
-/* fork_server (agent side): see fork_server.h. */
+/* fork_server (agent side): see fork_server.h. Replies come in the order of the
+ * requests: those that a synchronous spawn reads ahead of its own, and those lost
+ * with a server that broke (-EPIPE), wait in `held` for mz_fork_server_collect. */
 #include "agent/fork_server.h"
 
 #include <errno.h>
@@ -25,7 +27,23 @@ struct mz_fork_server {
   int sock;          /* -1 while not running */
   pid_t pid;
   double stopped_at; /* monotonic time it was found broken */
+  size_t pending;    /* submitted requests whose replies are still in the socket */
+  int32_t *held;     /* replies read (or lost) but not yet collected, oldest first */
+  size_t held_first, nheld, held_cap;
 };
+
+static void hold(mz_fork_server *fs, int32_t reply) {
+  if (fs->held_first + fs->nheld == fs->held_cap) {
+    if (fs->held_first > 0) { /* slide to the front */
+      memmove(fs->held, fs->held + fs->held_first, fs->nheld * sizeof *fs->held);
+      fs->held_first = 0;
+    } else {
+      fs->held_cap = fs->held_cap ? 2 * fs->held_cap : 16;
+      fs->held = mz_realloc(fs->held, fs->held_cap * sizeof *fs->held);
+    }
+  }
+  fs->held[fs->held_first + fs->nheld++] = reply;
+}
 
 /* SIGKILLs the server while it is a child of ours not yet reaped (the containerizer reaps
  * every child, so a pid it reaped may be another process's by now). */
@@ -104,6 +122,7 @@ static int start(mz_fork_server *fs, char *err, size_t errlen) {
 static void stop(mz_fork_server *fs, const char *why) {
   if (fs->sock < 0) return;
   MZ_WARN(MOD, "executor fork server (pid %d): %s; executors are exec'd until it is restarted", (int)fs->pid, why);
+  for (; fs->pending > 0; fs->pending--) hold(fs, -EPIPE); /* the submitted requests it did not answer */
   close(fs->sock);
   kill_server(fs->pid); /* reaped with the containers' children (containerizer.c) */
   fs->sock = -1;
@@ -130,8 +149,9 @@ const char *mz_fork_server_path(const mz_fork_server *fs) { return fs->path; }
 
 pid_t mz_fork_server_pid(const mz_fork_server *fs) { return fs->pid; }
 
-int mz_fork_server_spawn(mz_fork_server *fs, const char *exec, const char *cwd, char *const *argv, char *const *envp,
-                         const int *fds, size_t nfds, pid_t *pid, char *err, size_t errlen) {
+/* Sends a request (starting the server when it is not running). 0, or -1 with err. */
+static int send_request(mz_fork_server *fs, const char *exec, const char *cwd, char *const *argv, char *const *envp,
+                        const int *fds, size_t nfds, char *err, size_t errlen) {
   if (fs->sock < 0) {
     if (mz_monotonic() - fs->stopped_at < MZ_FORK_SERVER_RESTART_S) {
       snprintf(err, errlen, "the fork server is not running");
@@ -156,11 +176,26 @@ int mz_fork_server_spawn(mz_fork_server *fs, const char *exec, const char *cwd, 
     stop(fs, err);
     return -1;
   }
+  return 0;
+}
+
+/* Reads the next reply within timeout_ms. 0, or -1 with err (the server is stopped). */
+static int read_reply(mz_fork_server *fs, int timeout_ms, int32_t *reply, char *err, size_t errlen) {
+  if (recv_reply(fs->sock, timeout_ms, reply) == 0) return 0;
+  snprintf(err, errlen, "%s", errno == ETIMEDOUT ? "no reply in time" : errno == EPIPE ? "it exited" : strerror(errno));
+  stop(fs, err);
+  return -1;
+}
+
+int mz_fork_server_spawn(mz_fork_server *fs, const char *exec, const char *cwd, char *const *argv, char *const *envp,
+                         const int *fds, size_t nfds, pid_t *pid, char *err, size_t errlen) {
+  if (send_request(fs, exec, cwd, argv, envp, fds, nfds, err, errlen) != 0) return -1;
   int32_t reply = 0;
-  if (recv_reply(fs->sock, MZ_FORK_SERVER_REPLY_TIMEOUT_MS, &reply) != 0) {
-    snprintf(err, errlen, "%s", errno == ETIMEDOUT ? "no reply in time" : errno == EPIPE ? "it exited" : strerror(errno));
-    stop(fs, err);
-    return -1;
+  for (;;) { /* the replies to submitted requests come first */
+    if (read_reply(fs, MZ_FORK_SERVER_REPLY_TIMEOUT_MS, &reply, err, errlen) != 0) return -1;
+    if (fs->pending == 0) break;
+    fs->pending--;
+    hold(fs, reply);
   }
   if (reply <= 0) {
     snprintf(err, errlen, "the fork server could not start it: %s", strerror(-reply));
@@ -170,9 +205,36 @@ int mz_fork_server_spawn(mz_fork_server *fs, const char *exec, const char *cwd, 
   return 0;
 }
 
+int mz_fork_server_submit(mz_fork_server *fs, const char *exec, const char *cwd, char *const *argv,
+                          char *const *envp, const int *fds, size_t nfds, char *err, size_t errlen) {
+  if (send_request(fs, exec, cwd, argv, envp, fds, nfds, err, errlen) != 0) return -1;
+  fs->pending++;
+  return 0;
+}
+
+int mz_fork_server_collect(mz_fork_server *fs, int wait, int32_t *reply) {
+  if (fs->nheld == 0 && fs->pending > 0) {
+    struct pollfd p = {fs->sock, POLLIN, 0};
+    if (!wait && poll(&p, 1, 0) == 0) return 0; /* not here yet */
+    char err[128];
+    if (read_reply(fs, MZ_FORK_SERVER_REPLY_TIMEOUT_MS, reply, err, sizeof err) == 0) {
+      fs->pending--;
+      return 1;
+    }
+    /* the server broke: stop() held -EPIPE for each request it did not answer */
+  }
+  if (fs->nheld == 0) return -1;
+  *reply = fs->held[fs->held_first++];
+  if (--fs->nheld == 0) fs->held_first = 0;
+  return 1;
+}
+
+size_t mz_fork_server_outstanding(const mz_fork_server *fs) { return fs->pending + fs->nheld; }
+
 void mz_fork_server_free(mz_fork_server *fs) {
   if (!fs) return;
   if (fs->sock >= 0) close(fs->sock); /* it exits on the end of its socket */
+  free(fs->held);
   for (size_t i = 0; fs->envp && fs->envp[i]; i++) free(fs->envp[i]);
   free(fs->envp);
   free(fs->path);

@@ -144,7 +144,8 @@ __attribute__((noinline)) static char **env_with_join_fds(char *const *envp, siz
 
 /* Asks the fork server for the container's first process (spec->path is its program, or
  * a task's command that its child execs, and the launch needs nothing but what the
- * server's child does). 0 with *pid. */
+ * server's child does). 0 with *pid; a task's command is submitted, and *pid is then 0
+ * (its pid comes with linux_next_pid). */
 static int fork_server_launch(linux_impl *impl, const mz_launch_spec *spec, const int *join, size_t njoin, int out,
                               int errfd, int nullfd, int pipew, pid_t *pid) {
   if (!impl->fs || nullfd < 0 || njoin > MZ_CGROUP_FDS_MAX ||
@@ -153,9 +154,15 @@ static int fork_server_launch(linux_impl *impl, const mz_launch_spec *spec, cons
   int fds[MZ_FORK_MAX_FDS] = {pipew, nullfd, out, errfd};
   for (size_t i = 0; i < njoin; i++) fds[MZ_FORK_FIXED_FDS + i] = join[i];
   char err[256];
-  if (mz_fork_server_spawn(impl->fs, spec->command_exec ? spec->path : NULL, spec->cwd, spec->argv, spec->envp, fds,
-                           MZ_FORK_FIXED_FDS + njoin, pid, err, sizeof err) == 0)
+  if (spec->command_exec) {
+    *pid = 0;
+    if (mz_fork_server_submit(impl->fs, spec->path, spec->cwd, spec->argv, spec->envp, fds, MZ_FORK_FIXED_FDS + njoin,
+                              err, sizeof err) == 0)
+      return 0;
+  } else if (mz_fork_server_spawn(impl->fs, NULL, spec->cwd, spec->argv, spec->envp, fds, MZ_FORK_FIXED_FDS + njoin,
+                                  pid, err, sizeof err) == 0) {
     return 0;
+  }
   MZ_DEBUG("agent", "executor fork server: %s; exec'ing %s", err, spec->path);
   return -1;
 }
@@ -196,15 +203,15 @@ static int linux_launch(mz_launcher *l, const char *container_id, const mz_launc
                fork_server_launch(impl, spec, join, njoin, out, errfd, nullfd, pfd[1], &c) == 0;
   int pass_join = !forked && use_vfork && spec->self_join && njoin > 0 && njoin <= MZ_CGROUP_FDS_MAX;
   char **envp = pass_join ? env_with_join_fds(spec->envp, njoin) : NULL;
-  if (!forked) { /* else c is the fork server's child */
+  if (!forked) { /* else c is the fork server's child, or 0: submitted, its pid to come */
     if (iso->pid_ns)
       c = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
     else if (use_vfork)
       c = vfork();
     else
       c = fork();
+    if (c == 0) child(spec, join, njoin, pass_join, envp ? envp : spec->envp, out, errfd, nullfd, pfd[1]);
   }
-  if (c == 0) child(spec, join, njoin, pass_join, envp ? envp : spec->envp, out, errfd, nullfd, pfd[1]);
   int e = errno;
   if (envp) {
     size_t n = 0;
@@ -364,12 +371,30 @@ static void linux_free(mz_launcher *l) {
   free(l);
 }
 
+static int linux_next_pid(mz_launcher *l, int wait, pid_t *pid, char *err, size_t errlen) {
+  linux_impl *impl = l->impl;
+  int32_t reply;
+  int r = impl->fs ? mz_fork_server_collect(impl->fs, wait, &reply) : -1;
+  if (r != 1) return r;
+  *pid = reply > 0 ? (pid_t)reply : 0;
+  if (reply <= 0) snprintf(err, errlen, "the executor fork server could not start it: %s", strerror(-reply));
+  return 1;
+}
+
+/* With cgroups a leftover container is found by its id (linux_recover): its leader's
+ * start time is not read (an open and read of /proc/<pid>/stat per container). */
+static unsigned long long linux_leader_starttime(mz_launcher *l, pid_t pid) {
+  return ISO(l)->cg != MZ_CG_NONE ? 0 : mz_proc_starttime(pid);
+}
+
 static const mz_launcher_ops linux_ops = {"linux",          linux_launch,  linux_signal, linux_cleanup,
                                           linux_limitation, linux_usage,   linux_oom_fd, linux_update,
-                                          linux_recover,    linux_stop_helpers, linux_free};
+                                          linux_recover,    linux_stop_helpers, linux_free, linux_next_pid,
+                                          linux_leader_starttime};
 static const mz_launcher_ops posix_ops = {"posix",          linux_launch,  linux_signal, linux_cleanup,
                                           linux_limitation, linux_usage,   linux_oom_fd, linux_update,
-                                          linux_recover,    linux_stop_helpers, linux_free};
+                                          linux_recover,    linux_stop_helpers, linux_free, linux_next_pid,
+                                          linux_leader_starttime};
 
 mz_launcher *mz_launcher_new(const mz_isolation *iso, mz_fork_server *fs) {
   mz_launcher *l = mz_calloc(1, sizeof *l);

@@ -56,6 +56,9 @@ static void on_container_exit(void *owner, const mz_container_termination *t, vo
   mz_ag_exec_exited(arg, owner, t->wait_status, t->launch_error, t->limited, t->limit_message);
 }
 
+/* A direct command task's pid, which comes after its launch (containerizer.h). */
+static void on_container_pid(void *owner, pid_t pid) { ((mz_ag_executor *)owner)->pid = pid; }
+
 /* The executor fork server (fork_server.h), with the environment executors inherit; NULL
  * (logged) when it does not start, and executors are exec'd. */
 static mz_fork_server *start_fork_server(void) {
@@ -431,6 +434,7 @@ int main(int argc, char **argv) {
   mz_fork_server *fork_server = f->executor_fork_server && !A.isolation.pid_ns ? start_fork_server() : NULL;
   A.containerizer = mz_containerizer_new(A.base, mz_launcher_new(&A.isolation, fork_server), on_container_exit, &A);
   if (A.containerizer) {
+    mz_containerizer_on_pid(A.containerizer, on_container_pid);
     char meta[4200];
     snprintf(meta, sizeof meta, "%s/meta/containers", A.work_dir);
     if (mz_mkdirs(meta, 0755, err, sizeof err) == 0) {

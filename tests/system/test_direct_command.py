@@ -209,3 +209,36 @@ def test_the_command_goes_with_the_agent(master, tmp_path):
                  what="the next start's cleanup of the container")
     finally:
         assert b.stop() == 0
+
+
+def test_many_short_commands_launched_at_once_all_end(master, tmp_path):
+    """The agent does not wait for the fork server's reply to each launch: it takes the pids
+    later, in launch order, before anything needs them. Commands that exit at once, many at a
+    time, are each reaped as their own container's (none is left RUNNING), kill included."""
+    n = 150
+    a = Agent(master, tmp_path)
+    try:
+        registered(master)
+        for i in range(n):
+            t = task(master, f"many-{i}", "exit $((%d %% 3))" % i)
+            del t["resources"][2]  # no port: they run side by side
+            run(master, t)
+        # Killed as soon as launched: the kill waits for the pid, then signals the container.
+        run(master, task(master, "many-kill", "exec sleep 1000"))
+        master.send({"type": "KILL_TASK", "kill_task": {"framework_id": FRAMEWORK["id"],
+                                                        "task_id": {"value": "many-kill"}}})
+        for i in range(n):
+            states = ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED" if i % 3 == 0 else "TASK_FAILED"]
+            *_, last = ack_through(master, f"many-{i}", states)
+            if i % 3:
+                assert last["status_update"]["status"]["message"] == f"Command exited with status {i % 3}"
+        acked = 0
+        while True:  # STARTING, KILLING (and RUNNING, if the exec came first), KILLED: each acked in turn
+            ups = wait_for(lambda: master.updates("many-kill")[acked:], what="the next update of many-kill")
+            master.ack(ups[0])
+            acked += 1
+            if ups[0]["status_update"]["status"]["state"] == "TASK_KILLED":
+                break
+        assert "its pid to come" in (tmp_path / "agent.log").read_text()  # launched without waiting
+    finally:
+        assert a.stop() == 0
