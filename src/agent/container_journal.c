@@ -73,7 +73,7 @@ static int replay(mz_cjournal *j, char *line) {
   char id[MZ_CJOURNAL_ID_MAX + 2];
   int pid = 0;
   unsigned long long start = 0;
-  if (line[0] == '+' && sscanf(line, "+ %256s %d %llu", id, &pid, &start) == 3 && valid_id(id) && pid > 1) {
+  if (line[0] == '+' && sscanf(line, "+ %256s %d %llu", id, &pid, &start) == 3 && valid_id(id) && (pid == 0 || pid > 1)) {
     put(j, id, (pid_t)pid, start);
     return 1;
   }
@@ -203,7 +203,7 @@ static void append(mz_cjournal *j, const char *line, size_t n) {
 }
 
 int mz_cjournal_add(mz_cjournal *j, const char *id, pid_t pid, unsigned long long starttime) {
-  if (!valid_id(id) || pid <= 1) return -1;
+  if (!valid_id(id) || pid < 0 || pid == 1) return -1;
   put(j, id, pid, starttime);
   char line[LINE_MAX_LEN];
   int n = snprintf(line, sizeof line, "+ %s %d %llu\n", id, (int)pid, starttime);

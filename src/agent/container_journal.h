@@ -4,6 +4,8 @@
  *
  * One append-only file, <dir>/journal, with a line per event:
  *   "+ <container id> <leader pid> <leader starttime>\n"   the container started
+ *                        (pid 0: launched, its first process not known yet; a later
+ *                        line with the same id gives it)
  *   "- <container id>\n"                                    it is gone
  * An append costs no new inode. A file per container (what this replaced) cost a
  * create and an unlink per task, and on an ext4 without a journal whose block group

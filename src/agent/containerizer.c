@@ -112,8 +112,9 @@ static void container_free(container *k) {
 
 static void meta_write(mz_containerizer *c, const char *id, pid_t pid) {
   if (!c->journal) return;
-  unsigned long long start =
-      c->launcher->ops->leader_starttime ? c->launcher->ops->leader_starttime(c->launcher, pid) : mz_proc_starttime(pid);
+  unsigned long long start = pid == 0                           ? 0
+                             : c->launcher->ops->leader_starttime ? c->launcher->ops->leader_starttime(c->launcher, pid)
+                                                                 : mz_proc_starttime(pid);
   if (mz_cjournal_add(c->journal, id, pid, start) != 0)
     MZ_WARN(MOD, "cannot record container %s: its id cannot be journalled", id);
 }
@@ -447,8 +448,8 @@ int mz_containerizer_launch(mz_containerizer *c, const char *container_id, const
   } else {
     HASH_ADD(hh_pid, c->by_pid, pid, sizeof k->pid, k);
     k->in_pid_index = 1;
-    meta_write(c, container_id, p);
   }
+  meta_write(c, container_id, p); /* pid 0 while pending: a later run destroys it by id */
   *pid = p;
   char pidtext[32];
   snprintf(pidtext, sizeof pidtext, p ? "as pid %d" : "(its pid to come)", (int)p);

@@ -2,7 +2,8 @@
  * records added and removed are read back by a later open in the order added, a
  * torn or garbled line is ignored, one-file-per-container records of earlier
  * versions are taken in (and their files removed), the file is compacted as it
- * grows, and bad ids are refused. Works in a fresh temp dir. */
+ * grows, and bad ids are refused; a container recorded before its pid is known (pid
+ * 0) gets it from a later line. Works in a fresh temp dir. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -132,6 +133,23 @@ static void test_file_is_compacted_as_it_grows(void **state) {
   mz_cjournal_free(j);
 }
 
+static void test_a_pid_that_comes_later(void **state) {
+  mz_cjournal *j = open_ok();
+  assert_int_equal(mz_cjournal_add(j, "p", 0, 0), 0);
+  assert_int_equal(mz_cjournal_add(j, "q", 0, 0), 0);
+  assert_int_equal(mz_cjournal_add(j, "p", 4321, 0), 0);
+  mz_cjournal_free(j);
+  j = open_ok();
+  const char *ids[3];
+  pid_t pids[3];
+  assert_int_equal(mz_cjournal_list(j, ids, pids, NULL, 3), 2);
+  assert_string_equal(ids[0], "p"); /* in the order first recorded */
+  assert_int_equal(pids[0], 4321);
+  assert_string_equal(ids[1], "q");
+  assert_int_equal(pids[1], 0); /* a crash before its pid came: destroyed by id */
+  mz_cjournal_free(j);
+}
+
 static void test_bad_ids_are_refused(void **state) {
   mz_cjournal *j = open_ok();
   char longid[MZ_CJOURNAL_ID_MAX + 2];
@@ -143,7 +161,8 @@ static void test_bad_ids_are_refused(void **state) {
   assert_int_equal(mz_cjournal_add(j, "../x", 10, 1), -1);
   assert_int_equal(mz_cjournal_add(j, "a\nb", 10, 1), -1);
   assert_int_equal(mz_cjournal_add(j, longid, 10, 1), -1);
-  assert_int_equal(mz_cjournal_add(j, "ok", 0, 1), -1);
+  assert_int_equal(mz_cjournal_add(j, "ok", -2, 1), -1);
+  assert_int_equal(mz_cjournal_add(j, "ok", 1, 1), -1); /* init is no container's */
   longid[MZ_CJOURNAL_ID_MAX] = '\0';
   assert_int_equal(mz_cjournal_add(j, longid, 10, 1), 0);
   mz_cjournal_free(j);
@@ -157,6 +176,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_records_survive_reopen_in_order, setup, teardown),
       cmocka_unit_test_setup_teardown(test_torn_and_garbled_lines_are_ignored, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_a_pid_that_comes_later, setup, teardown),
       cmocka_unit_test_setup_teardown(test_earlier_per_container_files_are_taken_in, setup, teardown),
       cmocka_unit_test_setup_teardown(test_file_is_compacted_as_it_grows, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bad_ids_are_refused, setup, teardown),
