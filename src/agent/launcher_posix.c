@@ -17,7 +17,8 @@
  * executor fork server instead when there is one (fork_server.h): its child does
  * the same steps and runs mezzo-executor's main without an exec. So is a direct
  * command task's command (spec->command_exec): the server's child execs it, and the
- * agent does not wait in vfork while the child joins the cgroups.
+ * agent does not wait in vfork while the child joins the cgroups, nor for the server's
+ * answer: the launch is submitted and its pid collected later (linux_next_pid).
  * impl: a linux_impl (the borrowed mz_isolation, the owned fork server). */
 #include <dirent.h>
 #include <errno.h>
