@@ -461,9 +461,9 @@ int mz_containerizer_launch(mz_containerizer *c, const char *container_id, const
 static void on_exec_pipe(evutil_socket_t fd, short what, void *arg) {
   container *k = arg;
   /* Its pid first: the child sent it before the exec that closed the pipe. A pipe
-   * closed with no pid sent is a launch that failed: its reply is on its way. */
-  collect_pids(k->c, NULL);
-  if (k->pending) collect_pids(k->c, k);
+   * closed with no pid sent is a launch that failed: its reply is on its way, and is
+   * waited for. */
+  resolve(k->c, k);
   if (k->fail_ev) { /* it failed to start: its end reports it */
     close(k->errpipe);
     k->errpipe = -1;

@@ -132,12 +132,6 @@ static int parse_u64(const char *buf, uint64_t *v) {
   return 0;
 }
 
-static int read_u64(const mz_isolation *iso, const char *path, uint64_t *v) {
-  char buf[64];
-  if (read_file(iso, path, buf, sizeof buf) != 0) return -1;
-  return parse_u64(buf, v);
-}
-
 /* The value of `key` in a "key value" per line file, or -1. */
 static int keyed_u64(const char *text, const char *key, uint64_t *v) {
   size_t kl = strlen(key);
@@ -1221,7 +1215,7 @@ int mz_cg_oom_fd(const mz_isolation *iso, const char *id, int *is_eventfd) {
 
 int mz_cg_usage(const mz_isolation *iso, const char *id, mz_container_usage *u) {
   memset(u, 0, sizeof *u);
-  char p[4400], buf[32768];
+  char buf[32768];
   long hz = sysconf(_SC_CLK_TCK);
   if (hz <= 0) hz = 100;
   int found = 0;
@@ -1230,8 +1224,7 @@ int mz_cg_usage(const mz_isolation *iso, const char *id, mz_container_usage *u) 
     if (acct >= 0) {
       /* Per cpu "cpu user system" in ns (reset with the cgroup's reuse); else the
        * cumulative cpuacct.stat in ticks. */
-      cg_path(iso, acct, id, "cpuacct.usage_all", p, sizeof p);
-      if (read_file(iso, p, buf, sizeof buf) == 0) {
+      if (read_cg(iso, acct, id, "cpuacct.usage_all", buf, sizeof buf) == 0) {
         unsigned long long user = 0, sys = 0, cu, cs;
         const char *line = strchr(buf, '\n');
         while (line && sscanf(line + 1, "%*u %llu %llu", &cu, &cs) == 2) {
@@ -1243,8 +1236,7 @@ int mz_cg_usage(const mz_isolation *iso, const char *id, mz_container_usage *u) 
         u->cpus_system_time_secs = (double)sys / 1e9;
         found = 1;
       } else {
-        cg_path(iso, acct, id, "cpuacct.stat", p, sizeof p);
-        if (read_file(iso, p, buf, sizeof buf) == 0) {
+        if (read_cg(iso, acct, id, "cpuacct.stat", buf, sizeof buf) == 0) {
           uint64_t user = 0, sys = 0;
           keyed_u64(buf, "user", &user);
           keyed_u64(buf, "system", &sys);
@@ -1255,16 +1247,14 @@ int mz_cg_usage(const mz_isolation *iso, const char *id, mz_container_usage *u) 
       }
     }
     if (iso->base[MZ_CGC_MEMORY]) {
-      cg_path(iso, MZ_CGC_MEMORY, id, "memory.stat", p, sizeof p);
-      if (read_file(iso, p, buf, sizeof buf) == 0) {
+      if (read_cg(iso, MZ_CGC_MEMORY, id, "memory.stat", buf, sizeof buf) == 0) {
         keyed_u64(buf, "total_rss", &u->mem_rss_bytes);
         found = 1;
       }
       read_cg_u64(iso, MZ_CGC_MEMORY, id, "memory.usage_in_bytes", &u->mem_total_bytes);
     }
   } else if (iso->cg == MZ_CG_V2) {
-    cg_path(iso, MZ_CGC_UNIFIED, id, "cpu.stat", p, sizeof p);
-    if (read_file(iso, p, buf, sizeof buf) == 0) {
+    if (read_cg(iso, MZ_CGC_UNIFIED, id, "cpu.stat", buf, sizeof buf) == 0) {
       uint64_t user = 0, sys = 0;
       keyed_u64(buf, "user_usec", &user);
       keyed_u64(buf, "system_usec", &sys);
@@ -1272,10 +1262,9 @@ int mz_cg_usage(const mz_isolation *iso, const char *id, mz_container_usage *u) 
       u->cpus_system_time_secs = (double)sys / 1e6;
       found = 1;
     }
-    cg_path(iso, MZ_CGC_UNIFIED, id, "memory.stat", p, sizeof p);
-    if (read_file(iso, p, buf, sizeof buf) == 0) keyed_u64(buf, "anon", &u->mem_rss_bytes);
-    cg_path(iso, MZ_CGC_UNIFIED, id, "memory.current", p, sizeof p);
-    read_u64(iso, p, &u->mem_total_bytes);
+    if (read_cg(iso, MZ_CGC_UNIFIED, id, "memory.stat", buf, sizeof buf) == 0)
+      keyed_u64(buf, "anon", &u->mem_rss_bytes);
+    read_cg_u64(iso, MZ_CGC_UNIFIED, id, "memory.current", &u->mem_total_bytes);
   }
   int n = mz_cg_count(iso, id);
   u->processes = n > 0 ? (uint64_t)n : 0;
