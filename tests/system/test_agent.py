@@ -157,9 +157,9 @@ class FakeMaster:
             self.cond.notify_all()
 
     def received(self, link, call):
-        with self.cond:
-            self.calls.append(call)
-            self.cond.notify_all()
+        # REGISTERED goes before the call is recorded: a test that saw REGISTER and sends
+        # an event must not get it to the agent ahead of REGISTERED (the agent ignores a
+        # RUN_TASK before its registration, as Mesos's does).
         if call.get("type") == "REGISTER" and self.auto_register:
             link.send({
                 "type": "REGISTERED",
@@ -167,6 +167,9 @@ class FakeMaster:
                 "link_key": call.get("link_key"),
                 "registered": {"agent_id": {"value": self.agent_id}, "ping_interval_seconds": 30},
             })
+        with self.cond:
+            self.calls.append(call)
+            self.cond.notify_all()
 
     def send(self, event):
         link = wait_for(lambda: self.link, what="an agent link")
