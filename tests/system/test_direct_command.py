@@ -189,17 +189,18 @@ def test_checkpointing_frameworks_health_checks_and_the_flag_keep_the_command_ex
 
 def test_the_command_goes_with_the_agent(master, tmp_path):
     a = Agent(master, tmp_path)
-    registered(master)
-    run(master, task(master, "orphan-1", "echo $$ > pid; exec sleep 1000"))
-    ack_through(master, "orphan-1", ["TASK_STARTING", "TASK_RUNNING"])
-    pid = pid_file(a, master, "orphan-1")
+    pid = None
     try:
+        registered(master)
+        run(master, task(master, "orphan-1", "echo $$ > pid; exec sleep 1000"))
+        ack_through(master, "orphan-1", ["TASK_STARTING", "TASK_RUNNING"])
+        pid = pid_file(a, master, "orphan-1")
         # As the command executor of a framework that does not checkpoint takes its command with it.
         a.proc.kill()
         a.proc.wait()
         wait_for(lambda: not alive(pid), what="the command to die with the agent")
     finally:
-        if alive(pid):
+        if pid and alive(pid):
             os.kill(pid, signal.SIGKILL)
         a.stop()
     # The next agent destroys what is left of its container.

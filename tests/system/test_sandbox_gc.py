@@ -193,6 +193,7 @@ def test_a_restarted_agent_schedules_what_the_earlier_run_left(master, tmp_path)
         finally:
             assert b.stop() == 0
     finally:
+        a.stop()  # when the test failed before it killed the agent itself
         if pid:
             try:
                 os.kill(pid, signal.SIGKILL)
