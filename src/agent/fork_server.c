@@ -214,10 +214,19 @@ int mz_fork_server_submit(mz_fork_server *fs, const char *exec, const char *cwd,
 
 int mz_fork_server_collect(mz_fork_server *fs, int wait, int32_t *reply) {
   if (fs->nheld == 0 && fs->pending > 0) {
-    struct pollfd p = {fs->sock, POLLIN, 0};
-    if (!wait && poll(&p, 1, 0) == 0) return 0; /* not here yet */
+    ssize_t n;
+    do n = recv(fs->sock, reply, sizeof *reply, MSG_DONTWAIT); /* one call when it is there */
+    while (n < 0 && errno == EINTR);
+    if (n == (ssize_t)sizeof *reply) {
+      fs->pending--;
+      return 1;
+    }
+    int not_yet = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    if (not_yet && !wait) return 0;
     char err[128];
-    if (read_reply(fs, MZ_FORK_SERVER_REPLY_TIMEOUT_MS, reply, err, sizeof err) == 0) {
+    if (!not_yet) {
+      stop(fs, n > 0 ? "a short reply" : n == 0 ? "it exited" : strerror(errno));
+    } else if (read_reply(fs, MZ_FORK_SERVER_REPLY_TIMEOUT_MS, reply, err, sizeof err) == 0) {
       fs->pending--;
       return 1;
     }

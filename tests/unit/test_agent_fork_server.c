@@ -2,7 +2,8 @@
  * with the real mezzo-executor --fork-server (next to this test's directory, bin/):
  * submitted requests' pids are collected in the order of the requests, also when a
  * synchronous spawn reads their replies ahead of its own; collect says when nothing
- * is outstanding; a server that is gone refuses further requests. */
+ * is outstanding; requests that a server dies with are collected as -EPIPE; a server
+ * that is gone refuses further requests. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -136,9 +137,31 @@ static void test_a_server_that_is_gone_takes_no_request(void **state) {
   mz_fork_server_free(fs);
 }
 
+static void test_requests_a_server_dies_with_are_collected_as_epipe(void **state) {
+  (void)state;
+  mz_fork_server *fs = start();
+  pid_t server = mz_fork_server_pid(fs);
+  assert_int_equal(kill(server, SIGSTOP), 0); /* it answers nothing from now on */
+  exit_with(fs, 0, 0);
+  exit_with(fs, 0, 0);
+  int32_t reply;
+  assert_int_equal(mz_fork_server_collect(fs, 0, &reply), 0); /* not here yet */
+  assert_int_equal(kill(server, SIGKILL), 0);
+  int st;
+  assert_int_equal(waitpid(server, &st, 0), server);
+  assert_int_equal(mz_fork_server_collect(fs, 0, &reply), 1); /* the end of its socket: both lost */
+  assert_int_equal(reply, -EPIPE);
+  assert_int_equal(mz_fork_server_collect(fs, 1, &reply), 1);
+  assert_int_equal(reply, -EPIPE);
+  assert_int_equal(mz_fork_server_collect(fs, 1, &reply), -1);
+  assert_int_equal(mz_fork_server_outstanding(fs), 0);
+  mz_fork_server_free(fs);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_submitted_pids_come_in_order_around_a_spawn),
+      cmocka_unit_test(test_requests_a_server_dies_with_are_collected_as_epipe),
       cmocka_unit_test(test_a_server_that_is_gone_takes_no_request),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
