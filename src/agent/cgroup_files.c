@@ -30,7 +30,7 @@ static const struct {
     {"cpuacct.usage", O_RDWR, 0},
     {"memory.max_usage_in_bytes", O_RDWR, 0},
     {"memory.oom_control", O_RDONLY, 0},
-    {"cgroup.event_control", O_WRONLY, 0},
+    {MZ_CG_FILES_OOM_EVENTFD, O_RDWR, 0}, /* not a file: made and registered by isolation.c */
     {"memory.usage_in_bytes", O_RDONLY, 0},
     {"pids.current", O_RDONLY, 0},
     {"freezer.state", O_RDWR, 0},

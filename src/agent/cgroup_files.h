@@ -3,8 +3,8 @@
  *
  * A container costs the agent about fifteen cgroup files: each hierarchy's
  * cgroup.procs (which its first process joins), its limits, the counters reset on
- * reuse, the OOM control and event files, and what tells at its end whether the
- * set can be reused (pids.current, freezer.state, memory.usage_in_bytes). An open of
+ * reuse, the OOM control file, and what tells at its end whether the set can be
+ * reused (pids.current, freezer.state, memory.usage_in_bytes). An open of
  * one is a path walk through kernfs and an allocation of an open file: about a
  * fifth of the agent's CPU per task in `make bench-launch`. A reused set of
  * cgroups (isolation.c, "reuse") is renamed from one container to the next, and
@@ -23,6 +23,11 @@
  * value written again changes nothing), so that a reused set whose next container
  * has the same limits is not written to again.
  *
+ * A set also keeps the eventfd that its memory cgroup signals on an OOM (registered
+ * once through cgroup.event_control, under the name MZ_CG_FILES_OOM_EVENTFD): the
+ * registration follows the cgroup through its renames, and ends when the fd is
+ * closed with the set.
+ *
  * Only the names listed in cgroup_files.c are kept. Ownership: mz_cg_files owns
  * every set and fd; callers borrow fds and never close them. */
 #ifndef MZ_AGENT_CGROUP_FILES_H
@@ -33,6 +38,7 @@
 #define MZ_CG_FILES_FD_MIN 16
 #define MZ_CG_FILES_HIERARCHIES 8 /* hierarchy indexes 0..7 (isolation.h's MZ_CGC_*) */
 #define MZ_CG_FILES_PER_SET 16    /* the most fds one set holds (isolation's v1 files) */
+#define MZ_CG_FILES_OOM_EVENTFD "(eventfd of memory.oom_control)" /* no cgroup file has that name */
 
 typedef struct mz_cg_files mz_cg_files;
 typedef struct mz_cg_fileset mz_cg_fileset;

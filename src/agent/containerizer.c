@@ -54,6 +54,7 @@ typedef struct container {
   int limited;
   char *limit_message;
   int oom_fd;
+  int oom_fd_kept; /* the launcher's (a kept cgroup set's): not closed here */
   struct event *oom_ev;
   /* Adopted from an earlier agent run (not our child): how its end is noticed. */
   int adopted;
@@ -99,7 +100,7 @@ static void container_free(container *k) {
   if (k->exec_ev) event_free(k->exec_ev);
   free(k->launch_error);
   if (k->oom_ev) event_free(k->oom_ev);
-  if (k->oom_fd >= 0) close(k->oom_fd);
+  if (k->oom_fd >= 0 && !k->oom_fd_kept) close(k->oom_fd);
   if (k->errpipe >= 0) close(k->errpipe);
   if (k->exit_ev) event_free(k->exit_ev);
   if (k->pidfd >= 0) close(k->pidfd);
@@ -208,7 +209,7 @@ static void cleanup_or_defer(mz_containerizer *c, const char *id, pid_t pid) {
 static void check_limitation(mz_containerizer *c, container *k) {
   if (k->limited) return;
   char msg[512];
-  if (c->launcher->ops->limitation(c->launcher, k->id, k->mem_limit, msg, sizeof msg) == 1) {
+  if (c->launcher->ops->limitation(c->launcher, k->id, k->mem_limit, 0, msg, sizeof msg) == 1) {
     k->limited = 1;
     k->limit_message = mz_strdup(msg);
   }
@@ -249,6 +250,10 @@ static void container_ended(mz_containerizer *c, container *found, int st) {
     check_limitation(c, found);
     /* What the first process left behind goes with it. */
     c->launcher->ops->signal(c->launcher, found->id, found->pid, SIGKILL);
+    if (found->oom_ev) { /* before the cleanup, which may close a kept OOM fd */
+      event_free(found->oom_ev);
+      found->oom_ev = NULL;
+    }
     cleanup_or_defer(c, found->id, found->pid);
     HASH_DEL(c->by_id, found);
     if (found->in_pid_index) HASH_DELETE(hh_pid, c->by_pid, found);
@@ -318,13 +323,14 @@ static void limit_reached(mz_containerizer *c, container *k, const char *msg) {
   c->launcher->ops->signal(c->launcher, k->id, k->pid, SIGKILL);
 }
 
+/* The container's OOM eventfd (v1) fired: the kernel signals it before it kills, so
+ * the limitation is taken from the event itself, as Mesos does. */
 static void on_oom(evutil_socket_t fd, short what, void *arg) {
   container *k = arg;
-  uint64_t v;
-  if (read(fd, &v, sizeof v) < 0) { /* edge-only for memory.events; nothing to drain */
-  }
+  uint64_t v = 0;
+  if (read(fd, &v, sizeof v) != (ssize_t)sizeof v || v == 0) return;
   char msg[512];
-  if (k->c->launcher->ops->limitation(k->c->launcher, k->id, k->mem_limit, msg, sizeof msg) == 1)
+  if (k->c->launcher->ops->limitation(k->c->launcher, k->id, k->mem_limit, 1, msg, sizeof msg) == 1)
     limit_reached(k->c, k, msg);
 }
 
@@ -334,7 +340,7 @@ static void on_sample(evutil_socket_t fd, short what, void *arg) {
   HASH_ITER(hh, c->by_id, k, tmp) {
     if (!k->mem_limit || k->limited || k->pending) continue;
     char msg[512];
-    if (!k->oom_ev && c->launcher->ops->limitation(c->launcher, k->id, k->mem_limit, msg, sizeof msg) == 1) {
+    if (!k->oom_ev && c->launcher->ops->limitation(c->launcher, k->id, k->mem_limit, 0, msg, sizeof msg) == 1) {
       limit_reached(c, k, msg); /* cgroups without an OOM event fd (v2) */
       continue;
     }
@@ -431,7 +437,7 @@ int mz_containerizer_launch(mz_containerizer *c, const char *container_id, const
   k->pending = p == 0;
   if (k->mem_limit) {
     int is_eventfd = 0;
-    k->oom_fd = c->launcher->ops->oom_fd(c->launcher, container_id, &is_eventfd);
+    k->oom_fd = c->launcher->ops->oom_fd(c->launcher, container_id, &is_eventfd, &k->oom_fd_kept);
     if (k->oom_fd >= 0) {
       k->oom_ev = event_new(c->base, k->oom_fd, (is_eventfd ? EV_READ : EV_READ) | EV_PERSIST, on_oom, k);
       if (!is_eventfd) { /* memory.events: only a sample timer sees it portably */

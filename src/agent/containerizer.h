@@ -75,12 +75,17 @@ typedef struct {
   int (*signal)(mz_launcher *l, const char *container_id, pid_t leader, int sig);
   /* Release what launch made: 0 when done, 1 when processes remain (call again later). */
   int (*cleanup)(mz_launcher *l, const char *container_id, pid_t leader);
-  /* 1 when the container hit its memory limit (OOM kill), with a message. */
-  int (*limitation)(mz_launcher *l, const char *container_id, uint64_t mem_limit, char *msg, size_t msglen);
+  /* 1 when the container hit its memory limit (OOM kill), with a message. With
+   * oom_event (its OOM fd fired), 1 also before the kernel has counted the kill: it
+   * signals the OOM first, as Mesos's memory isolator takes it. */
+  int (*limitation)(mz_launcher *l, const char *container_id, uint64_t mem_limit, int oom_event, char *msg,
+                    size_t msglen);
   /* Resource usage of the container. 0 or -1. */
   int (*usage)(mz_launcher *l, const char *container_id, pid_t leader, mz_container_usage *u);
-  /* An fd readable on an OOM event, or -1 (see mz_cg_oom_fd). */
-  int (*oom_fd)(mz_launcher *l, const char *container_id, int *is_eventfd);
+  /* An fd readable on an OOM event, or -1 (see mz_cg_oom_fd). The caller closes it
+   * unless *kept (the launcher's, until the container's cleanup: the caller stops
+   * watching it before). */
+  int (*oom_fd)(mz_launcher *l, const char *container_id, int *is_eventfd, int *kept);
   /* New limits for a running container (tasks came or went). 0 or -1 with err. */
   int (*update)(mz_launcher *l, const char *container_id, const mz_container_limits *lim, char *err, size_t errlen);
   /* Kills what is left of a container of a previous agent run. */

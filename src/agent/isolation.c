@@ -1159,7 +1159,8 @@ int mz_cg_remove(const mz_isolation *iso, const char *id) {
   return remove_dirs(iso, id);
 }
 
-int mz_cg_oom_happened(const mz_isolation *iso, const char *id, uint64_t limit, char *msg, size_t msglen) {
+int mz_cg_oom_happened(const mz_isolation *iso, const char *id, uint64_t limit, int oom_event, char *msg,
+                       size_t msglen) {
   if (!iso->cg_mem) return 0;
   char buf[2048];
   uint64_t kills = 0, peak = 0;
@@ -1170,6 +1171,7 @@ int mz_cg_oom_happened(const mz_isolation *iso, const char *id, uint64_t limit, 
       keyed_u64(buf, "under_oom", &under);
       kills = under;
     }
+    if (oom_event) kills++; /* notified before the kill is counted (memcg1_oom_prepare) */
     if (kills == 0) return 0; /* the usual end: no peak to read */
     read_cg_u64(iso, MZ_CGC_MEMORY, id, "memory.max_usage_in_bytes", &peak);
   } else if (iso->cg == MZ_CG_V2) {
@@ -1183,13 +1185,24 @@ int mz_cg_oom_happened(const mz_isolation *iso, const char *id, uint64_t limit, 
   return 1;
 }
 
-int mz_cg_oom_fd(const mz_isolation *iso, const char *id, int *is_eventfd) {
+int mz_cg_oom_fd(const mz_isolation *iso, const char *id, int *is_eventfd, int *kept) {
+  *kept = 0;
   if (!iso->cg_mem) return -1;
   char p[4400];
   if (iso->cg == MZ_CG_V1 && iso->base[MZ_CGC_MEMORY]) {
-    int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    *is_eventfd = 1;
+    mz_cg_fileset *set = files_of(iso, id);
+    int efd = mz_cg_fileset_fd(set, MZ_CGC_MEMORY, MZ_CG_FILES_OOM_EVENTFD);
+    if (efd >= 0) { /* registered for an earlier container of the set */
+      uint64_t stale; /* an OOM notified without a kill counted: not this container's */
+      if (read(efd, &stale, sizeof stale) < 0) {
+      }
+      *kept = 1;
+      return efd;
+    }
+    efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (efd < 0) return -1;
-    int kept, ofd = cg_file(iso, MZ_CGC_MEMORY, id, "memory.oom_control", O_RDONLY, &kept);
+    int ofd_kept, ofd = cg_file(iso, MZ_CGC_MEMORY, id, "memory.oom_control", O_RDONLY, &ofd_kept);
     if (ofd < 0) {
       close(efd);
       return -1;
@@ -1197,13 +1210,12 @@ int mz_cg_oom_fd(const mz_isolation *iso, const char *id, int *is_eventfd) {
     char v[64];
     snprintf(v, sizeof v, "%d %d", efd, ofd);
     int rc = write_cg(iso, MZ_CGC_MEMORY, id, "cgroup.event_control", v, NULL, 0);
-    cg_done(ofd, kept); /* the registration holds its own reference */
+    cg_done(ofd, ofd_kept); /* the registration holds its own reference */
     if (rc != 0) {
       close(efd);
       return -1;
     }
-    *is_eventfd = 1;
-    return efd;
+    return mz_cg_fileset_keep(set, MZ_CGC_MEMORY, MZ_CG_FILES_OOM_EVENTFD, efd, kept);
   }
   if (iso->cg == MZ_CG_V2) {
     cg_path(iso, MZ_CGC_UNIFIED, id, "memory.events", p, sizeof p);

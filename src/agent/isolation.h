@@ -111,11 +111,17 @@ int mz_cg_count(const mz_isolation *iso, const char *id);
 /* Removes the container's cgroups (v1: or keeps them, renamed, for another container,
  * when it left them clean): 0 when gone, 1 when processes remain (try again). */
 int mz_cg_remove(const mz_isolation *iso, const char *id);
-/* 1 when the kernel OOM-killed a process of the container, with a message. */
-int mz_cg_oom_happened(const mz_isolation *iso, const char *id, uint64_t limit, char *msg, size_t msglen);
+/* 1 when the kernel OOM-killed a process of the container, with a message; with
+ * oom_event (the fd of mz_cg_oom_fd fired), 1 as well: v1 signals the OOM before its
+ * kill is counted in memory.oom_control. */
+int mz_cg_oom_happened(const mz_isolation *iso, const char *id, uint64_t limit, int oom_event, char *msg,
+                       size_t msglen);
 /* An fd that becomes readable on an OOM event (v1: eventfd on memory.oom_control;
- * v2: memory.events, POLLPRI), or -1. The caller closes it. */
-int mz_cg_oom_fd(const mz_isolation *iso, const char *id, int *is_eventfd);
+ * v2: memory.events, POLLPRI), or -1. The caller closes it, unless *kept: it is then
+ * the eventfd of the container's kept set of cgroups (cgroup_files.h), registered
+ * once for every container that set serves, and closed with the set (by
+ * mz_cg_remove: the caller stops watching it before). */
+int mz_cg_oom_fd(const mz_isolation *iso, const char *id, int *is_eventfd, int *kept);
 /* Usage from the container's cgroups. 0, or -1. */
 int mz_cg_usage(const mz_isolation *iso, const char *id, mz_container_usage *u);
 

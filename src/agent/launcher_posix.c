@@ -319,11 +319,11 @@ static int linux_cleanup(mz_launcher *l, const char *container_id, pid_t leader)
   return 1;
 }
 
-static int linux_limitation(mz_launcher *l, const char *container_id, uint64_t mem_limit, char *msg,
+static int linux_limitation(mz_launcher *l, const char *container_id, uint64_t mem_limit, int oom_event, char *msg,
                             size_t msglen) {
   const mz_isolation *iso = ISO(l);
   if (iso->cg == MZ_CG_NONE) return 0;
-  return mz_cg_oom_happened(iso, container_id, mem_limit, msg, msglen);
+  return mz_cg_oom_happened(iso, container_id, mem_limit, oom_event, msg, msglen);
 }
 
 static int linux_usage(mz_launcher *l, const char *container_id, pid_t leader, mz_container_usage *u) {
@@ -333,10 +333,11 @@ static int linux_usage(mz_launcher *l, const char *container_id, pid_t leader, m
   return mz_proc_session_usage(leader, u);
 }
 
-static int linux_oom_fd(mz_launcher *l, const char *container_id, int *is_eventfd) {
+static int linux_oom_fd(mz_launcher *l, const char *container_id, int *is_eventfd, int *kept) {
   const mz_isolation *iso = ISO(l);
+  *kept = 0;
   if (iso->cg == MZ_CG_NONE) return -1;
-  return mz_cg_oom_fd(iso, container_id, is_eventfd);
+  return mz_cg_oom_fd(iso, container_id, is_eventfd, kept);
 }
 
 static void linux_recover(mz_launcher *l, const char *container_id, pid_t leader, unsigned long long starttime) {

@@ -267,6 +267,13 @@ def test_memory_hog_is_killed_with_the_memory_limitation_reason(master, tmp_path
         cid = container_of_completed(a, "hog-1")
         d = container_cgroup("memory", cid)
         wait_for(lambda: not d.exists(), what="the hog's memory cgroup to be removed")
+        # A hog that is the task's child: the task's shell lives on after the kill, and the
+        # agent destroys the container on the OOM (v1: its event fd, signalled before the
+        # kill is counted; v2: memory.events).
+        launch(master, task_info(master, "hog-child", HOG + "; exec sleep 1000", mem=64))
+        st = ack_until_terminal(master, "hog-child")["status_update"]["status"]
+        assert st["state"] == "TASK_FAILED", st
+        assert st["reason"] == "REASON_CONTAINER_LIMITATION_MEMORY", st
     finally:
         assert a.stop() == 0
 
@@ -300,9 +307,10 @@ def inodes(cid):
 @needs_cgroups_v1
 def test_v1_cgroups_are_reused_with_their_limits_and_counters_written_anew(master, tmp_path):
     """A container that ends clean leaves its cgroups (renamed .free-<agent pid>-<n>) for the
-    next one, which gets its own limits (lower, then higher than the last: memsw follows)
-    and counters starting from zero. An OOM-killed container's are removed; the agent
-    removes the sets it keeps when it stops."""
+    next one, which gets its own limits (lower, then higher than the last: memsw follows),
+    counters starting from zero and the OOM event fd the set keeps registered. Cgroups in
+    which the kernel counted an OOM kill are removed; the agent removes the sets it keeps
+    when it stops."""
     a = Agent(master, tmp_path, extra=["--logging_level=DEBUG"])  # says why cgroups are not kept
     try:
         registered(master)
@@ -341,13 +349,20 @@ def test_v1_cgroups_are_reused_with_their_limits_and_counters_written_anew(maste
             assert ack_until_terminal(master, task)["status_update"]["status"]["state"] == "TASK_FINISHED"
             wait_for(lambda: all(free_sets(pid)[c] for c in CONTROLLERS), what=f"{task}'s cgroups to be kept")
 
-        # The hog takes the kept set and is OOM-killed: its cgroups are removed, not kept.
-        launch(master, task_info(master, "hog-2", HOG, mem=64))
+        # The hog takes the kept set and runs out of memory. It is the task's child and its
+        # shell lives on: only the OOM event fd that the set kept registered from r1's start
+        # tells the agent. The set is removed when the kernel counted its kill in it, and
+        # kept when the agent's kill came first (the kernel signals the OOM before it
+        # kills): a kept set never shows a kill, which the next container would inherit.
+        launch(master, task_info(master, "hog-2", HOG + "; exec sleep 1000", mem=64))
         st = ack_until_terminal(master, "hog-2")["status_update"]["status"]
         assert st["reason"] == "REASON_CONTAINER_LIMITATION_MEMORY", st
         hog = container_of_completed(a, "hog-2")
         wait_for(lambda: not container_cgroup("memory", hog).exists(), what="the hog's cgroups to go")
-        assert all(not free_sets(pid)[c] for c in CONTROLLERS), free_sets(pid)
+        memory_base = container_cgroup("memory", "x").parent
+        for name in free_sets(pid)["memory"]:
+            oom = (memory_base / name / "memory.oom_control").read_text()
+            assert "oom_kill 0" in oom and "under_oom 0" in oom, (name, oom)
 
         launch(master, task_info(master, "r4", "true"))
         assert ack_until_terminal(master, "r4")["status_update"]["status"]["state"] == "TASK_FINISHED"

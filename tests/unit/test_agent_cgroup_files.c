@@ -1,6 +1,7 @@
 /* Unit tests of the kept cgroup files (src/agent/cgroup_files.c): a set keeps only
  * the names listed, above MZ_CG_FILES_FD_MIN and close-on-exec; it follows its
- * container through detach and attach (a reused set of cgroups); the number of sets
+ * container through detach and attach (a reused set of cgroups), its OOM eventfd
+ * too; the number of sets
  * is capped; drop and free close what was kept (fds are counted in /proc/self/fd);
  * a setting's last written value is remembered, other files' never. */
 #include <setjmp.h>
@@ -12,6 +13,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "agent/cgroup_files.h"
@@ -70,6 +72,10 @@ static void test_set_follows_detach_and_attach(void **state) {
   mz_cg_fileset *s = mz_cg_files_of(f, "old", 1);
   int kept, fd = mz_cg_fileset_keep(s, 2, "memory.oom_control", devnull(), &kept);
   assert_int_equal(kept, 1);
+  int efd = eventfd(0, EFD_CLOEXEC); /* the OOM eventfd, registered once for the set */
+  assert_true(efd >= 0);
+  efd = mz_cg_fileset_keep(s, 2, MZ_CG_FILES_OOM_EVENTFD, efd, &kept);
+  assert_int_equal(kept, 1);
   /* The container ends: its set waits in the pool under no name. */
   assert_ptr_equal(mz_cg_files_detach(f, "old"), s);
   assert_null(mz_cg_files_of(f, "old", 0));
@@ -78,15 +84,16 @@ static void test_set_follows_detach_and_attach(void **state) {
   mz_cg_files_attach(f, s, "new");
   assert_ptr_equal(mz_cg_files_of(f, "new", 0), s);
   assert_int_equal(mz_cg_fileset_fd(s, 2, "memory.oom_control"), fd);
+  assert_int_equal(mz_cg_fileset_fd(s, 2, MZ_CG_FILES_OOM_EVENTFD), efd);
   /* Attaching to a container that has a set drops the one it had. */
   mz_cg_fileset *t = mz_cg_files_of(f, "t", 1);
   mz_cg_fileset_keep(t, 0, "cgroup.procs", devnull(), &kept);
-  assert_int_equal(open_fds(), before + 2);
+  assert_int_equal(open_fds(), before + 3);
   assert_ptr_equal(mz_cg_files_detach(f, "new"), s);
   mz_cg_files_attach(f, s, "t");
   assert_ptr_equal(mz_cg_files_of(f, "t", 0), s);
   assert_int_equal(mz_cg_files_sets(f), 1);
-  assert_int_equal(open_fds(), before + 1);
+  assert_int_equal(open_fds(), before + 2);
   /* A detached set is closed by free too. */
   assert_ptr_equal(mz_cg_files_detach(f, "t"), s);
   mz_cg_files_free(f);
