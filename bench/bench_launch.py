@@ -109,10 +109,11 @@ def main():
         max_live = args.max_live if args.max_live > 0 else args.tasks
         secs, nfailed, failures, driver_cpu = drive(cluster.master_port, args.tasks, max_live, args.timeout)
         rate = args.tasks / secs
+        if nfailed:  # a task that failed to launch is cheap: the rate would not be a launch rate
+            print(f"launch-failures count={nfailed} examples={failures}", file=sys.stderr)
+            raise SystemExit(f"bench-launch: {nfailed} of {args.tasks} tasks did not finish: no figure")
         print(f"launch tasks={args.tasks} seconds={secs:.2f} tasks_per_s={rate:.1f} "
               f"spawn_limit_per_s={limit:.1f} ratio={rate / limit:.3f}", flush=True)
-        if nfailed:
-            print(f"launch-failures count={nfailed} examples={failures}", file=sys.stderr)
         if args.profile:
             print(profile(cluster.agents[0].process.log()))
             tck = os.sysconf("SC_CLK_TCK")
