@@ -1,9 +1,9 @@
 /* Unit tests of the kept cgroup files (src/agent/cgroup_files.c): a set keeps only
  * the names listed, above MZ_CG_FILES_FD_MIN and close-on-exec; it follows its
  * container through detach and attach (a reused set of cgroups), its OOM eventfd
- * too; the number of sets
- * is capped; drop and free close what was kept (fds are counted in /proc/self/fd);
- * a setting's last written value is remembered, other files' never. */
+ * too; the number of sets is capped; drop and free close what was kept (fds are
+ * counted in /proc/self/fd); a setting's last written value is remembered, other
+ * files' never. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
