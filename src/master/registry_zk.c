@@ -231,6 +231,20 @@ static void rz_close(void *b) {
   free(h);
 }
 
+/* Creates the znode `path` (one that exists is fine), again after a lost connection
+ * or a timed-out request, as every request here (the client moves to another server
+ * of the ensemble). 0, or -1 with err. */
+static int create_dir(rz *h, const char *path, char *err, size_t errlen) {
+  int rc = ZCONNECTIONLOSS;
+  for (int a = 0; a < RZ_ATTEMPTS && (rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT); a++) {
+    if (a) wait_connected(h, 2.0);
+    rc = zoo_create(h->zh, path, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+  }
+  if (rc == ZOK || rc == ZNODEEXISTS) return 0;
+  snprintf(err, errlen, "registry: cannot create %s in ZooKeeper: %s", path, zerror(rc));
+  return -1;
+}
+
 static void *rz_open(const char *location, char *err, size_t errlen) {
   static int log_set;
   if (!log_set) {
@@ -261,10 +275,9 @@ static void *rz_open(const char *location, char *err, size_t errlen) {
       mz_strlcpy(path, h->root, sizeof path);
       for (char *s = path + 1; (s = strchr(s, '/')); s++) {
         *s = 0;
-        int rc = zoo_create(h->zh, path, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+        int rc = create_dir(h, path, err, errlen);
         *s = '/';
-        if (rc != ZOK && rc != ZNODEEXISTS) {
-          snprintf(err, errlen, "registry: cannot create %s in ZooKeeper: %s", path, zerror(rc));
+        if (rc != 0) {
           rz_close(h);
           return NULL;
         }
@@ -272,9 +285,7 @@ static void *rz_open(const char *location, char *err, size_t errlen) {
     } else {
       snprintf(path, sizeof path, "%s/%s", h->root, dirs[d]);
     }
-    int rc = zoo_create(h->zh, path, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
-    if (rc != ZOK && rc != ZNODEEXISTS) {
-      snprintf(err, errlen, "registry: cannot create %s in ZooKeeper: %s", path, zerror(rc));
+    if (create_dir(h, path, err, errlen) != 0) {
       rz_close(h);
       return NULL;
     }
