@@ -3,11 +3,12 @@
  * SIGKILL escalation timer of a destroy in progress, the read end of the launch
  * error pipe, its memory limit and OOM watch. Containers whose first process exited
  * but whose cgroups still hold processes wait in a cleanup list retried on a timer.
- * Launches whose pid comes later (submitted to the fork server) wait in a list, in
- * launch order; their pids are collected before anything needs them: before each
- * reaping (a child's pid reaches the fork server's socket before it can exit),
- * before the exec watch reports (likewise, before its exec), and, waiting for it,
- * before a container's processes are signalled or measured.
+ * Launches whose pid comes later (submitted to a fork server) wait in a list per
+ * channel (the launcher's: one per fork server), in launch order; their pids are
+ * collected before anything needs them: before each reaping (a child's pid reaches
+ * its fork server's socket before it can exit), before the exec watch reports
+ * (likewise, before its exec), and, waiting for it, before a container's processes
+ * are signalled or measured.
  * Everything here is owned by the containerizer. */
 #include "agent/containerizer.h"
 
@@ -61,8 +62,9 @@ typedef struct container {
   unsigned long long starttime;
   int pidfd;
   struct event *exit_ev;  /* on the pidfd, or a polling timer */
-  /* Launched without its pid yet (pid 0): in the containerizer's pending list. */
+  /* Launched without its pid yet (pid 0): in the containerizer's pending list of its channel. */
   int pending;
+  int channel;
   struct container *pprev, *pnext;
   struct event *fail_ev;  /* its launch failed after all: ends it from the loop */
   mz_containerizer *c;
@@ -90,7 +92,8 @@ struct mz_containerizer {
   struct event *sample_timer;
   double sample_interval;
   mz_cjournal *journal; /* the containers started, for a later run (NULL: not recorded) */
-  container *pending;   /* launches whose pid has not come yet, oldest first */
+  container *pending[MZ_LAUNCH_CHANNELS_MAX]; /* per channel, launches whose pid has not come yet, oldest first */
+  size_t npending;
   void (*pid_cb)(void *owner, pid_t pid);
 };
 
@@ -227,7 +230,7 @@ static void reap(mz_containerizer *c) {
     if (p <= 0) break;
     container *found;
     HASH_FIND(hh_pid, c->by_pid, &p, sizeof p, found);
-    if (!found && c->pending) { /* a child that exited after the collect above: its pid came before */
+    if (!found && c->npending) { /* a child that exited after the collect above: its pid came before */
       collect_pids(c, NULL);
       HASH_FIND(hh_pid, c->by_pid, &p, sizeof p, found);
     }
@@ -273,20 +276,22 @@ static void on_failed_launch(evutil_socket_t fd, short what, void *arg) {
   container_ended(k->c, k, 127 << 8); /* as a child that could not exec */
 }
 
-/* Takes the pids of pending launches that have come, in launch order; with `until`,
- * waits (bounded by the launcher) until that container's has. A launch that failed
- * after all keeps its error and ends from the event loop (not under the caller). */
-static void collect_pids(mz_containerizer *c, container *until) {
-  while (c->pending) {
-    container *k = c->pending;
+/* Takes the pids of the launches pending on channel ch that have come, in launch
+ * order; with `until` (of that channel), waits (bounded by the launcher) until that
+ * container's has. A launch that failed after all keeps its error and ends from the
+ * event loop (not under the caller). */
+static void collect_channel(mz_containerizer *c, int ch, container *until) {
+  while (c->pending[ch]) {
+    container *k = c->pending[ch];
     pid_t p = 0;
     char err[256] = "";
-    int r = c->launcher->ops->next_pid ? c->launcher->ops->next_pid(c->launcher, until && until->pending, &p, err,
-                                                                      sizeof err)
+    int r = c->launcher->ops->next_pid ? c->launcher->ops->next_pid(c->launcher, ch, until && until->pending, &p,
+                                                                      err, sizeof err)
                                        : -1;
     if (r == 0) break;
     if (r < 0) snprintf(err, sizeof err, "the launcher lost the launch"); /* nothing outstanding: never expected */
-    DL_DELETE2(c->pending, k, pprev, pnext);
+    DL_DELETE2(c->pending[ch], k, pprev, pnext);
+    c->npending--;
     k->pending = 0;
     if (p > 0) {
       k->pid = p;
@@ -303,6 +308,13 @@ static void collect_pids(mz_containerizer *c, container *until) {
     k->fail_ev = evtimer_new(c->base, on_failed_launch, k);
     mz_timer_in(k->fail_ev, 0);
   }
+}
+
+/* Takes the pids that have come on every channel; with `until`, waits until that
+ * container's has. */
+static void collect_pids(mz_containerizer *c, container *until) {
+  for (int ch = 0; ch < MZ_LAUNCH_CHANNELS_MAX && c->npending; ch++)
+    collect_channel(c, ch, until && until->channel == ch ? until : NULL);
 }
 
 void mz_containerizer_on_pid(mz_containerizer *c, void (*cb)(void *owner, pid_t pid)) { c->pid_cb = cb; }
@@ -423,8 +435,9 @@ int mz_containerizer_launch(mz_containerizer *c, const char *container_id, const
     return -1;
   }
   pid_t p;
-  int errpipe = -1;
-  if (c->launcher->ops->launch(c->launcher, container_id, spec, &p, &errpipe, err, errlen) != 0) return -1;
+  int errpipe = -1, channel = 0;
+  if (c->launcher->ops->launch(c->launcher, container_id, spec, &p, &channel, &errpipe, err, errlen) != 0) return -1;
+  if (p == 0 && (channel < 0 || channel >= MZ_LAUNCH_CHANNELS_MAX)) channel = 0; /* never expected */
   k = mz_calloc(1, sizeof *k);
   k->id = mz_strdup(container_id);
   k->pid = p;
@@ -435,6 +448,7 @@ int mz_containerizer_launch(mz_containerizer *c, const char *container_id, const
   k->oom_fd = -1;
   k->pidfd = -1;
   k->pending = p == 0;
+  k->channel = channel;
   if (k->mem_limit) {
     int is_eventfd = 0;
     k->oom_fd = c->launcher->ops->oom_fd(c->launcher, container_id, &is_eventfd, &k->oom_fd_kept);
@@ -450,7 +464,8 @@ int mz_containerizer_launch(mz_containerizer *c, const char *container_id, const
   }
   HASH_ADD_KEYPTR(hh, c->by_id, k->id, strlen(k->id), k);
   if (k->pending) {
-    DL_APPEND2(c->pending, k, pprev, pnext);
+    DL_APPEND2(c->pending[channel], k, pprev, pnext);
+    c->npending++;
   } else {
     HASH_ADD(hh_pid, c->by_pid, pid, sizeof k->pid, k);
     k->in_pid_index = 1;
@@ -593,7 +608,8 @@ int mz_containerizer_destroy(mz_containerizer *c, const char *container_id, doub
 }
 
 void mz_containerizer_kill_all(mz_containerizer *c, double wait) {
-  if (c->pending) collect_pids(c, c->pending->pprev); /* through the last: the server's replies */
+  for (int ch = 0; ch < MZ_LAUNCH_CHANNELS_MAX; ch++) /* through the last: the servers' replies */
+    if (c->pending[ch]) collect_channel(c, ch, c->pending[ch]->pprev);
   c->launcher->ops->stop_helpers(c->launcher);
   /* Remember the leaders: their containers are signalled again until nothing is left,
    * since orphans of a dead leader come back to us (subreaper) and must be reaped. */

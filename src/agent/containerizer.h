@@ -63,14 +63,19 @@ typedef struct {
 
 typedef struct mz_launcher mz_launcher;
 
+/* Channels of submitted launches (fork servers) a launcher may use at most. */
+#define MZ_LAUNCH_CHANNELS_MAX 8
+
 typedef struct {
   const char *name;
   /* Starts the container's first process in the container. 0 with *pid and *errpipe
    * (read end of a close-on-exec pipe: the child writes why it could not exec, or
    * the prepare step failed, before exiting 127), or -1 with err. *pid 0: the launch
-   * was submitted and its pid comes later, from next_pid, in the order of launches. */
-  int (*launch)(mz_launcher *l, const char *container_id, const mz_launch_spec *spec, pid_t *pid, int *errpipe,
-                char *err, size_t errlen);
+   * was submitted on *channel (0..MZ_LAUNCH_CHANNELS_MAX-1) and its pid comes later,
+   * from next_pid of that channel, in the order of the channel's launches; a
+   * submitted child's pid reaches its channel before the child can exit. */
+  int (*launch)(mz_launcher *l, const char *container_id, const mz_launch_spec *spec, pid_t *pid, int *channel,
+                int *errpipe, char *err, size_t errlen);
   /* Sends sig to every process of the container; returns how many were signalled. */
   int (*signal)(mz_launcher *l, const char *container_id, pid_t leader, int sig);
   /* Release what launch made: 0 when done, 1 when processes remain (call again later). */
@@ -94,11 +99,11 @@ typedef struct {
    * server), so that the agent's children are the containers' alone; later launches exec. */
   void (*stop_helpers)(mz_launcher *l);
   void (*free)(mz_launcher *l);
-  /* The pid of the oldest launch that answered *pid 0 and was not collected: 1 with
-   * *pid (0: it was not started, with err), 0 when not known yet (with wait: waits for
-   * it, bounded), -1 when no launch is outstanding. NULL where launches always answer
-   * a pid. */
-  int (*next_pid)(mz_launcher *l, int wait, pid_t *pid, char *err, size_t errlen);
+  /* The pid of the oldest launch submitted on `channel` (it answered *pid 0) and not
+   * collected: 1 with *pid (0: it was not started, with err), 0 when not known yet
+   * (with wait: waits for it, bounded), -1 when none is outstanding there. NULL where
+   * launches always answer a pid. */
+  int (*next_pid)(mz_launcher *l, int channel, int wait, pid_t *pid, char *err, size_t errlen);
   /* What the journal keeps of a container's first process for recover: its start time
    * (mz_proc_starttime) where recover tells a leftover container by its leader, 0
    * where it does not use it. NULL: the start time. */
@@ -113,10 +118,12 @@ struct mz_launcher {
 /* The launcher: setsid + fork/exec (clone into a new pid namespace with
  * namespaces/pid), the child joining the container's cgroups when the isolation has
  * them; signals by cgroup, else by session id (scanning /proc). iso is borrowed and
- * must outlive the launcher. With fs (owned, may be NULL), launches of fs's program
- * that a vfork and exec would do are asked of the fork server (fork_server.h). */
+ * must outlive the launcher. With nfs fork servers fs[] (the array borrowed, the
+ * servers owned; nfs 0..MZ_LAUNCH_CHANNELS_MAX, all of the same program), launches
+ * of that program that a vfork and exec would do are asked of the server with the
+ * fewest requests outstanding (fork_server.h), server i being channel i. */
 struct mz_fork_server;
-mz_launcher *mz_launcher_new(const mz_isolation *iso, struct mz_fork_server *fs);
+mz_launcher *mz_launcher_new(const mz_isolation *iso, struct mz_fork_server *const *fs, size_t nfs);
 /* Start time of a process (field 22 of /proc/<pid>/stat), 0 if gone. */
 unsigned long long mz_proc_starttime(pid_t pid);
 

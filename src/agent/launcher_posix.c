@@ -19,7 +19,11 @@
  * command task's command (spec->command_exec): the server's child execs it, and the
  * agent does not wait in vfork while the child joins the cgroups, nor for the server's
  * answer: the launch is submitted and its pid collected later (linux_next_pid).
- * impl: a linux_impl (the borrowed mz_isolation, the owned fork server). */
+ * With several fork servers (one per CPU, main.c), each launch goes to the one with
+ * the fewest requests outstanding: a server waits for each child until its exec
+ * (CLONE_VFORK), and several servers' children run side by side. Server i is the
+ * containerizer's channel i: its replies come in the order of its requests.
+ * impl: a linux_impl (the borrowed mz_isolation, the owned fork servers). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -49,7 +53,8 @@ _Static_assert(HIGH_FD <= MZ_CG_FILES_FD_MIN, "kept cgroup files must lie above 
 
 typedef struct {
   const mz_isolation *iso; /* borrowed */
-  mz_fork_server *fs;      /* owned; NULL: executors are always exec'd */
+  mz_fork_server *fs[MZ_LAUNCH_CHANNELS_MAX]; /* owned; none: executors are always exec'd */
+  size_t nfs;
   int nullfd;              /* /dev/null, every container's stdin (above HIGH_FD); -1 if it would not open */
 } linux_impl;
 
@@ -148,19 +153,24 @@ __attribute__((noinline)) static char **env_with_join_fds(char *const *envp, siz
  * server's child does). 0 with *pid; a task's command is submitted, and *pid is then 0
  * (its pid comes with linux_next_pid). */
 static int fork_server_launch(linux_impl *impl, const mz_launch_spec *spec, const int *join, size_t njoin, int out,
-                              int errfd, int nullfd, int pipew, pid_t *pid) {
-  if (!impl->fs || nullfd < 0 || njoin > MZ_CGROUP_FDS_MAX ||
-      (!spec->command_exec && strcmp(spec->path, mz_fork_server_path(impl->fs))))
+                              int errfd, int nullfd, int pipew, pid_t *pid, int *channel) {
+  if (impl->nfs == 0 || nullfd < 0 || njoin > MZ_CGROUP_FDS_MAX ||
+      (!spec->command_exec && strcmp(spec->path, mz_fork_server_path(impl->fs[0]))))
     return -1;
+  size_t s = 0; /* the least busy server */
+  for (size_t i = 1; i < impl->nfs; i++)
+    if (mz_fork_server_outstanding(impl->fs[i]) < mz_fork_server_outstanding(impl->fs[s])) s = i;
+  mz_fork_server *fs = impl->fs[s];
+  *channel = (int)s;
   int fds[MZ_FORK_MAX_FDS] = {pipew, nullfd, out, errfd};
   for (size_t i = 0; i < njoin; i++) fds[MZ_FORK_FIXED_FDS + i] = join[i];
   char err[256];
   if (spec->command_exec) {
     *pid = 0;
-    if (mz_fork_server_submit(impl->fs, spec->path, spec->cwd, spec->argv, spec->envp, fds, MZ_FORK_FIXED_FDS + njoin,
+    if (mz_fork_server_submit(fs, spec->path, spec->cwd, spec->argv, spec->envp, fds, MZ_FORK_FIXED_FDS + njoin,
                               err, sizeof err) == 0)
       return 0;
-  } else if (mz_fork_server_spawn(impl->fs, NULL, spec->cwd, spec->argv, spec->envp, fds, MZ_FORK_FIXED_FDS + njoin,
+  } else if (mz_fork_server_spawn(fs, NULL, spec->cwd, spec->argv, spec->envp, fds, MZ_FORK_FIXED_FDS + njoin,
                                   pid, err, sizeof err) == 0) {
     return 0;
   }
@@ -169,7 +179,7 @@ static int fork_server_launch(linux_impl *impl, const mz_launch_spec *spec, cons
 }
 
 static int linux_launch(mz_launcher *l, const char *container_id, const mz_launch_spec *spec, pid_t *pid,
-                        int *errpipe, char *err, size_t errlen) {
+                        int *channel, int *errpipe, char *err, size_t errlen) {
   linux_impl *impl = l->impl;
   const mz_isolation *iso = impl->iso;
   int join[MZ_CGC_N], join_kept = 0; /* kept: the cgroups' own open files (isolation.h) */
@@ -201,7 +211,7 @@ static int linux_launch(mz_launcher *l, const char *container_id, const mz_launc
   int use_vfork = !iso->pid_ns && !spec->prepare && !spec->switch_user;
   pid_t c = -1;
   int forked = use_vfork && (spec->self_join || spec->command_exec) &&
-               fork_server_launch(impl, spec, join, njoin, out, errfd, nullfd, pfd[1], &c) == 0;
+               fork_server_launch(impl, spec, join, njoin, out, errfd, nullfd, pfd[1], &c, channel) == 0;
   int pass_join = !forked && use_vfork && spec->self_join && njoin > 0 && njoin <= MZ_CGROUP_FDS_MAX;
   char **envp = pass_join ? env_with_join_fds(spec->envp, njoin) : NULL;
   if (!forked) { /* else c is the fork server's child, or 0: submitted, its pid to come */
@@ -361,8 +371,9 @@ static int linux_update(mz_launcher *l, const char *container_id, const mz_conta
 
 static void linux_stop_helpers(mz_launcher *l) {
   linux_impl *impl = l->impl;
-  mz_fork_server_free(impl->fs); /* it exits at the end of its socket; the containerizer reaps it */
-  impl->fs = NULL;
+  for (size_t i = 0; i < impl->nfs; i++)
+    mz_fork_server_free(impl->fs[i]); /* it exits at the end of its socket; the containerizer reaps it */
+  impl->nfs = 0;
 }
 
 static void linux_free(mz_launcher *l) {
@@ -373,10 +384,10 @@ static void linux_free(mz_launcher *l) {
   free(l);
 }
 
-static int linux_next_pid(mz_launcher *l, int wait, pid_t *pid, char *err, size_t errlen) {
+static int linux_next_pid(mz_launcher *l, int channel, int wait, pid_t *pid, char *err, size_t errlen) {
   linux_impl *impl = l->impl;
   int32_t reply;
-  int r = impl->fs ? mz_fork_server_collect(impl->fs, wait, &reply) : -1;
+  int r = channel >= 0 && (size_t)channel < impl->nfs ? mz_fork_server_collect(impl->fs[channel], wait, &reply) : -1;
   if (r != 1) return r;
   *pid = reply > 0 ? (pid_t)reply : 0;
   if (reply <= 0) snprintf(err, errlen, "the executor fork server could not start it: %s", strerror(-reply));
@@ -398,12 +409,15 @@ static const mz_launcher_ops posix_ops = {"posix",          linux_launch,  linux
                                           linux_recover,    linux_stop_helpers, linux_free, linux_next_pid,
                                           linux_leader_starttime};
 
-mz_launcher *mz_launcher_new(const mz_isolation *iso, mz_fork_server *fs) {
+mz_launcher *mz_launcher_new(const mz_isolation *iso, mz_fork_server *const *fs, size_t nfs) {
   mz_launcher *l = mz_calloc(1, sizeof *l);
   l->ops = iso->cg != MZ_CG_NONE || iso->pid_ns ? &linux_ops : &posix_ops;
   linux_impl *impl = mz_calloc(1, sizeof *impl);
   impl->iso = iso;
-  impl->fs = fs;
+  for (size_t i = 0; i < nfs; i++) {
+    if (fs[i] && impl->nfs < MZ_LAUNCH_CHANNELS_MAX) impl->fs[impl->nfs++] = fs[i];
+    else mz_fork_server_free(fs[i]);
+  }
   impl->nullfd = high_fd(open("/dev/null", O_RDONLY | O_CLOEXEC));
   l->impl = impl;
   return l;

@@ -29,6 +29,7 @@
 #include "common/zk.h"
 
 #define SHUTDOWN_FLUSH 0.3 /* seconds left to the loop to write UNREGISTER */
+#define MZ_FORK_SERVERS_DEFAULT_MAX 4 /* fork servers when --executor_fork_servers is not given: one per CPU, at most this */
 
 static mz_agent A;
 static struct event *sig_term, *sig_int, *exit_timer;
@@ -59,24 +60,40 @@ static void on_container_exit(void *owner, const mz_container_termination *t, vo
 /* A direct command task's pid, which comes after its launch (containerizer.h). */
 static void on_container_pid(void *owner, pid_t pid) { ((mz_ag_executor *)owner)->pid = pid; }
 
-/* The executor fork server (fork_server.h), with the environment executors inherit; NULL
- * (logged) when it does not start, and executors are exec'd. */
-static mz_fork_server *start_fork_server(void) {
-  char path[4200], err[512];
+/* The executor fork servers (fork_server.h), with the environment executors inherit:
+ * --executor_fork_servers of them, or one per CPU online up to
+ * MZ_FORK_SERVERS_DEFAULT_MAX (a server waits for each child until its exec, so one
+ * server leaves CPUs idle that its children could use). Returns how many started into
+ * fs[] (0, logged: executors are exec'd). */
+static size_t start_fork_servers(const mz_agent_flags *f, mz_fork_server **fs) {
+  long want = f->executor_fork_servers;
+  if (want == 0) {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    want = cpus < 1 ? 1 : cpus > MZ_FORK_SERVERS_DEFAULT_MAX ? MZ_FORK_SERVERS_DEFAULT_MAX : cpus;
+  }
+  char path[4200], err[512] = "", pids[MZ_LAUNCH_CHANNELS_MAX * 12] = "";
   snprintf(path, sizeof path, "%s/mezzo-executor", A.launcher_dir);
   size_t n = 0;
   while (environ[n]) n++;
   char **env = mz_calloc(n + 1, sizeof *env);
   for (size_t i = 0, j = 0; i < n; i++)
     if (mz_ag_env_inherited(environ[i])) env[j++] = environ[i];
-  mz_fork_server *fs = mz_fork_server_start(path, env, err, sizeof err);
+  size_t started = 0;
+  for (long i = 0; i < want; i++) {
+    fs[started] = mz_fork_server_start(path, env, err, sizeof err);
+    if (!fs[started]) break;
+    size_t len = strlen(pids);
+    snprintf(pids + len, sizeof pids - len, "%s%d", started ? ", " : "", (int)mz_fork_server_pid(fs[started]));
+    started++;
+  }
   free(env);
-  if (fs)
-    MZ_INFO(MZ_AGENT_MOD, "command and default executors start as forks of %s --fork-server (pid %d)", path,
-            (int)mz_fork_server_pid(fs));
-  else
-    MZ_WARN(MZ_AGENT_MOD, "no executor fork server (%s): executors are exec'd", err);
-  return fs;
+  if (started)
+    MZ_INFO(MZ_AGENT_MOD, "command and default executors start as forks of %s --fork-server (%zu server%s, pid%s %s)",
+            path, started, started > 1 ? "s" : "", started > 1 ? "s" : "", pids);
+  if ((long)started < want)
+    MZ_WARN(MZ_AGENT_MOD, "%s (%s)%s", started ? "fewer executor fork servers than asked" : "no executor fork server",
+            err, started ? "" : ": executors are exec'd");
+  return started;
 }
 
 /* "host:port", "http://host:port" or "host" (port 5050). */
@@ -232,8 +249,11 @@ int main(int argc, char **argv) {
       {"switch_user", MZ_FLAG_BOOL, &f->switch_user,
        "run tasks as CommandInfo.user when the agent is root (default true)"},
       {"executor_fork_server", MZ_FLAG_BOOL, &f->executor_fork_server,
-       "start command and default executors as forks of one mezzo-executor started at startup, not one exec "
-       "each (default true)"},
+       "start command and default executors, and the commands of command tasks, as forks of mezzo-executor "
+       "fork servers started at startup, not one exec each (default true)"},
+      {"executor_fork_servers", MZ_FLAG_INT, &f->executor_fork_servers,
+       "how many fork servers, each launch going to the least busy (1 to 8; default 0: one per CPU online, "
+       "at most 4)"},
       {"direct_command_tasks", MZ_FLAG_BOOL, &f->direct_command_tasks,
        "run the command of a command task without a command executor process when its framework does not "
        "checkpoint and it has no health check: the agent starts it and reports its updates as the command "
@@ -294,6 +314,11 @@ int main(int argc, char **argv) {
   }
   if (f->recovery_timeout <= 0 || f->executor_reregistration_timeout <= 0) {
     fprintf(stderr, "mezzo-agent: flags --recovery_timeout and --executor_reregistration_timeout must be positive\n");
+    return 2;
+  }
+  if (f->executor_fork_servers < 0 || f->executor_fork_servers > MZ_LAUNCH_CHANNELS_MAX) {
+    fprintf(stderr, "mezzo-agent: flag --executor_fork_servers: invalid value '%ld' (expected 0-%d)\n",
+            f->executor_fork_servers, MZ_LAUNCH_CHANNELS_MAX);
     return 2;
   }
   if (f->executor_registration_timeout <= 0) {
@@ -431,8 +456,10 @@ int main(int argc, char **argv) {
     snprintf(fetch_cache, n, "%s/fetch_cache", A.work_dir);
     f->fetcher_cache_dir = fetch_cache;
   }
-  mz_fork_server *fork_server = f->executor_fork_server && !A.isolation.pid_ns ? start_fork_server() : NULL;
-  A.containerizer = mz_containerizer_new(A.base, mz_launcher_new(&A.isolation, fork_server), on_container_exit, &A);
+  mz_fork_server *fork_servers[MZ_LAUNCH_CHANNELS_MAX];
+  size_t nfork = f->executor_fork_server && !A.isolation.pid_ns ? start_fork_servers(f, fork_servers) : 0;
+  A.containerizer =
+      mz_containerizer_new(A.base, mz_launcher_new(&A.isolation, fork_servers, nfork), on_container_exit, &A);
   if (A.containerizer) {
     mz_containerizer_on_pid(A.containerizer, on_container_pid);
     char meta[4200];

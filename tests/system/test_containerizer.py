@@ -592,10 +592,10 @@ def executor_pid(tmp_path, container):
 
 def test_executors_are_forks_of_the_fork_server_and_children_of_the_agent(master, tmp_path):
     # Command tasks with a command executor (test_direct_command.py has those without).
-    a = Agent(master, tmp_path, extra=["--direct_command_tasks=false"])
+    a = Agent(master, tmp_path, extra=["--direct_command_tasks=false", "--executor_fork_servers=1"])
     try:
         registered(master)
-        m = wait_for(lambda: re.search(r"executors start as forks of (\S+) --fork-server \(pid (\d+)\)",
+        m = wait_for(lambda: re.search(r"executors start as forks of (\S+) --fork-server \(1 server, pid (\d+)\)",
                                        agent_log(tmp_path)), what="the fork server in the agent's log")
         assert m.group(1) == str(EXECUTOR)
         server = int(m.group(2))

@@ -8,6 +8,7 @@ particular to it, and when it is not used. Real mezzo-agent, fake master (test_a
 import json
 import os
 import signal
+import subprocess
 import urllib.error
 import urllib.request
 
@@ -213,13 +214,16 @@ def test_the_command_goes_with_the_agent(master, tmp_path):
 
 
 def test_many_short_commands_launched_at_once_all_end(master, tmp_path):
-    """The agent does not wait for the fork server's reply to each launch: it takes the pids
-    later, in launch order, before anything needs them. Commands that exit at once, many at a
-    time, are each reaped as their own container's (none is left RUNNING), kill included."""
+    """The agent does not wait for the fork servers' replies to each launch: it takes the pids
+    later, in each server's launch order, before anything needs them. Commands that exit at
+    once, many at a time and spread over three servers (a later launch's command may end
+    before an earlier one's pid has come from another server), are each reaped as their own
+    container's (none is left RUNNING), kill included."""
     n = 150
-    a = Agent(master, tmp_path)
+    a = Agent(master, tmp_path, extra=["--executor_fork_servers=3"])
     try:
         registered(master)
+        assert "--fork-server (3 servers, pids " in (tmp_path / "agent.log").read_text()
         for i in range(n):
             t = task(master, f"many-{i}", "exit $((%d %% 3))" % i)
             del t["resources"][2]  # no port: they run side by side
@@ -243,3 +247,11 @@ def test_many_short_commands_launched_at_once_all_end(master, tmp_path):
         assert "its pid to come" in (tmp_path / "agent.log").read_text()  # launched without waiting
     finally:
         assert a.stop() == 0
+
+
+@pytest.mark.parametrize("value", ["9", "-1"])
+def test_the_fork_server_count_is_checked(tmp_path, value):
+    proc = subprocess.run([str(AGENT), "--master=127.0.0.1:1", f"--work_dir={tmp_path}/w",
+                           f"--executor_fork_servers={value}"], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    assert f"flag --executor_fork_servers: invalid value '{value}' (expected 0-8)" in proc.stderr, proc.stderr
