@@ -449,17 +449,11 @@ int mz_containerizer_launch(mz_containerizer *c, const char *container_id, const
   k->pidfd = -1;
   k->pending = p == 0;
   k->channel = channel;
-  if (k->mem_limit) {
-    int is_eventfd = 0;
-    k->oom_fd = c->launcher->ops->oom_fd(c->launcher, container_id, &is_eventfd, &k->oom_fd_kept);
+  if (k->mem_limit) { /* without an OOM eventfd (v2), the sample timer sees the limitation */
+    k->oom_fd = c->launcher->ops->oom_fd(c->launcher, container_id, &k->oom_fd_kept);
     if (k->oom_fd >= 0) {
-      k->oom_ev = event_new(c->base, k->oom_fd, (is_eventfd ? EV_READ : EV_READ) | EV_PERSIST, on_oom, k);
-      if (!is_eventfd) { /* memory.events: only a sample timer sees it portably */
-        event_free(k->oom_ev);
-        k->oom_ev = NULL;
-      } else {
-        event_add(k->oom_ev, NULL);
-      }
+      k->oom_ev = event_new(c->base, k->oom_fd, EV_READ | EV_PERSIST, on_oom, k);
+      event_add(k->oom_ev, NULL);
     }
   }
   HASH_ADD_KEYPTR(hh, c->by_id, k->id, strlen(k->id), k);

@@ -90,7 +90,7 @@ typedef struct {
   /* An fd readable on an OOM event, or -1 (see mz_cg_oom_fd). The caller closes it
    * unless *kept (the launcher's, until the container's cleanup: the caller stops
    * watching it before). */
-  int (*oom_fd)(mz_launcher *l, const char *container_id, int *is_eventfd, int *kept);
+  int (*oom_fd)(mz_launcher *l, const char *container_id, int *kept);
   /* New limits for a running container (tasks came or went). 0 or -1 with err. */
   int (*update)(mz_launcher *l, const char *container_id, const mz_container_limits *lim, char *err, size_t errlen);
   /* Kills what is left of a container of a previous agent run. */

@@ -1185,12 +1185,10 @@ int mz_cg_oom_happened(const mz_isolation *iso, const char *id, uint64_t limit, 
   return 1;
 }
 
-int mz_cg_oom_fd(const mz_isolation *iso, const char *id, int *is_eventfd, int *kept) {
+int mz_cg_oom_fd(const mz_isolation *iso, const char *id, int *kept) {
   *kept = 0;
   if (!iso->cg_mem) return -1;
-  char p[4400];
   if (iso->cg == MZ_CG_V1 && iso->base[MZ_CGC_MEMORY]) {
-    *is_eventfd = 1;
     mz_cg_fileset *set = files_of(iso, id);
     int efd = mz_cg_fileset_fd(set, MZ_CGC_MEMORY, MZ_CG_FILES_OOM_EVENTFD);
     if (efd >= 0) { /* registered for an earlier container of the set */
@@ -1216,11 +1214,6 @@ int mz_cg_oom_fd(const mz_isolation *iso, const char *id, int *is_eventfd, int *
       return -1;
     }
     return mz_cg_fileset_keep(set, MZ_CGC_MEMORY, MZ_CG_FILES_OOM_EVENTFD, efd, kept);
-  }
-  if (iso->cg == MZ_CG_V2) {
-    cg_path(iso, MZ_CGC_UNIFIED, id, "memory.events", p, sizeof p);
-    *is_eventfd = 0;
-    return cg_open(iso, p, O_RDONLY);
   }
   return -1;
 }

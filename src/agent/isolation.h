@@ -116,12 +116,13 @@ int mz_cg_remove(const mz_isolation *iso, const char *id);
  * kill is counted in memory.oom_control. */
 int mz_cg_oom_happened(const mz_isolation *iso, const char *id, uint64_t limit, int oom_event, char *msg,
                        size_t msglen);
-/* An fd that becomes readable on an OOM event (v1: eventfd on memory.oom_control;
- * v2: memory.events, POLLPRI), or -1. The caller closes it, unless *kept: it is then
+/* An eventfd that becomes readable on an OOM event (v1: on memory.oom_control), or -1
+ * (v2 has none that an event loop can watch: memory.events, sampled by
+ * mz_cg_oom_happened, tells its OOM kills). The caller closes it, unless *kept: it is then
  * the eventfd of the container's kept set of cgroups (cgroup_files.h), registered
  * once for every container that set serves, and closed with the set (by
  * mz_cg_remove: the caller stops watching it before). */
-int mz_cg_oom_fd(const mz_isolation *iso, const char *id, int *is_eventfd, int *kept);
+int mz_cg_oom_fd(const mz_isolation *iso, const char *id, int *kept);
 /* Usage from the container's cgroups. 0, or -1. */
 int mz_cg_usage(const mz_isolation *iso, const char *id, mz_container_usage *u);
 

@@ -343,11 +343,11 @@ static int linux_usage(mz_launcher *l, const char *container_id, pid_t leader, m
   return mz_proc_session_usage(leader, u);
 }
 
-static int linux_oom_fd(mz_launcher *l, const char *container_id, int *is_eventfd, int *kept) {
+static int linux_oom_fd(mz_launcher *l, const char *container_id, int *kept) {
   const mz_isolation *iso = ISO(l);
   *kept = 0;
   if (iso->cg == MZ_CG_NONE) return -1;
-  return mz_cg_oom_fd(iso, container_id, is_eventfd, kept);
+  return mz_cg_oom_fd(iso, container_id, kept);
 }
 
 static void linux_recover(mz_launcher *l, const char *container_id, pid_t leader, unsigned long long starttime) {
