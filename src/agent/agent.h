@@ -96,7 +96,7 @@ typedef struct mz_agent_flags {
   long cgroups_limit_pids;
   int switch_user;
   int executor_fork_server;          /* --executor_fork_server (mezzo's own; default true) */
-  long executor_fork_servers;        /* how many (mezzo's own; 0: one per CPU online, at most 4) */
+  long executor_fork_servers;        /* how many (mezzo's own; 0: one per CPU online, at most 4, set at start) */
   int direct_command_tasks;          /* --direct_command_tasks (mezzo's own; default true): direct_command.c */
   int http_executor_domain_sockets;  /* serve executors on a Unix socket too (default true; Mesos's false) */
   const char *domain_socket_location; /* its path (default <work_dir>/agent.sock) */

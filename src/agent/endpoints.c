@@ -166,6 +166,8 @@ json_t *mz_agent_flags_json(const mz_agent *a) {
   set_str(j, "fetcher_cache_size", buf);
   set_secs(j, "container_disk_watch_interval", f->container_disk_watch_interval);
   set_str(j, "enforce_container_disk_quota", f->enforce_container_disk_quota ? "true" : "false");
+  set_str(j, "executor_fork_server", f->executor_fork_server ? "true" : "false");
+  set_num(j, "executor_fork_servers", (double)f->executor_fork_servers);
   set_str(j, "direct_command_tasks", f->direct_command_tasks ? "true" : "false");
   set_secs(j, "gc_delay", f->gc_delay);
   set_num(j, "gc_disk_headroom", f->gc_disk_headroom);

@@ -65,12 +65,12 @@ static void on_container_pid(void *owner, pid_t pid) { ((mz_ag_executor *)owner)
  * MZ_FORK_SERVERS_DEFAULT_MAX (a server waits for each child until its exec, so one
  * server leaves CPUs idle that its children could use). Returns how many started into
  * fs[] (0, logged: executors are exec'd). */
-static size_t start_fork_servers(const mz_agent_flags *f, mz_fork_server **fs) {
-  long want = f->executor_fork_servers;
-  if (want == 0) {
+static size_t start_fork_servers(mz_agent_flags *f, mz_fork_server **fs) {
+  if (f->executor_fork_servers == 0) { /* /flags shows the count chosen */
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    want = cpus < 1 ? 1 : cpus > MZ_FORK_SERVERS_DEFAULT_MAX ? MZ_FORK_SERVERS_DEFAULT_MAX : cpus;
+    f->executor_fork_servers = cpus < 1 ? 1 : cpus > MZ_FORK_SERVERS_DEFAULT_MAX ? MZ_FORK_SERVERS_DEFAULT_MAX : cpus;
   }
+  long want = f->executor_fork_servers;
   char path[4200], err[512] = "", pids[MZ_LAUNCH_CHANNELS_MAX * 12] = "";
   snprintf(path, sizeof path, "%s/mezzo-executor", A.launcher_dir);
   size_t n = 0;

@@ -90,6 +90,8 @@ def test_a_command_task_runs_as_the_agents_child_with_the_executors_environment(
         assert parent_of(pid) == a.proc.pid
         assert os.readlink(f"/proc/{pid}/cwd") == os.path.realpath(box)
         assert "the task's command: no executor process" in (tmp_path / "agent.log").read_text()
+        # One fork server per CPU online (at most 4) by default.
+        assert a.state()["flags"]["executor_fork_servers"] == str(min(os.cpu_count(), 4))
         # /state shows its executor as for any command task.
         ex = [e for fw in a.state()["frameworks"] for e in fw["executors"] if e["id"] == "direct-1"]
         assert len(ex) == 1 and ex[0]["tasks"][0]["state"] == "TASK_RUNNING", ex
@@ -224,6 +226,8 @@ def test_many_short_commands_launched_at_once_all_end(master, tmp_path):
     try:
         registered(master)
         assert "--fork-server (3 servers, pids " in (tmp_path / "agent.log").read_text()
+        flags = a.state()["flags"]
+        assert flags["executor_fork_server"] == "true" and flags["executor_fork_servers"] == "3", flags
         for i in range(n):
             t = task(master, f"many-{i}", "exit $((%d %% 3))" % i)
             del t["resources"][2]  # no port: they run side by side
