@@ -121,7 +121,8 @@ static int start(mz_fork_server *fs, char *err, size_t errlen) {
 
 static void stop(mz_fork_server *fs, const char *why) {
   if (fs->sock < 0) return;
-  MZ_WARN(MOD, "executor fork server (pid %d): %s; executors are exec'd until it is restarted", (int)fs->pid, why);
+  MZ_WARN(MOD, "executor fork server (pid %d): %s; stopped (launches go to another server, or are exec'd, until it is "
+               "restarted for a launch at least %gs later)", (int)fs->pid, why, MZ_FORK_SERVER_RESTART_S);
   for (; fs->pending > 0; fs->pending--) hold(fs, -EPIPE); /* the submitted requests it did not answer */
   close(fs->sock);
   kill_server(fs->pid); /* reaped with the containers' children (containerizer.c) */

@@ -157,9 +157,12 @@ static int fork_server_launch(linux_impl *impl, const mz_launch_spec *spec, cons
   if (impl->nfs == 0 || nullfd < 0 || njoin > MZ_CGROUP_FDS_MAX ||
       (!spec->command_exec && strcmp(spec->path, mz_fork_server_path(impl->fs[0]))))
     return -1;
-  size_t s = 0; /* the least busy server */
-  for (size_t i = 1; i < impl->nfs; i++)
-    if (mz_fork_server_outstanding(impl->fs[i]) < mz_fork_server_outstanding(impl->fs[s])) s = i;
+  size_t s = 0; /* the least busy running server (one that broke restarts at most every MZ_FORK_SERVER_RESTART_S) */
+  for (size_t i = 1; i < impl->nfs; i++) {
+    int up = mz_fork_server_pid(impl->fs[i]) != 0, s_up = mz_fork_server_pid(impl->fs[s]) != 0;
+    if (up > s_up || (up == s_up && mz_fork_server_outstanding(impl->fs[i]) < mz_fork_server_outstanding(impl->fs[s])))
+      s = i;
+  }
   mz_fork_server *fs = impl->fs[s];
   *channel = (int)s;
   int fds[MZ_FORK_MAX_FDS] = {pipew, nullfd, out, errfd};

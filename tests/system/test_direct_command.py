@@ -7,6 +7,7 @@ particular to it, and when it is not used. Real mezzo-agent, fake master (test_a
 """
 import json
 import os
+import re
 import signal
 import subprocess
 import urllib.error
@@ -252,6 +253,29 @@ def test_many_short_commands_launched_at_once_all_end(master, tmp_path):
     finally:
         assert a.stop() == 0
 
+
+def test_launches_go_to_the_running_fork_servers_when_one_breaks(master, tmp_path):
+    """A fork server that broke is found at the next launch given to it (that one is exec'd
+    by the agent) and is left alone until it may be restarted: later launches go to a
+    running server rather than being exec'd."""
+    a = Agent(master, tmp_path, extra=["--executor_fork_servers=2", "--logging_level=DEBUG"])
+    try:
+        registered(master)
+        m = re.search(r"--fork-server \(2 servers, pids (\d+), (\d+)\)", (tmp_path / "agent.log").read_text())
+        first, second = int(m.group(1)), int(m.group(2))
+        os.kill(first, signal.SIGKILL)  # the one that wins ties
+        wait_for(lambda: not alive(first), what="the killed server to be gone")
+        for i in range(5):
+            t = task(master, f"after-{i}", "exit 0")
+            del t["resources"][2]
+            run(master, t)
+            ack_through(master, f"after-{i}", ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"])
+        log = (tmp_path / "agent.log").read_text()
+        assert f"executor fork server (pid {first}): " in log
+        assert log.count("; exec'ing ") == 1, log  # the launch that found it broken, alone
+        assert alive(second)
+    finally:
+        assert a.stop() == 0
 
 @pytest.mark.parametrize("value", ["9", "-1"])
 def test_the_fork_server_count_is_checked(tmp_path, value):
