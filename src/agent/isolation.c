@@ -1193,8 +1193,7 @@ int mz_cg_oom_fd(const mz_isolation *iso, const char *id, int *kept) {
     int efd = mz_cg_fileset_fd(set, MZ_CGC_MEMORY, MZ_CG_FILES_OOM_EVENTFD);
     if (efd >= 0) { /* registered for an earlier container of the set */
       uint64_t stale; /* an OOM notified without a kill counted: not this container's */
-      if (read(efd, &stale, sizeof stale) < 0) {
-      }
+      (void)!read(efd, &stale, sizeof stale);
       *kept = 1;
       return efd;
     }
