@@ -17,7 +17,8 @@
  * with just the live records (journal.tmp, then rename). The file is rewritten the
  * same way whenever it holds MZ_CJOURNAL_SLACK lines more than twice the live ones.
  * Nothing is fsynced, as before: a record lost to a power cut leaves a container
- * whose cgroup the agent still finds at start (isolation.c lists them).
+ * whose cgroups the agent still finds at start (mz_cg_list; recover.c destroys the
+ * unrecorded ones when no other agent uses the cgroups root, cgroups_lock.h).
  *
  * Limits: container ids of 1..MZ_CJOURNAL_ID_MAX characters without blanks (the
  * agent's are UUIDs); longer or blank-holding ids are refused by add().

@@ -136,6 +136,22 @@ void mz_containerizer_set_meta_dir(mz_containerizer *c, const char *dir) {
   if (!c->journal) MZ_WARN(MOD, "containers will not be recovered after a crash: %s", err);
 }
 
+/* Kills what is left of a container of an earlier run and removes it, trying for up
+ * to `wait` seconds (blocking). */
+static void destroy_leftover(mz_containerizer *c, const char *id, pid_t pid, unsigned long long start, double wait) {
+  double deadline = mz_monotonic() + wait;
+  for (;;) {
+    c->launcher->ops->recover(c->launcher, id, pid, start);
+    if (c->launcher->ops->cleanup(c->launcher, id, pid) == 0) return;
+    if (mz_monotonic() > deadline) {
+      MZ_WARN(MOD, "container %s of an earlier run still has processes after %.0fs", id, wait);
+      return;
+    }
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+}
+
 int mz_containerizer_recover_except(mz_containerizer *c, double wait, int (*keep)(const char *id, void *arg),
                                     void *arg) {
   if (!c->journal) return 0;
@@ -153,17 +169,7 @@ int mz_containerizer_recover_except(mz_containerizer *c, double wait, int (*keep
     if (adopted || (keep && keep(ids[i], arg))) continue;
     found++;
     MZ_INFO(MOD, "destroying container %s left by an earlier run (leader pid %d)", ids[i], (int)pids[i]);
-    double deadline = mz_monotonic() + wait;
-    for (;;) {
-      c->launcher->ops->recover(c->launcher, ids[i], pids[i], starts[i]);
-      if (c->launcher->ops->cleanup(c->launcher, ids[i], pids[i]) == 0) break;
-      if (mz_monotonic() > deadline) {
-        MZ_WARN(MOD, "container %s of an earlier run still has processes after %.0fs", ids[i], wait);
-        break;
-      }
-      struct timespec ts = {0, 20 * 1000 * 1000};
-      nanosleep(&ts, NULL);
-    }
+    destroy_leftover(c, ids[i], pids[i], starts[i], wait);
     gone[ngone++] = mz_strdup(ids[i]);
   }
   for (size_t i = 0; i < ngone; i++) { /* after the loop: removing invalidates ids[] */
@@ -174,6 +180,21 @@ int mz_containerizer_recover_except(mz_containerizer *c, double wait, int (*keep
   free(starts);
   free(pids);
   free(ids);
+  return found;
+}
+
+int mz_containerizer_destroy_unrecorded(mz_containerizer *c, char *const *ids, size_t n, double wait) {
+  int found = 0;
+  if (!c->journal) return 0;
+  for (size_t i = 0; i < n; i++) {
+    container *known;
+    HASH_FIND_STR(c->by_id, ids[i], known);
+    if (known || mz_cjournal_get(c->journal, ids[i], NULL, NULL)) continue;
+    found++;
+    MZ_INFO(MOD, "destroying container %s: its cgroups were left by an agent that recorded it elsewhere "
+            "(a work directory since removed)", ids[i]);
+    destroy_leftover(c, ids[i], 0, 0, wait);
+  }
   return found;
 }
 

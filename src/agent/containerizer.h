@@ -159,6 +159,13 @@ void mz_containerizer_set_meta_dir(mz_containerizer *c, const char *dir);
  * Returns how many were destroyed. */
 int mz_containerizer_recover_except(mz_containerizer *c, double wait, int (*keep)(const char *id, void *arg),
                                     void *arg);
+/* Destroys (as recover_except does) each of the n containers ids[] found on the
+ * machine (their cgroups, mz_cg_list) that is neither recorded in the meta dir nor
+ * known to this run: what an agent left when its work directory went with it. Call
+ * after recover_except, and only when no other agent uses the same cgroups
+ * (cgroups_lock.h), whose containers these could be. Nothing without a meta dir.
+ * Returns how many were destroyed. */
+int mz_containerizer_destroy_unrecorded(mz_containerizer *c, char *const *ids, size_t n, double wait);
 /* Takes back a container of an earlier agent run whose first process `pid` (started
  * at `starttime`, see mz_proc_starttime) still runs but is no child of ours: its end
  * is watched through a pidfd (or by polling /proc) and reported to the exit callback

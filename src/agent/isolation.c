@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <uthash.h>
 
 #include "agent/cgroup_files.h"
 #include "agent/devices.h"
@@ -1157,6 +1158,40 @@ int mz_cg_count(const mz_isolation *iso, const char *id) {
 int mz_cg_remove(const mz_isolation *iso, const char *id) {
   if (reuse_keep(iso, id)) return 0;
   return remove_dirs(iso, id);
+}
+
+typedef struct listed {
+  char *name;
+  UT_hash_handle hh;
+} listed;
+
+size_t mz_cg_list(const mz_isolation *iso, char ***ids) {
+  listed *set = NULL, *e, *tmp;
+  size_t n = 0;
+  for (int c = 0; c < MZ_CGC_N; c++) {
+    if (!iso->base[c]) continue;
+    DIR *d = opendir(iso->base[c]);
+    if (!d) continue;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+      if (de->d_name[0] == '.' || de->d_type != DT_DIR) continue; /* cgroupfs gives d_type */
+      HASH_FIND_STR(set, de->d_name, e);
+      if (e) continue;
+      e = mz_calloc(1, sizeof *e);
+      e->name = mz_strdup(de->d_name);
+      HASH_ADD_KEYPTR(hh, set, e->name, strlen(e->name), e);
+      n++;
+    }
+    closedir(d);
+  }
+  *ids = mz_calloc(n + 1, sizeof **ids);
+  size_t i = 0;
+  HASH_ITER(hh, set, e, tmp) {
+    HASH_DEL(set, e);
+    (*ids)[i++] = e->name;
+    free(e);
+  }
+  return n;
 }
 
 int mz_cg_oom_happened(const mz_isolation *iso, const char *id, uint64_t limit, int oom_event, char *msg,

@@ -111,6 +111,10 @@ int mz_cg_count(const mz_isolation *iso, const char *id);
 /* Removes the container's cgroups (v1: or keeps them, renamed, for another container,
  * when it left them clean): 0 when gone, 1 when processes remain (try again). */
 int mz_cg_remove(const mz_isolation *iso, const char *id);
+/* The names of the cgroups under the bases that may be containers' (directories whose
+ * names do not start with '.': reuse's free sets are swept apart), all hierarchies
+ * together, each name once: *ids is malloc'd, as is each name. Returns how many. */
+size_t mz_cg_list(const mz_isolation *iso, char ***ids);
 /* 1 when the kernel OOM-killed a process of the container, with a message; with
  * oom_event (the fd of mz_cg_oom_fd fired), 1 as well: v1 signals the OOM before its
  * kill is counted in memory.oom_control. */

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "agent/agent.h"
+#include "agent/cgroups_lock.h"
 #include "agent/containerizer.h"
 #include "agent/disk_du.h"
 #include "agent/fetch_cache.h"
@@ -446,8 +447,19 @@ int main(int argc, char **argv) {
   MZ_INFO(MZ_AGENT_MOD, "isolation: %s, chosen because: %s%s", A.isolation.spec, A.isolation.reason,
           A.isolation.cg == MZ_CG_NONE ? "" : "");
   MZ_INFO(MZ_AGENT_MOD, "gpu/nvidia: %s: %s", GPUS.enabled ? "on" : "off", GPUS.reason ? GPUS.reason : "");
-  for (int c = 0; c < MZ_CGC_N; c++)
-    if (A.isolation.base[c]) MZ_INFO(MZ_AGENT_MOD, "containers' cgroups under %s", A.isolation.base[c]);
+  A.cgroups_lock = -1;
+  for (int c = 0; c < MZ_CGC_N; c++) {
+    if (!A.isolation.base[c]) continue;
+    MZ_INFO(MZ_AGENT_MOD, "containers' cgroups under %s", A.isolation.base[c]);
+    if (A.cgroups_lock >= 0) continue;
+    A.cgroups_lock = mz_cgroups_lock_take(MZ_CGROUPS_LOCK_DIR, A.isolation.base[c], &A.cgroups_sole, err, sizeof err);
+    if (A.cgroups_lock < 0)
+      MZ_WARN(MZ_AGENT_MOD, "containers left there by an agent whose work directory is gone will not be destroyed: "
+              "nothing tells whether another agent uses these cgroups (%s)", err);
+    else if (!A.cgroups_sole)
+      MZ_INFO(MZ_AGENT_MOD, "another agent uses these cgroups too: only the containers this agent recorded are "
+              "recovered or destroyed");
+  }
   if (f->http_executor_domain_sockets && open_executor_socket(f) != 0) return 2;
   char *fetch_cache = NULL;
   if (!f->fetcher_cache_dir || !*f->fetcher_cache_dir) {
@@ -501,7 +513,10 @@ int main(int argc, char **argv) {
   free(res);
   /* Recovery (recover.c): what an earlier run left is re-attached or destroyed; with
    * executors to wait for, the link starts once they are back. */
-  if (mz_agent_recover(&A) == 0) {
+  int recovered = mz_agent_recover(&A);
+  if (A.cgroups_sole && mz_cgroups_lock_share(A.cgroups_lock) != 0)
+    MZ_WARN(MZ_AGENT_MOD, "cannot share the lock on the cgroups: other agents wait for it: %s", strerror(errno));
+  if (recovered == 0) {
     if (!A.recovering) mz_master_link_start(A.link);
     event_base_dispatch(A.base);
   }
@@ -523,6 +538,7 @@ int main(int argc, char **argv) {
   event_free(A.heartbeat_timer);
   if (A.recovery_timer) event_free(A.recovery_timer);
   event_base_free(A.base);
+  if (A.cgroups_lock >= 0) close(A.cgroups_lock);
   mz_resources_free(A.resources);
   mz_attributes_free(A.attributes, A.nattributes);
   free(A.agent_id);

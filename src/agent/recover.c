@@ -20,7 +20,9 @@
  * them relaunched, which a TaskInfo checkpoint allows).
  * Updates checkpointed and not acknowledged go back in the status update manager
  * (resent once registered, in order per task). Containers not recovered are
- * destroyed. After every recovered executor re-subscribed, or after
+ * destroyed: those the journal records, and, when no other agent uses the cgroups
+ * root (main.c took its lock alone, cgroups_lock.h), those found there unrecorded
+ * (a work directory removed, a crash before the record). After every recovered executor re-subscribed, or after
  * --executor_reregistration_timeout, the missing ones are destroyed (their tasks
  * TASK_FAILED for the command executor, TASK_LOST / TASK_GONE for others, as Mesos)
  * and the agent re-registers with the master under its old id with what runs.
@@ -262,8 +264,25 @@ static void finish_recovery(mz_agent *a) {
 
 static void on_recovery_timeout(evutil_socket_t fd, short what, void *arg) { finish_recovery(arg); }
 
+/* When no other agent uses the cgroups (main.c, cgroups_lock.h), destroys the
+ * containers found there that no journal of this agent records: left by an agent
+ * whose work directory was removed with its journal. Returns how many. */
+static int destroy_unrecorded(mz_agent *a) {
+  if (!a->cgroups_sole || !a->containerizer) return 0;
+  char **ids;
+  size_t n = mz_cg_list(&a->isolation, &ids);
+  int found = mz_containerizer_destroy_unrecorded(a->containerizer, ids, n, RECOVER_DESTROY_WAIT);
+  for (size_t i = 0; i < n; i++) free(ids[i]);
+  free(ids);
+  if (found > 0)
+    MZ_INFO(MZ_AGENT_MOD, "destroyed %d container%s found in the cgroups that no run of this agent recorded", found,
+            found == 1 ? "" : "s");
+  return found;
+}
+
 static int cleanup(mz_agent *a, const mz_ckpt_state *s) {
   int n = mz_containerizer_recover_except(a->containerizer, RECOVER_DESTROY_WAIT, keep_none, NULL);
+  n += destroy_unrecorded(a);
   MZ_INFO(MZ_AGENT_MOD, "--recover=cleanup: destroyed %d container%s of agent %s left by an earlier run; "
           "forgetting its checkpoint and exiting", n, n == 1 ? "" : "s", s->agent_id);
   char dir[4200], err[600];
@@ -314,6 +333,7 @@ int mz_agent_recover(mz_agent *a) {
   destroyed_ids gone = {NULL, 0};
   int n = mz_containerizer_recover_except(a->containerizer, RECOVER_DESTROY_WAIT, keep_none_noted, &gone);
   if (n > 0) MZ_INFO(MZ_AGENT_MOD, "destroyed %d container%s left by an earlier run", n, n == 1 ? "" : "s");
+  destroy_unrecorded(a);
   mz_sandbox_gc_recovered(a, gone.ids, gone.n);
   for (size_t i = 0; i < gone.n; i++) free(gone.ids[i]);
   free(gone.ids);

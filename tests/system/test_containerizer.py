@@ -580,6 +580,73 @@ def test_containers_of_a_crashed_agent_are_destroyed_at_start(master, tmp_path, 
             a.stop()
 
 
+@needs_cgroups
+def test_containers_of_an_agent_whose_work_dir_was_removed_are_destroyed_at_start(master, tmp_path, pids_to_kill):
+    # No journal tells the new agent of the container: it is found by its cgroups, as
+    # Mesos's launcher finds orphans under its cgroups root.
+    cmd = "( setsid sh -c 'echo $$ > grandchild; exec sleep 1000' > /dev/null 2>&1 & ) ; exec sleep 1000"
+    a = Agent(master, tmp_path)
+    b = None
+    try:
+        registered(master)
+        launch(master, task_info(master, "gone-1", cmd))
+        ack_through(master, "gone-1", ["TASK_STARTING", "TASK_RUNNING"])
+        cid = container_of(a, "gone-1")
+        gc = read_pid(sandbox(a, master, "gone-1"), "grandchild")
+        pids_to_kill.append(gc)
+        a.proc.kill()  # SIGKILL: nothing is cleaned up
+        a.proc.wait()
+        a.log.close()
+        shutil.rmtree(a.work_dir)  # the journal goes with it
+        assert alive(gc)
+        assert container_cgroup("freezer" if VERSION == 1 else "unified", cid).exists()
+        b = Agent(master, tmp_path)  # the same work_dir path, made anew
+        wait_for(lambda: not alive(gc), what="the grandchild to be killed by the new agent")
+        for ctrl in CONTROLLERS:
+            d = container_cgroup(ctrl, cid)
+            wait_for(lambda: not d.exists(), what=f"{d} to be removed")
+        log = agent_log(tmp_path)
+        assert f"destroying container {cid}: its cgroups were left" in log, log[-3000:]
+    finally:
+        if b:
+            assert b.stop() == 0
+        elif a.proc.poll() is None:
+            a.stop()
+
+
+@needs_cgroups
+def test_an_agent_leaves_alone_the_containers_of_another_agent_beside_it(master, tmp_path, pids_to_kill):
+    a = Agent(master, tmp_path)
+    other = FakeMaster()
+    b_dir = tmp_path / "b"
+    b_dir.mkdir()
+    b = None
+    try:
+        registered(master)
+        launch(master, task_info(master, "beside-1", "echo $$ > pid; exec sleep 1000"))
+        ack_through(master, "beside-1", ["TASK_STARTING", "TASK_RUNNING"])
+        cid = container_of(a, "beside-1")
+        pid = read_pid(sandbox(a, master, "beside-1"), "pid")
+        pids_to_kill.append(pid)
+        b = Agent(other, b_dir)  # another work_dir, the same cgroups root
+        wait_for(lambda: answers(b), what="the second agent to serve /state (recovery is over)")
+        b_log = (b_dir / "agent.log").read_text(errors="replace")
+        assert "another agent uses these cgroups too" in b_log, b_log[-3000:]
+        assert alive(pid)
+        for ctrl in CONTROLLERS:
+            assert container_cgroup(ctrl, cid).exists()
+        assert b.stop() == 0
+        b = None
+        assert alive(pid)
+        kill(master, "beside-1")
+        ack_through(master, "beside-1", ["TASK_KILLING", "TASK_KILLED"])
+    finally:
+        if b:
+            b.stop()
+        assert a.stop() == 0
+        other.close()
+
+
 # --------------------------------------------------------------------------- the executor fork server
 
 
