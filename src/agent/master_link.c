@@ -10,6 +10,20 @@
  * a jittered exponential backoff (--registration_backoff_factor doubling, capped at
  * 10 s). Unacknowledged status updates are sent again after every REGISTERED.
  *
+ * Events that act on tasks and frameworks (RUN_TASK, KILL_TASK, FRAMEWORK_MESSAGE,
+ * SHUTDOWN_FRAMEWORK) are handled in order from a queue, LINK_DRAIN_SLICE's worth
+ * per turn of the event loop, while ACKNOWLEDGE and PING are handled as soon as they
+ * are read: in a burst of launches the master's stream holds thousands of RUN_TASKs
+ * ahead of the framework's acknowledgements, and each task's next status update
+ * (RUNNING after STARTING, then its terminal one) waits for the acknowledgement of
+ * the one before, as in Mesos, whose agent also acknowledges while its containerizer
+ * launches. An acknowledgement never concerns a queued task: it answers an update
+ * the agent sent, which only a handled RUN_TASK makes. Every other event (REGISTERED,
+ * SHUTDOWN, ERROR) is handled after the queue, which is also emptied before a
+ * REGISTER goes out, so that a re-registration lists every task the master sent.
+ * The queue holds at most LINK_QUEUE_MAX events: beyond that the oldest is handled
+ * at once, as without a queue.
+ *
  * With --master=zk://..., a detector (common/zk_detector.h) finds the leading
  * master; the link connects to it once known, and whenever the leader changes
  * it drops the connection and re-registers with the new one after a random
@@ -38,6 +52,14 @@
 #define LINK_PING_TIMEOUTS 5 /* missed ping intervals before the master is considered gone */
 #define LINK_MAX_ERROR_TEXT 512
 #define LINK_MAX_REDIRECTS 8 /* 307s followed in a row (then the usual backoff) */
+#define LINK_QUEUE_MAX 8192  /* events held back at most (see the top) */
+#define LINK_DRAIN_SLICE 0.01 /* seconds of queued events handled per loop turn (at least one) */
+
+/* An event held back (see the top), decoded. */
+typedef struct queued_event {
+  Mezzo__Internal__AgentEvent *ev;
+  struct queued_event *next;
+} queued_event;
 
 struct mz_master_link {
   mz_agent *a;
@@ -57,6 +79,10 @@ struct mz_master_link {
   char link_key[MZ_UUID_STR];
   Mesos__V1__AgentID aid;
   mz_detector *detector; /* --master=zk://...: NULL otherwise */
+  queued_event *queue, **queue_end; /* events held back, oldest first */
+  size_t queued;
+  int draining;                     /* within drain_queue: no nested draining */
+  struct event *drain;              /* a zero-delay timer: the next slice of the queue */
 };
 
 static double jitter(void) {
@@ -302,6 +328,58 @@ static void dispatch(mz_master_link *l, const Mezzo__Internal__AgentEvent *ev) {
   }
 }
 
+/* ------------------------------------------------------------------ the queue (see the top) */
+
+static void handle(mz_master_link *l, Mezzo__Internal__AgentEvent *ev) {
+  dispatch(l, ev);
+  protobuf_c_message_free_unpacked(&ev->base, NULL);
+}
+
+/* Handles the oldest queued event. */
+static void handle_oldest(mz_master_link *l) {
+  queued_event *q = l->queue;
+  l->queue = q->next;
+  if (!l->queue) l->queue_end = &l->queue;
+  l->queued--;
+  Mezzo__Internal__AgentEvent *ev = q->ev;
+  free(q);
+  handle(l, ev);
+}
+
+/* Handles queued events, in order: all of them (all), or for about LINK_DRAIN_SLICE
+ * (then the drain timer takes the rest on the next loop turn). Events an event's
+ * handler queues (none do) would wait for the next slice. */
+static void drain_queue(mz_master_link *l, int all) {
+  if (l->draining) return;
+  l->draining = 1;
+  double until = mz_monotonic() + LINK_DRAIN_SLICE;
+  while (l->queue && !l->a->shutting_down) {
+    handle_oldest(l);
+    if (!all && mz_monotonic() >= until) break;
+  }
+  l->draining = 0;
+  if (l->queue && !l->a->shutting_down) mz_timer_in(l->drain, 0);
+}
+
+static void on_drain(evutil_socket_t fd, short what, void *arg) { drain_queue(arg, 0); }
+
+static void free_queue(mz_master_link *l) {
+  while (l->queue) {
+    queued_event *q = l->queue;
+    l->queue = q->next;
+    protobuf_c_message_free_unpacked(&q->ev->base, NULL);
+    free(q);
+  }
+  l->queue_end = &l->queue;
+  l->queued = 0;
+}
+
+static int queued_type(Mezzo__Internal__AgentEvent__Type t) {
+  return t == MEZZO__INTERNAL__AGENT_EVENT__TYPE__RUN_TASK || t == MEZZO__INTERNAL__AGENT_EVENT__TYPE__KILL_TASK ||
+         t == MEZZO__INTERNAL__AGENT_EVENT__TYPE__FRAMEWORK_MESSAGE ||
+         t == MEZZO__INTERNAL__AGENT_EVENT__TYPE__SHUTDOWN_FRAMEWORK;
+}
+
 static int on_record(void *arg, const uint8_t *rec, size_t len) {
   mz_master_link *l = arg;
   char err[300];
@@ -312,8 +390,21 @@ static int on_record(void *arg, const uint8_t *rec, size_t len) {
     return 0;
   }
   mz_http_call *before = l->call;
-  dispatch(l, ev);
-  protobuf_c_message_free_unpacked(&ev->base, NULL);
+  if (queued_type(ev->type)) {
+    if (l->queued >= LINK_QUEUE_MAX) handle_oldest(l);
+    queued_event *q = mz_malloc(sizeof *q);
+    q->ev = ev;
+    q->next = NULL;
+    *l->queue_end = q;
+    l->queue_end = &q->next;
+    l->queued++;
+    if (!evtimer_pending(l->drain, NULL)) mz_timer_in(l->drain, 0);
+  } else {
+    if (ev->type != MEZZO__INTERNAL__AGENT_EVENT__TYPE__ACKNOWLEDGE &&
+        ev->type != MEZZO__INTERNAL__AGENT_EVENT__TYPE__PING)
+      drain_queue(l, 1);
+    handle(l, ev);
+  }
   return l->call == before ? 0 : 1; /* the link was dropped: stop feeding */
 }
 
@@ -386,6 +477,7 @@ static void connect_now(mz_master_link *l) {
     return;
   }
   mz_timer_in(l->connect_timer, LINK_CONNECT_TIMEOUT);
+  drain_queue(l, 1); /* what the master sent before goes in the registration */
   send_register(l);
 }
 
@@ -492,6 +584,8 @@ mz_master_link *mz_master_link_new(mz_agent *a, char *err, size_t errlen) {
   l->retry = evtimer_new(a->base, on_retry, l);
   l->connect_timer = evtimer_new(a->base, on_connect_timeout, l);
   l->ping_check = evtimer_new(a->base, on_ping_check, l);
+  l->drain = evtimer_new(a->base, on_drain, l);
+  l->queue_end = &l->queue;
   if (mz_zk_is_url(a->flags.master)) {
     l->detector = mz_detector_new(a->base, a->flags.master, MZ_ZK_DEFAULT_SESSION_TIMEOUT, on_leader, l, err, errlen);
     if (!l->detector) {
@@ -536,5 +630,7 @@ void mz_master_link_free(mz_master_link *l) {
   event_free(l->retry);
   event_free(l->connect_timer);
   event_free(l->ping_check);
+  free_queue(l);
+  event_free(l->drain);
   free(l);
 }

@@ -23,6 +23,11 @@
  * which writes them all at once within the loop turn that made them; only what
  * the socket does not take waits for EV_WRITE.
  *
+ * Input is read on within a read callback until the socket is empty or READ_PER_TURN
+ * bytes wait: libevent 2.1 reads at most 4096 bytes per read callback, which held
+ * the agent's link to about 17 RUN_TASKs per loop turn, so that the master's stream
+ * could not be read ahead of the agent's launches (master_link.c).
+ *
  * Timeout: covers the connect, and then the wait for the response: for a
  * streamed response until its head arrives (a stream then lives as long as
  * it lives), for a buffered one until it is complete, restarted by every
@@ -51,6 +56,7 @@
 #include "common/util.h"
 
 #define MAX_RESPONSE_BODY (256u << 20) /* buffered responses; streamed ones are unbounded */
+#define READ_PER_TURN (256u << 10)     /* input bytes read in one read callback at most (see the top) */
 
 struct mz_http_call {
   mz_http_client *cl;
@@ -236,9 +242,21 @@ static int r_complete(http_parser *p) {
 
 /* ----------------------------------------------------------------- connection */
 
+/* Reads what the socket holds beyond libevent's 4096 bytes (see the top), up to
+ * READ_PER_TURN in all; an end of stream or an error is left to libevent's next
+ * read. The input's end is frozen outside libevent's own read, as the output's
+ * start is (mz_http_write_now): thawed for these reads. */
+static void read_on(struct bufferevent *bev, struct evbuffer *in) {
+  evbuffer_unfreeze(in, 0);
+  while (evbuffer_get_length(in) < READ_PER_TURN && evbuffer_read(in, bufferevent_getfd(bev), -1) > 0) {
+  }
+  evbuffer_freeze(in, 0);
+}
+
 static void on_read(struct bufferevent *bev, void *arg) {
   mz_http_client *c = arg;
   struct evbuffer *in = bufferevent_get_input(bev);
+  read_on(bev, in);
   c->busy++;
   while (!c->dead && c->bev == bev && evbuffer_get_length(in) > 0) {
     if (!c->head || !c->head->sent) { /* unsolicited bytes: the server is confused; drop the connection */

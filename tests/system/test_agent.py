@@ -109,11 +109,17 @@ class Link:
         self.open = True
 
     def send(self, event):
-        data = json.dumps(event, separators=(",", ":")).encode()
-        record = str(len(data)).encode() + b"\n" + data
-        chunk = f"{len(record):x}\r\n".encode() + record + b"\r\n"
+        self.send_all([event])
+
+    def send_all(self, events):
+        """Writes the events at once: a chunk each, all in one write."""
+        chunks = []
+        for event in events:
+            data = json.dumps(event, separators=(",", ":")).encode()
+            record = str(len(data)).encode() + b"\n" + data
+            chunks.append(f"{len(record):x}\r\n".encode() + record + b"\r\n")
         with self.lock:
-            self.handler.wfile.write(chunk)
+            self.handler.wfile.write(b"".join(chunks))
             self.handler.wfile.flush()
 
     def close(self):
@@ -172,9 +178,13 @@ class FakeMaster:
             self.cond.notify_all()
 
     def send(self, event):
+        self.send_all([event])
+
+    def send_all(self, events):
         link = wait_for(lambda: self.link, what="an agent link")
-        event.setdefault("agent_id", {"value": self.agent_id})
-        link.send(event)
+        for event in events:
+            event.setdefault("agent_id", {"value": self.agent_id})
+        link.send_all(events)
 
     def wait_call(self, pred, what, timeout=TIMEOUT, start=0):
         deadline = time.monotonic() + timeout
@@ -201,15 +211,7 @@ class FakeMaster:
             f"{state} for {task_id}", timeout)[1]
 
     def ack(self, update):
-        su = update["status_update"]
-        self.send({
-            "type": "ACKNOWLEDGE",
-            "acknowledge": {
-                "framework_id": su["framework_id"],
-                "task_id": su["status"]["task_id"],
-                "uuid": su["status"]["uuid"],
-            },
-        })
+        self.send(ack_event(update))
 
     def drop_link(self):
         with self.cond:
@@ -284,6 +286,10 @@ FRAMEWORK = {"id": {"value": "fw-1"}, "user": "nobody", "name": "test-framework"
 
 
 def run_task(master, task_id, command, shell=True, kill_grace=None):
+    master.send(run_task_event(master, task_id, command, shell, kill_grace))
+
+
+def run_task_event(master, task_id, command, shell=True, kill_grace=None):
     task = {
         "name": f"name-{task_id}",
         "task_id": {"value": task_id},
@@ -296,7 +302,14 @@ def run_task(master, task_id, command, shell=True, kill_grace=None):
     }
     if kill_grace is not None:
         task["kill_policy"] = {"grace_period": {"nanoseconds": int(kill_grace * 1e9)}}
-    master.send({"type": "RUN_TASK", "run_task": {"framework": FRAMEWORK, "task": task}})
+    return {"type": "RUN_TASK", "run_task": {"framework": FRAMEWORK, "task": task}}
+
+
+def ack_event(update):
+    su = update["status_update"]
+    return {"type": "ACKNOWLEDGE", "acknowledge": {"framework_id": su["framework_id"],
+                                                   "task_id": su["status"]["task_id"],
+                                                   "uuid": su["status"]["uuid"]}}
 
 
 def sandbox(agent, master, task_id):
@@ -557,6 +570,46 @@ def test_reregisters_with_its_tasks_after_the_link_drops(master, agent):
     master.send({"type": "KILL_TASK", "kill_task": {"framework_id": {"value": "fw-1"},
                                                    "task_id": {"value": "long-1"}}})
     ack_through(master, "long-1", ["TASK_KILLING", "TASK_KILLED"])
+
+
+BURST = 400  # RUN_TASKs sent at once: far more than the agent launches in a turn of its loop
+
+
+def update_index(master, task_id, state):
+    i, _ = master.wait_call(lambda c: c.get("type") == "STATUS_UPDATE"
+                            and c["status_update"]["status"]["task_id"]["value"] == task_id
+                            and c["status_update"]["status"]["state"] == state, f"{state} for {task_id}")
+    return i
+
+
+def test_acknowledgements_overtake_a_burst_of_launches(master, agent):
+    # The agent reads the master's stream ahead of its launches and handles an
+    # ACKNOWLEDGE at once (master_link.c): the acknowledged task's next update goes
+    # out while the RUN_TASKs sent before the acknowledgement are still launching.
+    registered(master)
+    run_task(master, "first", "sleep 100")
+    starting = master.wait_update("first", "TASK_STARTING")
+    burst = [run_task_event(master, f"b{i}", "true") for i in range(BURST)]
+    master.send_all(burst + [ack_event(starting)])
+    running = update_index(master, "first", "TASK_RUNNING")
+    last = update_index(master, f"b{BURST - 1}", "TASK_STARTING")
+    assert running < last, (running, last)
+    # The queued launches keep their order.
+    firsts = [update_index(master, f"b{i}", "TASK_STARTING") for i in range(BURST)]
+    assert firsts == sorted(firsts)
+
+
+def test_reregistration_lists_every_task_sent_before_the_link_dropped(master, agent):
+    # Launches read from the stream but still queued when the link drops are handled
+    # before the agent registers again: the master learns of every task it sent.
+    registered(master)
+    burst = [run_task_event(master, f"r{i}", "true") for i in range(BURST)]
+    n = len(master.calls)
+    master.send_all(burst)
+    master.drop_link()
+    _, rereg = master.wait_call(lambda c: c.get("type") == "REGISTER", "re-REGISTER", start=n)
+    listed = {t["task_id"]["value"] for t in rereg["register"].get("tasks", [])}
+    assert listed == {f"r{i}" for i in range(BURST)}, sorted({f"r{i}" for i in range(BURST)} - listed)[:10]
 
 
 def test_unacknowledged_update_is_resent_after_reregistration(master, agent):
