@@ -178,7 +178,7 @@ static void reuse_init(mz_isolation *iso);
 static void open_base(mz_isolation *iso, int c) {
   iso->base_fd[c] = iso->base[c] ? open(iso->base[c], O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 }
-static void reuse_sweep(const mz_isolation *iso);
+static void reuse_sweep(const mz_isolation *iso, int others);
 static void reuse_close_files(const mz_isolation *iso);
 
 /* ------------------------------------------------------------------ detection */
@@ -499,7 +499,7 @@ int mz_isolation_init(mz_isolation *iso, const char *flag, const char *root, int
 void mz_isolation_free(mz_isolation *iso) {
   if (iso->pool) {
     reuse_close_files(iso); /* before the free sets' rmdir */
-    reuse_sweep(iso);
+    reuse_sweep(iso, 0);
   }
   free(iso->pool);
   for (int c = 0; c < MZ_CGC_N && iso->base_fd_ok; c++)
@@ -987,9 +987,10 @@ static int reset_counters(const mz_isolation *iso, const char *id, char *err, si
   return 0;
 }
 
-/* Removes the free sets this agent (or one that ran before it under a pid no longer
- * alive) left under the bases. */
-static void reuse_sweep(const mz_isolation *iso) {
+/* Removes the free sets this agent left under the bases, those of agents whose pid
+ * is no longer alive, and with `others` those of any other pid (no other agent uses
+ * the bases: a live pid is another process's now). */
+static void reuse_sweep(const mz_isolation *iso, int others) {
   char p[4400];
   for (int c = 0; c < MZ_CGC_N; c++) {
     if (!iso->base[c]) continue;
@@ -1000,7 +1001,7 @@ static void reuse_sweep(const mz_isolation *iso) {
       long pid;
       unsigned slot;
       if (sscanf(e->d_name, ".free-%ld-%u", &pid, &slot) != 2) continue;
-      if (pid != (long)getpid() && (kill((pid_t)pid, 0) == 0 || errno != ESRCH)) continue;
+      if (pid != (long)getpid() && !others && (kill((pid_t)pid, 0) == 0 || errno != ESRCH)) continue;
       snprintf(p, sizeof p, "%s/%s", iso->base[c], e->d_name);
       cg_rmdir(iso, p);
     }
@@ -1021,7 +1022,11 @@ static void reuse_init(mz_isolation *iso) {
   struct rlimit rl;
   size_t sets = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? mz_cg_files_max_sets((unsigned long long)rl.rlim_cur) : 0;
   if (sets > 0) iso->pool->files = mz_cg_files_new(sets);
-  reuse_sweep(iso);
+  reuse_sweep(iso, 0);
+}
+
+void mz_cg_sweep_others_free_sets(const mz_isolation *iso) {
+  if (iso->pool) reuse_sweep(iso, 1);
 }
 
 int mz_cg_create(const mz_isolation *iso, const char *id, const mz_container_limits *lim, int *fds, size_t *nfds,

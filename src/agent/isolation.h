@@ -115,6 +115,10 @@ int mz_cg_remove(const mz_isolation *iso, const char *id);
  * names do not start with '.': reuse's free sets are swept apart), all hierarchies
  * together, each name once: *ids is malloc'd, as is each name. Returns how many. */
 size_t mz_cg_list(const mz_isolation *iso, char ***ids);
+/* v1 reuse: removes the free sets (".free-<pid>-<n>") of every other pid, even a live
+ * one; only for an agent that no other agent shares the bases with (cgroups_lock.h):
+ * a crashed agent's pid may belong to another process since. */
+void mz_cg_sweep_others_free_sets(const mz_isolation *iso);
 /* 1 when the kernel OOM-killed a process of the container, with a message; with
  * oom_event (the fd of mz_cg_oom_fd fired), 1 as well: v1 signals the OOM before its
  * kill is counted in memory.oom_control. */

@@ -22,10 +22,11 @@
  * (resent once registered, in order per task). Containers not recovered are
  * destroyed: those the journal records, and, when no other agent uses the cgroups
  * root (main.c took its lock alone, cgroups_lock.h), those found there unrecorded
- * (a work directory removed, a crash before the record). After every recovered executor re-subscribed, or after
- * --executor_reregistration_timeout, the missing ones are destroyed (their tasks
- * TASK_FAILED for the command executor, TASK_LOST / TASK_GONE for others, as Mesos)
- * and the agent re-registers with the master under its old id with what runs.
+ * (a work directory removed, a crash before the record). After every recovered
+ * executor re-subscribed, or after --executor_reregistration_timeout, the missing
+ * ones are destroyed (their tasks TASK_FAILED for the command executor, TASK_LOST /
+ * TASK_GONE for others, as Mesos) and the agent re-registers with the master under
+ * its old id with what runs.
  *
  * Everything here works on the agent's tables (agent.h); the loaded checkpoint
  * tree is freed before mz_agent_recover returns. */
@@ -265,10 +266,12 @@ static void finish_recovery(mz_agent *a) {
 static void on_recovery_timeout(evutil_socket_t fd, short what, void *arg) { finish_recovery(arg); }
 
 /* When no other agent uses the cgroups (main.c, cgroups_lock.h), destroys the
- * containers found there that no journal of this agent records: left by an agent
- * whose work directory was removed with its journal. Returns how many. */
+ * containers found there that no journal of this agent records (left by an agent
+ * whose work directory was removed with its journal) and the free sets of reuse
+ * that other pids left. Returns how many containers. */
 static int destroy_unrecorded(mz_agent *a) {
   if (!a->cgroups_sole || !a->containerizer) return 0;
+  mz_cg_sweep_others_free_sets(&a->isolation);
   char **ids;
   size_t n = mz_cg_list(&a->isolation, &ids);
   int found = mz_containerizer_destroy_unrecorded(a->containerizer, ids, n, RECOVER_DESTROY_WAIT);

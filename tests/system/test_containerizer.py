@@ -398,6 +398,30 @@ def test_v1_cgroups_kept_by_a_crashed_agent_are_removed_at_start(master, tmp_pat
             a.stop()
 
 
+@needs_cgroups_v1
+def test_v1_free_sets_whose_pid_lives_on_are_removed_by_an_agent_alone(master, tmp_path):
+    # A crashed agent's pid may be another process's by the time an agent starts: its
+    # free sets look like a live agent's. An agent that holds the cgroups root alone
+    # (no other agent beside it) removes them all the same. Pid 1 stands for it.
+    made = []
+    try:
+        for ctrl in CONTROLLERS:
+            d = container_cgroup(ctrl, "x").parent / ".free-1-0"
+            d.mkdir(parents=True)
+            made.append(d)
+        a = Agent(master, tmp_path)
+        try:
+            wait_for(lambda: answers(a), what="the agent to serve /state (recovery is over)")
+            left = [str(d) for d in made if d.exists()]
+            assert not left, left
+        finally:
+            assert a.stop() == 0
+    finally:
+        for d in made:
+            if d.exists():
+                d.rmdir()
+
+
 # Run by a task: opens each device node given and prints "<name>=open" or the errno's name.
 OPEN_PROBE = """import errno, os, sys
 for p in sys.argv[1:]:
