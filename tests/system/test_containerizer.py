@@ -574,7 +574,10 @@ def test_double_forked_grandchild_dies_with_its_task(master, tmp_path, pids_to_k
 
 
 @needs_cgroups
-def test_containers_of_a_crashed_agent_are_destroyed_at_start(master, tmp_path, pids_to_kill):
+@pytest.mark.parametrize("work_dir", ["kept", "removed"])
+def test_containers_of_a_crashed_agent_are_destroyed_at_start(master, tmp_path, pids_to_kill, work_dir):
+    # With its work_dir kept the new agent finds the container in its journal; with it
+    # removed, by its cgroups, as Mesos's launcher finds orphans under its cgroups root.
     cmd = "( setsid sh -c 'echo $$ > grandchild; exec sleep 1000' > /dev/null 2>&1 & ) ; exec sleep 1000"
     a = Agent(master, tmp_path)
     b = None
@@ -588,49 +591,19 @@ def test_containers_of_a_crashed_agent_are_destroyed_at_start(master, tmp_path, 
         a.proc.kill()  # SIGKILL: nothing is cleaned up
         a.proc.wait()
         a.log.close()
+        if work_dir == "removed":
+            shutil.rmtree(a.work_dir)  # the journal goes with it
         # The executor goes away with its agent connection; the grandchild has its own session.
         assert alive(gc)
         assert container_cgroup("freezer" if VERSION == 1 else "unified", cid).exists()
-        b = Agent(master, tmp_path)  # same work_dir
+        b = Agent(master, tmp_path)  # the same work_dir path (made anew when removed)
         wait_for(lambda: not alive(gc), what="the orphan's grandchild to be killed by the new agent")
         for ctrl in CONTROLLERS:
             d = container_cgroup(ctrl, cid)
             wait_for(lambda: not d.exists(), what=f"{d} to be removed")
-        assert "left by an earlier run" in agent_log(tmp_path)
-    finally:
-        if b:
-            assert b.stop() == 0
-        elif a.proc.poll() is None:
-            a.stop()
-
-
-@needs_cgroups
-def test_containers_of_an_agent_whose_work_dir_was_removed_are_destroyed_at_start(master, tmp_path, pids_to_kill):
-    # No journal tells the new agent of the container: it is found by its cgroups, as
-    # Mesos's launcher finds orphans under its cgroups root.
-    cmd = "( setsid sh -c 'echo $$ > grandchild; exec sleep 1000' > /dev/null 2>&1 & ) ; exec sleep 1000"
-    a = Agent(master, tmp_path)
-    b = None
-    try:
-        registered(master)
-        launch(master, task_info(master, "gone-1", cmd))
-        ack_through(master, "gone-1", ["TASK_STARTING", "TASK_RUNNING"])
-        cid = container_of(a, "gone-1")
-        gc = read_pid(sandbox(a, master, "gone-1"), "grandchild")
-        pids_to_kill.append(gc)
-        a.proc.kill()  # SIGKILL: nothing is cleaned up
-        a.proc.wait()
-        a.log.close()
-        shutil.rmtree(a.work_dir)  # the journal goes with it
-        assert alive(gc)
-        assert container_cgroup("freezer" if VERSION == 1 else "unified", cid).exists()
-        b = Agent(master, tmp_path)  # the same work_dir path, made anew
-        wait_for(lambda: not alive(gc), what="the grandchild to be killed by the new agent")
-        for ctrl in CONTROLLERS:
-            d = container_cgroup(ctrl, cid)
-            wait_for(lambda: not d.exists(), what=f"{d} to be removed")
         log = agent_log(tmp_path)
-        assert f"destroying container {cid}: its cgroups were left" in log, log[-3000:]
+        expected = "left by an earlier run" if work_dir == "kept" else f"destroying container {cid}: its cgroups were left"
+        assert expected in log, log[-3000:]
     finally:
         if b:
             assert b.stop() == 0
