@@ -212,8 +212,8 @@ typedef struct mz_agent {
   char *executor_socket;                /* its path, MESOS_DOMAIN_SOCKET; NULL without one */
   mz_containerizer *containerizer;
   mz_isolation isolation;            /* the isolators in use (isolation.h) */
-  int cgroups_lock;                  /* the lock on the cgroups root (cgroups_lock.h); -1: none */
-  int cgroups_sole;                  /* no other agent held it at start: recovery sweeps the root */
+  int cgroups_locks[MZ_CGC_N];       /* the locks on the isolation's bases (cgroups_lock.h); -1: none */
+  int cgroups_sole;                  /* no other agent held any at start: recovery sweeps the bases */
   mz_master_link *link;
   mz_su_manager *su;
   struct mz_gc *gc;                  /* sandboxes that are done, removed later (gc.h, sandbox_gc.c) */

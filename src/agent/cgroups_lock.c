@@ -81,3 +81,24 @@ int mz_cgroups_lock_take(const char *dir, const char *base, int *sole, char *err
 }
 
 int mz_cgroups_lock_share(int fd) { return set_lock(fd, F_RDLCK); }
+
+void mz_cgroups_lock_share_all(const int *fds, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (fds[i] >= 0) mz_cgroups_lock_share(fds[i]);
+}
+
+int mz_cgroups_lock_all(const char *dir, char *const *bases, size_t n, int *fds, char *err, size_t errlen) {
+  int alone = 1;
+  err[0] = '\0';
+  for (size_t i = 0; i < n; i++) {
+    fds[i] = -1;
+    if (!bases[i]) continue;
+    int sole = 0;
+    char why[600];
+    fds[i] = mz_cgroups_lock_take(dir, bases[i], &sole, why, sizeof why);
+    if (fds[i] < 0 && !err[0]) snprintf(err, errlen, "%s", why);
+    if (fds[i] < 0 || !sole) alone = 0;
+  }
+  if (!alone) mz_cgroups_lock_share_all(fds, n);
+  return alone;
+}

@@ -27,5 +27,15 @@
 int mz_cgroups_lock_take(const char *dir, const char *base, int *sole, char *err, size_t errlen);
 /* Turns the write lock of a sole owner into a read lock. 0 or -1. */
 int mz_cgroups_lock_share(int fd);
+/* Locks each of the n bases (NULL ones skipped), in their order, which every agent
+ * keeps the same (a hierarchy's index: no two agents can wait for each other): fds[i]
+ * gets the lock of bases[i], or -1. An agent's base may differ from another's in one
+ * hierarchy (its own cgroup there differs) and be the same in another: it is alone
+ * only if it is alone on every base. Returns 1 when it is (write locks: call
+ * mz_cgroups_lock_share_all after the sweep); else 0, every lock it holds a read
+ * lock, with err naming a base that could not be locked (empty when none). */
+int mz_cgroups_lock_all(const char *dir, char *const *bases, size_t n, int *fds, char *err, size_t errlen);
+/* Shares every lock of fds[0..n) (-1 entries skipped). */
+void mz_cgroups_lock_share_all(const int *fds, size_t n);
 
 #endif

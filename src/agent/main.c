@@ -447,19 +447,16 @@ int main(int argc, char **argv) {
   MZ_INFO(MZ_AGENT_MOD, "isolation: %s, chosen because: %s%s", A.isolation.spec, A.isolation.reason,
           A.isolation.cg == MZ_CG_NONE ? "" : "");
   MZ_INFO(MZ_AGENT_MOD, "gpu/nvidia: %s: %s", GPUS.enabled ? "on" : "off", GPUS.reason ? GPUS.reason : "");
-  A.cgroups_lock = -1;
-  for (int c = 0; c < MZ_CGC_N; c++) {
-    if (!A.isolation.base[c]) continue;
-    MZ_INFO(MZ_AGENT_MOD, "containers' cgroups under %s", A.isolation.base[c]);
-    if (A.cgroups_lock >= 0) continue;
-    A.cgroups_lock = mz_cgroups_lock_take(MZ_CGROUPS_LOCK_DIR, A.isolation.base[c], &A.cgroups_sole, err, sizeof err);
-    if (A.cgroups_lock < 0)
-      MZ_WARN(MZ_AGENT_MOD, "containers left there by an agent whose work directory is gone will not be destroyed: "
-              "nothing tells whether another agent uses these cgroups (%s)", err);
-    else if (!A.cgroups_sole)
-      MZ_INFO(MZ_AGENT_MOD, "another agent uses these cgroups too: only the containers this agent recorded are "
-              "recovered or destroyed");
-  }
+  for (int c = 0; c < MZ_CGC_N; c++)
+    if (A.isolation.base[c]) MZ_INFO(MZ_AGENT_MOD, "containers' cgroups under %s", A.isolation.base[c]);
+  A.cgroups_sole = mz_cgroups_lock_all(MZ_CGROUPS_LOCK_DIR, A.isolation.base, MZ_CGC_N, A.cgroups_locks, err,
+                                       sizeof err);
+  if (err[0])
+    MZ_WARN(MZ_AGENT_MOD, "containers left in these cgroups by an agent whose work directory is gone will not be "
+            "destroyed: nothing tells whether another agent uses them (%s)", err);
+  else if (!A.cgroups_sole && A.isolation.cg != MZ_CG_NONE)
+    MZ_INFO(MZ_AGENT_MOD, "another agent uses these cgroups too: only the containers this agent recorded are "
+            "recovered or destroyed");
   if (f->http_executor_domain_sockets && open_executor_socket(f) != 0) return 2;
   char *fetch_cache = NULL;
   if (!f->fetcher_cache_dir || !*f->fetcher_cache_dir) {
@@ -514,8 +511,7 @@ int main(int argc, char **argv) {
   /* Recovery (recover.c): what an earlier run left is re-attached or destroyed; with
    * executors to wait for, the link starts once they are back. */
   int recovered = mz_agent_recover(&A);
-  if (A.cgroups_sole && mz_cgroups_lock_share(A.cgroups_lock) != 0)
-    MZ_WARN(MZ_AGENT_MOD, "cannot share the lock on the cgroups: other agents wait for it: %s", strerror(errno));
+  if (A.cgroups_sole) mz_cgroups_lock_share_all(A.cgroups_locks, MZ_CGC_N);
   if (recovered == 0) {
     if (!A.recovering) mz_master_link_start(A.link);
     event_base_dispatch(A.base);
@@ -538,7 +534,8 @@ int main(int argc, char **argv) {
   event_free(A.heartbeat_timer);
   if (A.recovery_timer) event_free(A.recovery_timer);
   event_base_free(A.base);
-  if (A.cgroups_lock >= 0) close(A.cgroups_lock);
+  for (int c = 0; c < MZ_CGC_N; c++)
+    if (A.cgroups_locks[c] >= 0) close(A.cgroups_locks[c]);
   mz_resources_free(A.resources);
   mz_attributes_free(A.attributes, A.nattributes);
   free(A.agent_id);

@@ -2,7 +2,8 @@
  * agent holds it alone and may sweep; once it shares it, a second agent gets it
  * shared (not alone); an agent that comes while one sweeps waits until the sweep is
  * over; when every holder is gone the next is alone again; the lock file's name is
- * the base path escaped; a lock dir that cannot be made is an error. Separate opens
+ * the base path escaped; a lock dir that cannot be made is an error; an agent is
+ * alone only when alone on each of its bases. Separate opens
  * stand for separate agents (the locks are per open file description). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -113,12 +114,42 @@ static void test_a_lock_dir_that_cannot_be_made_is_an_error(void **state) {
   assert_non_null(strstr(err, "plain"));
 }
 
+static void close_all(const int *fds, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (fds[i] >= 0) close(fds[i]);
+}
+
+static void test_alone_only_when_alone_on_every_base(void **state) {
+  /* Two agents in different cpu cgroups (their cpu bases differ) but in the same
+   * memory cgroup: neither may sweep, since the memory base is shared. */
+  char *a_bases[] = {"/sys/fs/cgroup/cpu/a/mezzo", NULL, "/sys/fs/cgroup/memory/mezzo"};
+  char *b_bases[] = {"/sys/fs/cgroup/cpu/b/mezzo", NULL, "/sys/fs/cgroup/memory/mezzo"};
+  int a[3], b[3], c[3];
+  char err[512];
+  assert_int_equal(mz_cgroups_lock_all(dir, a_bases, 3, a, err, sizeof err), 1);
+  assert_string_equal(err, "");
+  assert_int_equal(a[1], -1);
+  mz_cgroups_lock_share_all(a, 3);
+  assert_int_equal(mz_cgroups_lock_all(dir, b_bases, 3, b, err, sizeof err), 0);
+  assert_string_equal(err, "");
+  /* b, not alone, holds read locks only, even on its own cpu base: a third agent on
+   * that base is not alone either. */
+  char *c_bases[] = {"/sys/fs/cgroup/cpu/b/mezzo", NULL, NULL};
+  assert_int_equal(mz_cgroups_lock_all(dir, c_bases, 3, c, err, sizeof err), 0);
+  close_all(a, 3);
+  close_all(b, 3);
+  close_all(c, 3);
+  assert_int_equal(mz_cgroups_lock_all(dir, b_bases, 3, b, err, sizeof err), 1);
+  close_all(b, 3);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_alone_then_shared_then_alone_again, setup, teardown),
       cmocka_unit_test_setup_teardown(test_file_name_is_the_base_escaped, setup, teardown),
       cmocka_unit_test_setup_teardown(test_an_agent_waits_while_another_sweeps, setup, teardown),
       cmocka_unit_test_setup_teardown(test_a_lock_dir_that_cannot_be_made_is_an_error, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_alone_only_when_alone_on_every_base, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
