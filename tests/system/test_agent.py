@@ -204,11 +204,15 @@ class FakeMaster:
                     and c["status_update"]["status"]["task_id"]["value"] == task_id]
 
     def wait_update(self, task_id, state, timeout=TIMEOUT):
+        return self.wait_update_at(task_id, state, timeout)[1]
+
+    def wait_update_at(self, task_id, state, timeout=TIMEOUT):
+        """(index among the calls, call) of the first update of a task to state."""
         return self.wait_call(
             lambda c: c.get("type") == "STATUS_UPDATE"
             and c["status_update"]["status"]["task_id"]["value"] == task_id
             and c["status_update"]["status"]["state"] == state,
-            f"{state} for {task_id}", timeout)[1]
+            f"{state} for {task_id}", timeout)
 
     def ack(self, update):
         self.send(ack_event(update))
@@ -575,13 +579,6 @@ def test_reregisters_with_its_tasks_after_the_link_drops(master, agent):
 BURST = 400  # RUN_TASKs sent at once: far more than the agent launches in a turn of its loop
 
 
-def update_index(master, task_id, state):
-    i, _ = master.wait_call(lambda c: c.get("type") == "STATUS_UPDATE"
-                            and c["status_update"]["status"]["task_id"]["value"] == task_id
-                            and c["status_update"]["status"]["state"] == state, f"{state} for {task_id}")
-    return i
-
-
 def test_acknowledgements_overtake_a_burst_of_launches(master, agent):
     # The agent reads the master's stream ahead of its launches and handles an
     # ACKNOWLEDGE at once (master_link.c): the acknowledged task's next update goes
@@ -591,11 +588,11 @@ def test_acknowledgements_overtake_a_burst_of_launches(master, agent):
     starting = master.wait_update("first", "TASK_STARTING")
     burst = [run_task_event(master, f"b{i}", "true") for i in range(BURST)]
     master.send_all(burst + [ack_event(starting)])
-    running = update_index(master, "first", "TASK_RUNNING")
-    last = update_index(master, f"b{BURST - 1}", "TASK_STARTING")
+    running, _ = master.wait_update_at("first", "TASK_RUNNING")
+    last, _ = master.wait_update_at(f"b{BURST - 1}", "TASK_STARTING")
     assert running < last, (running, last)
     # The queued launches keep their order.
-    firsts = [update_index(master, f"b{i}", "TASK_STARTING") for i in range(BURST)]
+    firsts = [master.wait_update_at(f"b{i}", "TASK_STARTING")[0] for i in range(BURST)]
     assert firsts == sorted(firsts)
 
 
