@@ -261,7 +261,9 @@ void mz_agent_info_release(mz_agent_info_buf *b);
 void mz_pb_free(void *m); /* NULL-safe protobuf_c_message_free_unpacked */
 
 /* ---------------------------------------------------------------- tasks.c */
-void mz_agent_run_task(mz_agent *a, const Mezzo__Internal__AgentEvent__RunTask *rt);
+/* killed: a KILL_TASK for one of its tasks came while it waited in the link's queue
+ * (master_link.c); every task of it is then answered TASK_KILLED, none launched. */
+void mz_agent_run_task(mz_agent *a, const Mezzo__Internal__AgentEvent__RunTask *rt, int killed);
 void mz_agent_kill_task(mz_agent *a, const Mezzo__Internal__AgentEvent__KillTask *kt);
 void mz_agent_shutdown_framework(mz_agent *a, const char *fw_id);
 void mz_agent_framework_message(mz_agent *a, const Mezzo__Internal__AgentEvent__FrameworkMessage *fm);

@@ -21,8 +21,9 @@
  * the agent sent, which only a handled RUN_TASK makes. Every other event (REGISTERED,
  * SHUTDOWN, ERROR) is handled after the queue, which is also emptied before a
  * REGISTER goes out, so that a re-registration lists every task the master sent.
- * The queue holds at most LINK_QUEUE_MAX events: beyond that the oldest is handled
- * at once, as without a queue.
+ * A KILL_TASK for a task whose RUN_TASK is still queued is answered without a
+ * launch (kill_queued_run). The queue holds at most LINK_QUEUE_MAX events: beyond
+ * that the oldest is handled at once, as without a queue.
  *
  * With --master=zk://..., a detector (common/zk_detector.h) finds the leading
  * master; the link connects to it once known, and whenever the leader changes
@@ -58,6 +59,7 @@
 /* An event held back (see the top), decoded. */
 typedef struct queued_event {
   Mezzo__Internal__AgentEvent *ev;
+  int killed; /* a RUN_TASK one of whose tasks a later KILL_TASK named */
   struct queued_event *next;
 } queued_event;
 
@@ -279,11 +281,17 @@ static void on_ping(mz_master_link *l, const Mezzo__Internal__AgentEvent *ev) {
   write_call(l, &call);
 }
 
-static void dispatch(mz_master_link *l, const Mezzo__Internal__AgentEvent *ev) {
+/* Every event but REGISTERED and link-level ones names this agent. */
+static int for_this_agent(const mz_master_link *l, const Mezzo__Internal__AgentEvent *ev) {
+  const mz_agent *a = l->a;
+  return ev->type == MEZZO__INTERNAL__AGENT_EVENT__TYPE__REGISTERED || !ev->agent_id || !ev->agent_id->value ||
+         (a->agent_id && strcmp(ev->agent_id->value, a->agent_id) == 0);
+}
+
+/* killed: see queued_event (RUN_TASK only). */
+static void dispatch(mz_master_link *l, const Mezzo__Internal__AgentEvent *ev, int killed) {
   mz_agent *a = l->a;
-  /* Every event but REGISTERED and link-level ones names this agent. */
-  if (ev->type != MEZZO__INTERNAL__AGENT_EVENT__TYPE__REGISTERED && ev->agent_id && ev->agent_id->value &&
-      (!a->agent_id || strcmp(ev->agent_id->value, a->agent_id) != 0)) {
+  if (!for_this_agent(l, ev)) {
     MZ_WARN(LINK_MOD, "event for agent %s, not this one (%s): ignored", ev->agent_id->value,
             a->agent_id ? a->agent_id : "unregistered");
     return;
@@ -296,7 +304,7 @@ static void dispatch(mz_master_link *l, const Mezzo__Internal__AgentEvent *ev) {
       on_ping(l, ev);
       break;
     case MEZZO__INTERNAL__AGENT_EVENT__TYPE__RUN_TASK:
-      if (ev->run_task) mz_agent_run_task(a, ev->run_task);
+      if (ev->run_task) mz_agent_run_task(a, ev->run_task, killed);
       break;
     case MEZZO__INTERNAL__AGENT_EVENT__TYPE__KILL_TASK:
       if (ev->kill_task) mz_agent_kill_task(a, ev->kill_task);
@@ -330,8 +338,8 @@ static void dispatch(mz_master_link *l, const Mezzo__Internal__AgentEvent *ev) {
 
 /* ------------------------------------------------------------------ the queue (see the top) */
 
-static void handle(mz_master_link *l, Mezzo__Internal__AgentEvent *ev) {
-  dispatch(l, ev);
+static void handle(mz_master_link *l, Mezzo__Internal__AgentEvent *ev, int killed) {
+  dispatch(l, ev, killed);
   protobuf_c_message_free_unpacked(&ev->base, NULL);
 }
 
@@ -342,8 +350,9 @@ static void handle_oldest(mz_master_link *l) {
   if (!l->queue) l->queue_end = &l->queue;
   l->queued--;
   Mezzo__Internal__AgentEvent *ev = q->ev;
+  int killed = q->killed;
   free(q);
-  handle(l, ev);
+  handle(l, ev, killed);
 }
 
 /* Handles queued events, in order: all of them (all), or for about LINK_DRAIN_SLICE
@@ -380,6 +389,37 @@ static int queued_type(Mezzo__Internal__AgentEvent__Type t) {
          t == MEZZO__INTERNAL__AGENT_EVENT__TYPE__SHUTDOWN_FRAMEWORK;
 }
 
+static int names_task(const Mesos__V1__TaskInfo *t, const char *task_id) {
+  return t && t->task_id && t->task_id->value && strcmp(t->task_id->value, task_id) == 0;
+}
+
+/* A KILL_TASK whose task's RUN_TASK still waits in the queue marks that RUN_TASK
+ * killed, and is done with: the agent answers the task (or its whole group) with
+ * TASK_KILLED in its turn and launches nothing, as Mesos's agent does with a pending
+ * task. 1 if it did. KILL_TASKs are few; the queue is scanned, oldest first. */
+static int kill_queued_run(mz_master_link *l, const Mezzo__Internal__AgentEvent *ev) {
+  const Mezzo__Internal__AgentEvent__KillTask *kt = ev->kill_task;
+  if (!for_this_agent(l, ev) || !kt || !kt->framework_id || !kt->framework_id->value || !kt->task_id ||
+      !kt->task_id->value)
+    return 0;
+  const char *fw_id = kt->framework_id->value, *task_id = kt->task_id->value;
+  for (queued_event *q = l->queue; q; q = q->next) {
+    const Mezzo__Internal__AgentEvent__RunTask *rt = q->ev->run_task;
+    if (q->ev->type != MEZZO__INTERNAL__AGENT_EVENT__TYPE__RUN_TASK || !rt || !for_this_agent(l, q->ev) ||
+        !rt->framework || !rt->framework->id || !rt->framework->id->value ||
+        strcmp(rt->framework->id->value, fw_id) != 0)
+      continue;
+    int named = names_task(rt->task, task_id);
+    for (size_t i = 0; !named && rt->task_group && i < rt->task_group->n_tasks; i++)
+      named = names_task(rt->task_group->tasks[i], task_id);
+    if (!named) continue;
+    if (!q->killed) MZ_INFO(LINK_MOD, "task %s of framework %s killed while its launch waited", task_id, fw_id);
+    q->killed = 1;
+    return 1;
+  }
+  return 0;
+}
+
 static int on_record(void *arg, const uint8_t *rec, size_t len) {
   mz_master_link *l = arg;
   char err[300];
@@ -390,10 +430,13 @@ static int on_record(void *arg, const uint8_t *rec, size_t len) {
     return 0;
   }
   mz_http_call *before = l->call;
-  if (queued_type(ev->type)) {
+  if (ev->type == MEZZO__INTERNAL__AGENT_EVENT__TYPE__KILL_TASK && kill_queued_run(l, ev)) {
+    protobuf_c_message_free_unpacked(&ev->base, NULL);
+  } else if (queued_type(ev->type)) {
     if (l->queued >= LINK_QUEUE_MAX) handle_oldest(l);
     queued_event *q = mz_malloc(sizeof *q);
     q->ev = ev;
+    q->killed = 0;
     q->next = NULL;
     *l->queue_end = q;
     l->queue_end = &q->next;
@@ -403,7 +446,7 @@ static int on_record(void *arg, const uint8_t *rec, size_t len) {
     if (ev->type != MEZZO__INTERNAL__AGENT_EVENT__TYPE__ACKNOWLEDGE &&
         ev->type != MEZZO__INTERNAL__AGENT_EVENT__TYPE__PING)
       drain_queue(l, 1);
-    handle(l, ev);
+    handle(l, ev, 0);
   }
   return l->call == before ? 0 : 1; /* the link was dropped: stop feeding */
 }

@@ -1,7 +1,8 @@
 /* tasks: what the agent does with tasks, between the master link, the executors
  * and the status update manager:
  *   RUN_TASK -> framework/executor records, the task queued, the executor launched
- *               (or the task sent at once to a subscribed one);
+ *               (or the task sent at once to a subscribed one); one killed while it
+ *               waited in the link's queue (master_link.c) is answered, not launched;
  *   KILL_TASK -> TASK_KILLED from the agent for a task not yet sent to its executor,
  *               a KILL event otherwise (executors.c escalates);
  *   executor UPDATE -> the task's state, the status update manager, ACKNOWLEDGED back;
@@ -19,6 +20,11 @@
 #include "agent/containerizer.h"
 #include "agent/gpu.h"
 #include "common/log.h"
+
+/* TASK_KILLED's message for a task killed before its executor got it (Mesos:
+ * REASON_TASK_KILLED_DURING_LAUNCH); one of a task group takes the group with it. */
+#define KILLED_MESSAGE "Killed before it was launched"
+#define KILLED_IN_GROUP_MESSAGE "A task within the task group was killed before it was launched"
 
 /* ExecutorInfo.source and FrameworkInfo.role are deprecated in Mesos but still reported. */
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
@@ -293,7 +299,7 @@ static void fail_new_group(mz_agent *a, mz_ag_executor *ex, unsigned group, cons
   }
 }
 
-void mz_agent_run_task(mz_agent *a, const Mezzo__Internal__AgentEvent__RunTask *rt) {
+void mz_agent_run_task(mz_agent *a, const Mezzo__Internal__AgentEvent__RunTask *rt, int killed) {
   char err[300];
   if (!a->agent_id) {
     MZ_WARN(MZ_AGENT_MOD, "RUN_TASK before registration: ignored");
@@ -360,6 +366,22 @@ void mz_agent_run_task(mz_agent *a, const Mezzo__Internal__AgentEvent__RunTask *
   mz_pb_free(generated);
   if (!ex) return;
   if (fresh) mz_ag_ckpt_executor(a, ex);
+
+  if (killed) {
+    /* Killed while it waited in the link's queue: answered by the agent, never
+     * launched, as Mesos's agent answers the kill of a pending task. */
+    MZ_INFO(MZ_AGENT_MOD, "%s of framework %s killed before it was launched", rt->task_group ? "task group" : "task",
+            fw_id);
+    for (size_t i = 0; i < ntasks; i++)
+      refuse_task(a, ex, tasks[i], MESOS__V1__TASK_STATE__TASK_KILLED,
+                  MESOS__V1__TASK_STATUS__REASON__REASON_TASK_KILLED_DURING_LAUNCH,
+                  rt->task_group ? KILLED_IN_GROUP_MESSAGE : KILLED_MESSAGE);
+    if (fresh) {
+      ex->state = MZ_EXEC_TERMINATED;
+      mz_agent_gc_executor(a, ex);
+    }
+    return;
+  }
 
   if (rt->task_group) {
     /* A task group: every task is queued under the same group number and sent to the
@@ -431,7 +453,7 @@ static void kill_queued(mz_agent *a, mz_ag_executor *ex, mz_ag_task *t) {
     t->kill_requested = 1;
     mz_agent_generate_update(a, t, MESOS__V1__TASK_STATE__TASK_KILLED, 1,
                              MESOS__V1__TASK_STATUS__REASON__REASON_TASK_KILLED_DURING_LAUNCH,
-                             "Killed before it was launched");
+                             KILLED_MESSAGE);
     return;
   }
   mz_ag_task *g, *tmp;
@@ -440,7 +462,7 @@ static void kill_queued(mz_agent *a, mz_ag_executor *ex, mz_ag_task *t) {
     g->kill_requested = 1;
     mz_agent_generate_update(a, g, MESOS__V1__TASK_STATE__TASK_KILLED, 1,
                              MESOS__V1__TASK_STATUS__REASON__REASON_TASK_KILLED_DURING_LAUNCH,
-                             "A task within the task group was killed before it was launched");
+                             KILLED_IN_GROUP_MESSAGE);
   }
 }
 

@@ -609,6 +609,53 @@ def test_reregistration_lists_every_task_sent_before_the_link_dropped(master, ag
     assert listed == {f"r{i}" for i in range(BURST)}, sorted({f"r{i}" for i in range(BURST)} - listed)[:10]
 
 
+def kill_task_event(task_id):
+    return {"type": "KILL_TASK", "kill_task": {"framework_id": {"value": "fw-1"}, "task_id": {"value": task_id}}}
+
+
+def first_update(master, task_id):
+    return master.wait_call(lambda c: c.get("type") == "STATUS_UPDATE"
+                            and c["status_update"]["status"]["task_id"]["value"] == task_id,
+                            f"an update of {task_id}")[1]["status_update"]["status"]
+
+
+@pytest.mark.parametrize("group", [False, True], ids=["task", "group"])
+def test_a_launch_killed_while_queued_is_answered_without_running(master, agent, group):
+    # A KILL_TASK read while its task's RUN_TASK still waits in the agent's queue
+    # (master_link.c) is answered by the agent, as Mesos's agent answers the kill of a
+    # pending task: TASK_KILLED during launch, the whole group with one of it, and
+    # nothing runs.
+    registered(master)
+    burst = [run_task_event(master, f"k{i}", "true") for i in range(BURST // 4)]
+    if group:
+        tasks = [run_task_event(master, tid, "touch ran; sleep 100")["run_task"]["task"] for tid in ("g1", "g2")]
+        executor = {"executor_id": {"value": "gx"}, "framework_id": {"value": "fw-1"}, "type": "DEFAULT",
+                    "resources": tasks[0]["resources"]}
+        doomed = {"type": "RUN_TASK", "run_task": {"framework": FRAMEWORK, "executor": executor,
+                                                   "task_group": {"tasks": tasks}}}
+        ids, executor_id, message = ["g1", "g2"], "gx", "A task within the task group was killed before it was launched"
+    else:
+        doomed = run_task_event(master, "doomed", "touch ran; sleep 100")
+        ids, executor_id, message = ["doomed"], "doomed", "Killed before it was launched"
+    master.send_all(burst + [doomed, kill_task_event(ids[-1])])
+    for tid in ids:
+        st = first_update(master, tid)
+        assert (st["state"], st["source"], st["reason"], st["message"]) == (
+            "TASK_KILLED", "SOURCE_AGENT", "REASON_TASK_KILLED_DURING_LAUNCH", message), st
+        master.ack({"status_update": {"framework_id": {"value": "fw-1"}, "status": st}})
+
+    def completed():
+        st = agent.state()
+        return [ex for fw in st["frameworks"] + st["completed_frameworks"] for ex in fw["completed_executors"]
+                if ex["id"] == executor_id]
+    ex = wait_for(completed, what=f"executor {executor_id} among the completed")[0]
+    assert sorted(t["id"] for t in ex["completed_tasks"]) == ids
+    # No container was made for it: no sandbox.
+    assert not glob.glob(str(agent.work_dir / "slaves" / "*" / "frameworks" / "fw-1" / "executors" / executor_id))
+    assert [u["status_update"]["status"]["state"] for tid in ids for u in master.updates(tid)] == \
+        ["TASK_KILLED"] * len(ids)
+
+
 def test_unacknowledged_update_is_resent_after_reregistration(master, agent):
     registered(master)
     run_task(master, "resend-1", "echo hi")
