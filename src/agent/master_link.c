@@ -22,7 +22,8 @@
  * SHUTDOWN, ERROR) is handled after the queue, which is also emptied before a
  * REGISTER goes out, so that a re-registration lists every task the master sent.
  * A KILL_TASK for a task whose RUN_TASK is still queued is answered without a
- * launch (kill_queued_run). The queue holds at most LINK_QUEUE_MAX events: beyond
+ * launch (kill_queued_run); a SHUTDOWN_FRAMEWORK drops the framework's queued
+ * RUN_TASKs (drop_queued_runs). The queue holds at most LINK_QUEUE_MAX events: beyond
  * that the oldest is handled at once, as without a queue.
  *
  * With --master=zk://..., a detector (common/zk_detector.h) finds the leading
@@ -420,6 +421,34 @@ static int kill_queued_run(mz_master_link *l, const Mezzo__Internal__AgentEvent 
   return 0;
 }
 
+/* A SHUTDOWN_FRAMEWORK drops the framework's RUN_TASKs still queued: the master
+ * has removed the framework and its tasks, and Mesos's agent, too, runs no task of a
+ * framework it is shutting down. The SHUTDOWN_FRAMEWORK itself is queued as usual. */
+static void drop_queued_runs(mz_master_link *l, const Mezzo__Internal__AgentEvent *ev) {
+  const Mezzo__Internal__AgentEvent__ShutdownFramework *sf = ev->shutdown_framework;
+  if (!for_this_agent(l, ev) || !sf || !sf->framework_id || !sf->framework_id->value) return;
+  size_t dropped = 0;
+  for (queued_event **pq = &l->queue; *pq;) {
+    queued_event *q = *pq;
+    const Mezzo__Internal__AgentEvent__RunTask *rt = q->ev->run_task;
+    if (q->ev->type != MEZZO__INTERNAL__AGENT_EVENT__TYPE__RUN_TASK || !rt || !rt->framework ||
+        !rt->framework->id || !rt->framework->id->value ||
+        strcmp(rt->framework->id->value, sf->framework_id->value) != 0) {
+      pq = &q->next;
+      continue;
+    }
+    *pq = q->next;
+    if (l->queue_end == &q->next) l->queue_end = pq;
+    l->queued--;
+    protobuf_c_message_free_unpacked(&q->ev->base, NULL);
+    free(q);
+    dropped++;
+  }
+  if (dropped)
+    MZ_INFO(LINK_MOD, "dropped %zu launch(es) of framework %s, which is shut down, before they ran", dropped,
+            sf->framework_id->value);
+}
+
 static int on_record(void *arg, const uint8_t *rec, size_t len) {
   mz_master_link *l = arg;
   char err[300];
@@ -433,6 +462,7 @@ static int on_record(void *arg, const uint8_t *rec, size_t len) {
   if (ev->type == MEZZO__INTERNAL__AGENT_EVENT__TYPE__KILL_TASK && kill_queued_run(l, ev)) {
     protobuf_c_message_free_unpacked(&ev->base, NULL);
   } else if (queued_type(ev->type)) {
+    if (ev->type == MEZZO__INTERNAL__AGENT_EVENT__TYPE__SHUTDOWN_FRAMEWORK) drop_queued_runs(l, ev);
     if (l->queued >= LINK_QUEUE_MAX) handle_oldest(l);
     queued_event *q = mz_malloc(sizeof *q);
     q->ev = ev;

@@ -656,6 +656,24 @@ def test_a_launch_killed_while_queued_is_answered_without_running(master, agent,
         ["TASK_KILLED"] * len(ids)
 
 
+def test_a_framework_shut_down_runs_none_of_its_queued_launches(master, agent):
+    # A SHUTDOWN_FRAMEWORK drops the framework's RUN_TASKs still waiting in the agent's
+    # queue (master_link.c): the master has removed the framework and its tasks, and
+    # Mesos's agent runs no task of a framework it shuts down. Another framework's
+    # launch, read in the same write, runs.
+    registered(master)
+    other = run_task_event(master, "other", "sleep 100")
+    other["run_task"]["framework"] = dict(FRAMEWORK, id={"value": "fw-2"})
+    master.send_all([run_task_event(master, "doomed", "touch ran; sleep 100"),
+                     {"type": "SHUTDOWN_FRAMEWORK", "shutdown_framework": {"framework_id": {"value": "fw-1"}}},
+                     other])
+    master.wait_update("other", "TASK_STARTING")  # the queue was worked through
+    assert master.updates("doomed") == []
+    assert not glob.glob(str(agent.work_dir / "slaves" / "*" / "frameworks" / "fw-1"))
+    st = agent.state()
+    assert [fw["id"] for fw in st["frameworks"]] == ["fw-2"]
+
+
 def test_unacknowledged_update_is_resent_after_reregistration(master, agent):
     registered(master)
     run_task(master, "resend-1", "echo hi")
