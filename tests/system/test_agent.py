@@ -656,6 +656,16 @@ def test_a_launch_killed_while_queued_is_answered_without_running(master, agent,
         ["TASK_KILLED"] * len(ids)
 
 
+def test_a_kill_behind_a_second_launch_of_a_running_task_kills_it(master, agent):
+    # A RUN_TASK for a task the agent already runs is ignored; a KILL_TASK queued
+    # behind it still kills the running task rather than being taken by that launch.
+    registered(master)
+    run_task(master, "twice", "sleep 100")
+    ack_through(master, "twice", ["TASK_STARTING", "TASK_RUNNING"])
+    master.send_all([run_task_event(master, "twice", "sleep 100"), kill_task_event("twice")])
+    ack_through(master, "twice", ["TASK_KILLING", "TASK_KILLED"])
+
+
 def test_a_framework_shut_down_runs_none_of_its_queued_launches(master, agent):
     # A SHUTDOWN_FRAMEWORK drops the framework's RUN_TASKs still waiting in the agent's
     # queue (master_link.c): the master has removed the framework and its tasks, and
