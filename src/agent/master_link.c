@@ -404,7 +404,8 @@ static int kill_queued_run(mz_master_link *l, const Mezzo__Internal__AgentEvent 
       !kt->task_id->value)
     return 0;
   const char *fw_id = kt->framework_id->value, *task_id = kt->task_id->value;
-  if (mz_agent_task(l->a, fw_id, task_id)) return 0; /* a known task: killed in its turn (a RUN_TASK again is ignored) */
+  /* A known task is killed in its turn (a queued RUN_TASK of it again is ignored). */
+  if (mz_agent_task(l->a, fw_id, task_id)) return 0;
   for (queued_event *q = l->queue; q; q = q->next) {
     const Mezzo__Internal__AgentEvent__RunTask *rt = q->ev->run_task;
     if (q->ev->type != MEZZO__INTERNAL__AGENT_EVENT__TYPE__RUN_TASK || !rt || !for_this_agent(l, q->ev) ||
