@@ -210,8 +210,11 @@ static void recover_executor(mz_agent *a, mz_ag_framework *fw, const mz_ckpt_exe
     return;
   }
   /* Its process is gone: what it ran ended while the agent was down. */
-  MZ_INFO(MZ_AGENT_MOD, "executor %s of framework %s (pid %d) terminated while the agent was down", ex->id, fw->id,
-          (int)es->pid);
+  if (es->pid > 0)
+    MZ_INFO(MZ_AGENT_MOD, "executor %s of framework %s (pid %d) terminated while the agent was down", ex->id, fw->id,
+            (int)es->pid);
+  else /* its tasks were refused or killed before it was launched, or the agent died launching it */
+    MZ_INFO(MZ_AGENT_MOD, "executor %s of framework %s had not started when the agent went down", ex->id, fw->id);
   ex->state = MZ_EXEC_TERMINATED;
   ex->pid = 0;
   mz_ag_task *t, *tmp;

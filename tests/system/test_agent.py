@@ -656,6 +656,40 @@ def test_a_launch_killed_while_queued_is_answered_without_running(master, agent,
         ["TASK_KILLED"] * len(ids)
 
 
+def test_a_launch_killed_while_queued_is_recovered_until_acknowledged(master, tmp_path):
+    # With a checkpointing framework the agent's TASK_KILLED for a launch killed in
+    # its queue outlives the agent: a new agent on the same work_dir re-registers with
+    # the task and sends the update again, and the acknowledgement completes it.
+    a = Agent(master, tmp_path)
+    try:
+        registered(master)
+        ev = run_task_event(master, "ck", "sleep 100")
+        ev["run_task"]["framework"] = dict(FRAMEWORK, checkpoint=True)
+        master.send_all([ev, kill_task_event("ck")])
+        assert first_update(master, "ck")["state"] == "TASK_KILLED"
+        a.proc.kill()
+        a.proc.wait()
+    finally:
+        a.stop()
+    n = len(master.calls)
+    b = Agent(master, tmp_path)
+    try:
+        _, rereg = master.wait_call(lambda c: c.get("type") == "REGISTER", "re-REGISTER", start=n)
+        assert [(t["task_id"]["value"], t["state"]) for t in rereg["register"]["tasks"]] == [("ck", "TASK_KILLED")]
+        _, again = master.wait_call(lambda c: c.get("type") == "STATUS_UPDATE", "the update again", start=n)
+        st = again["status_update"]["status"]
+        assert (st["state"], st["reason"]) == ("TASK_KILLED", "REASON_TASK_KILLED_DURING_LAUNCH")
+        master.ack(again)
+
+        def completed():
+            s = b.state()
+            return [t["id"] for f in s["frameworks"] + s["completed_frameworks"] for ex in f["completed_executors"]
+                    for t in ex["completed_tasks"]]
+        assert wait_for(completed, what="the task among the completed") == ["ck"]
+    finally:
+        b.stop()
+
+
 def test_a_kill_behind_a_second_launch_of_a_running_task_kills_it(master, agent):
     # A RUN_TASK for a task the agent already runs is ignored; a KILL_TASK queued
     # behind it still kills the running task rather than being taken by that launch.
