@@ -12,8 +12,11 @@ acknowledging every update. The time runs from the first ACCEPT to the
 last terminal update. It prints
 
   launch tasks=N seconds=S tasks_per_s=R spawn_limit_per_s=L ratio=R/L
+  launch-disk sandbox_files_us=D
 
-plus, with --profile, where the time went (from the agent's log timestamps) and the
+where D, measured before the run, is the time to make a directory and a file in
+the work directory's file system (disk_probe: a run soon after a large deletion
+pays for it); plus, with --profile, where the time went (from the agent's log timestamps) and the
 CPU each process took. Only the Python standard library is used."""
 import argparse
 import os
@@ -23,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "system"))
@@ -39,6 +43,24 @@ def spawn_limit(n):
     if not m:
         raise SystemExit(f"bench-spawn printed no rate: {out!r}")
     return float(m.group(1))
+
+
+DISK_SLOW_US = 150  # a quiet disk here makes a directory and a file in 50-60 us
+
+
+def disk_probe(root, n=300):
+    """Microseconds to make a directory and a file in it, as the agent does for each
+    sandbox, averaged over n, in root (removed with it). This machine's ext4 has no
+    journal; such an ext4 skips the inodes deleted in the last minutes when it
+    allocates one, so soon after a large deletion (another run's cleanup) this takes
+    several times longer, and so does every launch (see the README)."""
+    d = root / "disk-probe"
+    d.mkdir()
+    t = time.perf_counter()
+    for i in range(n):
+        (d / str(i)).mkdir()
+        (d / str(i) / "stdout").touch()
+    return (time.perf_counter() - t) / n * 1e6
 
 
 def drive(port, n, max_live, timeout):
@@ -104,6 +126,7 @@ def main():
             raise SystemExit(f"bench-launch: {BIN / b} is missing (make build)")
     limit = spawn_limit(args.tasks)
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="mezzo-bench-launch-"))
+    disk_us = disk_probe(tmp)
     cluster = Cluster(tmp, agents=1, resources=AGENT_RES, agent_flags=["--logging_level=INFO", *args.agent_flag])
     try:
         max_live = args.max_live if args.max_live > 0 else args.tasks
@@ -114,6 +137,9 @@ def main():
             raise SystemExit(f"bench-launch: {nfailed} of {args.tasks} tasks did not finish: no figure")
         print(f"launch tasks={args.tasks} seconds={secs:.2f} tasks_per_s={rate:.1f} "
               f"spawn_limit_per_s={limit:.1f} ratio={rate / limit:.3f}", flush=True)
+        print(f"launch-disk sandbox_files_us={disk_us:.0f}"
+              + (f" (slow: over {DISK_SLOW_US}; a large deletion in the last minutes? this run pays for it)"
+                 if disk_us > DISK_SLOW_US else ""), flush=True)
         if args.profile:
             print(profile(cluster.agents[0].process.log()))
             tck = os.sysconf("SC_CLK_TCK")
