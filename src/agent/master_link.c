@@ -64,6 +64,16 @@ typedef struct queued_event {
   struct queued_event *next;
 } queued_event;
 
+/* The queued RUN_TASKs' tasks, by framework and task id, for kill_queued_run: a
+ * task group's every task names its one RUN_TASK. The first RUN_TASK of a task
+ * (the one that makes it) holds its name. */
+typedef struct queued_task {
+  char *key; /* the framework id, a NUL, the task id */
+  size_t keylen;
+  queued_event *q;
+  UT_hash_handle hh;
+} queued_task;
+
 struct mz_master_link {
   mz_agent *a;
   mz_http_client *client;
@@ -84,6 +94,7 @@ struct mz_master_link {
   mz_detector *detector; /* --master=zk://...: NULL otherwise */
   queued_event *queue, **queue_end; /* events held back, oldest first */
   size_t queued;
+  queued_task *queued_tasks;        /* the queued RUN_TASKs' tasks (queued_task) */
   int draining;                     /* within drain_queue: no nested draining */
   struct event *drain;              /* a zero-delay timer: the next slice of the queue */
 };
@@ -339,6 +350,54 @@ static void dispatch(mz_master_link *l, const Mezzo__Internal__AgentEvent *ev, i
 
 /* ------------------------------------------------------------------ the queue (see the top) */
 
+/* The key of a task in queued_tasks (malloc'd). */
+static char *task_key(const char *fw_id, const char *task_id, size_t *len) {
+  size_t nf = strlen(fw_id), nt = strlen(task_id);
+  char *key = mz_malloc(nf + 1 + nt + 1);
+  memcpy(key, fw_id, nf + 1);
+  memcpy(key + nf + 1, task_id, nt + 1);
+  *len = nf + 1 + nt;
+  return key;
+}
+
+/* The framework id of a RUN_TASK; NULL for another event or a missing id. */
+static const char *run_framework(const Mezzo__Internal__AgentEvent *ev) {
+  const Mezzo__Internal__AgentEvent__RunTask *rt = ev->run_task;
+  if (ev->type != MEZZO__INTERNAL__AGENT_EVENT__TYPE__RUN_TASK || !rt || !rt->framework || !rt->framework->id)
+    return NULL;
+  return rt->framework->id->value;
+}
+
+/* Adds (add) or removes a queued RUN_TASK's tasks to or from queued_tasks. */
+static void index_run(mz_master_link *l, queued_event *q, int add) {
+  const char *fw_id = run_framework(q->ev);
+  if (!fw_id) return;
+  const Mezzo__Internal__AgentEvent__RunTask *rt = q->ev->run_task;
+  size_t n = rt->task ? 1 : rt->task_group ? rt->task_group->n_tasks : 0;
+  for (size_t i = 0; i < n; i++) {
+    const Mesos__V1__TaskInfo *t = rt->task ? rt->task : rt->task_group->tasks[i];
+    if (!t || !t->task_id || !t->task_id->value) continue;
+    size_t len;
+    char *key = task_key(fw_id, t->task_id->value, &len);
+    queued_task *e;
+    HASH_FIND(hh, l->queued_tasks, key, len, e);
+    if (add && !e) {
+      e = mz_malloc(sizeof *e);
+      e->key = key;
+      e->keylen = len;
+      e->q = q;
+      HASH_ADD_KEYPTR(hh, l->queued_tasks, e->key, e->keylen, e);
+      continue;
+    }
+    if (!add && e && e->q == q) {
+      HASH_DEL(l->queued_tasks, e);
+      free(e->key);
+      free(e);
+    }
+    free(key);
+  }
+}
+
 static void handle(mz_master_link *l, Mezzo__Internal__AgentEvent *ev, int killed) {
   dispatch(l, ev, killed);
   protobuf_c_message_free_unpacked(&ev->base, NULL);
@@ -350,6 +409,7 @@ static void handle_oldest(mz_master_link *l) {
   l->queue = q->next;
   if (!l->queue) l->queue_end = &l->queue;
   l->queued--;
+  index_run(l, q, 0);
   Mezzo__Internal__AgentEvent *ev = q->ev;
   int killed = q->killed;
   free(q);
@@ -382,6 +442,12 @@ static void free_queue(mz_master_link *l) {
   }
   l->queue_end = &l->queue;
   l->queued = 0;
+  queued_task *e, *tmp;
+  HASH_ITER(hh, l->queued_tasks, e, tmp) {
+    HASH_DEL(l->queued_tasks, e);
+    free(e->key);
+    free(e);
+  }
 }
 
 static int queued_type(Mezzo__Internal__AgentEvent__Type t) {
@@ -390,14 +456,10 @@ static int queued_type(Mezzo__Internal__AgentEvent__Type t) {
          t == MEZZO__INTERNAL__AGENT_EVENT__TYPE__SHUTDOWN_FRAMEWORK;
 }
 
-static int names_task(const Mesos__V1__TaskInfo *t, const char *task_id) {
-  return t && t->task_id && t->task_id->value && strcmp(t->task_id->value, task_id) == 0;
-}
-
 /* A KILL_TASK whose task's RUN_TASK still waits in the queue marks that RUN_TASK
  * killed, and is done with: the agent answers the task (or its whole group) with
  * TASK_KILLED in its turn and launches nothing, as Mesos's agent does with a pending
- * task. 1 if it did. KILL_TASKs are few; the queue is scanned, oldest first. */
+ * task. 1 if it did. */
 static int kill_queued_run(mz_master_link *l, const Mezzo__Internal__AgentEvent *ev) {
   const Mezzo__Internal__AgentEvent__KillTask *kt = ev->kill_task;
   if (!for_this_agent(l, ev) || !kt || !kt->framework_id || !kt->framework_id->value || !kt->task_id ||
@@ -406,21 +468,15 @@ static int kill_queued_run(mz_master_link *l, const Mezzo__Internal__AgentEvent 
   const char *fw_id = kt->framework_id->value, *task_id = kt->task_id->value;
   /* A known task is killed in its turn (a queued RUN_TASK of it again is ignored). */
   if (mz_agent_task(l->a, fw_id, task_id)) return 0;
-  for (queued_event *q = l->queue; q; q = q->next) {
-    const Mezzo__Internal__AgentEvent__RunTask *rt = q->ev->run_task;
-    if (q->ev->type != MEZZO__INTERNAL__AGENT_EVENT__TYPE__RUN_TASK || !rt || !for_this_agent(l, q->ev) ||
-        !rt->framework || !rt->framework->id || !rt->framework->id->value ||
-        strcmp(rt->framework->id->value, fw_id) != 0)
-      continue;
-    int named = names_task(rt->task, task_id);
-    for (size_t i = 0; !named && rt->task_group && i < rt->task_group->n_tasks; i++)
-      named = names_task(rt->task_group->tasks[i], task_id);
-    if (!named) continue;
-    if (!q->killed) MZ_INFO(LINK_MOD, "task %s of framework %s killed while its launch waited", task_id, fw_id);
-    q->killed = 1;
-    return 1;
-  }
-  return 0;
+  size_t len;
+  char *key = task_key(fw_id, task_id, &len);
+  queued_task *e;
+  HASH_FIND(hh, l->queued_tasks, key, len, e);
+  free(key);
+  if (!e || !for_this_agent(l, e->q->ev)) return 0;
+  if (!e->q->killed) MZ_INFO(LINK_MOD, "task %s of framework %s killed while its launch waited", task_id, fw_id);
+  e->q->killed = 1;
+  return 1;
 }
 
 /* A SHUTDOWN_FRAMEWORK drops the framework's RUN_TASKs still queued: the master
@@ -432,16 +488,15 @@ static void drop_queued_runs(mz_master_link *l, const Mezzo__Internal__AgentEven
   size_t dropped = 0;
   for (queued_event **pq = &l->queue; *pq;) {
     queued_event *q = *pq;
-    const Mezzo__Internal__AgentEvent__RunTask *rt = q->ev->run_task;
-    if (q->ev->type != MEZZO__INTERNAL__AGENT_EVENT__TYPE__RUN_TASK || !rt || !rt->framework ||
-        !rt->framework->id || !rt->framework->id->value ||
-        strcmp(rt->framework->id->value, sf->framework_id->value) != 0) {
+    const char *fw_id = run_framework(q->ev);
+    if (!fw_id || strcmp(fw_id, sf->framework_id->value) != 0) {
       pq = &q->next;
       continue;
     }
     *pq = q->next;
     if (l->queue_end == &q->next) l->queue_end = pq;
     l->queued--;
+    index_run(l, q, 0);
     protobuf_c_message_free_unpacked(&q->ev->base, NULL);
     free(q);
     dropped++;
@@ -473,6 +528,7 @@ static int on_record(void *arg, const uint8_t *rec, size_t len) {
     *l->queue_end = q;
     l->queue_end = &q->next;
     l->queued++;
+    index_run(l, q, 1);
     if (!evtimer_pending(l->drain, NULL)) mz_timer_in(l->drain, 0);
   } else {
     if (ev->type != MEZZO__INTERNAL__AGENT_EVENT__TYPE__ACKNOWLEDGE &&
