@@ -710,6 +710,7 @@ def test_a_framework_shut_down_runs_none_of_its_queued_launches(master, agent):
     other["run_task"]["framework"] = dict(FRAMEWORK, id={"value": "fw-2"})
     master.send_all([run_task_event(master, "doomed", "touch ran; sleep 100"),
                      {"type": "SHUTDOWN_FRAMEWORK", "shutdown_framework": {"framework_id": {"value": "fw-1"}}},
+                     kill_task_event("doomed"),  # finds no launch: it was dropped
                      other])
     master.wait_update("other", "TASK_STARTING")  # the queue was worked through
     assert master.updates("doomed") == []
