@@ -323,6 +323,13 @@ def sandbox(agent, master, task_id):
     return dirs[0]
 
 
+def completed_executors(agent, executor_id=None):
+    """The agent's completed executors (those of executor_id), under its frameworks and its completed ones."""
+    st = agent.state()
+    return [ex for fw in st["frameworks"] + st["completed_frameworks"] for ex in fw["completed_executors"]
+            if executor_id is None or ex["id"] == executor_id]
+
+
 def ack_through(master, task_id, states):
     """Acknowledges the updates of a task in order; returns them."""
     got = []
@@ -423,14 +430,8 @@ def test_echo_task_runs_and_updates_are_retried_until_acknowledged(master, agent
     assert open(os.path.join(box, "stdout")).read() == "hello\n"
     # Once acknowledged, the task is completed and the executor goes away.
     def done():
-        st = agent.state()
-        fws = st["frameworks"] + st["completed_frameworks"]
-        for fw in fws:
-            for ex in fw["completed_executors"]:
-                if ex["id"] == "echo-1" and ex["completed_tasks"] and \
-                        ex["completed_tasks"][0]["state"] == "TASK_FINISHED":
-                    return True
-        return False
+        return any(ex["completed_tasks"] and ex["completed_tasks"][0]["state"] == "TASK_FINISHED"
+                   for ex in completed_executors(agent, "echo-1"))
     wait_for(done, what="the executor in completed_executors")
     # No more retries after the acknowledgement.
     n = len(master.updates("echo-1"))
@@ -530,11 +531,7 @@ def test_kill_of_a_queued_task_is_answered_by_the_agent(master, tmp_path, silent
         killed = master.wait_update("queued-1", "TASK_KILLED")
         assert killed["status_update"]["status"]["source"] == "SOURCE_AGENT"
         master.ack(killed)
-        def gone():
-            st = a.state()
-            return any(ex["id"] == "queued-1" for fw in st["frameworks"] + st["completed_frameworks"]
-                       for ex in fw["completed_executors"])
-        wait_for(gone, what="the executor to be destroyed")
+        wait_for(lambda: completed_executors(a, "queued-1"), what="the executor to be destroyed")
     finally:
         a.stop()
 
@@ -644,11 +641,8 @@ def test_a_launch_killed_while_queued_is_answered_without_running(master, agent,
             "TASK_KILLED", "SOURCE_AGENT", "REASON_TASK_KILLED_DURING_LAUNCH", message), st
         master.ack({"status_update": {"framework_id": {"value": "fw-1"}, "status": st}})
 
-    def completed():
-        st = agent.state()
-        return [ex for fw in st["frameworks"] + st["completed_frameworks"] for ex in fw["completed_executors"]
-                if ex["id"] == executor_id]
-    ex = wait_for(completed, what=f"executor {executor_id} among the completed")[0]
+    ex = wait_for(lambda: completed_executors(agent, executor_id),
+                  what=f"executor {executor_id} among the completed")[0]
     assert sorted(t["id"] for t in ex["completed_tasks"]) == ids
     # No container was made for it: no sandbox.
     assert not glob.glob(str(agent.work_dir / "slaves" / "*" / "frameworks" / "fw-1" / "executors" / executor_id))
@@ -682,9 +676,7 @@ def test_a_launch_killed_while_queued_is_recovered_until_acknowledged(master, tm
         master.ack(again)
 
         def completed():
-            s = b.state()
-            return [t["id"] for f in s["frameworks"] + s["completed_frameworks"] for ex in f["completed_executors"]
-                    for t in ex["completed_tasks"]]
+            return [t["id"] for ex in completed_executors(b) for t in ex["completed_tasks"]]
         assert wait_for(completed, what="the task among the completed") == ["ck"]
     finally:
         b.stop()
